@@ -1,0 +1,206 @@
+# pfsd - the top-level Makefile is the entry point: on a fresh clone it
+# installs missing Debian build dependencies (make deps), runs autoreconf and
+# configure when needed, then builds.  configure writes config.mak.autogen.
+#
+#   make            build daemon/pfsd and the shipped handlers
+#   make run        build and serve the echo handler on 127.0.0.1:20203
+#   make check      build and run every test (SANITIZE=1: ASan+UBSan build)
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX		?= /usr/local
+BINDIR		?= $(PREFIX)/sbin
+LIBDIR		?= $(PREFIX)/lib
+INCLUDEDIR	?= $(PREFIX)/include
+MANDIR		?= $(PREFIX)/share/man
+SYSCONFDIR	?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+PKGCONFIGDIR	?= $(LIBDIR)/pkgconfig
+PLUGINDIR	?= $(LIBDIR)/pfsd/plugins
+
+DEPS_DEB	= gcc make libc6-dev libyaml-dev check autoconf pkg-config
+
+NOCONF_GOALS	= deps clean distclean help
+ifeq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
+else
+-include config.mak.autogen
+endif
+
+WARNINGS	= -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
+		  -Wmissing-prototypes -Wno-unused-parameter
+OPTFLAGS	?= -O2 -g
+ifeq ($(WERROR),1)
+WARNINGS	+= -Werror
+endif
+ifeq ($(SANITIZE),1)
+OPTFLAGS	= -O1 -g -fno-omit-frame-pointer
+SANFLAGS	= -fsanitize=address,undefined -fno-sanitize-recover=undefined
+endif
+ALL_CFLAGS	= -std=gnu11 $(OPTFLAGS) $(SANFLAGS) $(WARNINGS) -Idaemon \
+		  $(CPPFLAGS_CONF) $(CFLAGS)
+PLUGIN_CFLAGS	= -std=gnu11 $(OPTFLAGS) $(WARNINGS) -fPIC -Idaemon $(CFLAGS)
+EXPORTS		= -Wl,--dynamic-list=daemon/pfsd.sym
+ALL_LDFLAGS	= $(SANFLAGS) $(LDFLAGS_CONF) $(LDFLAGS)
+
+DAEMON_LIB_SRCS	= daemon/conf.c daemon/conf_yaml.c daemon/log.c \
+		  daemon/listen.c daemon/access.c daemon/plugin.c \
+		  daemon/api.c daemon/scoreboard.c daemon/serialize.c \
+		  daemon/parent.c daemon/child.c daemon/daemonize.c \
+		  daemon/status.c
+DAEMON_LIB_OBJS	= $(DAEMON_LIB_SRCS:.c=.o)
+PLUGINS		= $(patsubst %.c,%.so,$(wildcard plugins/*.c))
+TEST_PLUGINS	= $(patsubst %.c,%.so,$(wildcard tests/plugins/*.c))
+TEST_SRCS	= $(wildcard tests/check_*.c) tests/harness.c
+TEST_OBJS	= $(TEST_SRCS:.c=.o)
+BENCH_BINS	= bench/loadgen bench/floor
+
+.PHONY: all deps run check plugins install uninstall clean distclean \
+	bench soak fuzz help
+all: daemon/pfsd plugins
+
+help:
+	@sed -n '1,/^$$/p' Makefile
+
+# --- dependencies and configuration -------------------------------------
+deps:
+	@missing=; \
+	if command -v dpkg-query >/dev/null 2>&1; then \
+	  for p in $(DEPS_DEB); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	      grep -q 'ok installed' || missing="$$missing $$p"; \
+	  done; \
+	fi; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "make deps: installing$$missing"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends $$missing; } \
+	      || exit 1; \
+	  else \
+	    echo "make deps: missing build dependencies; run:"; \
+	    echo "    sudo apt-get install$$missing"; exit 1; \
+	  fi; \
+	fi
+
+configure: configure.ac | deps
+	autoreconf -fi
+
+config.mak.autogen: configure config.mak.in | deps
+	./configure --quiet $(CONFIGURE_FLAGS)
+
+daemon/config.h: config.mak.autogen
+
+# Rebuild everything when the compiler flags change (SANITIZE=1 and back).
+.build-flags: FORCE
+	@echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $@ || \
+	  echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > $@
+FORCE:
+
+# --- the daemon -----------------------------------------------------------
+daemon/%.o: daemon/%.c daemon/internal.h daemon/pfsd.h daemon/config.h \
+	    .build-flags
+	$(CC) $(ALL_CFLAGS) $(YAML_CFLAGS) -c -o $@ $<
+
+daemon/paths-build.o: daemon/paths.c daemon/internal.h daemon/config.h \
+		      .build-flags
+	$(CC) $(ALL_CFLAGS) -DPFSD_PLUGIN_DIR='"$(CURDIR)/plugins"' -c -o $@ $<
+
+daemon/paths-inst.o: daemon/paths.c daemon/internal.h daemon/config.h \
+		     .build-flags
+	$(CC) $(ALL_CFLAGS) -DPFSD_PLUGIN_DIR='"$(PLUGINDIR)"' -c -o $@ $<
+
+daemon/libpfsd.a: $(DAEMON_LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+daemon/pfsd: daemon/main.o daemon/paths-build.o daemon/libpfsd.a \
+	     daemon/pfsd.sym
+	$(CC) $(ALL_LDFLAGS) $(EXPORTS) -o $@ daemon/main.o \
+	  daemon/paths-build.o daemon/libpfsd.a $(YAML_LIBS) $(DL_LIBS)
+
+daemon/pfsd-installed: daemon/main.o daemon/paths-inst.o daemon/libpfsd.a \
+		       daemon/pfsd.sym
+	$(CC) $(ALL_LDFLAGS) $(EXPORTS) -o $@ daemon/main.o \
+	  daemon/paths-inst.o daemon/libpfsd.a $(YAML_LIBS) $(DL_LIBS)
+
+# --- handlers -------------------------------------------------------------
+plugins: $(PLUGINS)
+
+plugins/%.so: plugins/%.c daemon/pfsd.h config.mak.autogen
+	$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $<
+
+tests/plugins/%.so: tests/plugins/%.c daemon/pfsd.h config.mak.autogen
+	$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $<
+
+# --- run ------------------------------------------------------------------
+run: deps all
+	@echo "pfsd: serving the echo handler on 127.0.0.1:20203 (Ctrl-C stops)"
+	./daemon/pfsd -c conf/pfsd.conf
+
+# --- tests ----------------------------------------------------------------
+tests/%.o: tests/%.c tests/harness.h daemon/internal.h daemon/pfsd.h \
+	   daemon/config.h .build-flags
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -DSRCDIR='"$(CURDIR)"' -c -o $@ $<
+
+tests/bin/check_pfsd: $(TEST_OBJS) daemon/paths-build.o daemon/libpfsd.a
+	@mkdir -p tests/bin
+	$(CC) $(ALL_LDFLAGS) $(EXPORTS) -o $@ $(TEST_OBJS) \
+	  daemon/paths-build.o daemon/libpfsd.a $(YAML_LIBS) $(DL_LIBS) \
+	  $(CHECK_LIBS)
+
+tests/bin/cxx_header: daemon/pfsd.h tests/cxx_header.cc
+	@mkdir -p tests/bin
+	$(CXX) -std=c++11 -Wall -Wextra -Werror -Idaemon -fsyntax-only \
+	  tests/cxx_header.cc && touch $@
+
+CHECK_DEPS	= daemon/pfsd daemon/pfsd-installed $(PLUGINS) \
+		  $(TEST_PLUGINS) tests/bin/check_pfsd $(BENCH_BINS)
+check: deps
+	@$(MAKE) --no-print-directory $(CHECK_DEPS)
+	@if command -v $(CXX) >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory tests/bin/cxx_header; fi
+	cd tests && ./bin/check_pfsd
+
+# --- benchmarks -----------------------------------------------------------
+bench/%: bench/%.c .build-flags config.mak.autogen
+	$(CC) -std=gnu11 -O2 -g $(WARNINGS) -o $@ $< -lm
+
+bench: deps all $(BENCH_BINS)
+	bench/run.sh
+
+# --- install --------------------------------------------------------------
+install: daemon/pfsd-installed $(PLUGINS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) \
+	  $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	  $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 \
+	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/pfsd
+	install -m 755 daemon/pfsd-installed $(DESTDIR)$(BINDIR)/pfsd
+	install -m 755 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)
+	install -m 644 daemon/pfsd.h $(DESTDIR)$(INCLUDEDIR)
+	sed -e 's#@PREFIX@#$(PREFIX)#' -e 's#@INCLUDEDIR@#$(INCLUDEDIR)#' \
+	  -e 's#@PLUGINDIR@#$(PLUGINDIR)#' \
+	  -e 's#@VERSION@#$(PACKAGE_VERSION)#' conf/pfsd.pc.in \
+	  > $(DESTDIR)$(PKGCONFIGDIR)/pfsd.pc
+	install -m 644 man/pfsd-plugin.3 $(DESTDIR)$(MANDIR)/man3
+	install -m 644 man/pfsd.conf.5 $(DESTDIR)$(MANDIR)/man5
+	install -m 644 man/pfsd.8 $(DESTDIR)$(MANDIR)/man8
+	install -m 644 conf/pfsd.conf conf/pfsd.yaml \
+	  $(DESTDIR)$(SYSCONFDIR)/pfsd
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/pfsd $(DESTDIR)$(INCLUDEDIR)/pfsd.h \
+	  $(DESTDIR)$(PKGCONFIGDIR)/pfsd.pc \
+	  $(DESTDIR)$(MANDIR)/man3/pfsd-plugin.3 \
+	  $(DESTDIR)$(MANDIR)/man5/pfsd.conf.5 $(DESTDIR)$(MANDIR)/man8/pfsd.8 \
+	  $(DESTDIR)$(SYSCONFDIR)/pfsd/pfsd.conf \
+	  $(DESTDIR)$(SYSCONFDIR)/pfsd/pfsd.yaml
+	rm -f $(addprefix $(DESTDIR)$(PLUGINDIR)/,$(notdir $(PLUGINS)))
+	-rmdir $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(LIBDIR)/pfsd \
+	  $(DESTDIR)$(SYSCONFDIR)/pfsd 2>/dev/null
+
+clean:
+	rm -f daemon/*.o daemon/*.a daemon/pfsd daemon/pfsd-installed \
+	  plugins/*.so tests/*.o tests/plugins/*.so $(BENCH_BINS) .build-flags
+	rm -rf tests/bin tests/run
+
+distclean: clean
+	rm -rf configure config.log config.status config.mak.autogen \
+	  daemon/config.h daemon/config.h.in daemon/config.h.in~ \
+	  autom4te.cache

@@ -1,0 +1,433 @@
+/*
+ * internal.h - what the files of daemon/ share; prototypes grouped by the
+ * file that defines them.  Plugins see only pfsd.h.
+ */
+#ifndef PFSD_INTERNAL_H
+#define PFSD_INTERNAL_H
+
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "pfsd.h"
+
+#define EXIT_CONFIG		78	/* EX_CONFIG */
+#define EXIT_UNAVAILABLE	69	/* EX_UNAVAILABLE */
+
+#define ERRBUF_SIZE		512
+#define SCOREBOARD_SLOTS	4160	/* max_servers bound + dequeue room */
+
+/* Environment passed from a parent to the process it re-execs into. */
+#define ENV_LISTEN_FDS		"PFSD_LISTEN_FDS"
+#define ENV_OLD_CHILDREN	"PFSD_OLD_CHILDREN"
+#define ENV_GENERATION		"PFSD_GENERATION"
+#define ENV_REEXEC		"PFSD_REEXEC"
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* conf.c */
+enum opt_type {
+	OPT_T_STR,		/* any text */
+	OPT_T_PATH,		/* a file or directory name */
+	OPT_T_INT,		/* decimal, within [min, max] */
+	OPT_T_FLAG,		/* 0/1, yes/no, true/false, on/off */
+	OPT_T_ENUM		/* one of choices, case-insensitive */
+};
+
+enum opt_id {
+	OPT_CONF_FILE,
+	OPT_HANDLER,
+	OPT_PLUGIN_DIR,
+	OPT_PORT,
+	OPT_HOST,
+	OPT_PROTO,
+	OPT_IPV,
+	OPT_LISTEN,
+	OPT_MAX_SERVERS,
+	OPT_MAX_REQUESTS,
+	OPT_MAX_REQUESTS_JITTER,
+	OPT_CHECK_FOR_DEAD,
+	OPT_MAX_DEQUEUE,
+	OPT_CHECK_FOR_DEQUEUE,
+	OPT_SERIALIZE,
+	OPT_LOCK_FILE,
+	OPT_GRACEFUL_TIMEOUT,
+	OPT_REQUEST_TIMEOUT,
+	OPT_USER,
+	OPT_GROUP,
+	OPT_CHROOT,
+	OPT_PID_FILE,
+	OPT_BACKGROUND,
+	OPT_SETSID,
+	OPT_LOG_FILE,
+	OPT_LOG_LEVEL,
+	OPT_SYSLOG_IDENT,
+	OPT_SYSLOG_FACILITY,
+	OPT_ALLOW,
+	OPT_DENY,
+	OPT_CIDR_ALLOW,
+	OPT_CIDR_DENY,
+	OPT_REVERSE_LOOKUPS,
+	OPT_NO_CLIENT_STDOUT,
+	OPT_STATUS_SOCKET,
+	OPT__COUNT
+};
+
+struct option_def {
+	const char		*name;
+	enum opt_type		 type;
+	int			 list;		/* takes several values */
+	const char		*def;		/* default as text, or NULL */
+	long			 min, max;	/* OPT_T_INT bounds */
+	const char *const	*choices;	/* OPT_T_ENUM, NULL-ended */
+	const char		*help;		/* one line for --help */
+};
+
+extern const struct option_def conf_options[OPT__COUNT];
+
+enum conf_level {
+	CONF_DEFAULT,
+	CONF_FILE,
+	CONF_CMDLINE
+};
+
+struct conf_value {
+	char	*str;
+	long	 num;		/* OPT_T_INT, OPT_T_FLAG; 0 otherwise */
+	char	*file;		/* "command line" for the command line */
+	int	 line;		/* 0 for the command line and defaults */
+};
+
+struct conf_item {
+	struct conf_value	*v;
+	size_t			 n;
+	enum conf_level		 level;
+};
+
+struct conf_extra {
+	char			*key;
+	struct conf_item	 item;
+};
+
+struct conf {
+	struct conf_item	 opt[OPT__COUNT];
+	struct conf_extra	*extra;		/* keys pfsd does not know */
+	size_t			 nextra;
+	char			**errors;	/* "FILE:LINE: key: problem" */
+	size_t			 nerrors;
+	char			**warnings;
+	size_t			 nwarnings;
+};
+
+/* What the command line asked for besides settings. */
+enum cmd_action {
+	CMD_RUN,
+	CMD_CHECK,		/* -t */
+	CMD_PRINT,		/* -T */
+	CMD_HELP,
+	CMD_VERSION,
+	CMD_STATUS		/* pfsd status */
+};
+
+struct cmdline {
+	enum cmd_action	 action;
+	int		 json;		/* status --json */
+	char		**keys;		/* settings, in order */
+	char		**values;
+	size_t		 n;
+};
+
+struct conf	*conf_new(void);
+void		 conf_free(struct conf *);
+int		 conf_set(struct conf *, const char *, const char *,
+		    enum conf_level, const char *, int);
+int		 conf_parse_kv(struct conf *, const char *, const char *);
+int		 conf_load_file(struct conf *, const char *);
+int		 conf_cmdline_parse(struct conf *, int, char **,
+		    struct cmdline *);
+void		 conf_cmdline_free(struct cmdline *);
+int		 conf_load(struct conf *, int, char **, struct cmdline *);
+void		 conf_error(struct conf *, const char *, int, const char *,
+		    const char *, ...) PFSD_PRINTF(5, 6);
+void		 conf_warn(struct conf *, const char *, int, const char *,
+		    const char *, ...) PFSD_PRINTF(5, 6);
+int		 conf_find(const char *);
+const char	*conf_str(const struct conf *, enum opt_id);
+long		 conf_num(const struct conf *, enum opt_id);
+int		 conf_isset(const struct conf *, enum opt_id);
+size_t		 conf_count(const struct conf *, enum opt_id);
+const char	*conf_at(const struct conf *, enum opt_id, size_t);
+const struct conf_value *conf_value_at(const struct conf *, enum opt_id,
+		    size_t);
+const struct conf_item *conf_lookup(const struct conf *, const char *);
+void		 conf_print(const struct conf *, FILE *);
+void		 conf_usage(FILE *);
+
+/* conf_yaml.c */
+int		 conf_parse_yaml(struct conf *, const char *, const char *,
+		    size_t);
+
+/* paths.c (built twice: for the build tree and for the installed tree) */
+const char	*paths_plugin_dir(void);
+
+/* log.c */
+void		 log_init(const char *, int);
+int		 log_open(const char *, const char *, const char *, int,
+		    char *, size_t);
+void		 log_reopen(void);
+void		 log_close(void);
+int		 log_level(void);
+void		 log_msg(int, const char *, ...) PFSD_PRINTF(2, 3);
+void		 log_vmsg(int, const char *, va_list);
+void		 log_warn(const char *, ...) PFSD_PRINTF(1, 2);
+void		 log_warnx(const char *, ...) PFSD_PRINTF(1, 2);
+void		 log_info(const char *, ...) PFSD_PRINTF(1, 2);
+void		 log_debug(const char *, ...) PFSD_PRINTF(1, 2);
+__attribute__((noreturn))
+void		 fatal(const char *, ...) PFSD_PRINTF(1, 2);
+__attribute__((noreturn))
+void		 fatalx(const char *, ...) PFSD_PRINTF(1, 2);
+size_t		 log_escape(char *, size_t, const char *, size_t);
+int		 log_fd(void);
+
+/* listen.c */
+struct listen_spec {
+	char	host[256];	/* "*", an address or a name; path for unix */
+	char	port[64];	/* number or service name; empty for unix */
+	int	proto;		/* enum pfsd_proto */
+	int	ipv;		/* 4, 6, or 0 for both */
+};
+
+struct listener {
+	int		 fd;
+	int		 proto;		/* enum pfsd_proto */
+	int		 family;	/* AF_INET, AF_INET6, AF_UNIX */
+	char		*host;		/* numeric address, "*" or a path */
+	int		 port;		/* bound port; 0 for unix */
+	int		 v6only;
+	char		*name;		/* "HOST:PORT/PROTO" or "PATH/unix" */
+	int		 inherited;	/* came from the environment */
+	int		 unlink_path;	/* unix: remove the file at exit */
+	struct sockaddr_storage	 addr;	/* what is bound */
+	socklen_t	 addrlen;
+	char		*file;		/* where it was configured */
+	int		 line;
+};
+
+int		 listen_parse(const char *, const char *, const char *,
+		    const char *, struct listen_spec *, char *, size_t);
+int		 listen_configure(struct conf *, struct listener **,
+		    size_t *);
+int		 listen_bind_all(struct listener *, size_t, char *, size_t);
+int		 listen_inherit(struct listener *, size_t, char *, size_t);
+char		*listen_env(const struct listener *, size_t);
+void		 listen_close_all(struct listener *, size_t, int);
+void		 listen_free(struct listener *, size_t);
+void		 listen_print(const struct listener *, size_t, FILE *);
+int		 listen_chown(struct listener *, size_t, uid_t, gid_t);
+
+/* access.c */
+struct access;
+struct access	*access_configure(struct conf *);
+int		 access_empty(const struct access *);
+int		 access_check(const struct access *, const struct sockaddr *,
+		    const char *, const char *);
+int		 access_wants_hostname(const struct access *);
+void		 access_free(struct access *);
+
+/* plugin.c */
+struct plugin {
+	void		*handle;
+	char		*path;
+	const char	*name;
+	unsigned int	 abi_major, abi_minor;
+	int	(*process_request)(struct pfsd_request *);
+	int	(*post_configure_hook)(struct pfsd_server *);
+	int	(*post_bind_hook)(struct pfsd_server *);
+	int	(*pre_loop_hook)(struct pfsd_server *);
+	int	(*run_n_children_hook)(struct pfsd_server *, int);
+	int	(*child_init_hook)(struct pfsd_server *);
+	int	(*post_accept_hook)(struct pfsd_request *);
+	int	(*allow_deny_hook)(struct pfsd_request *);
+	int	(*request_denied_hook)(struct pfsd_request *);
+	int	(*post_process_request_hook)(struct pfsd_request *);
+	int	(*post_client_connection_hook)(struct pfsd_request *);
+	int	(*child_finish_hook)(struct pfsd_server *);
+	int	(*run_dequeue)(struct pfsd_server *);
+	int	(*idle_loop_hook)(struct pfsd_server *);
+	int	(*pre_server_close_hook)(struct pfsd_server *);
+};
+
+extern const char *const plugin_hook_names[];
+extern const size_t plugin_nhooks;
+
+int		 plugin_path(const struct conf *, char *, size_t);
+int		 plugin_load(struct plugin *, const char *, char *, size_t);
+void		 plugin_unload(struct plugin *);
+int		 plugin_configure(struct conf *, struct plugin *);
+
+/* scoreboard.c */
+enum slot_state {
+	SLOT_FREE = 0,
+	SLOT_STARTING,		/* forked, in child_init_hook */
+	SLOT_IDLE,		/* waiting for the accept lock */
+	SLOT_ACCEPTING,		/* holds the lock, in accept/poll */
+	SLOT_BUSY,		/* serving a client */
+	SLOT_RETIRING,		/* told to go, finishing */
+	SLOT_DEQUEUE		/* running run_dequeue */
+};
+
+struct slot {
+	volatile pid_t		 pid;
+	volatile int		 state;		/* enum slot_state */
+	volatile int		 token;		/* holds the pipe token */
+	unsigned int		 generation;
+	volatile unsigned long	 served;
+	volatile long long	 req_start_ms;	/* monotonic; 0 when idle */
+	long long		 started_ms;
+	char			 peer[64];
+};
+
+struct scoreboard {
+	struct slot	*slots;
+	size_t		 nslots;
+};
+
+int		 scoreboard_init(struct scoreboard *, size_t);
+void		 scoreboard_free(struct scoreboard *);
+int		 scoreboard_alloc(struct scoreboard *);
+void		 scoreboard_release(struct scoreboard *, int);
+long long	 now_ms(void);
+
+/* serialize.c */
+enum ser_mode {
+	SER_NONE,
+	SER_FLOCK,
+	SER_SEMAPHORE,
+	SER_PIPE
+};
+
+struct serializer {
+	enum ser_mode	 mode;
+	char		*lock_path;
+	int		 lock_unlink;	/* we made it, we remove it */
+	int		 lock_fd;	/* child: its own open of lock_path */
+	int		 semid;
+	int		 pipe_r, pipe_w;
+	int		 owner;		/* pid that removes the resources */
+};
+
+int		 ser_setup(struct serializer *, const struct conf *, size_t,
+		    char *, size_t);
+int		 ser_child_init(struct serializer *, char *, size_t);
+int		 ser_acquire(struct serializer *, volatile int *);
+void		 ser_release(struct serializer *, volatile int *);
+void		 ser_replace_token(struct serializer *);
+void		 ser_cleanup(struct serializer *);
+const char	*ser_name(enum ser_mode);
+
+/* The daemon: one per process, shared by parent and children. */
+struct child {
+	pid_t		 pid;
+	int		 slot;
+	int		 kind;		/* CHILD_* */
+	int		 signalled;	/* told to retire */
+	long long	 started_ms;
+};
+
+#define CHILD_WORKER	0
+#define CHILD_DEQUEUE	1
+#define CHILD_OLD	2	/* from the generation before a HUP */
+#define CHILD_CHECKER	3	/* the HUP configuration check */
+
+struct pfsd_server {
+	struct conf		*conf;
+	struct plugin		 plugin;
+	struct listener		*ls;
+	size_t			 nls;
+	struct access		*acl;
+	struct serializer	 ser;
+	struct scoreboard	 sb;
+
+	/* startup */
+	char			**argv;
+	char			*exe;		/* absolute path, for re-exec */
+	char			*cwd;		/* where we were started */
+	unsigned int		 generation;
+	int			 ready_fd;	/* background: tell the caller */
+
+	/* parent */
+	long			 max_servers;
+	struct child		*children;
+	size_t			 nchildren, children_cap;
+	int			 sigpipe[2];
+	int			 stopping;	/* 0, or SIGQUIT/SIGTERM */
+	long long		 stop_deadline_ms;
+	long long		 backoff_ms;	/* current respawn delay */
+	long long		 next_spawn_ms;
+	long long		 last_dead_check_ms;
+	long long		 last_dequeue_ms;
+	pid_t			 checker;	/* HUP check in flight */
+	int			 checker_err;	/* its stderr */
+	int			 hup_pending;
+	long long		 start_ms;
+	unsigned long		 total_served;
+
+	/* child */
+	int			 is_child;
+	int			 slot;
+	unsigned long		 served;
+	unsigned long		 max_requests;	/* this child's, with jitter */
+	int			 done;		/* pfsd_done() */
+	pid_t			 ppid;
+	int			 devnull;
+	int			 memfd_in, memfd_out;	/* UDP stdio */
+};
+
+/* pfsd_request: one per child, reused for every client. */
+struct pfsd_request {
+	struct pfsd_server	*srv;
+	struct listener		*l;
+	int			 fd;
+	struct sockaddr_storage	 peer;
+	socklen_t		 peerlen;
+	char			 peer_addr[64];	/* formatted on demand */
+	char			 peer_host[256];
+	char			 local_addr[64];
+	int			 local_port;
+	int			 have_addr;
+	int			 have_host;
+	int			 have_local;
+	char			*dgram;		/* UDP payload */
+	size_t			 dgram_len;
+};
+
+/* api.c */
+extern struct pfsd_server *pfsd_current;
+void		 addr_format(const struct sockaddr *, char *, size_t, int *);
+
+/* parent.c */
+int		 parent_main(struct pfsd_server *);
+
+/* child.c */
+__attribute__((noreturn))
+void		 child_main(struct pfsd_server *, int);
+__attribute__((noreturn))
+void		 dequeue_main(struct pfsd_server *, int);
+
+/* daemonize.c */
+int		 daemon_background(struct pfsd_server *, char *, size_t);
+void		 daemon_ready(struct pfsd_server *);
+void		 daemon_failed(struct pfsd_server *, int, const char *);
+int		 pidfile_check(const char *, char *, size_t);
+int		 pidfile_write(const char *, char *, size_t);
+void		 pidfile_remove(const char *);
+int		 privs_drop(struct pfsd_server *, char *, size_t);
+void		 notify_send(const char *);
+
+#endif /* PFSD_INTERNAL_H */

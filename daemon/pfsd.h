@@ -1,0 +1,134 @@
+/*
+ * pfsd.h - the handler plugin interface of pfsd, the prefork server daemon.
+ *
+ * A handler is a shared object that includes this header, names itself with
+ * PFSD_PLUGIN() and defines process_request(); every other hook is optional
+ * and found by its exact name.  See pfsd-plugin(3).
+ *
+ * ABI rules: PFSD_ABI_MAJOR changes when a built plugin would break (pfsd
+ * refuses it); PFSD_ABI_MINOR grows when functions are added (a plugin built
+ * against a newer minor than the running pfsd is refused, an older one is
+ * accepted).  The structures are opaque so that adding state never breaks a
+ * built plugin; everything is reached through the functions below.
+ */
+#ifndef PFSD_H
+#define PFSD_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PFSD_ABI_MAJOR	1
+#define PFSD_ABI_MINOR	0
+
+#if defined(__GNUC__)
+#define PFSD_EXPORT	__attribute__((visibility("default")))
+#define PFSD_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PFSD_EXPORT
+#define PFSD_PRINTF(f, a)
+#endif
+
+/* The descriptor every plugin exports; written by PFSD_PLUGIN(). */
+struct pfsd_plugin {
+	unsigned int	 abi_major;
+	unsigned int	 abi_minor;
+	const char	*name;
+};
+
+#define PFSD_PLUGIN_SYMBOL	"pfsd_plugin"
+
+#ifdef __cplusplus
+#define PFSD_PLUGIN(n)							\
+	extern "C" PFSD_EXPORT const struct pfsd_plugin pfsd_plugin;	\
+	const struct pfsd_plugin pfsd_plugin = {			\
+		PFSD_ABI_MAJOR, PFSD_ABI_MINOR, (n) }
+#else
+#define PFSD_PLUGIN(n)							\
+	PFSD_EXPORT const struct pfsd_plugin pfsd_plugin = {		\
+		PFSD_ABI_MAJOR, PFSD_ABI_MINOR, (n) }
+#endif
+
+struct pfsd_server;		/* the daemon, one per process */
+struct pfsd_request;		/* one connection or datagram */
+
+enum pfsd_proto {
+	PFSD_PROTO_TCP = 0,
+	PFSD_PROTO_UDP = 1,
+	PFSD_PROTO_UNIX = 2
+};
+
+enum pfsd_log_level {
+	PFSD_LOG_ERR = 0,
+	PFSD_LOG_WARNING = 1,
+	PFSD_LOG_NOTICE = 2,
+	PFSD_LOG_INFO = 3,
+	PFSD_LOG_DEBUG = 4
+};
+
+/* Logging: goes where log_file says, filtered by log_level. */
+void	pfsd_log(int level, const char *fmt, ...) PFSD_PRINTF(2, 3);
+
+/*
+ * Options: the value of any configuration key, the handler's own keys
+ * included.  pfsd_option() gives the last value (NULL when unset);
+ * list keys are read with pfsd_option_count() and pfsd_option_at().
+ */
+const char	*pfsd_option(const struct pfsd_server *srv, const char *key);
+size_t		 pfsd_option_count(const struct pfsd_server *srv,
+		    const char *key);
+const char	*pfsd_option_at(const struct pfsd_server *srv,
+		    const char *key, size_t i);
+
+/* Ask the current child to exit after this request. */
+void	pfsd_done(struct pfsd_server *srv);
+
+/* The server: generation (HUPs since start), requests this child served. */
+unsigned int		 pfsd_generation(const struct pfsd_server *srv);
+unsigned long		 pfsd_requests(const struct pfsd_server *srv);
+
+/* The request. */
+struct pfsd_server	*pfsd_request_server(const struct pfsd_request *req);
+int			 pfsd_request_fd(const struct pfsd_request *req);
+enum pfsd_proto		 pfsd_request_proto(const struct pfsd_request *req);
+const char		*pfsd_peer_addr(const struct pfsd_request *req);
+int			 pfsd_peer_port(const struct pfsd_request *req);
+const char		*pfsd_peer_host(const struct pfsd_request *req);
+const char		*pfsd_local_addr(const struct pfsd_request *req);
+int			 pfsd_local_port(const struct pfsd_request *req);
+const struct sockaddr	*pfsd_peer_sockaddr(const struct pfsd_request *req,
+			    socklen_t *len);
+
+/*
+ * The hooks.  Declared here so that a plugin's definitions are checked
+ * against them; define the ones you need with these exact prototypes.
+ * Return 0 for success.  A non-zero return from post_configure_hook,
+ * post_bind_hook, pre_loop_hook or run_n_children_hook stops pfsd;
+ * from child_init_hook it ends that child.  allow_deny_hook returns 0 to
+ * deny the connection.
+ */
+int	process_request(struct pfsd_request *req);
+
+int	post_configure_hook(struct pfsd_server *srv);
+int	post_bind_hook(struct pfsd_server *srv);
+int	pre_loop_hook(struct pfsd_server *srv);
+int	run_n_children_hook(struct pfsd_server *srv, int n);
+int	child_init_hook(struct pfsd_server *srv);
+int	post_accept_hook(struct pfsd_request *req);
+int	allow_deny_hook(struct pfsd_request *req);
+int	request_denied_hook(struct pfsd_request *req);
+int	post_process_request_hook(struct pfsd_request *req);
+int	post_client_connection_hook(struct pfsd_request *req);
+int	child_finish_hook(struct pfsd_server *srv);
+int	run_dequeue(struct pfsd_server *srv);
+int	idle_loop_hook(struct pfsd_server *srv);
+int	pre_server_close_hook(struct pfsd_server *srv);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PFSD_H */

@@ -1,0 +1,74 @@
+/*
+ * harness.h - helpers for integration tests: start the real pfsd binary on
+ * loopback, wait for it to be ready (sd_notify READY=1 on a private
+ * NOTIFY_SOCKET), talk to it over real sockets, look at its processes in
+ * /proc, and stop it.  Every pfsd started here dies with the test process
+ * (PR_SET_PDEATHSIG), so a failing test leaves nothing behind.
+ */
+#ifndef PFSD_HARNESS_H
+#define PFSD_HARNESS_H
+
+#include <sys/types.h>
+#include <stddef.h>
+
+#ifndef SRCDIR
+#define SRCDIR "."
+#endif
+#define PFSD_BIN	SRCDIR "/daemon/pfsd"
+#define PLUGIN(n)	SRCDIR "/plugins/" n ".so"
+#define TPLUGIN(n)	SRCDIR "/tests/plugins/" n ".so"
+
+struct hproc {
+	pid_t	pid;
+	int	notify_fd;		/* our end of NOTIFY_SOCKET */
+	char	dir[256];		/* private directory of this test */
+	char	log[320];		/* pfsd's stderr */
+};
+
+void	 h_global_init(void);
+void	 h_global_cleanup(void);
+
+/* A private directory for this test process; files are made in it. */
+const char *h_dir(void);
+char	*h_path(const char *name);		/* static buffer rotation */
+char	*h_write(const char *name, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	 h_free_port(void);
+
+/* Start pfsd with argv (NULL-ended, without argv[0]); NULL on failure. */
+int	 h_start(struct hproc *, const char *const *argv);
+/* Wait for READY=1 (or another notify word), ms; 0 ok, -1 timeout/exit. */
+int	 h_wait_notify(struct hproc *, const char *word, int ms);
+int	 h_wait_ready(struct hproc *, int ms);
+/* Stop with sig, wait up to ms; returns the wait status or -1. */
+int	 h_stop(struct hproc *, int sig, int ms);
+/* Wait for the process to exit by itself; wait status or -1. */
+int	 h_wait_exit(struct hproc *, int ms);
+
+/* Children of pid (from /proc); returns count, fills up to max. */
+int	 h_children(pid_t, pid_t *, int max);
+int	 h_wait_children(pid_t, int n, int ms);
+int	 h_alive(pid_t);
+int	 h_zombies(pid_t parent);
+int	 h_fd_count(pid_t);
+
+/* The log (stderr) of pfsd: does it contain s?  wait up to ms for it. */
+int	 h_log_has(struct hproc *, const char *s);
+int	 h_wait_log(struct hproc *, const char *s, int ms);
+char	*h_read_file(const char *path);		/* malloc'd, NUL-ended */
+
+/* Client side.  Each returns bytes read into buf (NUL-ended) or -1. */
+int	 h_connect_tcp(const char *host, int port);
+int	 h_connect_unix(const char *path);
+ssize_t	 h_talk_fd(int fd, const char *send, char *buf, size_t len, int ms);
+ssize_t	 h_talk(const char *host, int port, const char *send, char *buf,
+	    size_t len);
+ssize_t	 h_talk_unix(const char *path, const char *send, char *buf,
+	    size_t len);
+ssize_t	 h_talk_udp(const char *host, int port, const char *send, char *buf,
+	    size_t len, int ms);
+
+/* Run pfsd to completion (e.g. -t, -T); output (stdout+stderr) in out. */
+int	 h_run(const char *const *argv, char *out, size_t len);
+
+#endif
