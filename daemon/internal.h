@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -180,6 +181,7 @@ void		 log_init(const char *, int);
 int		 log_open(const char *, const char *, const char *, int,
 		    char *, size_t);
 void		 log_reopen(void);
+int		 log_facility(const char *);
 void		 log_close(void);
 int		 log_level(void);
 void		 log_msg(int, const char *, ...) PFSD_PRINTF(2, 3);
@@ -213,6 +215,7 @@ struct listener {
 	char		*name;		/* "HOST:PORT/PROTO" or "PATH/unix" */
 	int		 inherited;	/* came from the environment */
 	int		 unlink_path;	/* unix: remove the file at exit */
+	int		 backlog;	/* listen(2), from the listen key */
 	struct sockaddr_storage	 addr;	/* what is bound */
 	socklen_t	 addrlen;
 	char		*file;		/* where it was configured */
@@ -230,6 +233,8 @@ void		 listen_close_all(struct listener *, size_t, int);
 void		 listen_free(struct listener *, size_t);
 void		 listen_print(const struct listener *, size_t, FILE *);
 int		 listen_chown(struct listener *, size_t, uid_t, gid_t);
+/* socket(2) as listen.c calls it; tests replace it to fake "no IPv6". */
+extern int	(*listen_socket_fn)(int, int, int);
 
 /* access.c */
 struct access;
@@ -290,7 +295,7 @@ struct slot {
 	volatile unsigned long	 served;
 	volatile long long	 req_start_ms;	/* monotonic; 0 when idle */
 	long long		 started_ms;
-	char			 peer[64];
+	struct sockaddr_in6	 peer;		/* raw, formatted by readers */
 };
 
 struct scoreboard {
@@ -338,6 +343,7 @@ struct child {
 	int		 kind;		/* CHILD_* */
 	int		 signalled;	/* told to retire */
 	long long	 started_ms;
+	long long	 killed_ms;	/* watchdog: SIGTERM sent at */
 };
 
 #define CHILD_WORKER	0
@@ -359,6 +365,8 @@ struct pfsd_server {
 	char			*exe;		/* absolute path, for re-exec */
 	char			*cwd;		/* where we were started */
 	unsigned int		 generation;
+	int			 reexec;	/* started by a HUP re-exec */
+	int			 pidfile_written;
 	int			 ready_fd;	/* background: tell the caller */
 
 	/* parent */
@@ -373,7 +381,8 @@ struct pfsd_server {
 	long long		 last_dead_check_ms;
 	long long		 last_dequeue_ms;
 	pid_t			 checker;	/* HUP check in flight */
-	int			 checker_err;	/* its stderr */
+	int			 checker_out;	/* its output (a memfd) */
+	int			 status_fd;	/* status_socket, or -1 */
 	int			 hup_pending;
 	long long		 start_ms;
 	unsigned long		 total_served;
@@ -397,6 +406,7 @@ struct pfsd_request {
 	struct sockaddr_storage	 peer;
 	socklen_t		 peerlen;
 	char			 peer_addr[64];	/* formatted on demand */
+	int			 peer_port;
 	char			 peer_host[256];
 	char			 local_addr[64];
 	int			 local_port;
@@ -413,6 +423,24 @@ void		 addr_format(const struct sockaddr *, char *, size_t, int *);
 
 /* parent.c */
 int		 parent_main(struct pfsd_server *);
+struct child	*parent_add_child(struct pfsd_server *, pid_t, int, int);
+size_t		 parent_count(const struct pfsd_server *, int, int);
+void		 parent_retire(struct pfsd_server *, struct child *);
+
+/* restart.c */
+void		 restart_begin(struct pfsd_server *);
+void		 restart_checked(struct pfsd_server *, int);
+void		 restart_adopt(struct pfsd_server *);
+
+/* watchdog.c */
+long long	 watchdog_due(struct pfsd_server *);
+void		 watchdog(struct pfsd_server *);
+
+/* status.c */
+int		 status_open(struct pfsd_server *, char *, size_t);
+void		 status_serve(struct pfsd_server *);
+void		 status_close(struct pfsd_server *);
+int		 status_client(struct conf *, int);
 
 /* child.c */
 __attribute__((noreturn))
@@ -429,5 +457,6 @@ int		 pidfile_write(const char *, char *, size_t);
 void		 pidfile_remove(const char *);
 int		 privs_drop(struct pfsd_server *, char *, size_t);
 void		 notify_send(const char *);
+void		 notify_status(struct pfsd_server *, int);
 
 #endif /* PFSD_INTERNAL_H */

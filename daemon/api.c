@@ -1,0 +1,224 @@
+/*
+ * api.c - the functions pfsd.h promises to handlers.  Addresses are
+ * formatted on first use only, so a handler that never asks costs nothing.
+ */
+#include "internal.h"
+
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <string.h>
+
+struct pfsd_server *pfsd_current;
+
+void
+pfsd_log(int level, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Format a socket address as text (IPv4-mapped IPv6 as plain IPv4, UNIX
+ * as its path or "unix") and give its port through *port.
+ */
+void
+addr_format(const struct sockaddr *sa, char *buf, size_t len, int *port)
+{
+	const struct sockaddr_in	*sin = (const void *)sa;
+	const struct sockaddr_in6	*sin6 = (const void *)sa;
+	const struct sockaddr_un	*sun = (const void *)sa;
+
+	*port = 0;
+	buf[0] = '\0';
+	switch (sa->sa_family) {
+	case AF_INET:
+		inet_ntop(AF_INET, &sin->sin_addr, buf, len);
+		*port = ntohs(sin->sin_port);
+		break;
+	case AF_INET6:
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], buf,
+			    len);
+		else
+			inet_ntop(AF_INET6, &sin6->sin6_addr, buf, len);
+		*port = ntohs(sin6->sin6_port);
+		break;
+	case AF_UNIX:
+		snprintf(buf, len, "%s", sun->sun_path[0] != '\0' ?
+		    sun->sun_path : "unix");
+		break;
+	default:
+		snprintf(buf, len, "unknown");
+	}
+}
+
+const char *
+pfsd_option(const struct pfsd_server *srv, const char *key)
+{
+	const struct conf_item	*it;
+
+	if (srv == NULL || (it = conf_lookup(srv->conf, key)) == NULL)
+		return NULL;
+	if (it->n == 0) {
+		int	id = conf_find(key);
+
+		return id >= 0 ? conf_str(srv->conf, id) : NULL;
+	}
+	return it->v[it->n - 1].str;
+}
+
+size_t
+pfsd_option_count(const struct pfsd_server *srv, const char *key)
+{
+	const struct conf_item	*it;
+	int			 id;
+
+	if (srv == NULL)
+		return 0;
+	if ((id = conf_find(key)) >= 0)
+		return conf_count(srv->conf, id);
+	it = conf_lookup(srv->conf, key);
+	return it == NULL ? 0 : it->n;
+}
+
+const char *
+pfsd_option_at(const struct pfsd_server *srv, const char *key, size_t i)
+{
+	const struct conf_item	*it;
+	int			 id;
+
+	if (srv == NULL)
+		return NULL;
+	if ((id = conf_find(key)) >= 0)
+		return i < conf_count(srv->conf, id) ?
+		    conf_at(srv->conf, id, i) : NULL;
+	it = conf_lookup(srv->conf, key);
+	return it == NULL || i >= it->n ? NULL : it->v[i].str;
+}
+
+void
+pfsd_done(struct pfsd_server *srv)
+{
+	if (srv != NULL)
+		srv->done = 1;
+}
+
+unsigned int
+pfsd_generation(const struct pfsd_server *srv)
+{
+	return srv == NULL ? 0 : srv->generation;
+}
+
+unsigned long
+pfsd_requests(const struct pfsd_server *srv)
+{
+	return srv == NULL ? 0 : srv->served;
+}
+
+struct pfsd_server *
+pfsd_request_server(const struct pfsd_request *req)
+{
+	return req->srv;
+}
+
+int
+pfsd_request_fd(const struct pfsd_request *req)
+{
+	return req->fd;
+}
+
+enum pfsd_proto
+pfsd_request_proto(const struct pfsd_request *req)
+{
+	return (enum pfsd_proto)req->l->proto;
+}
+
+static void
+need_peer(const struct pfsd_request *creq)
+{
+	struct pfsd_request	*req = (struct pfsd_request *)creq;
+
+	if (req->have_addr)
+		return;
+	addr_format((struct sockaddr *)&req->peer, req->peer_addr,
+	    sizeof(req->peer_addr), &req->peer_port);
+	req->have_addr = 1;
+}
+
+const char *
+pfsd_peer_addr(const struct pfsd_request *req)
+{
+	need_peer(req);
+	return req->peer_addr;
+}
+
+int
+pfsd_peer_port(const struct pfsd_request *req)
+{
+	need_peer(req);
+	return req->peer_port;
+}
+
+/* The peer's host name when reverse_lookups is set, else NULL. */
+const char *
+pfsd_peer_host(const struct pfsd_request *creq)
+{
+	struct pfsd_request	*req = (struct pfsd_request *)creq;
+
+	if (!conf_num(req->srv->conf, OPT_REVERSE_LOOKUPS) ||
+	    req->peer.ss_family == AF_UNIX)
+		return NULL;
+	if (!req->have_host) {
+		req->have_host = 1;
+		if (getnameinfo((struct sockaddr *)&req->peer, req->peerlen,
+		    req->peer_host, sizeof(req->peer_host), NULL, 0,
+		    NI_NAMEREQD) != 0)
+			req->peer_host[0] = '\0';
+	}
+	return req->peer_host[0] != '\0' ? req->peer_host : NULL;
+}
+
+static void
+need_local(const struct pfsd_request *creq)
+{
+	struct pfsd_request	*req = (struct pfsd_request *)creq;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+
+	if (req->have_local)
+		return;
+	req->have_local = 1;
+	if (req->l->proto == PFSD_PROTO_UDP ||
+	    getsockname(req->fd, (struct sockaddr *)&ss, &len) == -1) {
+		memcpy(&ss, &req->l->addr, sizeof(ss));
+	}
+	addr_format((struct sockaddr *)&ss, req->local_addr,
+	    sizeof(req->local_addr), &req->local_port);
+}
+
+const char *
+pfsd_local_addr(const struct pfsd_request *req)
+{
+	need_local(req);
+	return req->local_addr;
+}
+
+int
+pfsd_local_port(const struct pfsd_request *req)
+{
+	need_local(req);
+	return req->local_port;
+}
+
+const struct sockaddr *
+pfsd_peer_sockaddr(const struct pfsd_request *req, socklen_t *len)
+{
+	if (len != NULL)
+		*len = req->peerlen;
+	return (const struct sockaddr *)&req->peer;
+}

@@ -1,0 +1,458 @@
+/*
+ * child.c - a child of the pool: accept (serialized), serve, repeat.
+ *
+ * The hot path is: [lock] accept4 [unlock] dup2 dup2 close, the handler,
+ * fflush, dup2 dup2.  No allocation, no extra syscall when no hook, rule or
+ * log level asks for one.
+ *
+ * Stopping without dropping a connection: the parent (or the kernel, when
+ * the parent dies: PR_SET_PDEATHSIG) sends SIGHUP.  The handler only sets
+ * a flag -- so a handler's blocking read is never cut short (SA_RESTART) --
+ * and, when the child is idle, puts /dev/null over the descriptors it may
+ * be blocked on, so that the restarted accept/poll/read fails at once.  A
+ * connection accepted in the same instant is still served before exit.
+ */
+#include "internal.h"
+
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio_ext.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef HAVE_SYS_PRCTL_H
+#include <sys/prctl.h>
+#endif
+
+#define CHILD_EXIT_INIT		3	/* child_init failed: back off */
+#define DGRAM_MAX		65536
+
+static struct {
+	struct pfsd_server	*srv;
+	struct slot		*slot;
+	volatile sig_atomic_t	 retire;
+	volatile sig_atomic_t	 idle;
+	volatile sig_atomic_t	 reopen;
+	int			 null_fd;
+	int			 lock_dummy;	/* flock target once retiring */
+	struct pollfd		*pfds;		/* several listeners */
+	char			*dgram;
+} ch = { .null_fd = -1, .lock_dummy = -1 };
+
+/* Async-signal-safe: make every wait of an idle child return at once. */
+static void
+wake_up(void)
+{
+	struct pfsd_server	*srv = ch.srv;
+	size_t			 i;
+
+	for (i = 0; i < srv->nls; i++)
+		dup2(ch.null_fd, srv->ls[i].fd);
+	if (srv->ser.lock_fd != -1 && ch.lock_dummy != -1)
+		dup2(ch.lock_dummy, srv->ser.lock_fd);
+	if (srv->ser.pipe_r != -1)
+		dup2(ch.null_fd, srv->ser.pipe_r);
+}
+
+static void
+on_retire(int sig)
+{
+	int	saved = errno;
+
+	ch.retire = 1;
+	if (ch.idle)
+		wake_up();
+	errno = saved;
+}
+
+static void
+on_reopen(int sig)
+{
+	ch.reopen = 1;
+}
+
+static void
+set_signal(int sig, void (*fn)(int))
+{
+	struct sigaction	sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+}
+
+/* Signal state of a child: the parent's handlers undone, then unblocked. */
+static void
+child_signals(struct pfsd_server *srv)
+{
+	sigset_t	all;
+
+	set_signal(SIGHUP, on_retire);
+	set_signal(SIGQUIT, on_retire);
+	set_signal(SIGUSR1, on_reopen);
+	set_signal(SIGTERM, SIG_DFL);
+	set_signal(SIGINT, SIG_DFL);
+	set_signal(SIGCHLD, SIG_DFL);
+	set_signal(SIGPIPE, SIG_IGN);
+	set_signal(SIGTTIN, SIG_IGN);
+	set_signal(SIGTTOU, SIG_IGN);
+	set_signal(SIGUSR2, SIG_IGN);
+#if defined(HAVE_SYS_PRCTL_H) && HAVE_DECL_PR_SET_PDEATHSIG
+	prctl(PR_SET_PDEATHSIG, SIGHUP);
+#endif
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	if (getppid() != srv->ppid)	/* died before prctl took effect */
+		ch.retire = 1;
+}
+
+static int
+make_memfd(const char *name)
+{
+#ifdef HAVE_MEMFD_CREATE
+	return memfd_create(name, MFD_CLOEXEC);
+#else
+	char	path[] = "/tmp/pfsd.dgram.XXXXXX";
+	int	fd = mkostemp(path, O_CLOEXEC);
+
+	if (fd != -1)
+		unlink(path);
+	return fd;
+#endif
+}
+
+/* Per-child resources: /dev/null, lock, UDP buffers, poll set. */
+static int
+child_resources(struct pfsd_server *srv, char *err, size_t errlen)
+{
+	int	p[2];
+	size_t	i, udp = 0;
+
+	if ((ch.null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1 ||
+	    pipe2(p, O_CLOEXEC) == -1) {
+		snprintf(err, errlen, "/dev/null: %s", strerror(errno));
+		return -1;
+	}
+	close(p[0]);
+	ch.lock_dummy = p[1];
+	if (ser_child_init(&srv->ser, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < srv->nls; i++)
+		udp += srv->ls[i].proto == PFSD_PROTO_UDP;
+	if (udp > 0 && ((srv->memfd_in = make_memfd("pfsd-in")) == -1 ||
+	    (srv->memfd_out = make_memfd("pfsd-out")) == -1 ||
+	    (ch.dgram = malloc(DGRAM_MAX)) == NULL)) {
+		snprintf(err, errlen, "datagram buffers: %s", strerror(errno));
+		return -1;
+	}
+	if (srv->nls > 1 &&
+	    (ch.pfds = calloc(srv->nls, sizeof(*ch.pfds))) == NULL) {
+		snprintf(err, errlen, "calloc: %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < srv->nls && ch.pfds != NULL; i++) {
+		ch.pfds[i].fd = srv->ls[i].fd;
+		ch.pfds[i].events = POLLIN;
+	}
+	return 0;
+}
+
+static unsigned long
+child_max_requests(const struct pfsd_server *srv)
+{
+	unsigned long	max = (unsigned long)conf_num(srv->conf,
+			    OPT_MAX_REQUESTS);
+	long		jitter = conf_num(srv->conf, OPT_MAX_REQUESTS_JITTER);
+
+	if (jitter > 0) {
+		srandom((unsigned int)getpid() ^ (unsigned int)now_ms());
+		max += (unsigned long)(random() % (jitter + 1));
+	}
+	return max;
+}
+
+static void
+child_setup(struct pfsd_server *srv, int slot)
+{
+	char	err[ERRBUF_SIZE];
+
+	ch.srv = srv;
+	ch.slot = &srv->sb.slots[slot];
+	srv->is_child = 1;
+	srv->slot = slot;
+	srv->served = 0;
+	srv->memfd_in = srv->memfd_out = -1;
+	ch.slot->pid = getpid();
+	ch.slot->generation = srv->generation;
+	child_signals(srv);
+	if (child_resources(srv, err, sizeof(err)) == -1) {
+		log_msg(PFSD_LOG_ERR, "child: %s", err);
+		_exit(CHILD_EXIT_INIT);
+	}
+	srv->max_requests = child_max_requests(srv);
+	setvbuf(stdout, NULL, _IOLBF, BUFSIZ);
+}
+
+/* Which listener is readable (several listeners); -1 to look again. */
+static int
+child_poll(struct pfsd_server *srv)
+{
+	size_t	i;
+
+	if (poll(ch.pfds, srv->nls, -1) <= 0)
+		return -1;
+	for (i = 0; i < srv->nls; i++)
+		if (ch.pfds[i].revents != 0)
+			return (int)i;
+	return -1;
+}
+
+static void
+accept_failed(int err)
+{
+	static long long	last;
+
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
+	    err == ENOMEM) {
+		if (now_ms() - last > 1000) {
+			last = now_ms();
+			log_msg(PFSD_LOG_ERR, "accept: %s; retrying",
+			    strerror(err));
+		}
+		poll(NULL, 0, 50);	/* let descriptors free up */
+	} else if (!ch.retire && err != EINTR && err != EAGAIN &&
+	    err != ECONNABORTED && err != EPROTO)
+		log_msg(PFSD_LOG_ERR, "accept: %s", strerror(err));
+}
+
+/* Take one connection (or datagram) from listener l into req. */
+static int
+child_take(struct pfsd_server *srv, struct listener *l,
+    struct pfsd_request *req)
+{
+	ssize_t	n;
+
+	req->l = l;
+	req->peerlen = sizeof(req->peer);
+	if (l->proto == PFSD_PROTO_UDP) {
+		n = recvfrom(l->fd, ch.dgram, DGRAM_MAX, srv->nls > 1 ?
+		    MSG_DONTWAIT : 0, (struct sockaddr *)&req->peer,
+		    &req->peerlen);
+		req->fd = n < 0 ? -1 : l->fd;
+		req->dgram_len = n < 0 ? 0 : (size_t)n;
+	} else
+		req->fd = accept4(l->fd, (struct sockaddr *)&req->peer,
+		    &req->peerlen, SOCK_CLOEXEC);
+	if (req->fd == -1) {
+		accept_failed(errno);
+		return -1;
+	}
+	if (req->peer.ss_family == AF_UNSPEC || req->peerlen == 0)
+		req->peer.ss_family = (sa_family_t)l->family;
+	return 0;
+}
+
+/* Serialize, wait for a client, unserialize.  0 with req filled. */
+static int
+child_wait(struct pfsd_server *srv, struct pfsd_request *req)
+{
+	int	i = 0, rc;
+
+	ch.slot->state = SLOT_IDLE;
+	ch.idle = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (ch.retire || ser_acquire(&srv->ser, &ch.slot->token) == -1) {
+		ch.idle = 0;
+		if (errno == EIDRM || errno == EINVAL || errno == EBADF)
+			ch.retire = 1;	/* the generation's lock is gone */
+		return -1;
+	}
+	ch.slot->state = SLOT_ACCEPTING;
+	if (srv->nls > 1)
+		i = child_poll(srv);
+	rc = i < 0 ? -1 : child_take(srv, &srv->ls[i], req);
+	ch.idle = 0;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	ser_release(&srv->ser, &ch.slot->token);
+	return rc;
+}
+
+static void
+attach_dgram(struct pfsd_server *srv, struct pfsd_request *req)
+{
+	if (ftruncate(srv->memfd_in, 0) == -1 ||
+	    pwrite(srv->memfd_in, ch.dgram, req->dgram_len, 0) !=
+	    (ssize_t)req->dgram_len || ftruncate(srv->memfd_out, 0) == -1)
+		log_warn("datagram stdio");
+	lseek(srv->memfd_in, 0, SEEK_SET);
+	lseek(srv->memfd_out, 0, SEEK_SET);
+	dup2(srv->memfd_in, STDIN_FILENO);
+	dup2(srv->memfd_out, STDOUT_FILENO);
+}
+
+/* stdin/stdout become the client (or the datagram and its reply). */
+static void
+attach_stdio(struct pfsd_server *srv, struct pfsd_request *req)
+{
+	if (conf_num(srv->conf, OPT_NO_CLIENT_STDOUT))
+		return;
+	if (req->l->proto == PFSD_PROTO_UDP) {
+		attach_dgram(srv, req);
+		return;
+	}
+	dup2(req->fd, STDIN_FILENO);
+	dup2(req->fd, STDOUT_FILENO);
+}
+
+static void
+send_reply(struct pfsd_server *srv, struct pfsd_request *req)
+{
+	ssize_t	n;
+
+	n = pread(srv->memfd_out, ch.dgram, DGRAM_MAX - 29, 0);
+	if (n > 0 && sendto(req->fd, ch.dgram, (size_t)n, 0,
+	    (struct sockaddr *)&req->peer, req->peerlen) == -1)
+		log_info("reply to %s: %s", pfsd_peer_addr(req),
+		    strerror(errno));
+}
+
+/*
+ * Flush what the handler wrote (unless the client was denied: it gets
+ * nothing, a denied datagram no reply) and forget what it did not read.
+ */
+static void
+detach_stdio(struct pfsd_server *srv, struct pfsd_request *req, int send)
+{
+	if (!send)
+		__fpurge(stdout);
+	fflush(stdout);
+	__fpurge(stdout);
+	__fpurge(stdin);
+	clearerr(stdout);
+	clearerr(stdin);
+	if (conf_num(srv->conf, OPT_NO_CLIENT_STDOUT))
+		return;
+	if (req->l->proto == PFSD_PROTO_UDP && send)
+		send_reply(srv, req);
+	dup2(ch.null_fd, STDIN_FILENO);
+	dup2(ch.null_fd, STDOUT_FILENO);
+}
+
+static int
+request_allowed(struct pfsd_server *srv, struct pfsd_request *req)
+{
+	struct plugin	*p = &srv->plugin;
+	const char	*host = NULL;
+
+	if (req->l->proto != PFSD_PROTO_UNIX && !access_empty(srv->acl)) {
+		if (access_wants_hostname(srv->acl))
+			host = pfsd_peer_host(req);
+		if (!access_check(srv->acl, (struct sockaddr *)&req->peer,
+		    pfsd_peer_addr(req), host))
+			return 0;
+	}
+	return p->allow_deny_hook == NULL || p->allow_deny_hook(req) != 0;
+}
+
+static void
+log_connection(struct pfsd_request *req, int allowed)
+{
+	char	peer[128];
+
+	log_escape(peer, sizeof(peer), pfsd_peer_addr(req),
+	    strlen(pfsd_peer_addr(req)));
+	log_msg(PFSD_LOG_INFO, "%s %s port %d on %s%s",
+	    req->l->proto == PFSD_PROTO_UDP ? "datagram from" :
+	    "connection from", peer, pfsd_peer_port(req), req->l->name,
+	    allowed ? "" : ": denied");
+}
+
+/* The request flow of SPEC §4, for one client. */
+static void
+child_serve(struct pfsd_server *srv, struct pfsd_request *req)
+{
+	struct plugin	*p = &srv->plugin;
+	int		 allowed;
+
+	req->have_addr = req->have_host = req->have_local = 0;
+	ch.slot->state = SLOT_BUSY;
+	ch.slot->req_start_ms = now_ms();
+	memcpy(&ch.slot->peer, &req->peer, sizeof(ch.slot->peer));
+	ch.slot->served = ++srv->served;
+	attach_stdio(srv, req);
+	if (p->post_accept_hook != NULL)
+		p->post_accept_hook(req);
+	allowed = request_allowed(srv, req);
+	if (log_level() >= PFSD_LOG_INFO)
+		log_connection(req, allowed);
+	if (allowed)
+		p->process_request(req);
+	else if (p->request_denied_hook != NULL)
+		p->request_denied_hook(req);
+	if (p->post_process_request_hook != NULL)
+		p->post_process_request_hook(req);
+	detach_stdio(srv, req, allowed);
+	if (req->l->proto != PFSD_PROTO_UDP)
+		close(req->fd);
+	if (p->post_client_connection_hook != NULL)
+		p->post_client_connection_hook(req);
+	ch.slot->req_start_ms = 0;
+}
+
+__attribute__((noreturn)) static void
+child_exit(struct pfsd_server *srv, int code)
+{
+	ch.slot->state = SLOT_RETIRING;
+	if (srv->plugin.child_finish_hook != NULL)
+		srv->plugin.child_finish_hook(srv);
+	log_debug("child %ld leaving after %lu requests", (long)getpid(),
+	    srv->served);
+	fflush(stdout);
+	_exit(code);
+}
+
+/* Run a child of the pool in slot; never returns. */
+void
+child_main(struct pfsd_server *srv, int slot)
+{
+	struct pfsd_request	req;
+
+	memset(&req, 0, sizeof(req));
+	req.srv = srv;
+	child_setup(srv, slot);
+	if (srv->plugin.child_init_hook != NULL &&
+	    srv->plugin.child_init_hook(srv) != 0) {
+		log_msg(PFSD_LOG_ERR, "child_init_hook failed in child %ld",
+		    (long)getpid());
+		_exit(CHILD_EXIT_INIT);
+	}
+	while (!ch.retire && !srv->done && srv->served < srv->max_requests) {
+		if (ch.reopen) {
+			ch.reopen = 0;
+			log_reopen();
+		}
+		if (child_wait(srv, &req) == 0)
+			child_serve(srv, &req);
+	}
+	child_exit(srv, 0);
+}
+
+/* A dequeue child: run_dequeue once, then exit. */
+void
+dequeue_main(struct pfsd_server *srv, int slot)
+{
+	ch.srv = srv;
+	ch.slot = &srv->sb.slots[slot];
+	srv->is_child = 1;
+	ch.slot->pid = getpid();
+	ch.slot->state = SLOT_DEQUEUE;
+	child_signals(srv);
+	if (srv->plugin.run_dequeue != NULL)
+		srv->plugin.run_dequeue(srv);
+	_exit(0);
+}

@@ -1,0 +1,362 @@
+/*
+ * daemonize.c - running as a daemon: background with a readiness pipe,
+ * the pid file, dropping privileges, and sd_notify for systemd.
+ */
+#include "internal.h"
+
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/*
+ * background/setsid: fork; the caller's process waits until the daemon
+ * says it serves (one byte on a pipe) and exits 0, or, when the daemon
+ * dies first, exits with the daemon's status.  Returns in the daemon.
+ */
+int
+daemon_background(struct pfsd_server *srv, char *err, size_t errlen)
+{
+	int	p[2], status;
+	pid_t	pid;
+	char	c;
+
+	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
+		snprintf(err, errlen, "background: %s", strerror(errno));
+		return -1;
+	}
+	if (pid > 0) {
+		close(p[1]);
+		if (read(p[0], &c, 1) == 1)
+			_exit(0);
+		if (waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+			_exit(WEXITSTATUS(status) ? WEXITSTATUS(status) : 1);
+		_exit(1);
+	}
+	close(p[0]);
+	srv->ready_fd = p[1];
+	if (conf_num(srv->conf, OPT_SETSID) && setsid() == -1) {
+		snprintf(err, errlen, "setsid: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The daemon serves: release the waiting caller, let go of the tty. */
+void
+daemon_ready(struct pfsd_server *srv)
+{
+	int	fd;
+
+	if (srv->ready_fd == -1)
+		return;
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		if (log_fd() != -1 || conf_str(srv->conf, OPT_LOG_FILE) !=
+		    NULL)
+			dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	(void)!write(srv->ready_fd, "R", 1);
+	close(srv->ready_fd);
+	srv->ready_fd = -1;
+}
+
+static int
+proc_is_pfsd(pid_t pid)
+{
+	char	path[64], comm[64] = "";
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/comm", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 1;	/* cannot tell: assume it is */
+	if (fgets(comm, sizeof(comm), f) == NULL)
+		comm[0] = '\0';
+	fclose(f);
+	return strncmp(comm, "pfsd", 4) == 0;
+}
+
+/*
+ * Refuse to start while the pid file names a live pfsd; a stale or
+ * empty one is fine (it will be replaced).  Symlinks are not followed.
+ */
+int
+pidfile_check(const char *path, char *err, size_t errlen)
+{
+	char	buf[32];
+	ssize_t	n;
+	long	pid;
+	int	fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "pid_file %s: %s", path, errno == ELOOP ?
+		    "is a symbolic link; refusing to follow it" :
+		    strerror(errno));
+		return -1;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	pid = strtol(buf, NULL, 10);
+	if (pid <= 0 || pid == (long)getpid())
+		return 0;
+	if ((kill((pid_t)pid, 0) == 0 || errno == EPERM) &&
+	    proc_is_pfsd((pid_t)pid)) {
+		snprintf(err, errlen, "pid_file %s: pfsd is already running "
+		    "as pid %ld", path, pid);
+		return -1;
+	}
+	return 0;
+}
+
+int
+pidfile_write(const char *path, char *err, size_t errlen)
+{
+	char	buf[32];
+	int	fd, n;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+	    0644);
+	if (fd == -1) {
+		snprintf(err, errlen, "pid_file %s: %s", path, errno == ELOOP ?
+		    "is a symbolic link; refusing to follow it" :
+		    strerror(errno));
+		return -1;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, (size_t)n) != n) {
+		snprintf(err, errlen, "pid_file %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	fchmod(fd, 0644);
+	close(fd);
+	return 0;
+}
+
+/* Remove the pid file if it is still ours. */
+void
+pidfile_remove(const char *path)
+{
+	char	err[ERRBUF_SIZE], buf[32];
+	ssize_t	n;
+	int	fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	if (strtol(buf, NULL, 10) != (long)getpid())
+		return;
+	if (unlink(path) == -1) {
+		snprintf(err, sizeof(err), "%s", strerror(errno));
+		log_warnx("pid_file %s: cannot remove: %s", path, err);
+	}
+}
+
+static int
+is_number(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!isdigit((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+static int
+lookup_user(const char *name, uid_t *uid, gid_t *gid, char *err,
+    size_t errlen)
+{
+	struct passwd	*pw;
+
+	if ((pw = getpwnam(name)) == NULL && is_number(name))
+		pw = getpwuid((uid_t)strtoul(name, NULL, 10));
+	if (pw == NULL && is_number(name)) {
+		*uid = (uid_t)strtoul(name, NULL, 10);
+		return 0;
+	}
+	if (pw == NULL) {
+		snprintf(err, errlen, "user: no such user \"%s\"", name);
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+static int
+lookup_group(const char *name, gid_t *gid, char *err, size_t errlen)
+{
+	struct group	*gr;
+
+	if ((gr = getgrnam(name)) != NULL)
+		*gid = gr->gr_gid;
+	else if (is_number(name))
+		*gid = (gid_t)strtoul(name, NULL, 10);
+	else {
+		snprintf(err, errlen, "group: no such group \"%s\"", name);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The groups: every `group` value, each possibly naming several
+ * ("group a b c"); the first is the primary.
+ */
+static int
+resolve_groups(const struct conf *c, gid_t *gids, size_t *ngids,
+    char *err, size_t errlen)
+{
+	size_t	 i, n = 0, max = *ngids;
+	char	 one[256], *tok, *save;
+
+	for (i = 0; conf_isset(c, OPT_GROUP) && i < conf_count(c, OPT_GROUP);
+	    i++) {
+		snprintf(one, sizeof(one), "%s", conf_at(c, OPT_GROUP, i));
+		for (tok = strtok_r(one, " ,", &save); tok != NULL && n < max;
+		    tok = strtok_r(NULL, " ,", &save))
+			if (lookup_group(tok, &gids[n++], err, errlen) == -1)
+				return -1;
+	}
+	*ngids = n;
+	return 0;
+}
+
+/* Give what we created to the user we become, so it still works after. */
+static void
+chown_own_files(struct pfsd_server *srv, uid_t uid, gid_t gid)
+{
+	struct semid_ds	ds;
+
+	if (listen_chown(srv->ls, srv->nls, uid, gid) == -1)
+		log_warn("chown of UNIX sockets");
+	if (srv->ser.lock_path != NULL &&
+	    chown(srv->ser.lock_path, uid, gid) == -1)
+		log_warn("chown %s", srv->ser.lock_path);
+	if (srv->ser.semid != -1 &&
+	    semctl(srv->ser.semid, 0, IPC_STAT, &ds) == 0) {
+		ds.sem_perm.uid = uid;
+		ds.sem_perm.gid = gid;
+		if (semctl(srv->ser.semid, 0, IPC_SET, &ds) == -1)
+			log_warn("semaphore owner");
+	}
+	if (conf_str(srv->conf, OPT_LOG_FILE) != NULL && log_fd() != -1 &&
+	    fchown(log_fd(), uid, gid) == -1)
+		log_warn("chown of the log file");
+}
+
+static int
+verify_drop(uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	if (getuid() != uid || geteuid() != uid || getgid() != gid ||
+	    getegid() != gid || (uid != 0 && setuid(0) == 0)) {
+		snprintf(err, errlen, "user: the switch to uid %ld gid %ld did "
+		    "not happen; refusing to run", (long)uid, (long)gid);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+do_chroot(const char *dir, char *err, size_t errlen)
+{
+	if (chroot(dir) == -1 || chdir("/") == -1) {
+		snprintf(err, errlen, "chroot %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* After binding: chroot, then groups, gid and uid, verified. */
+int
+privs_drop(struct pfsd_server *srv, char *err, size_t errlen)
+{
+	const char	*user = conf_str(srv->conf, OPT_USER);
+	gid_t		 gids[64];
+	size_t		 ngids = nitems(gids);
+	uid_t		 uid = getuid();
+	gid_t		 gid = getgid();
+
+	if (user != NULL && lookup_user(user, &uid, &gid, err, errlen) == -1)
+		return -1;
+	if (resolve_groups(srv->conf, gids, &ngids, err, errlen) == -1)
+		return -1;
+	if (ngids > 0)
+		gid = gids[0];
+	else
+		gids[ngids++] = gid;
+	if (user != NULL || conf_isset(srv->conf, OPT_GROUP))
+		chown_own_files(srv, user != NULL ? uid : (uid_t)-1, gid);
+	if (conf_str(srv->conf, OPT_CHROOT) != NULL &&
+	    do_chroot(conf_str(srv->conf, OPT_CHROOT), err, errlen) == -1)
+		return -1;
+	if (user == NULL && !conf_isset(srv->conf, OPT_GROUP))
+		return 0;
+	if ((geteuid() == 0 && setgroups(ngids, gids) == -1) ||
+	    setresgid(gid, gid, gid) == -1 ||
+	    (user != NULL && setresuid(uid, uid, uid) == -1)) {
+		snprintf(err, errlen, "cannot become %s%s%s: %s",
+		    user != NULL ? user : "", user != NULL ? " / " : "",
+		    conf_isset(srv->conf, OPT_GROUP) ?
+		    conf_at(srv->conf, OPT_GROUP, 0) : "its group",
+		    strerror(errno));
+		return -1;
+	}
+	return verify_drop(user != NULL ? uid : getuid(), gid, err, errlen);
+}
+
+/* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET. */
+void
+notify_send(const char *msg)
+{
+	const char		*path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un	 sun;
+	socklen_t		 len;
+	int			 fd;
+
+	if (path == NULL || (*path != '/' && *path != '@') ||
+	    strlen(path) >= sizeof(sun.sun_path))
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	if (*path == '@')	/* abstract namespace */
+		sun.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+	    strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	(void)!sendto(fd, msg, strlen(msg), MSG_NOSIGNAL,
+	    (struct sockaddr *)&sun, len);
+	close(fd);
+}
+
+/* READY=1 (when ready) and a STATUS= line with the pool's state. */
+void
+notify_status(struct pfsd_server *srv, int ready)
+{
+	char	msg[160];
+
+	snprintf(msg, sizeof(msg), "%sSTATUS=generation %u, %zu children, "
+	    "max_servers %ld", ready ? "READY=1\n" : "", srv->generation,
+	    parent_count(srv, CHILD_WORKER, 1), srv->max_servers);
+	notify_send(msg);
+}

@@ -1,0 +1,238 @@
+/*
+ * main.c - pfsd's startup order: configuration (all of it checked before
+ * anything is touched), then logging, background, sockets, privileges,
+ * and the parent loop.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct pfsd_server server;
+
+/* The parent's signals, blocked from the first instruction until its
+ * handlers are in place: none arriving during startup or a restart is
+ * lost (they stay pending, across execve too). */
+static void
+block_signals(void)
+{
+	sigset_t	set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGTTIN);
+	sigaddset(&set, SIGTTOU);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+static void
+print_messages(char **msgs, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		fprintf(stderr, "%s\n", msgs[i]);
+}
+
+/* Everything -t checks: the handler, sockets, access rules. */
+static int
+configure(struct pfsd_server *srv)
+{
+	struct conf	*c = srv->conf;
+
+	if (c->nerrors == 0)
+		plugin_configure(c, &srv->plugin);
+	listen_configure(c, &srv->ls, &srv->nls);
+	if ((srv->acl = access_configure(c)) == NULL)
+		fatal("access_configure");
+	print_messages(c->warnings, c->nwarnings);
+	if (c->nerrors > 0) {
+		print_messages(c->errors, c->nerrors);
+		return -1;
+	}
+	if (srv->plugin.post_configure_hook != NULL &&
+	    srv->plugin.post_configure_hook(srv) != 0) {
+		fprintf(stderr, "%s: handler: post_configure_hook of %s "
+		    "refused the configuration\n",
+		    conf_str(c, OPT_CONF_FILE) != NULL ?
+		    conf_str(c, OPT_CONF_FILE) : "command line",
+		    srv->plugin.path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Undo what startup did so far, then exit with code. */
+__attribute__((noreturn)) static void
+startup_fail(struct pfsd_server *srv, int code, const char *fmt, ...)
+{
+	char	msg[ERRBUF_SIZE];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (log_fd() != -1)
+		fprintf(stderr, "pfsd: %s\n", msg);
+	log_msg(PFSD_LOG_ERR, "%s", msg);
+	status_close(srv);
+	listen_close_all(srv->ls, srv->nls, 1);
+	ser_cleanup(&srv->ser);
+	if (srv->pidfile_written)
+		pidfile_remove(conf_str(srv->conf, OPT_PID_FILE));
+	exit(code);
+}
+
+static void
+remember_origin(struct pfsd_server *srv, char **argv)
+{
+	char	buf[PATH_MAX];
+	ssize_t	n;
+
+	srv->argv = argv;
+	if ((n = readlink("/proc/self/exe", buf, sizeof(buf) - 1)) > 0) {
+		buf[n] = '\0';
+		srv->exe = strdup(buf);
+	} else
+		srv->exe = realpath(argv[0], NULL);
+	srv->cwd = getcwd(NULL, 0);
+	if (srv->exe == NULL || srv->cwd == NULL)
+		fatal("cannot find my own executable or directory");
+	if (getenv(ENV_GENERATION) != NULL)
+		srv->generation = (unsigned int)strtoul(getenv(ENV_GENERATION),
+		    NULL, 10);
+	srv->reexec = getenv(ENV_REEXEC) != NULL;
+}
+
+static void
+start_logging(struct pfsd_server *srv)
+{
+	struct conf	*c = srv->conf;
+	char		 err[ERRBUF_SIZE];
+
+	if (log_open(conf_str(c, OPT_LOG_FILE), conf_str(c, OPT_SYSLOG_IDENT),
+	    conf_str(c, OPT_SYSLOG_FACILITY), (int)conf_num(c, OPT_LOG_LEVEL),
+	    err, sizeof(err)) == -1) {
+		fprintf(stderr, "pfsd: %s\n", err);
+		exit(EXIT_UNAVAILABLE);
+	}
+}
+
+static void
+hook_or_fail(struct pfsd_server *srv, int (*hook)(struct pfsd_server *),
+    const char *name)
+{
+	if (hook != NULL && hook(srv) != 0)
+		startup_fail(srv, 1, "%s of %s failed; stopping", name,
+		    srv->plugin.path);
+}
+
+/* Bind (or inherit) the sockets, serializer, status socket, pid file. */
+static void
+acquire_resources(struct pfsd_server *srv)
+{
+	const char	*pidfile = conf_str(srv->conf, OPT_PID_FILE);
+	char		 err[ERRBUF_SIZE];
+
+	if (listen_inherit(srv->ls, srv->nls, err, sizeof(err)) == -1 ||
+	    listen_bind_all(srv->ls, srv->nls, err, sizeof(err)) == -1)
+		startup_fail(srv, EXIT_UNAVAILABLE, "%s", err);
+	hook_or_fail(srv, srv->plugin.post_bind_hook, "post_bind_hook");
+	if (ser_setup(&srv->ser, srv->conf, srv->nls, err, sizeof(err)) == -1)
+		startup_fail(srv, EXIT_UNAVAILABLE, "%s", err);
+	if (status_open(srv, err, sizeof(err)) == -1)
+		startup_fail(srv, EXIT_UNAVAILABLE, "%s", err);
+	if (pidfile != NULL && !srv->reexec) {
+		if (pidfile_write(pidfile, err, sizeof(err)) == -1)
+			startup_fail(srv, EXIT_UNAVAILABLE, "%s", err);
+		srv->pidfile_written = 1;
+	}
+	if (scoreboard_init(&srv->sb, SCOREBOARD_SLOTS) == -1)
+		startup_fail(srv, EXIT_UNAVAILABLE, "scoreboard: %s",
+		    strerror(errno));
+}
+
+static int
+run(struct pfsd_server *srv, char **argv)
+{
+	const char	*pidfile = conf_str(srv->conf, OPT_PID_FILE);
+	char		 err[ERRBUF_SIZE];
+
+	remember_origin(srv, argv);
+	start_logging(srv);
+	if (pidfile != NULL && !srv->reexec &&
+	    pidfile_check(pidfile, err, sizeof(err)) == -1)
+		startup_fail(srv, EXIT_UNAVAILABLE, "%s", err);
+	if (!srv->reexec && (conf_num(srv->conf, OPT_BACKGROUND) ||
+	    conf_num(srv->conf, OPT_SETSID)) &&
+	    daemon_background(srv, err, sizeof(err)) == -1)
+		startup_fail(srv, 1, "%s", err);
+	acquire_resources(srv);
+	if (privs_drop(srv, err, sizeof(err)) == -1)
+		startup_fail(srv, 1, "%s", err);
+	hook_or_fail(srv, srv->plugin.pre_loop_hook, "pre_loop_hook");
+	if (srv->ready_fd != -1 && conf_str(srv->conf, OPT_CHROOT) == NULL &&
+	    chdir("/") == -1)
+		log_warn("chdir /");
+	srv->max_servers = conf_num(srv->conf, OPT_MAX_SERVERS);
+	return parent_main(srv);
+}
+
+static void
+server_init(struct pfsd_server *srv)
+{
+	memset(srv, 0, sizeof(*srv));
+	srv->ready_fd = srv->status_fd = srv->checker_out = -1;
+	srv->sigpipe[0] = srv->sigpipe[1] = -1;
+	srv->ser.lock_fd = srv->ser.semid = -1;
+	srv->ser.pipe_r = srv->ser.pipe_w = -1;
+	pfsd_current = srv;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct pfsd_server	*srv = &server;
+	struct cmdline		 cl;
+	int			 rc;
+
+	block_signals();
+	server_init(srv);
+	log_init("pfsd", PFSD_LOG_NOTICE);
+	if ((srv->conf = conf_new()) == NULL)
+		fatal("conf_new");
+	rc = conf_load(srv->conf, argc, argv, &cl);
+	switch (cl.action) {
+	case CMD_HELP:
+		conf_usage(stdout);
+		return 0;
+	case CMD_VERSION:
+		printf("pfsd %s (plugin ABI %d.%d)\n", PACKAGE_VERSION,
+		    PFSD_ABI_MAJOR, PFSD_ABI_MINOR);
+		return 0;
+	case CMD_STATUS:
+		return status_client(srv->conf, cl.json);
+	default:
+		break;
+	}
+	if (configure(srv) == -1 || rc == -1)
+		return EXIT_CONFIG;
+	if (cl.action == CMD_CHECK) {
+		printf("pfsd: configuration ok\n");
+		return 0;
+	}
+	if (cl.action == CMD_PRINT) {
+		conf_print(srv->conf, stdout);
+		listen_print(srv->ls, srv->nls, stdout);
+		return 0;
+	}
+	return run(srv, argv);
+}

@@ -1,0 +1,569 @@
+/*
+ * parent.c - the parent: keeps max_servers children, acts on signals.
+ *
+ * Signal handlers only write the signal number into a self-pipe; the loop
+ * sleeps in poll() on it (and on the status socket) with a timeout that is
+ * infinite unless a timer is due: an idle pfsd does not wake up.
+ */
+#include "internal.h"
+
+#include <sys/wait.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BACKOFF_MIN_MS		100
+#define BACKOFF_MAX_MS		10000
+#define EARLY_DEATH_MS		1000	/* died this soon, serving nothing */
+#define TERM_GRACE_MS		1000	/* fast stop: then SIGKILL */
+#define WATCHDOG_GRACE_MS	1000
+
+static struct pfsd_server *psrv;
+
+static const struct {
+	int		 sig;
+	const char	*name;
+} parent_sigs[] = {
+	{ SIGHUP, "HUP" }, { SIGINT, "INT" }, { SIGTERM, "TERM" },
+	{ SIGQUIT, "QUIT" }, { SIGTTIN, "TTIN" }, { SIGTTOU, "TTOU" },
+	{ SIGUSR1, "USR1" }, { SIGCHLD, "CHLD" },
+};
+
+static void
+on_signal(int sig)
+{
+	unsigned char	b = (unsigned char)sig;
+	int		saved = errno;
+
+	(void)!write(psrv->sigpipe[1], &b, 1);
+	errno = saved;
+}
+
+/* Install the handlers, then let the signals blocked since main() in. */
+static int
+parent_signals(struct pfsd_server *srv)
+{
+	struct sigaction	sa;
+	sigset_t		none;
+	size_t			i;
+
+	psrv = srv;
+	if (pipe2(srv->sigpipe, O_CLOEXEC | O_NONBLOCK) == -1)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sa.sa_handler = on_signal;
+	for (i = 0; i < nitems(parent_sigs); i++)
+		sigaction(parent_sigs[i].sig, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+	sigemptyset(&none);
+	return sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static const char *
+sig_name(int sig)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(parent_sigs); i++)
+		if (parent_sigs[i].sig == sig)
+			return parent_sigs[i].name;
+	return "?";
+}
+
+struct child *
+parent_add_child(struct pfsd_server *srv, pid_t pid, int slot, int kind)
+{
+	struct child	*c;
+	size_t		 cap;
+
+	if (srv->nchildren == srv->children_cap) {
+		cap = srv->children_cap ? srv->children_cap * 2 : 64;
+		c = reallocarray(srv->children, cap, sizeof(*c));
+		if (c == NULL)
+			fatal("%s: reallocarray", __func__);
+		srv->children = c;
+		srv->children_cap = cap;
+	}
+	c = &srv->children[srv->nchildren++];
+	memset(c, 0, sizeof(*c));
+	c->pid = pid;
+	c->slot = slot;
+	c->kind = kind;
+	c->started_ms = now_ms();
+	return c;
+}
+
+static struct child *
+find_child(struct pfsd_server *srv, pid_t pid)
+{
+	size_t	i;
+
+	for (i = 0; i < srv->nchildren; i++)
+		if (srv->children[i].pid == pid)
+			return &srv->children[i];
+	return NULL;
+}
+
+static void
+remove_child(struct pfsd_server *srv, struct child *c)
+{
+	*c = srv->children[--srv->nchildren];
+}
+
+/* Count children of a kind; active: not told to retire. */
+size_t
+parent_count(const struct pfsd_server *srv, int kind, int active)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < srv->nchildren; i++)
+		if (srv->children[i].kind == kind &&
+		    (!active || !srv->children[i].signalled))
+			n++;
+	return n;
+}
+
+/* Close in a new child what belongs to the parent alone. */
+static void
+close_parent_fds(struct pfsd_server *srv)
+{
+	close(srv->sigpipe[0]);
+	close(srv->sigpipe[1]);
+	if (srv->status_fd != -1)
+		close(srv->status_fd);
+	if (srv->ready_fd != -1)
+		close(srv->ready_fd);
+}
+
+/* Fork one child of kind; -1 when the fork failed (logged). */
+static int
+spawn(struct pfsd_server *srv, int kind)
+{
+	sigset_t	all, old;
+	pid_t		pid;
+	int		slot;
+
+	if ((slot = scoreboard_alloc(&srv->sb)) == -1) {
+		log_warnx("scoreboard full: not starting more children");
+		return -1;
+	}
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	srv->ppid = getpid();
+	if ((pid = fork()) == 0) {
+		close_parent_fds(srv);
+		if (kind == CHILD_DEQUEUE)
+			dequeue_main(srv, slot);
+		child_main(srv, slot);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid == -1) {
+		log_warn("fork");
+		scoreboard_release(&srv->sb, slot);
+		return -1;
+	}
+	srv->sb.slots[slot].pid = pid;
+	parent_add_child(srv, pid, slot, kind);
+	return 0;
+}
+
+static void
+backoff(struct pfsd_server *srv)
+{
+	if (srv->backoff_ms == 0)
+		srv->backoff_ms = BACKOFF_MIN_MS;
+	else if ((srv->backoff_ms *= 2) > BACKOFF_MAX_MS)
+		srv->backoff_ms = BACKOFF_MAX_MS;
+	srv->next_spawn_ms = now_ms() + srv->backoff_ms;
+}
+
+/* Start workers until max_servers are running (backoff permitting). */
+static void
+fill_pool(struct pfsd_server *srv)
+{
+	size_t	have = parent_count(srv, CHILD_WORKER, 1);
+	int	n, i;
+
+	if (srv->stopping || have >= (size_t)srv->max_servers ||
+	    now_ms() < srv->next_spawn_ms)
+		return;
+	n = (int)((size_t)srv->max_servers - have);
+	if (srv->plugin.run_n_children_hook != NULL &&
+	    srv->plugin.run_n_children_hook(srv, n) != 0) {
+		log_msg(PFSD_LOG_ERR, "run_n_children_hook failed; "
+		    "not starting %d children now", n);
+		backoff(srv);
+		return;
+	}
+	log_debug("starting %d children", n);
+	for (i = 0; i < n; i++)
+		if (spawn(srv, CHILD_WORKER) == -1) {
+			backoff(srv);
+			return;
+		}
+}
+
+/* Tell one child to finish its request (if any) and exit. */
+void
+parent_retire(struct pfsd_server *srv, struct child *c)
+{
+	if (c->signalled)
+		return;
+	c->signalled = 1;
+	if (c->slot >= 0 && srv->sb.slots[c->slot].state != SLOT_BUSY)
+		srv->sb.slots[c->slot].state = SLOT_RETIRING;
+	kill(c->pid, SIGHUP);
+}
+
+/* TTOU: pick the child least likely to be busy. */
+static struct child *
+pick_idle(struct pfsd_server *srv)
+{
+	static const int	 pref[] = { SLOT_ACCEPTING, SLOT_IDLE,
+				     SLOT_STARTING, SLOT_BUSY };
+	struct child		*c;
+	size_t			 i, j;
+
+	for (j = 0; j < nitems(pref); j++) {
+		for (i = 0; i < srv->nchildren; i++) {
+			c = &srv->children[i];
+			if (c->kind == CHILD_WORKER && !c->signalled &&
+			    srv->sb.slots[c->slot].state == pref[j])
+				return c;
+		}
+	}
+	return NULL;
+}
+
+static void
+shrink_pool(struct pfsd_server *srv)
+{
+	struct child	*c;
+
+	while (parent_count(srv, CHILD_WORKER, 1) > (size_t)srv->max_servers &&
+	    (c = pick_idle(srv)) != NULL)
+		parent_retire(srv, c);
+}
+
+static void
+log_exit(struct pfsd_server *srv, struct child *c, int status,
+    unsigned long served)
+{
+	if (WIFSIGNALED(status))
+		log_msg(PFSD_LOG_ERR, "child %ld killed by signal %d (%s) "
+		    "after %lu requests", (long)c->pid, WTERMSIG(status),
+		    strsignal(WTERMSIG(status)), served);
+	else if (WEXITSTATUS(status) != 0)
+		log_msg(PFSD_LOG_ERR, "child %ld exited with status %d "
+		    "after %lu requests", (long)c->pid, WEXITSTATUS(status),
+		    served);
+	else
+		log_debug("child %ld exited after %lu requests",
+		    (long)c->pid, served);
+}
+
+/* A worker ended: account for it, back off when it died young. */
+static void
+worker_gone(struct pfsd_server *srv, struct child *c, int status)
+{
+	struct slot	*s = &srv->sb.slots[c->slot];
+	unsigned long	 served = s->served;
+	int		 failed;
+
+	failed = WIFSIGNALED(status) || WEXITSTATUS(status) != 0;
+	if (!srv->stopping)
+		log_exit(srv, c, status, served);
+	if (s->token)
+		ser_replace_token(&srv->ser);
+	srv->total_served += served;
+	scoreboard_release(&srv->sb, c->slot);
+	if (srv->stopping)
+		return;
+	if (failed && served == 0 && !c->signalled &&
+	    now_ms() - c->started_ms < EARLY_DEATH_MS) {
+		backoff(srv);
+		log_warnx("children die at start; next start in %lld ms",
+		    srv->backoff_ms);
+	} else if (!failed || served > 0)
+		srv->backoff_ms = 0;
+}
+
+static void
+reap(struct pfsd_server *srv)
+{
+	struct child	*c;
+	pid_t		 pid;
+	int		 status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == srv->checker) {
+			restart_checked(srv, status);
+			continue;
+		}
+		if ((c = find_child(srv, pid)) == NULL)
+			continue;
+		if (c->kind == CHILD_WORKER)
+			worker_gone(srv, c, status);
+		else if (c->slot >= 0)
+			scoreboard_release(&srv->sb, c->slot);
+		remove_child(srv, c);
+	}
+}
+
+static void
+signal_all(struct pfsd_server *srv, int sig)
+{
+	size_t	i;
+
+	for (i = 0; i < srv->nchildren; i++)
+		kill(srv->children[i].pid, sig);
+}
+
+/* QUIT (graceful) or INT/TERM (fast): begin the stop. */
+static void
+begin_stop(struct pfsd_server *srv, int sig)
+{
+	size_t	i;
+	long	grace = conf_num(srv->conf, OPT_GRACEFUL_TIMEOUT);
+
+	if (srv->stopping == SIGTERM || srv->stopping == sig)
+		return;
+	srv->stopping = sig == SIGQUIT ? SIGQUIT : SIGTERM;
+	log_msg(PFSD_LOG_NOTICE, "%s: %s stop", sig_name(sig),
+	    sig == SIGQUIT ? "graceful" : "fast");
+	notify_send("STOPPING=1");
+	listen_close_all(srv->ls, srv->nls, 0);
+	if (srv->stopping == SIGQUIT) {
+		srv->stop_deadline_ms = now_ms() + grace * 1000;
+		for (i = 0; i < srv->nchildren; i++)
+			parent_retire(srv, &srv->children[i]);
+	} else {
+		srv->stop_deadline_ms = now_ms() + TERM_GRACE_MS;
+		signal_all(srv, SIGTERM);
+	}
+}
+
+static void
+on_ttin_ttou(struct pfsd_server *srv, int sig)
+{
+	if (sig == SIGTTIN && srv->max_servers < conf_options[OPT_MAX_SERVERS].max)
+		srv->max_servers++;
+	else if (sig == SIGTTOU && srv->max_servers > 1)
+		srv->max_servers--;
+	log_msg(PFSD_LOG_NOTICE, "%s: max_servers is now %ld", sig_name(sig),
+	    srv->max_servers);
+	if (sig == SIGTTOU)
+		shrink_pool(srv);
+}
+
+static void
+handle_signal(struct pfsd_server *srv, int sig)
+{
+	switch (sig) {
+	case SIGHUP:
+		if (!srv->stopping)
+			restart_begin(srv);
+		break;
+	case SIGQUIT:
+	case SIGINT:
+	case SIGTERM:
+		begin_stop(srv, sig);
+		break;
+	case SIGTTIN:
+	case SIGTTOU:
+		if (!srv->stopping)
+			on_ttin_ttou(srv, sig);
+		break;
+	case SIGUSR1:
+		log_reopen();
+		log_msg(PFSD_LOG_NOTICE, "USR1: log file reopened");
+		signal_all(srv, SIGUSR1);
+		break;
+	default:	/* SIGCHLD: reaped below */
+		break;
+	}
+}
+
+static void
+drain_signals(struct pfsd_server *srv)
+{
+	unsigned char	buf[64];
+	ssize_t		n, i;
+
+	while ((n = read(srv->sigpipe[0], buf, sizeof(buf))) > 0)
+		for (i = 0; i < n; i++)
+			handle_signal(srv, buf[i]);
+}
+
+/* Kill children still running past the stop deadline. */
+static void
+stop_deadline(struct pfsd_server *srv)
+{
+	size_t	i;
+
+	if (!srv->stopping || now_ms() < srv->stop_deadline_ms)
+		return;
+	for (i = 0; i < srv->nchildren; i++) {
+		if (srv->stopping == SIGQUIT)
+			log_warnx("graceful_timeout: killing child %ld",
+			    (long)srv->children[i].pid);
+		kill(srv->children[i].pid, SIGKILL);
+	}
+	srv->stop_deadline_ms = now_ms() + TERM_GRACE_MS;
+}
+
+/* Children that vanished without SIGCHLD (check_for_dead). */
+static void
+check_dead(struct pfsd_server *srv)
+{
+	long long	period = conf_num(srv->conf, OPT_CHECK_FOR_DEAD) * 1000;
+	size_t		i;
+
+	if (now_ms() - srv->last_dead_check_ms < period)
+		return;
+	srv->last_dead_check_ms = now_ms();
+	for (i = 0; i < srv->nchildren; i++) {
+		if (kill(srv->children[i].pid, 0) == -1 && errno == ESRCH) {
+			log_warnx("child %ld is gone",
+			    (long)srv->children[i].pid);
+			if (srv->children[i].slot >= 0)
+				scoreboard_release(&srv->sb,
+				    srv->children[i].slot);
+			remove_child(srv, &srv->children[i--]);
+		}
+	}
+}
+
+static void
+run_dequeue_children(struct pfsd_server *srv)
+{
+	long	max = conf_num(srv->conf, OPT_MAX_DEQUEUE);
+	long	period = conf_num(srv->conf, OPT_CHECK_FOR_DEQUEUE);
+	size_t	have;
+
+	if (srv->stopping || max <= 0 || period <= 0 ||
+	    now_ms() - srv->last_dequeue_ms < period * 1000)
+		return;
+	srv->last_dequeue_ms = now_ms();
+	for (have = parent_count(srv, CHILD_DEQUEUE, 0); have < (size_t)max;
+	    have++)
+		if (spawn(srv, CHILD_DEQUEUE) == -1)
+			break;
+}
+
+static long long
+min_due(long long a, long long b)
+{
+	return a < 0 || (b >= 0 && b < a) ? b : a;
+}
+
+/* How long poll() may sleep: -1 (forever) unless a timer is due. */
+static int
+parent_timeout(struct pfsd_server *srv)
+{
+	long long	now = now_ms(), due = -1;
+	long		q;
+
+	due = min_due(due, srv->last_dead_check_ms +
+	    conf_num(srv->conf, OPT_CHECK_FOR_DEAD) * 1000);
+	if (conf_num(srv->conf, OPT_MAX_DEQUEUE) > 0 &&
+	    (q = conf_num(srv->conf, OPT_CHECK_FOR_DEQUEUE)) > 0)
+		due = min_due(due, srv->last_dequeue_ms + q * 1000);
+	if (parent_count(srv, CHILD_WORKER, 1) < (size_t)srv->max_servers &&
+	    !srv->stopping)
+		due = min_due(due, srv->next_spawn_ms);
+	if (srv->stopping)
+		due = min_due(due, srv->stop_deadline_ms);
+	due = min_due(due, watchdog_due(srv));
+	if (due < 0)
+		return -1;
+	return due <= now ? 0 : (int)(due - now);
+}
+
+static void
+parent_wait(struct pfsd_server *srv)
+{
+	struct pollfd	pfd[2];
+	nfds_t		n = 1;
+
+	pfd[0].fd = srv->sigpipe[0];
+	pfd[0].events = POLLIN;
+	if (srv->status_fd != -1) {
+		pfd[1].fd = srv->status_fd;
+		pfd[1].events = POLLIN;
+		n = 2;
+	}
+	if (poll(pfd, n, parent_timeout(srv)) > 0 && n == 2 &&
+	    pfd[1].revents != 0)
+		status_serve(srv);
+}
+
+/* Old children (before a HUP) finish their request and go. */
+static void
+retire_old(struct pfsd_server *srv)
+{
+	size_t	i;
+
+	for (i = 0; i < srv->nchildren; i++)
+		if (srv->children[i].kind == CHILD_OLD)
+			parent_retire(srv, &srv->children[i]);
+}
+
+static void
+parent_cleanup(struct pfsd_server *srv)
+{
+	if (srv->plugin.pre_server_close_hook != NULL)
+		srv->plugin.pre_server_close_hook(srv);
+	status_close(srv);
+	listen_close_all(srv->ls, srv->nls, 1);
+	ser_cleanup(&srv->ser);
+	if (conf_str(srv->conf, OPT_PID_FILE) != NULL)
+		pidfile_remove(conf_str(srv->conf, OPT_PID_FILE));
+	log_msg(PFSD_LOG_NOTICE, "stopped (%lu requests served)",
+	    srv->total_served);
+}
+
+static void
+parent_started(struct pfsd_server *srv)
+{
+	log_msg(PFSD_LOG_NOTICE, "pfsd %s serving (generation %u, pid %ld, "
+	    "%ld children, serialize %s)", PACKAGE_VERSION, srv->generation,
+	    (long)getpid(), srv->max_servers, ser_name(srv->ser.mode));
+	retire_old(srv);
+	daemon_ready(srv);
+	notify_status(srv, 1);
+}
+
+/* The parent's life after startup: returns the exit code. */
+int
+parent_main(struct pfsd_server *srv)
+{
+	if (parent_signals(srv) == -1)
+		fatal("signals");
+	srv->start_ms = srv->last_dead_check_ms = srv->last_dequeue_ms =
+	    now_ms();
+	restart_adopt(srv);
+	fill_pool(srv);
+	parent_started(srv);
+	while (!srv->stopping || srv->nchildren > 0 || srv->checker > 0) {
+		parent_wait(srv);
+		drain_signals(srv);
+		reap(srv);
+		fill_pool(srv);
+		run_dequeue_children(srv);
+		check_dead(srv);
+		watchdog(srv);
+		stop_deadline(srv);
+		if (srv->plugin.idle_loop_hook != NULL)
+			srv->plugin.idle_loop_hook(srv);
+	}
+	parent_cleanup(srv);
+	return 0;
+}

@@ -1,0 +1,71 @@
+/*
+ * scoreboard.c - one slot per child in anonymous shared memory.  A child
+ * writes only its own slot, with plain stores (no locks on the hot path);
+ * the parent reads them to pick an idle child for TTOU, to find a lost
+ * pipe token, to time requests (request_timeout) and to answer status.
+ */
+#include "internal.h"
+
+#include <sys/mman.h>
+#include <errno.h>
+#include <string.h>
+
+long long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Map n zeroed slots shared with every child forked later. */
+int
+scoreboard_init(struct scoreboard *sb, size_t n)
+{
+	void	*p;
+
+	p = mmap(NULL, n * sizeof(struct slot), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	sb->slots = p;
+	sb->nslots = n;
+	return 0;
+}
+
+void
+scoreboard_free(struct scoreboard *sb)
+{
+	if (sb->slots != NULL)
+		munmap(sb->slots, sb->nslots * sizeof(struct slot));
+	sb->slots = NULL;
+	sb->nslots = 0;
+}
+
+/* Parent: take a free slot for a child about to be forked; -1 if full. */
+int
+scoreboard_alloc(struct scoreboard *sb)
+{
+	size_t	i;
+
+	for (i = 0; i < sb->nslots; i++) {
+		if (sb->slots[i].state == SLOT_FREE && sb->slots[i].pid == 0) {
+			memset(&sb->slots[i], 0, sizeof(sb->slots[i]));
+			sb->slots[i].state = SLOT_STARTING;
+			sb->slots[i].started_ms = now_ms();
+			return (int)i;
+		}
+	}
+	errno = ENOSPC;
+	return -1;
+}
+
+/* Parent: the child of slot i was reaped. */
+void
+scoreboard_release(struct scoreboard *sb, int i)
+{
+	if (i < 0 || (size_t)i >= sb->nslots)
+		return;
+	memset(&sb->slots[i], 0, sizeof(sb->slots[i]));
+}

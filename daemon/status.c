@@ -1,0 +1,247 @@
+/*
+ * status.c - live status: the parent answers on status_socket (a UNIX
+ * socket it owns) with the scoreboard as a table or as JSON; `pfsd status`
+ * is the client.  Reading the scoreboard takes no lock and the children
+ * never wait for it, so a status query does not slow serving.
+ */
+#include "internal.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define STATUS_TIMEOUT_MS	1000
+
+static const char *const state_names[] = {
+	"free", "starting", "idle", "accepting", "busy", "retiring", "dequeue"
+};
+
+static int
+unix_addr(const char *path, struct sockaddr_un *sun, char *err,
+    size_t errlen)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun->sun_path)) {
+		snprintf(err, errlen, "status_socket %s: path too long", path);
+		return -1;
+	}
+	memcpy(sun->sun_path, path, strlen(path));
+	return 0;
+}
+
+/* Bind status_socket (if configured), mode 0600. */
+int
+status_open(struct pfsd_server *srv, char *err, size_t errlen)
+{
+	const char		*path = conf_str(srv->conf, OPT_STATUS_SOCKET);
+	struct sockaddr_un	 sun;
+	int			 fd;
+
+	srv->status_fd = -1;
+	if (path == NULL)
+		return 0;
+	if (unix_addr(path, &sun, err, errlen) == -1)
+		return -1;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1)
+		goto fail;
+	unlink(path);	/* ours: the parent is the only one to bind it */
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chmod(path, 0600) == -1 || listen(fd, 16) == -1) {
+		close(fd);
+		goto fail;
+	}
+	srv->status_fd = fd;
+	return 0;
+fail:
+	snprintf(err, errlen, "status_socket %s: %s", path, strerror(errno));
+	return -1;
+}
+
+void
+status_close(struct pfsd_server *srv)
+{
+	const char	*path = conf_str(srv->conf, OPT_STATUS_SOCKET);
+
+	if (srv->status_fd == -1)
+		return;
+	close(srv->status_fd);
+	srv->status_fd = -1;
+	if (path != NULL)
+		unlink(path);
+}
+
+static void
+slot_peer(const struct slot *s, char *buf, size_t len)
+{
+	char	addr[64];
+	int	port;
+
+	if (s->state != SLOT_BUSY || s->peer.sin6_family == 0) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	addr_format((const struct sockaddr *)&s->peer, addr, sizeof(addr),
+	    &port);
+	snprintf(buf, len, s->peer.sin6_family == AF_INET6 ? "[%s]:%d" :
+	    s->peer.sin6_family == AF_UNIX ? "%s" : "%s:%d", addr, port);
+}
+
+static void
+write_child(FILE *f, const struct child *c, const struct slot *s,
+    long long now, int json, int first)
+{
+	char		peer[96];
+	long long	age = s->req_start_ms > 0 ? now - s->req_start_ms : -1;
+
+	slot_peer(s, peer, sizeof(peer));
+	if (json)
+		fprintf(f, "%s\n    {\"pid\": %ld, \"state\": \"%s\", "
+		    "\"served\": %lu, \"request_age_ms\": %lld, "
+		    "\"peer\": \"%s\"}", first ? "" : ",", (long)c->pid,
+		    state_names[s->state], s->served, age, peer);
+	else
+		fprintf(f, "%-8ld %-10s %8lu %16lld %s\n", (long)c->pid,
+		    state_names[s->state], s->served, age < 0 ? 0 : age, peer);
+}
+
+static void
+count_states(struct pfsd_server *srv, size_t *busy, size_t *idle)
+{
+	size_t	i;
+	int	st;
+
+	*busy = *idle = 0;
+	for (i = 0; i < srv->nchildren; i++) {
+		if (srv->children[i].slot < 0 ||
+		    srv->children[i].kind != CHILD_WORKER)
+			continue;
+		st = srv->sb.slots[srv->children[i].slot].state;
+		*busy += st == SLOT_BUSY;
+		*idle += st == SLOT_IDLE || st == SLOT_ACCEPTING;
+	}
+}
+
+static void
+write_header(struct pfsd_server *srv, FILE *f, long long now, int json)
+{
+	size_t		busy, idle;
+	unsigned long	served = srv->total_served;
+	size_t		i;
+
+	count_states(srv, &busy, &idle);
+	for (i = 0; i < srv->nchildren; i++)
+		if (srv->children[i].slot >= 0)
+			served += srv->sb.slots[srv->children[i].slot].served;
+	if (json)
+		fprintf(f, "{\n  \"pid\": %ld, \"generation\": %u, "
+		    "\"uptime_s\": %lld, \"max_servers\": %ld, "
+		    "\"children\": %zu, \"busy\": %zu, \"idle\": %zu, "
+		    "\"served\": %lu,\n  \"slots\": [", (long)getpid(),
+		    srv->generation, (now - srv->start_ms) / 1000,
+		    srv->max_servers, srv->nchildren, busy, idle, served);
+	else
+		fprintf(f, "pfsd %s pid %ld generation %u up %llds "
+		    "max_servers %ld children %zu busy %zu idle %zu "
+		    "served %lu\n%-8s %-10s %8s %16s %s\n", PACKAGE_VERSION,
+		    (long)getpid(), srv->generation, (now - srv->start_ms) /
+		    1000, srv->max_servers, srv->nchildren, busy, idle, served,
+		    "PID", "STATE", "SERVED", "REQUEST_AGE_MS", "PEER");
+}
+
+static char *
+status_render(struct pfsd_server *srv, int json, size_t *len)
+{
+	FILE		*f;
+	char		*buf = NULL;
+	long long	 now = now_ms();
+	size_t		 i;
+	int		 first = 1;
+
+	if ((f = open_memstream(&buf, len)) == NULL)
+		return NULL;
+	write_header(srv, f, now, json);
+	for (i = 0; i < srv->nchildren; i++) {
+		if (srv->children[i].slot < 0)
+			continue;
+		write_child(f, &srv->children[i],
+		    &srv->sb.slots[srv->children[i].slot], now, json, first);
+		first = 0;
+	}
+	if (json)
+		fprintf(f, "\n  ]\n}\n");
+	fclose(f);
+	return buf;
+}
+
+static void
+set_timeouts(int fd)
+{
+	struct timeval	tv = { 0, STATUS_TIMEOUT_MS * 1000 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* One status client: read "json" or "text", answer, close. */
+void
+status_serve(struct pfsd_server *srv)
+{
+	char	req[32] = "", *out;
+	size_t	len = 0, off = 0;
+	ssize_t	n;
+	int	fd;
+
+	if ((fd = accept4(srv->status_fd, NULL, NULL, SOCK_CLOEXEC)) == -1)
+		return;
+	set_timeouts(fd);
+	n = recv(fd, req, sizeof(req) - 1, 0);
+	req[n > 0 ? n : 0] = '\0';
+	if ((out = status_render(srv, strncmp(req, "json", 4) == 0, &len))
+	    != NULL) {
+		while (off < len && (n = send(fd, out + off, len - off,
+		    MSG_NOSIGNAL)) > 0)
+			off += (size_t)n;
+		free(out);
+	}
+	close(fd);
+}
+
+/* `pfsd status`: ask the running parent; the exit code of the command. */
+int
+status_client(struct conf *c, int json)
+{
+	const char		*path = conf_str(c, OPT_STATUS_SOCKET);
+	struct sockaddr_un	 sun;
+	char			 buf[4096], err[ERRBUF_SIZE];
+	ssize_t			 n;
+	int			 fd;
+
+	if (path == NULL) {
+		fprintf(stderr, "pfsd status: status_socket is not set in "
+		    "the configuration\n");
+		return EXIT_CONFIG;
+	}
+	if (unix_addr(path, &sun, err, sizeof(err)) == -1 ||
+	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		fprintf(stderr, "pfsd status: %s\n", err);
+		return 1;
+	}
+	set_timeouts(fd);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    write(fd, json ? "json\n" : "text\n", 5) != 5) {
+		fprintf(stderr, "pfsd status: %s: %s (is pfsd running?)\n",
+		    path, strerror(errno));
+		close(fd);
+		return EXIT_UNAVAILABLE;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)n, stdout);
+	close(fd);
+	return 0;
+}

@@ -1,0 +1,162 @@
+/*
+ * check_serialize.c - each accept serialization mode under concurrent
+ * load (the real load generator), and each surviving SIGKILL of children
+ * at any moment, the one holding the lock included.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static const char *const modes[] = { "none", "flock", "semaphore", "pipe" };
+
+/* Run bench/loadgen against port; its exit status (0: no error). */
+static int
+loadgen(int port, const char *conc, const char *count, char *out,
+    size_t len)
+{
+	char		 portstr[16];
+	int		 p[2], status;
+	ssize_t		 n;
+	size_t		 off = 0;
+	pid_t		 pid;
+
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	if (pipe(p) == -1)
+		return -1;
+	if ((pid = fork()) == 0) {
+		dup2(p[1], STDOUT_FILENO);
+		dup2(p[1], STDERR_FILENO);
+		execl(SRCDIR "/bench/loadgen", "loadgen", "-h", "127.0.0.1",
+		    "-p", portstr, "-c", conc, "-n", count, "-T", "10000",
+		    (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	while (off + 1 < len && (n = read(p[0], out + off, len - off - 1)) > 0)
+		off += (size_t)n;
+	out[off] = '\0';
+	close(p[0]);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void
+start_mode(struct hproc *p, int *port, const char *mode, const char *extra)
+{
+	char		 portarg[64], ser[64];
+	const char	*av[] = { "--handler=echo", portarg, ser,
+			    "--max_servers=4", "--log_level=1", extra, NULL };
+
+	*port = h_free_port();
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", *port);
+	snprintf(ser, sizeof(ser), "--serialize=%s", mode);
+	ck_assert_int_eq(h_start(p, av), 0);
+	ck_assert_msg(h_wait_ready(p, 10000) == 0, "not ready:\n%s",
+	    h_read_file(p->log));
+	ck_assert_int_eq(h_wait_children(p->pid, 4, 5000), 0);
+}
+
+START_TEST(test_mode_under_load)
+{
+	struct hproc	p;
+	char		out[2048];
+	int		port;
+
+	start_mode(&p, &port, modes[_i], "--max_requests=200");
+	ck_assert_msg(loadgen(port, "16", "4000", out, sizeof(out)) == 0,
+	    "serialize %s: %s", modes[_i], out);
+	ck_assert_ptr_nonnull(strstr(out, "completed=4000"));
+	ck_assert_int_eq(h_zombies(p.pid), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/* Kill every child, one after another, each while idle (one of them is
+ * in accept holding the lock): the pool must go on serving each time. */
+START_TEST(test_mode_survives_sigkill)
+{
+	struct hproc	p;
+	char		buf[64];
+	pid_t		kids[8];
+	int		port, round, i, n;
+
+	start_mode(&p, &port, modes[_i], NULL);
+	for (round = 0; round < 3; round++) {
+		n = h_children(p.pid, kids, 8);
+		for (i = 0; i < n; i++) {
+			kill(kids[i], SIGKILL);
+			ck_assert_msg(h_talk("127.0.0.1", port, "x\n", buf,
+			    sizeof(buf)) == 2, "serialize %s stalled after "
+			    "SIGKILL of child %d", modes[_i], (int)kids[i]);
+		}
+		ck_assert_int_eq(h_wait_children(p.pid, 4, 5000), 0);
+	}
+	ck_assert_int_eq(h_zombies(p.pid), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/* The default: none with one socket; flock with several. */
+START_TEST(test_default_mode)
+{
+	struct hproc	 p;
+	char		 a1[64], a2[64];
+	const char	*av[] = { "--handler=echo", a1, a2, NULL };
+
+	snprintf(a1, sizeof(a1), "--port=127.0.0.1:%d", h_free_port());
+	snprintf(a2, sizeof(a2), "--port=127.0.0.1:%d", h_free_port());
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
+	ck_assert_int_eq(h_wait_log(&p, "serialize flock", 5000), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+	av[2] = NULL;
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
+	ck_assert_int_eq(h_wait_log(&p, "serialize none", 5000), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/* The temporary lock file is private and gone after the stop. */
+START_TEST(test_lock_file_private_and_removed)
+{
+	struct hproc	 p;
+	char		 lock[600], la[640], port[64];
+	const char	*av[] = { "--handler=echo", port, "--serialize=flock",
+			    la, NULL };
+	struct stat	 st;
+
+	snprintf(port, sizeof(port), "--port=127.0.0.1:%d", h_free_port());
+	snprintf(lock, sizeof(lock), "%s", h_path("the.lock"));
+	snprintf(la, sizeof(la), "--lock_file=%s", lock);
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
+	ck_assert_int_eq(stat(lock, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+	/* a lock_file the user named is the user's: it stays */
+	ck_assert_int_eq(stat(lock, &st), 0);
+}
+END_TEST
+
+Suite *
+serialize_suite(void)
+{
+	Suite	*s = suite_create("serialize");
+	TCase	*tc = tcase_create("serialize");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, test_mode_under_load, 0, 4);
+	tcase_add_loop_test(tc, test_mode_survives_sigkill, 0, 4);
+	tcase_add_test(tc, test_default_mode);
+	tcase_add_test(tc, test_lock_file_private_and_removed);
+	suite_add_tcase(s, tc);
+	return s;
+}

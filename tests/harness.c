@@ -1,0 +1,525 @@
+/*
+ * harness.c - integration test helpers; see harness.h.
+ */
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static char	dir[256];
+static pid_t	dir_owner;
+
+static long long
+ms_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	return remove(path);
+}
+
+static void
+remove_dir(void)
+{
+	if (dir[0] != '\0' && dir_owner == getpid())
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void
+h_global_init(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	mkdir(SRCDIR "/tests/run", 0755);
+}
+
+void
+h_global_cleanup(void)
+{
+}
+
+/* Each test runs in its own forked process: the directory is per pid. */
+const char *
+h_dir(void)
+{
+	if (dir_owner != getpid()) {
+		snprintf(dir, sizeof(dir), SRCDIR "/tests/run/t%ld.XXXXXX",
+		    (long)getpid());
+		if (mkdtemp(dir) == NULL) {
+			snprintf(dir, sizeof(dir), "/tmp/pfsd-test.XXXXXX");
+			if (mkdtemp(dir) == NULL)
+				abort();
+		}
+		chmod(dir, 0755);
+		dir_owner = getpid();
+		atexit(remove_dir);
+	}
+	return dir;
+}
+
+char *
+h_path(const char *name)
+{
+	static char	bufs[8][512];
+	static int	i;
+	char		*b = bufs[i++ % 8];
+
+	snprintf(b, sizeof(bufs[0]), "%s/%s", h_dir(), name);
+	return b;
+}
+
+char *
+h_write(const char *name, const char *fmt, ...)
+{
+	char	*path = h_path(name);
+	va_list	 ap;
+	FILE	*f;
+
+	if ((f = fopen(path, "w")) == NULL)
+		return NULL;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fclose(f);
+	return path;
+}
+
+/* A port nobody listens on now (the kernel's choice, then released). */
+int
+h_free_port(void)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof(sin);
+	int			fd, port;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1)
+		port = -1;
+	else
+		port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+static int
+notify_socket(struct hproc *p)
+{
+	struct sockaddr_un	sun;
+	char			*path = h_path("notify.sock");
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	unlink(path);
+	p->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (p->notify_fd == -1 ||
+	    bind(p->notify_fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		return -1;
+	return 0;
+}
+
+int
+h_start(struct hproc *p, const char *const *argv)
+{
+	const char	*av[64];
+	size_t		 n = 0;
+	int		 fd;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->dir, sizeof(p->dir), "%s", h_dir());
+	snprintf(p->log, sizeof(p->log), "%s/pfsd.stderr", p->dir);
+	if (notify_socket(p) == -1)
+		return -1;
+	av[n++] = PFSD_BIN;
+	while (argv != NULL && *argv != NULL && n < 63)
+		av[n++] = *argv++;
+	av[n] = NULL;
+	if ((p->pid = fork()) == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		setenv("NOTIFY_SOCKET", h_path("notify.sock"), 1);
+		fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		dup2(fd, STDERR_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		execv(PFSD_BIN, (char *const *)av);
+		_exit(127);
+	}
+	return p->pid > 0 ? 0 : -1;
+}
+
+int
+h_wait_notify(struct hproc *p, const char *word, int ms)
+{
+	long long	end = ms_now() + ms;
+	struct pollfd	pfd = { p->notify_fd, POLLIN, 0 };
+	char		buf[512];
+	ssize_t		n;
+
+	while (ms_now() < end) {
+		if (poll(&pfd, 1, 50) == 1 &&
+		    (n = recv(p->notify_fd, buf, sizeof(buf) - 1, 0)) > 0) {
+			buf[n] = '\0';
+			if (strstr(buf, word) != NULL)
+				return 0;
+		}
+		if (p->pid > 0 && waitpid(p->pid, NULL, WNOHANG) == p->pid) {
+			p->pid = -1;
+			return -1;
+		}
+	}
+	return -1;
+}
+
+int
+h_wait_ready(struct hproc *p, int ms)
+{
+	return h_wait_notify(p, "READY=1", ms);
+}
+
+int
+h_wait_exit(struct hproc *p, int ms)
+{
+	long long	end = ms_now() + ms;
+	int		status;
+
+	while (ms_now() < end) {
+		if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+			p->pid = -1;
+			return status;
+		}
+		poll(NULL, 0, 10);
+	}
+	return -1;
+}
+
+int
+h_stop(struct hproc *p, int sig, int ms)
+{
+	int	status;
+
+	if (p->pid <= 0)
+		return -1;
+	kill(p->pid, sig);
+	if ((status = h_wait_exit(p, ms)) == -1) {
+		kill(p->pid, SIGKILL);
+		waitpid(p->pid, NULL, 0);
+		p->pid = -1;
+	}
+	if (p->notify_fd > 0)
+		close(p->notify_fd);
+	p->notify_fd = -1;
+	return status;
+}
+
+/* Parse /proc/PID/stat: state and ppid. */
+static int
+proc_stat(pid_t pid, char *state, pid_t *ppid)
+{
+	char	path[64], buf[512], *p;
+	int	fd;
+	ssize_t	n;
+	long	pp;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%c %ld", state, &pp) != 2)
+		return -1;
+	*ppid = (pid_t)pp;
+	return 0;
+}
+
+static int
+scan_children(pid_t parent, pid_t *out, int max, int zombies)
+{
+	DIR		*d;
+	struct dirent	*e;
+	char		 st;
+	pid_t		 pid, pp;
+	int		 n = 0;
+
+	if ((d = opendir("/proc")) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if ((pid = (pid_t)atol(e->d_name)) <= 0 ||
+		    proc_stat(pid, &st, &pp) == -1 || pp != parent)
+			continue;
+		if ((st == 'Z') != zombies)
+			continue;
+		if (out != NULL && n < max)
+			out[n] = pid;
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int
+h_children(pid_t parent, pid_t *out, int max)
+{
+	return scan_children(parent, out, max, 0);
+}
+
+int
+h_zombies(pid_t parent)
+{
+	return scan_children(parent, NULL, 0, 1);
+}
+
+int
+h_wait_children(pid_t parent, int n, int ms)
+{
+	long long	end = ms_now() + ms;
+
+	while (ms_now() < end) {
+		if (h_children(parent, NULL, 0) == n)
+			return 0;
+		poll(NULL, 0, 10);
+	}
+	return -1;
+}
+
+int
+h_alive(pid_t pid)
+{
+	char	st;
+	pid_t	pp;
+
+	return proc_stat(pid, &st, &pp) == 0 && st != 'Z';
+}
+
+int
+h_fd_count(pid_t pid)
+{
+	char		 path[64];
+	DIR		*d;
+	struct dirent	*e;
+	int		 n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/fd", (long)pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+char *
+h_read_file(const char *path)
+{
+	FILE	*f;
+	char	*buf;
+	long	 len;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	buf = calloc(1, (size_t)len + 1);
+	if (buf != NULL && fread(buf, 1, (size_t)len, f) != (size_t)len)
+		buf[0] = '\0';
+	fclose(f);
+	return buf;
+}
+
+int
+h_log_has(struct hproc *p, const char *s)
+{
+	char	*log = h_read_file(p->log);
+	int	 found = log != NULL && strstr(log, s) != NULL;
+
+	free(log);
+	return found;
+}
+
+int
+h_wait_log(struct hproc *p, const char *s, int ms)
+{
+	long long	end = ms_now() + ms;
+
+	while (ms_now() < end) {
+		if (h_log_has(p, s))
+			return 0;
+		poll(NULL, 0, 10);
+	}
+	return -1;
+}
+
+int
+h_connect_tcp(const char *host, int port)
+{
+	struct sockaddr_in6	sin6;
+	struct sockaddr_in	sin;
+	int			fd;
+
+	if (strchr(host, ':') != NULL) {
+		memset(&sin6, 0, sizeof(sin6));
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_port = htons((unsigned short)port);
+		inet_pton(AF_INET6, host, &sin6.sin6_addr);
+		fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (connect(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == 0)
+			return fd;
+	} else {
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((unsigned short)port);
+		inet_pton(AF_INET, host, &sin.sin_addr);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0)
+			return fd;
+	}
+	close(fd);
+	return -1;
+}
+
+int
+h_connect_unix(const char *path)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+		return fd;
+	close(fd);
+	return -1;
+}
+
+/* Send, half-close, read until EOF (or ms of silence). */
+ssize_t
+h_talk_fd(int fd, const char *send, char *buf, size_t len, int ms)
+{
+	struct pollfd	pfd = { fd, POLLIN, 0 };
+	size_t		off = 0;
+	ssize_t		n;
+
+	if (fd == -1)
+		return -1;
+	if (send != NULL && *send != '\0' &&
+	    write(fd, send, strlen(send)) != (ssize_t)strlen(send)) {
+		close(fd);
+		return -1;
+	}
+	shutdown(fd, SHUT_WR);
+	while (off + 1 < len && poll(&pfd, 1, ms) == 1) {
+		if ((n = read(fd, buf + off, len - off - 1)) <= 0) {
+			if (n < 0 && off == 0)
+				off = (size_t)-1;
+			break;
+		}
+		off += (size_t)n;
+	}
+	close(fd);
+	if (off == (size_t)-1)
+		return -1;
+	buf[off] = '\0';
+	return (ssize_t)off;
+}
+
+ssize_t
+h_talk(const char *host, int port, const char *send, char *buf, size_t len)
+{
+	return h_talk_fd(h_connect_tcp(host, port), send, buf, len, 5000);
+}
+
+ssize_t
+h_talk_unix(const char *path, const char *send, char *buf, size_t len)
+{
+	return h_talk_fd(h_connect_unix(path), send, buf, len, 5000);
+}
+
+ssize_t
+h_talk_udp(const char *host, int port, const char *send, char *buf,
+    size_t len, int ms)
+{
+	struct sockaddr_in	sin;
+	struct pollfd		pfd;
+	ssize_t			n = -1;
+	int			fd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((unsigned short)port);
+	inet_pton(AF_INET, host, &sin.sin_addr);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	if (sendto(fd, send, strlen(send), 0, (struct sockaddr *)&sin,
+	    sizeof(sin)) >= 0 && poll(&pfd, 1, ms) == 1 &&
+	    (n = recv(fd, buf, len - 1, 0)) >= 0)
+		buf[n] = '\0';
+	close(fd);
+	return n;
+}
+
+int
+h_run(const char *const *argv, char *out, size_t len)
+{
+	const char	*av[64];
+	char		 scratch[4096];
+	int		 p[2], status;
+	size_t		 n = 0, off = 0;
+	ssize_t		 r;
+	pid_t		 pid;
+
+	av[n++] = PFSD_BIN;
+	while (argv != NULL && *argv != NULL && n < 63)
+		av[n++] = *argv++;
+	av[n] = NULL;
+	if (pipe(p) == -1)
+		return -1;
+	if ((pid = fork()) == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(p[1], STDOUT_FILENO);
+		dup2(p[1], STDERR_FILENO);
+		close(p[0]);
+		execv(PFSD_BIN, (char *const *)av);
+		_exit(127);
+	}
+	close(p[1]);
+	while (off + 1 < len && (r = read(p[0], out + off, len - off - 1)) > 0)
+		off += (size_t)r;
+	out[off] = '\0';
+	while (read(p[0], scratch, sizeof(scratch)) > 0)
+		;	/* more than fits: drain, or the child would block */
+	close(p[0]);
+	waitpid(pid, &status, 0);
+	return status;
+}
