@@ -1,0 +1,1142 @@
+/*
+ * conf.c - the configuration: the option table (the one place a key is
+ * described: type, default, bounds, help), the store every front end
+ * writes into (conf_set), the key/value file format, the command line,
+ * and the -T and --help output.  conf_yaml.c is the other file front end;
+ * it calls conf_set() too, so both formats mean the same.
+ *
+ * Defaults are stored as values at CONF_DEFAULT when the conf is made; a
+ * value set at a higher level (file, then command line) drops the lower
+ * level's values first, which is all precedence is.
+ */
+#include "internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define CONF_XSTR(x)	CONF_STR(x)
+#define CONF_STR(x)	#x
+
+#define CONF_CMDLINE_FILE "command line"
+#define CONF_KEYCHARS	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+			"0123456789_-"
+#define CONF_NAME_MAX	64	/* longer keys get no "did you mean" */
+#define CONF_NEAR	2	/* edit distance still worth a suggestion */
+#define CONF_SHOW_MAX	80	/* bytes of a bad line quoted back */
+#define CONF_HELP_COL	26	/* --help: where the explanation starts */
+#define CONF_WIDTH	79	/* --help: where lines are wrapped */
+
+static const char *const conf_serialize_choices[] = {
+	"flock", "semaphore", "pipe", "none", NULL
+};
+static const char *const conf_proto_choices[] = {
+	"tcp", "udp", "unix", NULL
+};
+static const char *const conf_ipv_choices[] = { "4", "6", "*", NULL };
+static const char *const conf_facility_choices[] = {
+	"auth", "authpriv", "cron", "daemon", "ftp", "kern", "lpr", "mail",
+	"news", "syslog", "user", "uucp", "local0", "local1", "local2",
+	"local3", "local4", "local5", "local6", "local7", NULL
+};
+
+const struct option_def conf_options[OPT__COUNT] = {
+	[OPT_CONF_FILE] = { .name = "conf_file", .type = OPT_T_PATH,
+	    .help = "configuration file to read (also -c FILE)" },
+	[OPT_HANDLER] = { .name = "handler", .type = OPT_T_PATH,
+	    .help = "handler .so, or a bare name found in plugin_dir "
+	    "(required)" },
+	/* Its default is paths_plugin_dir(), not a constant: conf_default. */
+	[OPT_PLUGIN_DIR] = { .name = "plugin_dir", .type = OPT_T_PATH,
+	    .help = "where bare handler names are found" },
+	[OPT_PORT] = { .name = "port", .type = OPT_T_STR, .list = 1,
+	    .def = "20203",
+	    .help = "socket to bind: [HOST:]PORT[/PROTO] or PATH/unix" },
+	[OPT_HOST] = { .name = "host", .type = OPT_T_STR, .list = 1,
+	    .def = "*", .help = "host for ports that name none" },
+	[OPT_PROTO] = { .name = "proto", .type = OPT_T_ENUM, .list = 1,
+	    .def = "tcp", .choices = conf_proto_choices,
+	    .help = "protocol for ports that name none" },
+	[OPT_IPV] = { .name = "ipv", .type = OPT_T_ENUM, .list = 1,
+	    .def = "*", .choices = conf_ipv_choices,
+	    .help = "address family: 4, 6 or * (both)" },
+	[OPT_LISTEN] = { .name = "listen", .type = OPT_T_INT,
+	    .def = CONF_XSTR(SOMAXCONN), .min = 1, .max = INT_MAX,
+	    .help = "listen backlog" },
+	[OPT_MAX_SERVERS] = { .name = "max_servers", .type = OPT_T_INT,
+	    .def = "50", .min = 1, .max = 4096,
+	    .help = "children kept running" },
+	[OPT_MAX_REQUESTS] = { .name = "max_requests", .type = OPT_T_INT,
+	    .def = "1000", .min = 1, .max = LONG_MAX,
+	    .help = "connections a child serves before it is replaced" },
+	[OPT_MAX_REQUESTS_JITTER] = { .name = "max_requests_jitter",
+	    .type = OPT_T_INT, .def = "0", .min = 0, .max = LONG_MAX,
+	    .help = "up to this many extra requests, random per child" },
+	[OPT_CHECK_FOR_DEAD] = { .name = "check_for_dead", .type = OPT_T_INT,
+	    .def = "30", .min = 1, .max = INT_MAX,
+	    .help = "seconds between checks for dead children" },
+	/* The scoreboard keeps SCOREBOARD_SLOTS - 4096 slots for these. */
+	[OPT_MAX_DEQUEUE] = { .name = "max_dequeue", .type = OPT_T_INT,
+	    .min = 0, .max = SCOREBOARD_SLOTS - 4096,
+	    .help = "dequeue children to keep running" },
+	[OPT_CHECK_FOR_DEQUEUE] = { .name = "check_for_dequeue",
+	    .type = OPT_T_INT, .min = 1, .max = INT_MAX,
+	    .help = "seconds between runs of run_dequeue" },
+	/* No default: none with one socket, flock with several (engine). */
+	[OPT_SERIALIZE] = { .name = "serialize", .type = OPT_T_ENUM,
+	    .choices = conf_serialize_choices,
+	    .help = "accept serialization (default: none with one socket, "
+	    "flock with several)" },
+	[OPT_LOCK_FILE] = { .name = "lock_file", .type = OPT_T_PATH,
+	    .help = "lock file for flock (default: a private temp file)" },
+	[OPT_GRACEFUL_TIMEOUT] = { .name = "graceful_timeout",
+	    .type = OPT_T_INT, .def = "30", .min = 0, .max = INT_MAX,
+	    .help = "seconds QUIT/HUP wait for busy children" },
+	[OPT_REQUEST_TIMEOUT] = { .name = "request_timeout",
+	    .type = OPT_T_INT, .def = "0", .min = 0, .max = INT_MAX,
+	    .help = "seconds a request may take, 0 for no limit" },
+	[OPT_USER] = { .name = "user", .type = OPT_T_STR,
+	    .help = "user to run as after binding" },
+	[OPT_GROUP] = { .name = "group", .type = OPT_T_STR, .list = 1,
+	    .help = "group(s) to run as after binding" },
+	[OPT_CHROOT] = { .name = "chroot", .type = OPT_T_PATH,
+	    .help = "directory to chroot to after binding" },
+	[OPT_PID_FILE] = { .name = "pid_file", .type = OPT_T_PATH,
+	    .help = "file to write the pid to" },
+	[OPT_BACKGROUND] = { .name = "background", .type = OPT_T_FLAG,
+	    .def = "0", .help = "detach from the terminal" },
+	[OPT_SETSID] = { .name = "setsid", .type = OPT_T_FLAG,
+	    .def = "0", .help = "background, in a new session" },
+	[OPT_LOG_FILE] = { .name = "log_file", .type = OPT_T_PATH,
+	    .help = "log file, or syslog (default: stderr)" },
+	[OPT_LOG_LEVEL] = { .name = "log_level", .type = OPT_T_INT,
+	    .def = "2", .min = 0, .max = 4,
+	    .help = "0 error, 1 warning, 2 notice, 3 info, 4 debug" },
+	[OPT_SYSLOG_IDENT] = { .name = "syslog_ident", .type = OPT_T_STR,
+	    .def = "pfsd", .help = "syslog identity" },
+	[OPT_SYSLOG_FACILITY] = { .name = "syslog_facility",
+	    .type = OPT_T_ENUM, .def = "daemon",
+	    .choices = conf_facility_choices, .help = "syslog facility" },
+	[OPT_ALLOW] = { .name = "allow", .type = OPT_T_STR, .list = 1,
+	    .help = "regex of peers to allow" },
+	[OPT_DENY] = { .name = "deny", .type = OPT_T_STR, .list = 1,
+	    .help = "regex of peers to deny" },
+	[OPT_CIDR_ALLOW] = { .name = "cidr_allow", .type = OPT_T_STR,
+	    .list = 1, .help = "network (CIDR) of peers to allow" },
+	[OPT_CIDR_DENY] = { .name = "cidr_deny", .type = OPT_T_STR,
+	    .list = 1, .help = "network (CIDR) of peers to deny" },
+	[OPT_REVERSE_LOOKUPS] = { .name = "reverse_lookups",
+	    .type = OPT_T_FLAG, .def = "0",
+	    .help = "resolve peer host names" },
+	[OPT_NO_CLIENT_STDOUT] = { .name = "no_client_stdout",
+	    .type = OPT_T_FLAG, .def = "0",
+	    .help = "do not attach stdin/stdout to the client" },
+	[OPT_STATUS_SOCKET] = { .name = "status_socket", .type = OPT_T_PATH,
+	    .help = "UNIX socket answering \"pfsd status\"" },
+};
+
+static void *
+conf_reallocarray(void *p, size_t n, size_t size)
+{
+	if ((p = reallocarray(p, n, size)) == NULL)
+		fatal("%s: reallocarray", __func__);
+	return p;
+}
+
+static char *
+conf_strdup(const char *s)
+{
+	char	*p;
+
+	if ((p = strdup(s)) == NULL)
+		fatal("%s: strdup", __func__);
+	return p;
+}
+
+/* '-' and '_' are the same in a key: --max-servers is max_servers. */
+static int
+conf_keych(int ch)
+{
+	return ch == '-' ? '_' : ch;
+}
+
+static int
+conf_key_eq(const char *a, const char *b)
+{
+	while (*a != '\0' && conf_keych(*a) == conf_keych(*b)) {
+		a++;
+		b++;
+	}
+	return *a == '\0' && *b == '\0';
+}
+
+/* The index of option NAME ('-' taken for '_'), or -1. */
+int
+conf_find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < OPT__COUNT; i++) {
+		if (conf_key_eq(name, conf_options[i].name))
+			return (int)i;
+	}
+	return -1;
+}
+
+static const char *
+conf_default(enum opt_id id)
+{
+	if (id == OPT_PLUGIN_DIR)
+		return paths_plugin_dir();
+	return conf_options[id].def;
+}
+
+/*
+ * Append "FILE[:LINE]: [KEY: ]message" to a list of messages.  FILE is
+ * NULL for a built-in default (conf_value_at gives those too).
+ */
+static void
+conf_vadd(char ***list, size_t *n, const char *file, int line,
+    const char *key, const char *fmt, va_list ap)
+{
+	char	*msg, *full, where[32] = "";
+
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatal("%s: vasprintf", __func__);
+	if (line > 0)
+		snprintf(where, sizeof where, ":%d", line);
+	if (asprintf(&full, "%s%s: %s%s%s", file != NULL ? file : "default",
+	    where, key != NULL ? key : "",
+	    key != NULL ? ": " : "", msg) == -1)
+		fatal("%s: asprintf", __func__);
+	free(msg);
+	*list = conf_reallocarray(*list, *n + 1, sizeof **list);
+	(*list)[(*n)++] = full;
+}
+
+void
+conf_error(struct conf *c, const char *file, int line, const char *key,
+    const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	conf_vadd(&c->errors, &c->nerrors, file, line, key, fmt, ap);
+	va_end(ap);
+}
+
+void
+conf_warn(struct conf *c, const char *file, int line, const char *key,
+    const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	conf_vadd(&c->warnings, &c->nwarnings, file, line, key, fmt, ap);
+	va_end(ap);
+}
+
+static void
+conf_item_clear(struct conf_item *item)
+{
+	size_t	i;
+
+	for (i = 0; i < item->n; i++) {
+		free(item->v[i].str);
+		free(item->v[i].file);
+	}
+	free(item->v);
+	item->v = NULL;
+	item->n = 0;
+}
+
+/*
+ * Store one value at LEVEL: a higher level first drops what a lower one
+ * set, a lower one is ignored; a list appends, a scalar replaces.
+ */
+static void
+conf_store(struct conf_item *item, int list, const char *str, long num,
+    enum conf_level level, const char *file, int line)
+{
+	struct conf_value	*v;
+
+	if (level < item->level)
+		return;
+	if (level > item->level || !list)
+		conf_item_clear(item);
+	item->level = level;
+	item->v = conf_reallocarray(item->v, item->n + 1, sizeof *item->v);
+	v = &item->v[item->n++];
+	v->str = conf_strdup(str);
+	v->num = num;
+	v->file = file != NULL ? conf_strdup(file) : NULL;
+	v->line = line;
+}
+
+struct conf *
+conf_new(void)
+{
+	struct conf	*c;
+	const char	*def;
+	size_t		 i, k;
+
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		fatal("%s: calloc", __func__);
+	for (i = 0; i < OPT__COUNT; i++) {
+		if ((def = conf_default(i)) == NULL)
+			continue;
+		conf_store(&c->opt[i], 0, def, strtol(def, NULL, 10),
+		    CONF_DEFAULT, NULL, 0);
+		/* Enum defaults carry their index, as set values do. */
+		for (k = 0; conf_options[i].choices != NULL &&
+		    conf_options[i].choices[k] != NULL; k++) {
+			if (strcmp(conf_options[i].choices[k], def) == 0)
+				c->opt[i].v[0].num = (long)k;
+		}
+	}
+	return c;
+}
+
+static void
+conf_strings_free(char **list, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+void
+conf_free(struct conf *c)
+{
+	size_t	i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < OPT__COUNT; i++)
+		conf_item_clear(&c->opt[i]);
+	for (i = 0; i < c->nextra; i++) {
+		free(c->extra[i].key);
+		conf_item_clear(&c->extra[i].item);
+	}
+	free(c->extra);
+	conf_strings_free(c->errors, c->nerrors);
+	conf_strings_free(c->warnings, c->nwarnings);
+	free(c);
+}
+
+static void
+conf_range_error(const struct option_def *o, const char *s, int high,
+    char *err, size_t errlen)
+{
+	if (o->max < INT_MAX)
+		snprintf(err, errlen, "\"%s\" is out of range (%ld..%ld)", s,
+		    o->min, o->max);
+	else if (high)
+		snprintf(err, errlen, "\"%s\" is out of range (at most %ld)", s,
+		    o->max);
+	else
+		snprintf(err, errlen, "\"%s\" is out of range (%ld or more)", s,
+		    o->min);
+}
+
+/* Decimal only: 010 is ten, 0x10 an error, as a user reading it expects. */
+static int
+conf_check_int(const struct option_def *o, const char *s, long *num,
+    char *err, size_t errlen)
+{
+	const char	*digits = s + (*s == '-' || *s == '+');
+	char		*end = NULL;
+	int		 range;
+
+	if (isdigit((unsigned char)*digits)) {
+		errno = 0;
+		*num = strtol(s, &end, 10);
+	}
+	if (end == NULL || *end != '\0') {
+		snprintf(err, errlen, "\"%s\" is not a number", s);
+		return -1;
+	}
+	range = errno == ERANGE;
+	if (range || *num < o->min || *num > o->max) {
+		conf_range_error(o, s, range ? *num > 0 : *num > o->max, err,
+		    errlen);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+conf_check_flag(const char *s, long *num, char *err, size_t errlen)
+{
+	static const char *const words[] = {
+		"0", "1", "no", "yes", "false", "true", "off", "on"
+	};
+	size_t	i;
+
+	for (i = 0; i < nitems(words); i++) {
+		if (strcasecmp(s, words[i]) == 0) {
+			*num = (long)(i % 2);
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "\"%s\" is not a flag (use 1/0, yes/no, "
+	    "true/false or on/off)", s);
+	return -1;
+}
+
+/* The choice S names (case-insensitive) in *canon, its index in *num. */
+static int
+conf_check_enum(const struct option_def *o, const char *s, long *num,
+    const char **canon, char *err, size_t errlen)
+{
+	size_t	i, len;
+	int	n;
+
+	for (i = 0; o->choices[i] != NULL; i++) {
+		if (strcasecmp(s, o->choices[i]) == 0) {
+			*num = (long)i;
+			*canon = o->choices[i];
+			return 0;
+		}
+	}
+	n = snprintf(err, errlen, "\"%s\" is not one of ", s);
+	for (i = 0; o->choices[i] != NULL && n >= 0 && (size_t)n < errlen;
+	    i++) {
+		len = (size_t)n;
+		n += snprintf(err + len, errlen - len, "%s%s", i > 0 ? ", " :
+		    "", o->choices[i]);
+	}
+	return -1;
+}
+
+/* Validate VALUE for option ID; the text to keep goes in *canon. */
+static int
+conf_check(enum opt_id id, const char *value, long *num, const char **canon,
+    char *err, size_t errlen)
+{
+	const struct option_def	*o = &conf_options[id];
+	const char		*s;
+
+	*num = 0;
+	*canon = value;
+	if (value == NULL && o->type == OPT_T_FLAG)
+		value = *canon = "1";
+	if (value == NULL || *value == '\0') {
+		snprintf(err, errlen, "needs a value");
+		return -1;
+	}
+	for (s = value; *s != '\0'; s++) {
+		if (iscntrl((unsigned char)*s) && *s != '\t') {
+			snprintf(err, errlen, "contains a control character");
+			return -1;
+		}
+	}
+	switch (o->type) {
+	case OPT_T_INT:
+		return conf_check_int(o, value, num, err, errlen);
+	case OPT_T_FLAG:
+		return conf_check_flag(value, num, err, errlen);
+	case OPT_T_ENUM:
+		return conf_check_enum(o, value, num, canon, err, errlen);
+	default:
+		return 0;
+	}
+}
+
+/* Edit distance, case-insensitive, '-' as '_'; B is a table name. */
+static int
+conf_distance(const char *a, const char *b)
+{
+	int	row[CONF_NAME_MAX + 1], diag, up, best;
+	size_t	i, j, lb = strlen(b);
+
+	for (j = 0; j <= lb; j++)
+		row[j] = (int)j;
+	for (i = 1; a[i - 1] != '\0'; i++) {
+		diag = row[0];
+		row[0] = (int)i;
+		for (j = 1; j <= lb; j++) {
+			up = row[j];
+			best = diag + (tolower(conf_keych(a[i - 1])) != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/*
+ * The known key closest to KEY, if close enough to be a typo: one edit
+ * in a short key, two in a longer one ("shout" is not "host").
+ */
+static const char *
+conf_suggest(const char *key)
+{
+	const char	*best = NULL;
+	size_t		 i, len = strlen(key);
+	int		 d, bestd;
+
+	if (len > CONF_NAME_MAX)
+		return NULL;
+	bestd = (int)len / 3;
+	if (bestd < 1)
+		bestd = 1;
+	if (bestd > CONF_NEAR)
+		bestd = CONF_NEAR;
+	bestd++;		/* the first distance that is too far */
+	for (i = 0; i < OPT__COUNT; i++) {
+		d = conf_distance(key, conf_options[i].name);
+		if (d < bestd) {
+			bestd = d;
+			best = conf_options[i].name;
+		}
+	}
+	return best;
+}
+
+static struct conf_item *
+conf_extra_find(const struct conf *c, const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < c->nextra; i++) {
+		if (conf_key_eq(key, c->extra[i].key))
+			return &c->extra[i].item;
+	}
+	return NULL;
+}
+
+/* A key pfsd does not know: warn, keep it for the handler. */
+static int
+conf_set_extra(struct conf *c, const char *key, const char *value,
+    enum conf_level level, const char *file, int line)
+{
+	struct conf_item	*item;
+	struct conf_extra	*e;
+	const char		*near;
+	char			*p;
+
+	/* One warning per key, not per value. */
+	if ((item = conf_extra_find(c, key)) == NULL) {
+		if ((near = conf_suggest(key)) != NULL)
+			conf_warn(c, file, line, key, "unknown key (did you "
+			    "mean \"%s\"?)", near);
+		else
+			conf_warn(c, file, line, key, "unknown key");
+		c->extra = conf_reallocarray(c->extra, c->nextra + 1,
+		    sizeof *c->extra);
+		e = &c->extra[c->nextra++];
+		memset(e, 0, sizeof *e);
+		e->key = conf_strdup(key);
+		for (p = e->key; *p != '\0'; p++)
+			*p = (char)conf_keych(*p);
+		item = &e->item;
+	}
+	conf_store(item, 1, value != NULL ? value : "1", 0, level, file,
+	    line);
+	return 0;
+}
+
+/* A key starts with a letter, digit or '_' and goes on with '-' too. */
+static size_t
+conf_key_span(const char *s)
+{
+	if (!isalnum((unsigned char)*s) && *s != '_')
+		return 0;
+	return strspn(s, CONF_KEYCHARS);
+}
+
+static int
+conf_valid_key(const char *key)
+{
+	size_t	len = conf_key_span(key);
+
+	return len > 0 && key[len] == '\0';
+}
+
+/* Validate and store KEY=VALUE (NULL: key given alone) from FILE:LINE. */
+int
+conf_set(struct conf *c, const char *key, const char *value,
+    enum conf_level level, const char *file, int line)
+{
+	const struct option_def	*o;
+	const char		*canon;
+	char			 err[ERRBUF_SIZE], numbuf[32];
+	long			 num;
+	int			 id;
+
+	if (!conf_valid_key(key)) {
+		conf_error(c, file, line, NULL, "\"%s\": not a valid key name",
+		    key);
+		return -1;
+	}
+	if ((id = conf_find(key)) == -1)
+		return conf_set_extra(c, key, value, level, file, line);
+	o = &conf_options[id];
+	if (conf_check(id, value, &num, &canon, err, sizeof err) == -1) {
+		conf_error(c, file, line, o->name, "%s", err);
+		return -1;
+	}
+	/* "yes" and "+7" are kept as "1" and "7": one spelling per value. */
+	if (o->type == OPT_T_INT || o->type == OPT_T_FLAG) {
+		snprintf(numbuf, sizeof numbuf, "%ld", num);
+		canon = numbuf;
+	}
+	conf_store(&c->opt[id], o->list, canon, num, level, file, line);
+	return 0;
+}
+
+static char *
+conf_trim(char *s)
+{
+	char	*end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+/* Cut the comment off: '#' starts one, "\#" is a literal '#'. */
+static void
+conf_kv_uncomment(char *s)
+{
+	char	*w = s;
+
+	for (; *s != '\0' && *s != '#'; s++) {
+		if (s[0] == '\\' && s[1] == '#')
+			s++;
+		*w++ = *s;
+	}
+	*w = '\0';
+}
+
+/*
+ * A separator after the key: '=', or ':' followed by a blank.  A ':' that
+ * is followed by anything else belongs to the value (host ::1).
+ */
+static int
+conf_kv_sep(const char *s)
+{
+	return *s == '=' || (*s == ':' && (s[1] == '\0' || isblank(
+	    (unsigned char)s[1])));
+}
+
+/* Split at P, just after the key; *value is NULL for a key alone. */
+static int
+conf_kv_split(char *p, char **value)
+{
+	char	*v = p;
+
+	*value = NULL;
+	if (*v == '\0')
+		return 0;
+	if (!isblank((unsigned char)*v) && !conf_kv_sep(v))
+		return -1;
+	v += strspn(v, " \t");
+	if (conf_kv_sep(v))
+		v++;
+	*p = '\0';
+	v = conf_trim(v);
+	if (*v != '\0')
+		*value = v;
+	return 0;
+}
+
+static void
+conf_kv_line(struct conf *c, const char *file, int lineno, char *line)
+{
+	char	*key, *end, *value;
+
+	conf_kv_uncomment(line);
+	key = conf_trim(line);
+	if (*key == '\0')
+		return;
+	/* Net::Server takes "--key value" in a file too. */
+	if (strncmp(key, "--", 2) == 0 && key[2] != '-')
+		key += 2;
+	end = key + conf_key_span(key);
+	if (end == key || conf_kv_split(end, &value) == -1) {
+		conf_error(c, file, lineno, NULL, "not a \"key value\" line: "
+		    "\"%.*s%s\"", CONF_SHOW_MAX, key,
+		    strlen(key) > CONF_SHOW_MAX ? "..." : "");
+		return;
+	}
+	conf_set(c, key, value, CONF_FILE, file, lineno);
+}
+
+/* Parse TEXT in the key/value format; -1 if it added errors. */
+int
+conf_parse_kv(struct conf *c, const char *file, const char *text)
+{
+	const char	*p = text, *nl;
+	char		*line;
+	size_t		 len, before = c->nerrors;
+	int		 lineno = 0;
+
+	if (strncmp(p, "\xef\xbb\xbf", 3) == 0)
+		p += 3;		/* a UTF-8 byte order mark */
+	while (*p != '\0') {
+		lineno++;
+		nl = strchr(p, '\n');
+		len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		if ((line = strndup(p, len)) == NULL)
+			fatal("%s: strndup", __func__);
+		conf_kv_line(c, file, lineno, line);
+		free(line);
+		p += len + (nl != NULL);
+	}
+	return c->nerrors == before ? 0 : -1;
+}
+
+/* The whole of PATH, NUL-terminated; NULL with errno set on failure. */
+static char *
+conf_read(const char *path, size_t *lenp)
+{
+	char	*buf = NULL;
+	size_t	 len = 0, cap = 0;
+	ssize_t	 n;
+	int	 fd, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	do {
+		if (cap - len < 2) {
+			cap = cap == 0 ? 4096 : cap * 2;
+			buf = conf_reallocarray(buf, cap, 1);
+		}
+		if ((n = read(fd, buf + len, cap - len - 1)) > 0)
+			len += (size_t)n;
+	} while (n > 0 || (n == -1 && errno == EINTR));
+	saved = errno;
+	close(fd);
+	if (n == -1) {
+		free(buf);
+		errno = saved;
+		return NULL;
+	}
+	buf[len] = '\0';
+	*lenp = len;
+	return buf;
+}
+
+static int
+conf_is_yaml(const char *path)
+{
+	const char	*dot = strrchr(path, '.');
+
+	return dot != NULL && (strcasecmp(dot, ".yaml") == 0 ||
+	    strcasecmp(dot, ".yml") == 0);
+}
+
+/* Read PATH, YAML for .yaml/.yml, key/value otherwise; -1 on errors. */
+int
+conf_load_file(struct conf *c, const char *path)
+{
+	char	*text;
+	size_t	 len, before = c->nerrors;
+
+	if ((text = conf_read(path, &len)) == NULL) {
+		conf_error(c, path, 0, NULL, "cannot read: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (conf_is_yaml(path))
+		conf_parse_yaml(c, path, text, len);
+	else if (memchr(text, '\0', len) != NULL)
+		conf_error(c, path, 0, NULL, "contains a NUL byte, "
+		    "not a configuration file");
+	else
+		conf_parse_kv(c, path, text);
+	free(text);
+	return c->nerrors == before ? 0 : -1;
+}
+
+static void
+conf_cl_add(struct cmdline *cl, const char *key, size_t keylen,
+    const char *value)
+{
+	cl->keys = conf_reallocarray(cl->keys, cl->n + 1, sizeof *cl->keys);
+	cl->values = conf_reallocarray(cl->values, cl->n + 1,
+	    sizeof *cl->values);
+	if ((cl->keys[cl->n] = strndup(key, keylen)) == NULL)
+		fatal("%s: strndup", __func__);
+	cl->values[cl->n] = value != NULL ? conf_strdup(value) : NULL;
+	cl->n++;
+}
+
+/* --key=value, --key value, --flag; returns the last argv index used. */
+static int
+conf_cl_long(struct conf *c, int argc, char **argv, int i,
+    struct cmdline *cl)
+{
+	const char	*arg = argv[i] + 2, *eq;
+	int		 id;
+
+	if (strcmp(arg, "help") == 0)
+		cl->action = CMD_HELP;
+	else if (strcmp(arg, "version") == 0)
+		cl->action = CMD_VERSION;
+	else if (strcmp(arg, "json") == 0)
+		cl->json = 1;
+	else if (*arg == '\0')
+		conf_error(c, CONF_CMDLINE_FILE, 0, NULL, "\"--\": unexpected "
+		    "argument");
+	else if ((eq = strchr(arg, '=')) != NULL)
+		conf_cl_add(cl, arg, (size_t)(eq - arg), eq + 1);
+	else {
+		/* A flag never takes the next word: --background status. */
+		id = conf_find(arg);
+		if ((id == -1 || conf_options[id].type != OPT_T_FLAG) &&
+		    i + 1 < argc && argv[i + 1][0] != '-')
+			conf_cl_add(cl, arg, strlen(arg), argv[++i]);
+		else
+			conf_cl_add(cl, arg, strlen(arg), NULL);
+	}
+	return i;
+}
+
+/* -t -T -h -V -c FILE, also bundled (-tc FILE, -cFILE). */
+static int
+conf_cl_short(struct conf *c, int argc, char **argv, int i,
+    struct cmdline *cl)
+{
+	const char	*s;
+
+	for (s = argv[i] + 1; *s != '\0'; s++) {
+		switch (*s) {
+		case 't':
+			cl->action = CMD_CHECK;
+			break;
+		case 'T':
+			cl->action = CMD_PRINT;
+			break;
+		case 'h':
+			cl->action = CMD_HELP;
+			break;
+		case 'V':
+			cl->action = CMD_VERSION;
+			break;
+		case 'c':
+			if (s[1] != '\0')
+				conf_cl_add(cl, "conf_file", 9, s + 1);
+			else if (i + 1 < argc)
+				conf_cl_add(cl, "conf_file", 9, argv[++i]);
+			else
+				conf_error(c, CONF_CMDLINE_FILE, 0, "-c",
+				    "needs a file name");
+			return i;
+		default:
+			conf_error(c, CONF_CMDLINE_FILE, 0, NULL,
+			    "-%c: unknown option (see --help)", *s);
+			return i;
+		}
+	}
+	return i;
+}
+
+/* Split argv into an action and settings (in order) for conf_load. */
+int
+conf_cmdline_parse(struct conf *c, int argc, char **argv, struct cmdline *cl)
+{
+	size_t	before = c->nerrors;
+	int	i, words = 0;
+
+	memset(cl, 0, sizeof *cl);
+	for (i = 1; i < argc; i++) {
+		if (strncmp(argv[i], "--", 2) == 0)
+			i = conf_cl_long(c, argc, argv, i, cl);
+		else if (argv[i][0] == '-' && argv[i][1] != '\0')
+			i = conf_cl_short(c, argc, argv, i, cl);
+		else if (words++ == 0 && strcmp(argv[i], "status") == 0)
+			cl->action = CMD_STATUS;
+		else
+			conf_error(c, CONF_CMDLINE_FILE, 0, NULL,
+			    "\"%s\": unexpected argument", argv[i]);
+	}
+	if (cl->json && cl->action != CMD_STATUS)
+		conf_error(c, CONF_CMDLINE_FILE, 0, "--json",
+		    "only with \"status\"");
+	return c->nerrors == before ? 0 : -1;
+}
+
+void
+conf_cmdline_free(struct cmdline *cl)
+{
+	conf_strings_free(cl->keys, cl->n);
+	conf_strings_free(cl->values, cl->n);
+	memset(cl, 0, sizeof *cl);
+}
+
+/*
+ * The command line, then the file it names, then the command line's
+ * settings over the file's; 0 if nothing at all was wrong.  --help and
+ * --version need no configuration; status needs no handler.
+ */
+int
+conf_load(struct conf *c, int argc, char **argv, struct cmdline *cl)
+{
+	const char	*file = NULL;
+	size_t		 i;
+
+	conf_cmdline_parse(c, argc, argv, cl);
+	if (cl->action == CMD_HELP || cl->action == CMD_VERSION)
+		return c->nerrors == 0 ? 0 : -1;
+	for (i = 0; i < cl->n; i++) {
+		if (conf_find(cl->keys[i]) == OPT_CONF_FILE &&
+		    cl->values[i] != NULL && *cl->values[i] != '\0')
+			file = cl->values[i];
+	}
+	if (file != NULL)
+		conf_load_file(c, file);
+	for (i = 0; i < cl->n; i++)
+		conf_set(c, cl->keys[i], cl->values[i], CONF_CMDLINE,
+		    CONF_CMDLINE_FILE, 0);
+	if (cl->action != CMD_STATUS && conf_str(c, OPT_HANDLER) == NULL) {
+		if (file != NULL)
+			conf_error(c, file, 0, "handler",
+			    "required, e.g. \"handler echo\"");
+		else
+			conf_error(c, CONF_CMDLINE_FILE, 0, "handler",
+			    "required, e.g. \"--handler echo\"");
+	}
+	return c->nerrors == 0 ? 0 : -1;
+}
+
+/* The last value (a scalar's only one), or NULL when unset. */
+const char *
+conf_str(const struct conf *c, enum opt_id id)
+{
+	const struct conf_item	*item = &c->opt[id];
+
+	return item->n > 0 ? item->v[item->n - 1].str : NULL;
+}
+
+/* The last value as a number (enum: index of the choice); 0 if unset. */
+long
+conf_num(const struct conf *c, enum opt_id id)
+{
+	const struct conf_item	*item = &c->opt[id];
+
+	return item->n > 0 ? item->v[item->n - 1].num : 0;
+}
+
+/* Set by the file or the command line, not just defaulted. */
+int
+conf_isset(const struct conf *c, enum opt_id id)
+{
+	return c->opt[id].level > CONF_DEFAULT && c->opt[id].n > 0;
+}
+
+size_t
+conf_count(const struct conf *c, enum opt_id id)
+{
+	return c->opt[id].n;
+}
+
+const char *
+conf_at(const struct conf *c, enum opt_id id, size_t i)
+{
+	return i < c->opt[id].n ? c->opt[id].v[i].str : NULL;
+}
+
+const struct conf_value *
+conf_value_at(const struct conf *c, enum opt_id id, size_t i)
+{
+	return i < c->opt[id].n ? &c->opt[id].v[i] : NULL;
+}
+
+/*
+ * Relative paths are relative to the directory pfsd was started in: make
+ * them absolute before pfsd may leave it (background, HUP re-exec).
+ * "syslog" as log_file is not a path.
+ */
+void
+conf_absolute_paths(struct conf *c, const char *cwd)
+{
+	struct conf_value	*v;
+	char			*abs;
+	size_t			 i, k;
+
+	for (i = 0; i < OPT__COUNT; i++) {
+		if (conf_options[i].type != OPT_T_PATH)
+			continue;
+		for (k = 0; k < c->opt[i].n; k++) {
+			v = &c->opt[i].v[k];
+			if (v->str[0] == '/' || (i == OPT_LOG_FILE &&
+			    (strcmp(v->str, "syslog") == 0 ||
+			    strcmp(v->str, "Sys::Syslog") == 0)))
+				continue;
+			if (asprintf(&abs, "%s/%s", cwd, v->str) == -1)
+				fatal("%s: asprintf", __func__);
+			free(v->str);
+			v->str = abs;
+		}
+	}
+}
+
+/* Any key's values, known or not ('-' taken for '_'); NULL if neither. */
+const struct conf_item *
+conf_lookup(const struct conf *c, const char *key)
+{
+	int	id;
+
+	if ((id = conf_find(key)) != -1)
+		return &c->opt[id];
+	return conf_extra_find(c, key);
+}
+
+/* One "key value" line, '#' escaped so that the output reads back. */
+static void
+conf_print_value(FILE *fp, const char *key, const struct conf_value *v)
+{
+	const char	*s;
+
+	fprintf(fp, "%s ", key);
+	for (s = v->str; *s != '\0'; s++) {
+		if (*s == '#')
+			fputc('\\', fp);
+		fputc(*s, fp);
+	}
+	fputc('\n', fp);
+}
+
+/*
+ * -T: every key with a value, in table order, then unknown keys.  The
+ * listen module prints the resolved port lines; conf_file is not a
+ * setting of the server.
+ */
+void
+conf_print(const struct conf *c, FILE *fp)
+{
+	const struct conf_item	*item;
+	size_t			 i, k;
+
+	for (i = 0; i < OPT__COUNT; i++) {
+		if (i == OPT_PORT || i == OPT_CONF_FILE)
+			continue;
+		item = &c->opt[i];
+		for (k = 0; k < item->n; k++)
+			conf_print_value(fp, conf_options[i].name,
+			    &item->v[k]);
+	}
+	for (i = 0; i < c->nextra; i++) {
+		item = &c->extra[i].item;
+		for (k = 0; k < item->n; k++)
+			conf_print_value(fp, c->extra[i].key, &item->v[k]);
+	}
+}
+
+static const char *
+conf_type_word(enum opt_type type)
+{
+	switch (type) {
+	case OPT_T_PATH:
+		return "=PATH";
+	case OPT_T_INT:
+		return "=N";
+	case OPT_T_FLAG:
+		return "";
+	case OPT_T_ENUM:
+		return "=WORD";
+	default:
+		return "=TEXT";
+	}
+}
+
+/* Append to the string in BUF. */
+static void PFSD_PRINTF(3, 4)
+conf_cat(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list	ap;
+	size_t	len = strlen(buf);
+
+	va_start(ap, fmt);
+	vsnprintf(buf + len, size - len, fmt, ap);
+	va_end(ap);
+}
+
+/* TEXT from column COL on (the cursor is there), wrapped by words. */
+static void
+conf_wrap(FILE *fp, const char *text, int col)
+{
+	const char	*word = text + strspn(text, " ");
+	int		 x = col, len;
+
+	while (*word != '\0') {
+		len = (int)strcspn(word, " ");
+		if (x > col && x + 1 + len > CONF_WIDTH) {
+			fprintf(fp, "\n%*s", col, "");
+			x = col;
+		} else if (x > col) {
+			fputc(' ', fp);
+			x++;
+		}
+		x += fprintf(fp, "%.*s", len, word);
+		word += len + strspn(word + len, " ");
+	}
+	fputc('\n', fp);
+}
+
+static void
+conf_usage_key(FILE *fp, const struct option_def *o, const char *def)
+{
+	char	desc[1024];
+	size_t	i;
+	int	n;
+
+	snprintf(desc, sizeof desc, "%s", o->help);
+	if (o->type == OPT_T_INT && o->max >= INT_MAX)
+		conf_cat(desc, sizeof desc, "; %ld or more", o->min);
+	else if (o->type == OPT_T_INT)
+		conf_cat(desc, sizeof desc, "; %ld..%ld", o->min, o->max);
+	for (i = 0; o->type == OPT_T_ENUM && o->choices[i] != NULL; i++)
+		conf_cat(desc, sizeof desc, "%s%s", i == 0 ? "; one of " :
+		    ", ", o->choices[i]);
+	if (o->list)
+		conf_cat(desc, sizeof desc, "; may be repeated");
+	if (def != NULL)
+		conf_cat(desc, sizeof desc, " [default: %s]", def);
+	n = fprintf(fp, "  --%s%s", o->name, conf_type_word(o->type));
+	if (n >= CONF_HELP_COL)
+		fprintf(fp, "\n%*s", CONF_HELP_COL, "");
+	else
+		fprintf(fp, "%*s", CONF_HELP_COL - n, "");
+	conf_wrap(fp, desc, CONF_HELP_COL);
+}
+
+/* --help, from the table. */
+void
+conf_usage(FILE *fp)
+{
+	size_t	i;
+
+	fprintf(fp, "usage: pfsd [-htTV] [-c FILE] [--KEY=VALUE ...]\n"
+	    "       pfsd status [--json] [-c FILE] [--KEY=VALUE ...]\n"
+	    "\n"
+	    "  -c FILE                 read FILE (same as --conf_file=FILE)\n"
+	    "  -t                      check the configuration, exit 0 or 78\n"
+	    "  -T                      print the effective configuration\n"
+	    "  -h, --help              print this help\n"
+	    "  -V, --version           print the version\n"
+	    "  status                  report on the running pfsd "
+	    "(--json: as JSON)\n"
+	    "\n"
+	    "Every key below may be given here as --KEY=VALUE, --KEY VALUE "
+	    "or --FLAG,\nor in the file as \"KEY VALUE\":\n");
+	for (i = 0; i < OPT__COUNT; i++)
+		conf_usage_key(fp, &conf_options[i], conf_default(i));
+}

@@ -1,0 +1,274 @@
+/*
+ * conf_yaml.c - the YAML front end of the configuration: a mapping of
+ * keys to a scalar or a sequence of scalars, read with libyaml's event
+ * parser and handed to conf_set() line by line, like the key/value format,
+ * so that both formats mean the same.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+struct cy {
+	struct conf	*c;
+	const char	*file;
+	const char	*text;
+	size_t		 len;
+	yaml_parser_t	 parser;
+	yaml_event_t	 ev;		/* the current event */
+};
+
+static int
+cy_line(const struct cy *y)
+{
+	return (int)y->ev.start_mark.line + 1;
+}
+
+/* The line of a byte offset (the reader reports offsets, not marks). */
+static int
+cy_offset_line(const struct cy *y, size_t off)
+{
+	size_t	i;
+	int	line = 1;
+
+	for (i = 0; i < off && i < y->len; i++) {
+		if (y->text[i] == '\n')
+			line++;
+	}
+	return line;
+}
+
+static void
+cy_syntax(struct cy *y)
+{
+	const yaml_parser_t	*p = &y->parser;
+	const char		*problem;
+	int			 line;
+
+	if (p->error == YAML_MEMORY_ERROR)
+		fatal("%s: libyaml: out of memory", __func__);
+	problem = p->problem != NULL ? p->problem : "cannot parse";
+	if (p->error == YAML_READER_ERROR)
+		line = cy_offset_line(y, p->problem_offset);
+	else
+		line = (int)p->problem_mark.line + 1;
+	/* "while parsing a flow sequence" helps most with where it began. */
+	if (p->context != NULL)
+		conf_error(y->c, y->file, line, "yaml", "%s (%s started at "
+		    "line %d)", problem, p->context,
+		    (int)p->context_mark.line + 1);
+	else
+		conf_error(y->c, y->file, line, "yaml", "%s", problem);
+}
+
+/*
+ * Move to the next event; -1 (reported) on a syntax error.  libyaml keeps
+ * answering "no event" after an error or the end, so callers stop there.
+ */
+static int
+cy_next(struct cy *y)
+{
+	yaml_event_delete(&y->ev);
+	if (yaml_parser_parse(&y->parser, &y->ev))
+		return 0;
+	cy_syntax(y);
+	return -1;
+}
+
+/* Skip the node that starts at the current event. */
+static int
+cy_skip(struct cy *y)
+{
+	int	depth = 0;
+
+	do {
+		switch (y->ev.type) {
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			depth++;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_SCALAR_EVENT:
+		case YAML_ALIAS_EVENT:
+			break;
+		default:
+			return -1;
+		}
+		if (depth > 0 && cy_next(y) == -1)
+			return -1;
+	} while (depth > 0);
+	return 0;
+}
+
+/* "key:", "key: ~" and "key: null" say nothing, which is not a value. */
+static int
+cy_is_null(const yaml_event_t *ev)
+{
+	const char	*s = (const char *)ev->data.scalar.value;
+
+	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return 0;
+	return *s == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
+	    strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0;
+}
+
+static void
+cy_scalar(struct cy *y, const char *key)
+{
+	if (cy_is_null(&y->ev))
+		conf_error(y->c, y->file, cy_line(y), key, "needs a value");
+	else
+		conf_set(y->c, key, (const char *)y->ev.data.scalar.value,
+		    CONF_FILE, y->file, cy_line(y));
+}
+
+/* The items of a list key, the current event being its start. */
+static int
+cy_sequence(struct cy *y, const char *key)
+{
+	for (;;) {
+		if (cy_next(y) == -1)
+			return -1;
+		switch (y->ev.type) {
+		case YAML_SEQUENCE_END_EVENT:
+			return 0;
+		case YAML_SCALAR_EVENT:
+			cy_scalar(y, key);
+			break;
+		case YAML_ALIAS_EVENT:
+			conf_error(y->c, y->file, cy_line(y), key,
+			    "aliases are not supported");
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			conf_error(y->c, y->file, cy_line(y), key,
+			    "list items must be plain values");
+			if (cy_skip(y) == -1)
+				return -1;
+			break;
+		default:
+			return -1;
+		}
+	}
+}
+
+/* The value of KEY, starting at the current event. */
+static int
+cy_value(struct cy *y, const char *key)
+{
+	int	id;
+
+	switch (y->ev.type) {
+	case YAML_SCALAR_EVENT:
+		cy_scalar(y, key);
+		return 0;
+	case YAML_SEQUENCE_START_EVENT:
+		id = conf_find(key);
+		if (id == -1 || conf_options[id].list)
+			return cy_sequence(y, key);
+		conf_error(y->c, y->file, cy_line(y), key,
+		    "takes one value, not a list");
+		return cy_skip(y);
+	case YAML_MAPPING_START_EVENT:
+		conf_error(y->c, y->file, cy_line(y), key,
+		    "takes a value or a list, not a mapping");
+		return cy_skip(y);
+	case YAML_ALIAS_EVENT:
+		conf_error(y->c, y->file, cy_line(y), key,
+		    "aliases are not supported");
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* The pairs of the top-level mapping, up to its end. */
+static int
+cy_mapping(struct cy *y)
+{
+	char	*key;
+	int	 rc;
+
+	for (;;) {
+		if (cy_next(y) == -1)
+			return -1;
+		if (y->ev.type == YAML_MAPPING_END_EVENT)
+			return 0;
+		if (y->ev.type != YAML_SCALAR_EVENT) {
+			conf_error(y->c, y->file, cy_line(y), "yaml",
+			    "a key must be a plain word");
+			if (cy_skip(y) == -1 || cy_next(y) == -1 ||
+			    cy_skip(y) == -1)
+				return -1;
+			continue;
+		}
+		if ((key = strdup((const char *)y->ev.data.scalar.value)) ==
+		    NULL)
+			fatal("%s: strdup", __func__);
+		rc = cy_next(y) == -1 ? -1 : cy_value(y, key);
+		free(key);
+		if (rc == -1)
+			return -1;
+	}
+}
+
+/* Every document of the stream: a mapping, or empty. */
+static void
+cy_stream(struct cy *y)
+{
+	for (;;) {
+		if (cy_next(y) == -1)
+			return;
+		switch (y->ev.type) {
+		case YAML_STREAM_START_EVENT:
+		case YAML_DOCUMENT_START_EVENT:
+		case YAML_DOCUMENT_END_EVENT:
+			break;
+		case YAML_MAPPING_START_EVENT:
+			if (cy_mapping(y) == -1)
+				return;
+			break;
+		case YAML_SCALAR_EVENT:
+			if (cy_is_null(&y->ev))
+				break;		/* "---" and nothing else */
+			/* FALLTHROUGH */
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_ALIAS_EVENT:
+			conf_error(y->c, y->file, cy_line(y), "yaml",
+			    "the top level must be a mapping of keys to values");
+			if (cy_skip(y) == -1)
+				return;
+			break;
+		default:
+			return;
+		}
+	}
+}
+
+/* Parse TEXT (LEN bytes) as YAML into c; -1 if it added errors. */
+int
+conf_parse_yaml(struct conf *c, const char *file, const char *text,
+    size_t len)
+{
+	struct cy	y;
+	size_t		before = c->nerrors;
+
+	memset(&y, 0, sizeof y);
+	y.c = c;
+	y.file = file;
+	y.text = text;
+	y.len = len;
+	if (!yaml_parser_initialize(&y.parser))
+		fatal("%s: yaml_parser_initialize", __func__);
+	yaml_parser_set_input_string(&y.parser, (const unsigned char *)text,
+	    len);
+	cy_stream(&y);
+	yaml_event_delete(&y.ev);
+	yaml_parser_delete(&y.parser);
+	return c->nerrors == before ? 0 : -1;
+}

@@ -1,0 +1,457 @@
+/*
+ * check_yaml.c - the YAML front end: values, lists, flags, every error
+ * message with its line, the choice of format by file name, and that the
+ * same configuration in both formats gives the same -T output.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#define T_FILE	"t.yaml"
+
+Suite	*yaml_suite(void);
+
+static struct conf *
+yaml(const char *text)
+{
+	struct conf	*c = conf_new();
+
+	conf_parse_yaml(c, T_FILE, text, strlen(text));
+	return c;
+}
+
+static char *
+printed(const struct conf *c)
+{
+	char	*buf = NULL;
+	size_t	 len = 0;
+	FILE	*fp;
+
+	ck_assert_ptr_nonnull(fp = open_memstream(&buf, &len));
+	conf_print(c, fp);
+	fclose(fp);
+	return buf;
+}
+
+/* The messages are exactly WANT (NULL-ended), in order. */
+static void
+assert_msgs(char **got, size_t n, const char *const *want)
+{
+	size_t	i;
+
+	for (i = 0; want[i] != NULL; i++) {
+		ck_assert_msg(i < n, "missing message \"%s\"", want[i]);
+		ck_assert_str_eq(got[i], want[i]);
+	}
+	ck_assert_msg(n == i, "%zu messages, expected %zu; extra: %s", n, i,
+	    n > i ? got[i] : "");
+}
+
+static char *
+tmp_file(const char *suffix, const char *text)
+{
+	char	*path;
+	int	 fd;
+
+	ck_assert_int_ne(asprintf(&path, "/tmp/pfsd-yaml-XXXXXX%s", suffix),
+	    -1);
+	ck_assert_int_ne(fd = mkstemps(path, (int)strlen(suffix)), -1);
+	ck_assert_int_eq(write(fd, text, strlen(text)),
+	    (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+START_TEST(values)
+{
+	struct conf		*c;
+	const struct conf_item	*item;
+
+	c = yaml("# a comment\n"
+	    "handler: echo\n"
+	    "max_servers: 8\n"
+	    "port:\n"
+	    "  - 80\n"
+	    "  - \"localhost:81\"\n"
+	    "host: ::1\n"
+	    "cidr_allow: ::ffff:10.0.0.0/104\n"
+	    "allow: [ '^10\\.', \"^a#b$\" ]\n"
+	    "serialize: FLOCK\n"
+	    "greeting: hello there\n");
+	ck_assert_uint_eq(c->nerrors, 0);
+	ck_assert_str_eq(conf_str(c, OPT_HANDLER), "echo");
+	ck_assert_int_eq(conf_num(c, OPT_MAX_SERVERS), 8);
+	ck_assert_uint_eq(conf_count(c, OPT_PORT), 2);
+	ck_assert_str_eq(conf_at(c, OPT_PORT, 0), "80");
+	ck_assert_str_eq(conf_at(c, OPT_PORT, 1), "localhost:81");
+	ck_assert_int_eq(conf_value_at(c, OPT_PORT, 1)->line, 6);
+	ck_assert_str_eq(conf_value_at(c, OPT_PORT, 1)->file, T_FILE);
+	ck_assert_str_eq(conf_str(c, OPT_HOST), "::1");
+	ck_assert_str_eq(conf_str(c, OPT_CIDR_ALLOW), "::ffff:10.0.0.0/104");
+	ck_assert_uint_eq(conf_count(c, OPT_ALLOW), 2);
+	ck_assert_str_eq(conf_at(c, OPT_ALLOW, 0), "^10\\.");
+	ck_assert_str_eq(conf_at(c, OPT_ALLOW, 1), "^a#b$");
+	ck_assert_str_eq(conf_str(c, OPT_SERIALIZE), "flock");
+	ck_assert_ptr_nonnull(item = conf_lookup(c, "greeting"));
+	ck_assert_str_eq(item->v[0].str, "hello there");
+	ck_assert_int_eq(item->v[0].line, 11);
+	conf_free(c);
+}
+END_TEST
+
+static const struct {
+	const char	*text;
+	long		 want;
+} flags[] = {
+	{ "background: true\n", 1 },
+	{ "background: false\n", 0 },
+	{ "background: yes\n", 1 },
+	{ "background: no\n", 0 },
+	{ "background: on\n", 1 },
+	{ "background: Off\n", 0 },
+	{ "background: True\n", 1 },
+	{ "background: 1\n", 1 },
+	{ "background: 0\n", 0 },
+};
+
+START_TEST(flag_words)
+{
+	struct conf	*c = yaml(flags[_i].text);
+
+	ck_assert_uint_eq(c->nerrors, 0);
+	ck_assert_int_eq(conf_isset(c, OPT_BACKGROUND), 1);
+	ck_assert_int_eq(conf_num(c, OPT_BACKGROUND), flags[_i].want);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(list_key_scalar)
+{
+	struct conf	*c = yaml("port: 8080\ngroup: [a]\n");
+
+	ck_assert_uint_eq(c->nerrors, 0);
+	ck_assert_uint_eq(conf_count(c, OPT_PORT), 1);
+	ck_assert_str_eq(conf_at(c, OPT_PORT, 0), "8080");
+	ck_assert_uint_eq(conf_count(c, OPT_GROUP), 1);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(empty_documents)
+{
+	static const char *const texts[] = {
+		"", "\n", "# only a comment\n", "---\n", "---\n...\n"
+	};
+	struct conf	*c;
+	size_t		 i;
+
+	for (i = 0; i < nitems(texts); i++) {
+		c = yaml(texts[i]);
+		ck_assert_msg(c->nerrors == 0, "\"%s\": %s", texts[i],
+		    c->nerrors > 0 ? c->errors[0] : "");
+		ck_assert_int_eq(conf_isset(c, OPT_PORT), 0);
+		conf_free(c);
+	}
+}
+END_TEST
+
+START_TEST(several_documents)
+{
+	struct conf	*c = yaml("handler: a\n---\nmax_servers: 3\n");
+
+	ck_assert_uint_eq(c->nerrors, 0);
+	ck_assert_str_eq(conf_str(c, OPT_HANDLER), "a");
+	ck_assert_int_eq(conf_num(c, OPT_MAX_SERVERS), 3);
+	conf_free(c);
+}
+END_TEST
+
+static const struct {
+	const char	*text;
+	const char	*want;
+} errs[] = {
+	{ "handler: echo\nmax_servers: abc\n",
+	    "t.yaml:2: max_servers: \"abc\" is not a number" },
+	{ "handler: echo\n\nlog_level: 7\n",
+	    "t.yaml:3: log_level: \"7\" is out of range (0..4)" },
+	{ "serialize: fifo\n",
+	    "t.yaml:1: serialize: \"fifo\" is not one of flock, semaphore, "
+	    "pipe, none" },
+	{ "background: maybe\n",
+	    "t.yaml:1: background: \"maybe\" is not a flag (use 1/0, yes/no, "
+	    "true/false or on/off)" },
+	{ "handler:\n",
+	    "t.yaml:1: handler: needs a value" },
+	{ "handler: ~\n",
+	    "t.yaml:1: handler: needs a value" },
+	{ "background: null\n",
+	    "t.yaml:1: background: needs a value" },
+	{ "user: \"\"\n",
+	    "t.yaml:1: user: needs a value" },
+	{ "port:\n  - 80\n  -\n",
+	    "t.yaml:3: port: needs a value" },
+	{ "user: |\n  two\n  lines\n",
+	    "t.yaml:1: user: contains a control character" },
+	{ "max_servers:\n  - 1\n  - 2\n",
+	    "t.yaml:2: max_servers: takes one value, not a list" },
+	{ "handler: [echo]\n",
+	    "t.yaml:1: handler: takes one value, not a list" },
+	{ "port:\n  a: 1\n",
+	    "t.yaml:2: port: takes a value or a list, not a mapping" },
+	{ "port:\n  - [1, 2]\n",
+	    "t.yaml:2: port: list items must be plain values" },
+	{ "port:\n  - {a: 1}\n",
+	    "t.yaml:2: port: list items must be plain values" },
+	{ "- a\n- b\n",
+	    "t.yaml:1: yaml: the top level must be a mapping of keys to "
+	    "values" },
+	{ "just text\n",
+	    "t.yaml:1: yaml: the top level must be a mapping of keys to "
+	    "values" },
+	{ "? [a, b]\n: c\n",
+	    "t.yaml:1: yaml: a key must be a plain word" },
+	{ "foo bar: 1\n",
+	    "t.yaml:1: \"foo bar\": not a valid key name" },
+	{ "handler: echo\nport: [80, 81\nmax_servers: 3\n",
+	    "t.yaml:3: yaml: did not find expected ',' or ']' (while parsing "
+	    "a flow sequence started at line 2)" },
+	{ "handler: echo\n  bad: indent\n",
+	    "t.yaml:2: yaml: mapping values are not allowed in this "
+	    "context" },
+	{ "max_servers: 1\n\tport: 2\n",
+	    "t.yaml:2: yaml: found a tab character that violates indentation "
+	    "(while scanning a plain scalar started at line 1)" },
+	{ "user: \"unterminated\n",
+	    "t.yaml:2: yaml: found unexpected end of stream (while scanning a "
+	    "quoted scalar started at line 1)" },
+	{ "user: a\nhandler: \xff\n",
+	    "t.yaml:2: yaml: invalid leading UTF-8 octet" },
+};
+
+START_TEST(error_messages)
+{
+	struct conf		*c = yaml(errs[_i].text);
+	const char *const	 want[] = { errs[_i].want, NULL };
+
+	assert_msgs(c->errors, c->nerrors, want);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(alias_refused)
+{
+	struct conf		*c = yaml("greeting: &x hi\nuser: *x\n"
+	    "port: [*x]\n");
+	const char *const	 errors[] = {
+		"t.yaml:2: user: aliases are not supported",
+		"t.yaml:3: port: aliases are not supported",
+		NULL
+	};
+
+	assert_msgs(c->errors, c->nerrors, errors);
+	ck_assert_ptr_null(conf_str(c, OPT_USER));
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(unknown_key_warning)
+{
+	struct conf		*c;
+	const struct conf_item	*item;
+	const char *const	 want[] = {
+		"t.yaml:2: max_server: unknown key (did you mean "
+		    "\"max_servers\"?)",
+		"t.yaml:4: words: unknown key",
+		NULL
+	};
+
+	c = yaml("handler: echo\nmax_server: 3\nwords:\n  - a\n  - b\n");
+	ck_assert_uint_eq(c->nerrors, 0);
+	assert_msgs(c->warnings, c->nwarnings, want);
+	ck_assert_ptr_nonnull(item = conf_lookup(c, "words"));
+	ck_assert_uint_eq(item->n, 2);
+	ck_assert_str_eq(item->v[1].str, "b");
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(all_errors_reported)
+{
+	struct conf		*c;
+	const char *const	 want[] = {
+		"t.yaml:1: max_servers: \"abc\" is not a number",
+		"t.yaml:3: proto: \"sctp\" is not one of tcp, udp, unix",
+		"t.yaml:5: log_level: \"-1\" is out of range (0..4)",
+		NULL
+	};
+
+	c = yaml("max_servers: abc\nuser: ok\nproto: [tcp, sctp]\n\n"
+	    "log_level: -1\n");
+	assert_msgs(c->errors, c->nerrors, want);
+	ck_assert_str_eq(conf_str(c, OPT_USER), "ok");
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(errors_before_syntax_error_kept)
+{
+	struct conf		*c;
+	const char *const	 want[] = {
+		"t.yaml:1: max_servers: \"abc\" is not a number",
+		"t.yaml:3: yaml: did not find expected ',' or ']' (while "
+		    "parsing a flow sequence started at line 2)",
+		NULL
+	};
+
+	c = yaml("max_servers: abc\nport: [1\n");
+	assert_msgs(c->errors, c->nerrors, want);
+	conf_free(c);
+}
+END_TEST
+
+static const struct {
+	const char	*suffix;
+	int		 is_yaml;
+} suffixes[] = {
+	{ ".yaml", 1 },
+	{ ".yml", 1 },
+	{ ".YAML", 1 },
+	{ ".conf", 0 },
+	{ "", 0 },
+};
+
+/* The file name chooses the format: this text is only valid YAML. */
+START_TEST(format_by_name)
+{
+	struct conf	*c = conf_new();
+	char		*path, *want;
+
+	path = tmp_file(suffixes[_i].suffix, "port:\n  - 80\n  - 81\n");
+	if (suffixes[_i].is_yaml) {
+		ck_assert_int_eq(conf_load_file(c, path), 0);
+		ck_assert_uint_eq(conf_count(c, OPT_PORT), 2);
+		ck_assert_str_eq(conf_value_at(c, OPT_PORT, 1)->file, path);
+		ck_assert_int_eq(conf_value_at(c, OPT_PORT, 1)->line, 3);
+	} else {
+		ck_assert_int_eq(conf_load_file(c, path), -1);
+		ck_assert_uint_eq(c->nerrors, 3);
+		ck_assert_int_ne(asprintf(&want, "%s:1: port: needs a value",
+		    path), -1);
+		ck_assert_str_eq(c->errors[0], want);
+		free(want);
+	}
+	unlink(path);
+	free(path);
+	conf_free(c);
+}
+END_TEST
+
+/* One configuration, written in both formats. */
+static const char kv_text[] =
+	"# the same server, key/value\n"
+	"handler echo\n"
+	"plugin_dir = /opt/pfsd/plugins\n"
+	"port 8080\n"
+	"port localhost:8081/udp\n"
+	"port /tmp/pfsd.sock|unix\n"
+	"host ::1\n"
+	"ipv: 6\n"
+	"max_servers 8\n"
+	"max_requests=500\n"
+	"serialize semaphore\n"
+	"background\n"
+	"setsid no\n"
+	"log_file syslog\n"
+	"log_level 4\n"
+	"user nobody\n"
+	"group nogroup\n"
+	"group daemon\n"
+	"allow ^10\\.\n"
+	"allow ^a\\#b$\n"
+	"cidr_allow ::ffff:10.0.0.0/104\n"
+	"cidr_deny 192.168.0.0/16\n"
+	"greeting hello there   # the handler's own key\n";
+
+static const char yaml_text[] =
+	"# the same server, YAML\n"
+	"handler: echo\n"
+	"plugin_dir: /opt/pfsd/plugins\n"
+	"port:\n"
+	"  - 8080\n"
+	"  - localhost:8081/udp\n"
+	"  - /tmp/pfsd.sock|unix\n"
+	"host: ::1\n"
+	"ipv: 6\n"
+	"max_servers: 8\n"
+	"max_requests: 500\n"
+	"serialize: semaphore\n"
+	"background: true\n"
+	"setsid: false\n"
+	"log_file: syslog\n"
+	"log_level: 4\n"
+	"user: nobody\n"
+	"group: [nogroup, daemon]\n"
+	"allow:\n"
+	"  - ^10\\.\n"
+	"  - \"^a#b$\"\n"
+	"cidr_allow: ::ffff:10.0.0.0/104\n"
+	"cidr_deny: [192.168.0.0/16]\n"
+	"greeting: hello there   # the handler's own key\n";
+
+START_TEST(same_as_kv)
+{
+	struct conf	*ck, *cy;
+	char		*pk, *py;
+
+	ck = conf_new();
+	ck_assert_int_eq(conf_parse_kv(ck, "t.conf", kv_text), 0);
+	cy = conf_new();
+	ck_assert_int_eq(conf_parse_yaml(cy, T_FILE, yaml_text,
+	    strlen(yaml_text)), 0);
+	pk = printed(ck);
+	py = printed(cy);
+	ck_assert_str_eq(py, pk);
+	/* And it is what was written, not two equal blanks. */
+	ck_assert_ptr_nonnull(strstr(pk, "\nallow ^a\\#b$\n"));
+	ck_assert_ptr_nonnull(strstr(pk, "\nbackground 1\nsetsid 0\n"));
+	ck_assert_ptr_nonnull(strstr(pk, "\ngreeting hello there\n"));
+	ck_assert_uint_eq(conf_count(ck, OPT_PORT), 3);
+	ck_assert_uint_eq(conf_count(cy, OPT_PORT), 3);
+	ck_assert_str_eq(conf_at(cy, OPT_PORT, 2), conf_at(ck, OPT_PORT, 2));
+	free(pk);
+	free(py);
+	conf_free(ck);
+	conf_free(cy);
+}
+END_TEST
+
+Suite *
+yaml_suite(void)
+{
+	Suite	*s = suite_create("yaml");
+	TCase	*tc;
+
+	tc = tcase_create("values");
+	tcase_add_test(tc, values);
+	tcase_add_loop_test(tc, flag_words, 0, nitems(flags));
+	tcase_add_test(tc, list_key_scalar);
+	tcase_add_test(tc, empty_documents);
+	tcase_add_test(tc, several_documents);
+	tcase_add_loop_test(tc, format_by_name, 0, nitems(suffixes));
+	tcase_add_test(tc, same_as_kv);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("errors");
+	tcase_add_loop_test(tc, error_messages, 0, nitems(errs));
+	tcase_add_test(tc, alias_refused);
+	tcase_add_test(tc, unknown_key_warning);
+	tcase_add_test(tc, all_errors_reported);
+	tcase_add_test(tc, errors_before_syntax_error_kept);
+	suite_add_tcase(s, tc);
+	return s;
+}
