@@ -16,7 +16,7 @@ SYSCONFDIR	?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 PKGCONFIGDIR	?= $(LIBDIR)/pkgconfig
 PLUGINDIR	?= $(LIBDIR)/pfsd/plugins
 
-DEPS_DEB	= gcc make libc6-dev libyaml-dev check autoconf pkg-config
+DEPS_DEB	= gcc make libc6-dev libyaml-dev check autoconf pkg-config mandoc
 
 NOCONF_GOALS	= deps clean distclean help
 ifeq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)

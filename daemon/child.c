@@ -16,6 +16,7 @@
 
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -245,9 +246,12 @@ child_take(struct pfsd_server *srv, struct listener *l,
 		    &req->peerlen);
 		req->fd = n < 0 ? -1 : l->fd;
 		req->dgram_len = n < 0 ? 0 : (size_t)n;
-	} else
+	} else {
+		/* an unnamed UNIX peer gets only its family written */
+		((struct sockaddr_un *)&req->peer)->sun_path[0] = '\0';
 		req->fd = accept4(l->fd, (struct sockaddr *)&req->peer,
 		    &req->peerlen, SOCK_CLOEXEC);
+	}
 	if (req->fd == -1) {
 		accept_failed(errno);
 		return -1;
@@ -379,6 +383,10 @@ child_serve(struct pfsd_server *srv, struct pfsd_request *req)
 	struct plugin	*p = &srv->plugin;
 	int		 allowed;
 
+	if (ch.reopen) {	/* USR1 came while we waited */
+		ch.reopen = 0;
+		log_reopen();
+	}
 	req->have_addr = req->have_host = req->have_local = 0;
 	ch.slot->state = SLOT_BUSY;
 	ch.slot->req_start_ms = now_ms();
@@ -432,10 +440,6 @@ child_main(struct pfsd_server *srv, int slot)
 		_exit(CHILD_EXIT_INIT);
 	}
 	while (!ch.retire && !srv->done && srv->served < srv->max_requests) {
-		if (ch.reopen) {
-			ch.reopen = 0;
-			log_reopen();
-		}
 		if (child_wait(srv, &req) == 0)
 			child_serve(srv, &req);
 	}

@@ -344,7 +344,8 @@ notify_send(const char *msg)
 	    strlen(path));
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
 		return;
-	(void)!sendto(fd, msg, strlen(msg), MSG_NOSIGNAL,
+	/* never wait for a reader that does not read */
+	(void)!sendto(fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT,
 	    (struct sockaddr *)&sun, len);
 	close(fd);
 }

@@ -167,6 +167,7 @@ const struct conf_value *conf_value_at(const struct conf *, enum opt_id,
 		    size_t);
 const struct conf_item *conf_lookup(const struct conf *, const char *);
 void		 conf_print(const struct conf *, FILE *);
+void		 conf_absolute_paths(struct conf *, const char *);
 void		 conf_usage(FILE *);
 
 /* conf_yaml.c */

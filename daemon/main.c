@@ -167,6 +167,7 @@ run(struct pfsd_server *srv, char **argv)
 	char		 err[ERRBUF_SIZE];
 
 	remember_origin(srv, argv);
+	conf_absolute_paths(srv->conf, srv->cwd);
 	start_logging(srv);
 	if (pidfile != NULL && !srv->reexec &&
 	    pidfile_check(pidfile, err, sizeof(err)) == -1)

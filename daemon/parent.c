@@ -174,9 +174,12 @@ spawn(struct pfsd_server *srv, int kind)
 	return 0;
 }
 
+/* Delay the next start; deaths of one round double the delay once. */
 static void
 backoff(struct pfsd_server *srv)
 {
+	if (now_ms() < srv->next_spawn_ms)
+		return;
 	if (srv->backoff_ms == 0)
 		srv->backoff_ms = BACKOFF_MIN_MS;
 	else if ((srv->backoff_ms *= 2) > BACKOFF_MAX_MS)
@@ -269,6 +272,14 @@ log_exit(struct pfsd_server *srv, struct child *c, int status,
 		    (long)c->pid, served);
 }
 
+/* Did the child kill itself?  (SIGKILL/SIGTERM come from outside.) */
+static int
+crash_signal(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGABRT ||
+	    sig == SIGILL || sig == SIGFPE || sig == SIGSYS;
+}
+
 /* A worker ended: account for it, back off when it died young. */
 static void
 worker_gone(struct pfsd_server *srv, struct child *c, int status)
@@ -277,7 +288,8 @@ worker_gone(struct pfsd_server *srv, struct child *c, int status)
 	unsigned long	 served = s->served;
 	int		 failed;
 
-	failed = WIFSIGNALED(status) || WEXITSTATUS(status) != 0;
+	failed = WIFSIGNALED(status) ? crash_signal(WTERMSIG(status)) :
+	    WEXITSTATUS(status) != 0;
 	if (!srv->stopping)
 		log_exit(srv, c, status, served);
 	if (s->token)
@@ -291,7 +303,7 @@ worker_gone(struct pfsd_server *srv, struct child *c, int status)
 		backoff(srv);
 		log_warnx("children die at start; next start in %lld ms",
 		    srv->backoff_ms);
-	} else if (!failed || served > 0)
+	} else if (served > 0)
 		srv->backoff_ms = 0;
 }
 
@@ -353,10 +365,16 @@ begin_stop(struct pfsd_server *srv, int sig)
 static void
 on_ttin_ttou(struct pfsd_server *srv, int sig)
 {
-	if (sig == SIGTTIN && srv->max_servers < conf_options[OPT_MAX_SERVERS].max)
-		srv->max_servers++;
-	else if (sig == SIGTTOU && srv->max_servers > 1)
-		srv->max_servers--;
+	long	max = conf_options[OPT_MAX_SERVERS].max;
+
+	if ((sig == SIGTTIN && srv->max_servers == max) ||
+	    (sig == SIGTTOU && srv->max_servers == 1)) {
+		log_msg(PFSD_LOG_NOTICE, "%s: max_servers stays %ld (the %s)",
+		    sig_name(sig), srv->max_servers, sig == SIGTTIN ?
+		    "maximum" : "minimum");
+		return;
+	}
+	srv->max_servers += sig == SIGTTIN ? 1 : -1;
 	log_msg(PFSD_LOG_NOTICE, "%s: max_servers is now %ld", sig_name(sig),
 	    srv->max_servers);
 	if (sig == SIGTTOU)
@@ -382,9 +400,9 @@ handle_signal(struct pfsd_server *srv, int sig)
 			on_ttin_ttou(srv, sig);
 		break;
 	case SIGUSR1:
+		signal_all(srv, SIGUSR1);	/* before the log says so */
 		log_reopen();
 		log_msg(PFSD_LOG_NOTICE, "USR1: log file reopened");
-		signal_all(srv, SIGUSR1);
 		break;
 	default:	/* SIGCHLD: reaped below */
 		break;

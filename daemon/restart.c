@@ -50,6 +50,12 @@ restart_begin(struct pfsd_server *srv)
 		srv->hup_pending = 1;
 		return;
 	}
+	if (conf_str(srv->conf, OPT_CHROOT) != NULL) {
+		log_msg(PFSD_LOG_ERR, "HUP: pfsd runs chrooted in %s and cannot "
+		    "re-execute itself there; stop and start it to reload",
+		    conf_str(srv->conf, OPT_CHROOT));
+		return;
+	}
 	log_msg(PFSD_LOG_NOTICE, "HUP: checking the new configuration");
 	if ((fd = memfd_create("pfsd-check", MFD_CLOEXEC)) == -1 ||
 	    (av = check_argv(srv)) == NULL) {

@@ -1,6 +1,7 @@
 /*
  * harness.c - integration test helpers; see harness.h.
  */
+#define _GNU_SOURCE
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -148,6 +149,7 @@ int
 h_start(struct hproc *p, const char *const *argv)
 {
 	const char	*av[64];
+	char		 notify[512];
 	size_t		 n = 0;
 	int		 fd;
 
@@ -160,9 +162,10 @@ h_start(struct hproc *p, const char *const *argv)
 	while (argv != NULL && *argv != NULL && n < 63)
 		av[n++] = *argv++;
 	av[n] = NULL;
+	snprintf(notify, sizeof(notify), "%s", h_path("notify.sock"));
 	if ((p->pid = fork()) == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		setenv("NOTIFY_SOCKET", h_path("notify.sock"), 1);
+		setenv("NOTIFY_SOCKET", notify, 1);
 		fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		dup2(fd, STDERR_FILENO);
 		dup2(fd, STDOUT_FILENO);

@@ -1,0 +1,380 @@
+/*
+ * check_signals.c - integration tests of the signals an operator sends:
+ * TTIN/TTOU, HUP (under load, broken conf, new code, new max_servers),
+ * QUIT with a request in flight, TERM, USR1, and a storm of them.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <check.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define READY_MS	10000
+
+static int	port;
+
+/* Write a conf file in the test directory and start pfsd on it. */
+static char *
+start_conf(struct hproc *p, const char *body)
+{
+	static char	conf[512];
+	const char	*av[] = { "-c", conf, NULL };
+
+	port = h_free_port();
+	snprintf(conf, sizeof(conf), "%s", h_write("pfsd.conf",
+	    "port 127.0.0.1:%d\nlog_file %s\n%s", port, h_path("pfsd.log"),
+	    body));
+	ck_assert_int_eq(h_start(p, av), 0);
+	ck_assert_msg(h_wait_ready(p, READY_MS) == 0, "not ready:\n%s",
+	    h_read_file(h_path("pfsd.log")));
+	return conf;
+}
+
+static int
+log_has(const char *s)
+{
+	char	*log = h_read_file(h_path("pfsd.log"));
+	int	 found = log != NULL && strstr(log, s) != NULL;
+
+	free(log);
+	return found;
+}
+
+static int
+wait_log(const char *s, int ms)
+{
+	for (; ms > 0; ms -= 10) {
+		if (log_has(s))
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+static int
+wait_generation(unsigned int gen, int ms)
+{
+	char	s[64];
+
+	snprintf(s, sizeof(s), "serving (generation %u,", gen);
+	return wait_log(s, ms);
+}
+
+/* Rewrite the conf file in place (rename: readers see old or new). */
+static void
+rewrite_conf(const char *body)
+{
+	char	tmp[600];
+
+	snprintf(tmp, sizeof(tmp), "%s", h_write("pfsd.conf.new",
+	    "port 127.0.0.1:%d\nlog_file %s\n%s", port, h_path("pfsd.log"),
+	    body));
+	ck_assert_int_eq(rename(tmp, h_path("pfsd.conf")), 0);
+}
+
+START_TEST(test_ttin_ttou)
+{
+	struct hproc	p;
+
+	start_conf(&p, "handler echo\nmax_servers 2\n");
+	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
+	kill(p.pid, SIGTTIN);
+	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
+	kill(p.pid, SIGTTOU);
+	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
+	kill(p.pid, SIGTTOU);
+	ck_assert_int_eq(h_wait_children(p.pid, 1, 5000), 0);
+	ck_assert_int_eq(wait_log("max_servers is now 1", 5000), 0);
+	kill(p.pid, SIGTTOU);		/* never below 1 */
+	ck_assert_int_eq(wait_log("TTOU: max_servers stays 1 (the minimum)",
+	    5000), 0);
+	ck_assert_int_eq(h_children(p.pid, NULL, 0), 1);
+	ck_assert_int_eq(h_zombies(p.pid), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+START_TEST(test_ttou_spares_busy_child)
+{
+	struct hproc	p;
+	char		buf[64];
+	int		fd;
+
+	start_conf(&p, "handler " TPLUGIN("sleepy") "\nmax_servers 2\n"
+	    "log_level 3\n");
+	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
+	fd = h_connect_tcp("127.0.0.1", port);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "1500\n", 5), 5);
+	ck_assert_int_eq(wait_log("connection from", 5000), 0);
+	kill(p.pid, SIGTTOU);
+	ck_assert_int_eq(h_wait_children(p.pid, 1, 1000), 0);
+	ck_assert_int_eq(h_talk_fd(fd, NULL, buf, sizeof(buf), 5000), 11);
+	ck_assert_str_eq(buf, "slept 1500\n");
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/* Run the load generator in the background; returns its pid. */
+static pid_t
+loadgen_bg(const char *secs, const char *out)
+{
+	char	portstr[16];
+	pid_t	pid;
+	int	fd;
+
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	if ((pid = fork()) == 0) {
+		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		execl(SRCDIR "/bench/loadgen", "loadgen", "-h", "127.0.0.1",
+		    "-p", portstr, "-c", "8", "-d", secs, "-T", "10000",
+		    (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+START_TEST(test_hup_under_load_drops_nothing)
+{
+	struct hproc	 p;
+	char		*out;
+	pid_t		 lg;
+	int		 status, i;
+
+	start_conf(&p, "handler echo\nmax_servers 4\nmax_requests 500\n");
+	lg = loadgen_bg("12", h_path("loadgen.out"));
+	for (i = 1; i <= 20; i++) {
+		usleep(150000);
+		kill(p.pid, SIGHUP);
+		ck_assert_msg(wait_generation((unsigned int)i, 10000) == 0,
+		    "generation %d never served", i);
+	}
+	ck_assert_int_eq(waitpid(lg, &status, 0), lg);
+	out = h_read_file(h_path("loadgen.out"));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "load generator saw failures across 20 HUPs: %s", out);
+	ck_assert_ptr_nonnull(strstr(out, " errors=0 "));
+	free(out);
+	ck_assert_int_eq(h_wait_children(p.pid, 4, 10000), 0);
+	ck_assert_int_eq(h_zombies(p.pid), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+START_TEST(test_hup_broken_conf_keeps_serving)
+{
+	struct hproc	p;
+	char		buf[64];
+	pid_t		before[4], after[4];
+
+	start_conf(&p, "handler echo\nmax_servers 2\n");
+	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
+	ck_assert_int_eq(h_children(p.pid, before, 4), 2);
+	rewrite_conf("handler echo\nmax_servers lots\n");
+	kill(p.pid, SIGHUP);
+	ck_assert_int_eq(wait_log("still serving with the current one",
+	    10000), 0);
+	ck_assert_int_eq(wait_log("max_servers: \"lots\"", 10), 0);
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "ok\n", buf, sizeof(buf)),
+	    3);
+	ck_assert_int_eq(h_children(p.pid, after, 4), 2);
+	ck_assert(memcmp(before, after, sizeof(pid_t) * 2) == 0 ||
+	    (before[0] == after[1] && before[1] == after[0]));
+	ck_assert_int_eq(log_has("generation 1"), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+static void
+copy_file(const char *from, const char *to)
+{
+	char	tmp[600], *data;
+	FILE	*in, *out;
+	size_t	n;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", to);
+	ck_assert_ptr_nonnull(in = fopen(from, "rb"));
+	ck_assert_ptr_nonnull(out = fopen(tmp, "wb"));
+	data = malloc(1 << 16);
+	while ((n = fread(data, 1, 1 << 16, in)) > 0)
+		ck_assert_uint_eq(fwrite(data, 1, n, out), n);
+	free(data);
+	fclose(in);
+	fclose(out);
+	ck_assert_int_eq(rename(tmp, to), 0);	/* as cp to a new file + mv */
+}
+
+START_TEST(test_hup_new_code_and_max_servers)
+{
+	struct hproc	 p;
+	char		 buf[64], body[700];
+	const char	*so = h_path("handler.so");
+
+	copy_file(PLUGIN("echo"), so);
+	snprintf(body, sizeof(body), "handler %s\nmax_servers 2\n", so);
+	start_conf(&p, body);
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "hi\n", buf, sizeof(buf)),
+	    3);
+	ck_assert_str_eq(buf, "hi\n");
+	copy_file(TPLUGIN("echo_v2"), so);
+	snprintf(body, sizeof(body), "handler %s\nmax_servers 4\n", so);
+	rewrite_conf(body);
+	kill(p.pid, SIGHUP);
+	ck_assert_int_eq(wait_generation(1, 10000), 0);
+	ck_assert_int_eq(h_wait_children(p.pid, 4, 10000), 0);
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "hi\n", buf, sizeof(buf)),
+	    6);
+	ck_assert_str_eq(buf, "v2 hi\n");
+	ck_assert_int_eq(h_zombies(p.pid), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+START_TEST(test_quit_finishes_request)
+{
+	struct hproc	 p;
+	char		 buf[64], body[700];
+	const char	*pidfile = h_path("pfsd.pid");
+	int		 fd, status;
+
+	snprintf(body, sizeof(body), "handler %s\nmax_servers 2\nlog_level 3\n"
+	    "pid_file %s\n", TPLUGIN("sleepy"), pidfile);
+	start_conf(&p, body);
+	ck_assert_int_eq(access(pidfile, F_OK), 0);
+	fd = h_connect_tcp("127.0.0.1", port);
+	ck_assert_int_eq(write(fd, "1000\n", 5), 5);
+	ck_assert_int_eq(wait_log("connection from", 5000), 0);
+	kill(p.pid, SIGQUIT);
+	ck_assert_int_eq(h_talk_fd(fd, NULL, buf, sizeof(buf), 5000), 11);
+	ck_assert_str_eq(buf, "slept 1000\n");
+	status = h_wait_exit(&p, 10000);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(access(pidfile, F_OK), -1);
+	ck_assert_int_eq(log_has("graceful stop"), 1);
+}
+END_TEST
+
+START_TEST(test_quit_graceful_timeout_kills)
+{
+	struct hproc	p;
+	char		buf[64];
+	int		fd, status;
+
+	start_conf(&p, "handler " TPLUGIN("sleepy") "\nmax_servers 1\n"
+	    "graceful_timeout 1\nlog_level 3\n");
+	fd = h_connect_tcp("127.0.0.1", port);
+	ck_assert_int_eq(write(fd, "30000\n", 6), 6);
+	ck_assert_int_eq(wait_log("connection from", 5000), 0);
+	kill(p.pid, SIGQUIT);
+	status = h_wait_exit(&p, 5000);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(log_has("graceful_timeout: killing child"), 1);
+	h_talk_fd(fd, NULL, buf, sizeof(buf), 1000);
+}
+END_TEST
+
+START_TEST(test_term_leaves_nothing)
+{
+	struct hproc	p;
+	pid_t		kids[8];
+	int		n, i, status;
+
+	start_conf(&p, "handler echo\nmax_servers 5\n");
+	ck_assert_int_eq(h_wait_children(p.pid, 5, 5000), 0);
+	n = h_children(p.pid, kids, 8);
+	status = h_stop(&p, SIGTERM, 1500);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	for (i = 0; i < n; i++)
+		ck_assert_msg(!h_alive(kids[i]), "child %d outlived TERM",
+		    (int)kids[i]);
+}
+END_TEST
+
+START_TEST(test_usr1_reopens_log)
+{
+	struct hproc	 p;
+	char		 buf[64], *log, old[512];
+
+	start_conf(&p, "handler echo\nmax_servers 2\nlog_level 3\n");
+	snprintf(old, sizeof(old), "%s", h_path("pfsd.log.1"));
+	ck_assert_int_eq(rename(h_path("pfsd.log"), old), 0);
+	kill(p.pid, SIGUSR1);
+	ck_assert_int_eq(wait_log("log file reopened", 5000), 0);
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", buf, sizeof(buf)),
+	    2);
+	ck_assert_int_eq(wait_log("connection from", 5000), 0);
+	log = h_read_file(old);
+	ck_assert_msg(strstr(log, "connection from") == NULL,
+	    "old log written after USR1:\n%s", log);
+	free(log);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+START_TEST(test_signal_storm)
+{
+	static const int	 sigs[] = { SIGTTIN, SIGTTOU, SIGUSR1, SIGTTIN,
+				     SIGHUP, SIGTTOU, SIGTTIN };
+	struct hproc		 p;
+	char			 buf[64];
+	int			 i, fds;
+
+	start_conf(&p, "handler echo\nmax_servers 3\n");
+	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
+	/* after a round trip: READY=1 may arrive before the parent closed
+	 * the socket it sent it on */
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", buf, sizeof(buf)),
+	    2);
+	fds = h_fd_count(p.pid);
+	for (i = 0; i < 60; i++) {
+		kill(p.pid, sigs[i % 7]);
+		usleep(5000);
+	}
+	kill(p.pid, SIGHUP);	/* the conf's max_servers applies again */
+	/* HUPs in flight merge, so the last generation's number is not
+	 * known: wait for the state every path must end in. */
+	for (i = 0; i < 2000; i++) {
+		if (h_children(p.pid, NULL, 0) == 3 && h_zombies(p.pid) == 0 &&
+		    h_fd_count(p.pid) == fds && log_has("generation 1,"))
+			break;
+		usleep(10000);
+	}
+	ck_assert_int_eq(h_children(p.pid, NULL, 0), 3);
+	ck_assert_int_eq(h_zombies(p.pid), 0);
+	ck_assert_int_eq(h_fd_count(p.pid), fds);
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", buf, sizeof(buf)),
+	    2);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+Suite	*signals_suite(void);
+
+Suite *
+signals_suite(void)
+{
+	Suite	*s = suite_create("signals");
+	TCase	*tc = tcase_create("signals");
+
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, test_ttin_ttou);
+	tcase_add_test(tc, test_ttou_spares_busy_child);
+	tcase_add_test(tc, test_hup_under_load_drops_nothing);
+	tcase_add_test(tc, test_hup_broken_conf_keeps_serving);
+	tcase_add_test(tc, test_hup_new_code_and_max_servers);
+	tcase_add_test(tc, test_quit_finishes_request);
+	tcase_add_test(tc, test_quit_graceful_timeout_kills);
+	tcase_add_test(tc, test_term_leaves_nothing);
+	tcase_add_test(tc, test_usr1_reopens_log);
+	tcase_add_test(tc, test_signal_storm);
+	suite_add_tcase(s, tc);
+	return s;
+}
