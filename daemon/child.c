@@ -134,9 +134,9 @@ child_resources(struct pfsd_server *srv, char *err, size_t errlen)
 	int	p[2];
 	size_t	i, udp = 0;
 
-	if ((ch.null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1 ||
-	    pipe2(p, O_CLOEXEC) == -1) {
-		snprintf(err, errlen, "/dev/null: %s", strerror(errno));
+	ch.null_fd = srv->devnull;	/* opened before any chroot */
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		return -1;
 	}
 	close(p[0]);

@@ -51,23 +51,32 @@ daemon_background(struct pfsd_server *srv, char *err, size_t errlen)
 	return 0;
 }
 
-/* The daemon serves: release the waiting caller, let go of the tty. */
+/*
+ * Background, before the first child is forked: let go of the caller's
+ * terminal or pipe (stderr too, unless the log goes there), so that
+ * nothing holds it open once the caller returns.
+ */
 void
-daemon_ready(struct pfsd_server *srv)
+daemon_detach(struct pfsd_server *srv)
 {
 	int	fd;
 
+	if (srv->ready_fd == -1 || (fd = open("/dev/null", O_RDWR)) == -1)
+		return;
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	if (conf_str(srv->conf, OPT_LOG_FILE) != NULL)
+		dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+}
+
+/* The daemon serves: release the waiting caller. */
+void
+daemon_ready(struct pfsd_server *srv)
+{
 	if (srv->ready_fd == -1)
 		return;
-	if ((fd = open("/dev/null", O_RDWR)) != -1) {
-		dup2(fd, STDIN_FILENO);
-		dup2(fd, STDOUT_FILENO);
-		if (log_fd() != -1 || conf_str(srv->conf, OPT_LOG_FILE) !=
-		    NULL)
-			dup2(fd, STDERR_FILENO);
-		if (fd > STDERR_FILENO)
-			close(fd);
-	}
 	(void)!write(srv->ready_fd, "R", 1);
 	close(srv->ready_fd);
 	srv->ready_fd = -1;
@@ -323,17 +332,22 @@ privs_drop(struct pfsd_server *srv, char *err, size_t errlen)
 	return verify_drop(user != NULL ? uid : getuid(), gid, err, errlen);
 }
 
-/* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET. */
+static int notify_fd = -1;
+
+/*
+ * sd_notify(3) without libsystemd: a datagram socket connected to
+ * $NOTIFY_SOCKET once at startup, while the path is still reachable and
+ * writable (before chroot and the switch of user).
+ */
 void
-notify_send(const char *msg)
+notify_open(void)
 {
 	const char		*path = getenv("NOTIFY_SOCKET");
 	struct sockaddr_un	 sun;
 	socklen_t		 len;
-	int			 fd;
 
-	if (path == NULL || (*path != '/' && *path != '@') ||
-	    strlen(path) >= sizeof(sun.sun_path))
+	if (notify_fd != -1 || path == NULL || (*path != '/' &&
+	    *path != '@') || strlen(path) >= sizeof(sun.sun_path))
 		return;
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -342,12 +356,21 @@ notify_send(const char *msg)
 		sun.sun_path[0] = '\0';
 	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
 	    strlen(path));
-	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+	if ((notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
 		return;
-	/* never wait for a reader that does not read */
-	(void)!sendto(fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT,
-	    (struct sockaddr *)&sun, len);
-	close(fd);
+	if (connect(notify_fd, (struct sockaddr *)&sun, len) == -1) {
+		log_warn("NOTIFY_SOCKET %s", path);
+		close(notify_fd);
+		notify_fd = -1;
+	}
+}
+
+void
+notify_send(const char *msg)
+{
+	if (notify_fd != -1)	/* never wait for a reader that does not read */
+		(void)!send(notify_fd, msg, strlen(msg), MSG_NOSIGNAL |
+		    MSG_DONTWAIT);
 }
 
 /* READY=1 (when ready) and a STATUS= line with the pool's state. */

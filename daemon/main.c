@@ -6,6 +6,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +178,10 @@ run(struct pfsd_server *srv, char **argv)
 	    daemon_background(srv, err, sizeof(err)) == -1)
 		startup_fail(srv, 1, "%s", err);
 	acquire_resources(srv);
+	notify_open();
+	if ((srv->devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+		startup_fail(srv, EXIT_UNAVAILABLE, "/dev/null: %s",
+		    strerror(errno));
 	if (privs_drop(srv, err, sizeof(err)) == -1)
 		startup_fail(srv, 1, "%s", err);
 	hook_or_fail(srv, srv->plugin.pre_loop_hook, "pre_loop_hook");
@@ -184,6 +189,7 @@ run(struct pfsd_server *srv, char **argv)
 	    chdir("/") == -1)
 		log_warn("chdir /");
 	srv->max_servers = conf_num(srv->conf, OPT_MAX_SERVERS);
+	daemon_detach(srv);
 	return parent_main(srv);
 }
 

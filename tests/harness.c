@@ -142,6 +142,7 @@ notify_socket(struct hproc *p)
 	if (p->notify_fd == -1 ||
 	    bind(p->notify_fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
 		return -1;
+	chmod(path, 0777);	/* as systemd's: pfsd may run as nobody */
 	return 0;
 }
 
@@ -513,6 +514,7 @@ h_run(const char *const *argv, char *out, size_t len)
 		dup2(p[1], STDOUT_FILENO);
 		dup2(p[1], STDERR_FILENO);
 		close(p[0]);
+		close(p[1]);	/* or a daemon it starts holds the pipe */
 		execv(PFSD_BIN, (char *const *)av);
 		_exit(127);
 	}

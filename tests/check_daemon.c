@@ -1,0 +1,383 @@
+/*
+ * check_daemon.c - running as a daemon: background readiness, the pid
+ * file, privileges, chroot, logging (file, syslog, levels), exit codes.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <check.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static pid_t	daemon_pid;
+
+/* A backgrounded pfsd is not our child: never leave it behind. */
+static void
+kill_daemon(void)
+{
+	if (daemon_pid > 0)
+		kill(daemon_pid, SIGTERM);
+}
+
+static pid_t
+read_pid(const char *path)
+{
+	char	*s = h_read_file(path);
+	pid_t	 pid = s != NULL ? (pid_t)atol(s) : -1;
+
+	free(s);
+	return pid;
+}
+
+static int
+wait_gone(pid_t pid, int ms)
+{
+	for (; ms > 0; ms -= 10) {
+		if (kill(pid, 0) == -1 && errno == ESRCH)
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+START_TEST(test_background_returns_when_serving)
+{
+	char		 out[4096], portarg[64], pidarg[600], logarg[600], buf[64];
+	const char	*av[] = { "--handler=echo", portarg, "--background",
+			    pidarg, logarg, "--max_servers=2", NULL };
+	int		 port = h_free_port(), status;
+
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
+	snprintf(pidarg, sizeof(pidarg), "--pid_file=%s", h_path("pfsd.pid"));
+	snprintf(logarg, sizeof(logarg), "--log_file=%s", h_path("pfsd.log"));
+	atexit(kill_daemon);
+	status = h_run(av, out, sizeof(out));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", out);
+	/* no retry loop: the command returned, so it serves now */
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "up\n", buf, sizeof(buf)),
+	    3);
+	daemon_pid = read_pid(h_path("pfsd.pid"));
+	ck_assert_int_gt(daemon_pid, 1);
+	kill(daemon_pid, SIGTERM);
+	ck_assert_int_eq(wait_gone(daemon_pid, 5000), 0);
+	ck_assert_int_eq(access(h_path("pfsd.pid"), F_OK), -1);
+}
+END_TEST
+
+START_TEST(test_background_reports_failure)
+{
+	char		 out[4096], portarg[64];
+	const char	*av[] = { "--handler=echo", portarg, "--background",
+			    NULL };
+	int		 port = h_free_port(), status;
+
+	/* the port is taken: the daemon cannot bind, the caller says so */
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
+	{
+		struct hproc		 p;
+		const char *const	 av2[] = { "--handler=echo", portarg,
+					    NULL };
+
+		ck_assert_int_eq(h_start(&p, av2), 0);
+		ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
+		status = h_run(av, out, sizeof(out));
+		h_stop(&p, SIGTERM, 5000);
+	}
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 69);
+	ck_assert_msg(strstr(out, "Address already in use") != NULL, "%s", out);
+}
+END_TEST
+
+START_TEST(test_pidfile_refuses_second_instance)
+{
+	struct hproc	 p;
+	char		 out[4096], portarg[64], pidarg[600], msg[128];
+	const char	*av[] = { "--handler=echo", portarg, pidarg, NULL };
+	int		 status;
+
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d",
+	    h_free_port());
+	snprintf(pidarg, sizeof(pidarg), "--pid_file=%s", h_path("pfsd.pid"));
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
+	ck_assert_int_eq(read_pid(h_path("pfsd.pid")), p.pid);
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d",
+	    h_free_port());
+	status = h_run(av, out, sizeof(out));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 69);
+	snprintf(msg, sizeof(msg), "pfsd is already running as pid %d",
+	    (int)p.pid);
+	ck_assert_msg(strstr(out, msg) != NULL, "%s", out);
+	ck_assert_int_eq(read_pid(h_path("pfsd.pid")), p.pid);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+START_TEST(test_pidfile_stale_replaced_and_symlink_refused)
+{
+	struct hproc	 p;
+	char		 out[4096], portarg[64], pidarg[600];
+	const char	*av[] = { "--handler=echo", portarg, pidarg, NULL };
+	int		 status;
+
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d",
+	    h_free_port());
+	snprintf(pidarg, sizeof(pidarg), "--pid_file=%s", h_path("pfsd.pid"));
+	h_write("pfsd.pid", "%d\n", 4194303);	/* above pid_max: dead */
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
+	ck_assert_int_eq(read_pid(h_path("pfsd.pid")), p.pid);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+
+	h_write("target", "keep me\n");
+	ck_assert_int_eq(symlink(h_path("target"), h_path("link.pid")), 0);
+	snprintf(pidarg, sizeof(pidarg), "--pid_file=%s", h_path("link.pid"));
+	status = h_run(av, out, sizeof(out));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+	ck_assert_msg(strstr(out, "is a symbolic link; refusing to follow it")
+	    != NULL, "%s", out);
+	ck_assert_str_eq(h_read_file(h_path("target")), "keep me\n");
+}
+END_TEST
+
+static long
+status_field(pid_t pid, const char *field)
+{
+	char	path[64], line[256];
+	FILE	*f;
+	long	 v = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, field, strlen(field)) == 0)
+			v = strtol(line + strlen(field), NULL, 10);
+	fclose(f);
+	return v;
+}
+
+START_TEST(test_user_nobody)
+{
+	struct hproc	 p;
+	char		 portarg[64], logarg[600], buf[64];
+	const char	*av[] = { "--handler=echo", portarg, logarg,
+			    "--user=nobody", "--group=nogroup",
+			    "--max_servers=2", NULL };
+	pid_t		 kids[4];
+	struct stat	 st;
+	int		 port = h_free_port();
+
+	ck_assert_msg(geteuid() == 0, "this test runs as root (CI does)");
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
+	snprintf(logarg, sizeof(logarg), "--log_file=%s", h_path("pfsd.log"));
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
+	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
+	ck_assert_int_eq(h_children(p.pid, kids, 4), 2);
+	ck_assert_int_eq(status_field(kids[0], "Uid:"), 65534);
+	ck_assert_int_eq(status_field(kids[0], "Gid:"), 65534);
+	ck_assert_int_eq(status_field(p.pid, "Uid:"), 65534);
+	ck_assert_int_eq(stat(h_path("pfsd.log"), &st), 0);
+	ck_assert_int_eq(st.st_uid, 65534);
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "hi\n", buf, sizeof(buf)),
+	    3);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+START_TEST(test_unknown_user_refused)
+{
+	char		 out[4096], portarg[64];
+	const char	*av[] = { "--handler=echo", portarg,
+			    "--user=no-such-user-here", NULL };
+	int		 status;
+
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d",
+	    h_free_port());
+	status = h_run(av, out, sizeof(out));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+	ck_assert_msg(strstr(out, "no such user \"no-such-user-here\"") !=
+	    NULL, "%s", out);
+}
+END_TEST
+
+START_TEST(test_chroot)
+{
+	struct hproc	 p;
+	char		 portarg[64], rootarg[600], buf[64];
+	const char	*av[] = { "--handler=echo", portarg, rootarg,
+			    "--max_servers=1", NULL };
+	char		 root[512], link[64], target[512];
+	pid_t		 kid;
+	ssize_t		 n;
+	int		 port = h_free_port();
+
+	ck_assert_msg(geteuid() == 0, "this test runs as root (CI does)");
+	snprintf(root, sizeof(root), "%s", h_path("jail"));
+	ck_assert_int_eq(mkdir(root, 0755), 0);
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
+	snprintf(rootarg, sizeof(rootarg), "--chroot=%s", root);
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "jailed\n", buf,
+	    sizeof(buf)), 7);
+	ck_assert_int_eq(h_children(p.pid, &kid, 1), 1);
+	snprintf(link, sizeof(link), "/proc/%d/root", (int)kid);
+	n = readlink(link, target, sizeof(target) - 1);
+	ck_assert_int_gt(n, 0);
+	target[n] = '\0';
+	ck_assert_str_eq(target, root);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+START_TEST(test_log_file_format_and_levels)
+{
+	struct hproc	 p;
+	char		 portarg[64], logarg[600], buf[64], *log;
+	const char	*av[] = { "--handler=" TPLUGIN("hooks"), portarg, logarg,
+			    "--log_level=0", "--max_servers=1", NULL };
+	int		 port = h_free_port();
+
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
+	snprintf(logarg, sizeof(logarg), "--log_file=%s", h_path("pfsd.log"));
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
+	h_talk("127.0.0.1", port, "crash\n", buf, sizeof(buf));
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "ok\n", buf, sizeof(buf)),
+	    3);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+	log = h_read_file(h_path("pfsd.log"));
+	/* level 0 still logs errors (Net::Server logs nothing at all) */
+	ck_assert_ptr_nonnull(strstr(log, ": error: child "));
+	ck_assert_ptr_null(strstr(log, ": notice: "));
+	ck_assert_ptr_null(strstr(log, "connection from"));
+	ck_assert_int_eq(log[4], '-');	/* YYYY-MM-DD HH:MM:SS.mmm */
+	ck_assert_ptr_nonnull(strstr(log, " pfsd["));
+	free(log);
+}
+END_TEST
+
+START_TEST(test_log_level_info_logs_connections)
+{
+	struct hproc	 p;
+	char		 portarg[64], logarg[600], buf[64], *log, want[128];
+	const char	*av[] = { "--handler=echo", portarg, logarg,
+			    "--log_level=3", NULL };
+	int		 port = h_free_port();
+
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
+	snprintf(logarg, sizeof(logarg), "--log_file=%s", h_path("pfsd.log"));
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", buf, sizeof(buf)),
+	    2);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+	log = h_read_file(h_path("pfsd.log"));
+	snprintf(want, sizeof(want), "info: connection from 127.0.0.1 port ");
+	ck_assert_ptr_nonnull(strstr(log, want));
+	snprintf(want, sizeof(want), "on 127.0.0.1:%d/tcp", port);
+	ck_assert_ptr_nonnull(strstr(log, want));
+	ck_assert_ptr_null(strstr(log, ": debug: "));
+	free(log);
+}
+END_TEST
+
+/* syslog: pfsd's lines reach /dev/log (a socket this test binds when the
+ * machine has no syslog daemon; otherwise the check is not possible). */
+START_TEST(test_syslog)
+{
+	struct hproc		 p;
+	struct sockaddr_un	 sun;
+	struct pollfd		 pfd;
+	char			 portarg[64], buf[1024];
+	const char		*av[] = { "--handler=echo", portarg,
+				    "--log_file=Sys::Syslog",
+				    "--syslog_ident=pfsdtest",
+				    "--syslog_facility=local3", NULL };
+	int			 fd, found = 0;
+
+	if (access("/dev/log", F_OK) == 0) {
+		fprintf(stderr, "test_syslog: /dev/log exists (a syslog "
+		    "daemon runs); not checked here\n");
+		return;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, "/dev/log");
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d",
+	    h_free_port());
+	if (h_start(&p, av) == 0 && h_wait_ready(&p, 10000) == 0) {
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		while (!found && poll(&pfd, 1, 3000) == 1) {
+			ssize_t	n = recv(fd, buf, sizeof(buf) - 1, 0);
+
+			buf[n > 0 ? n : 0] = '\0';
+			/* local3.notice = 19 * 8 + 5 */
+			found = strncmp(buf, "<157>", 5) == 0 &&
+			    strstr(buf, "pfsdtest[") != NULL &&
+			    strstr(buf, "serving") != NULL;
+		}
+	}
+	h_stop(&p, SIGTERM, 5000);
+	close(fd);
+	unlink("/dev/log");
+	ck_assert_msg(found, "no syslog line from pfsd");
+}
+END_TEST
+
+START_TEST(test_exit_codes)
+{
+	char		 out[4096];
+	const char	*bad[] = { "--handler=echo", "--max_servers=x", NULL };
+	const char	*nohandler[] = { "--handler=/nonexistent.so", NULL };
+	const char	*ok[] = { "--handler=echo", "-t", NULL };
+	int		 status;
+
+	status = h_run(bad, out, sizeof(out));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 78);
+	status = h_run(nohandler, out, sizeof(out));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 78);
+	ck_assert_msg(strstr(out, "command line: handler: cannot load "
+	    "/nonexistent.so") != NULL, "%s", out);
+	status = h_run(ok, out, sizeof(out));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_str_eq(out, "pfsd: configuration ok\n");
+}
+END_TEST
+
+Suite	*daemon_suite(void);
+
+Suite *
+daemon_suite(void)
+{
+	Suite	*s = suite_create("daemon");
+	TCase	*tc = tcase_create("daemon");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_background_returns_when_serving);
+	tcase_add_test(tc, test_background_reports_failure);
+	tcase_add_test(tc, test_pidfile_refuses_second_instance);
+	tcase_add_test(tc, test_pidfile_stale_replaced_and_symlink_refused);
+	tcase_add_test(tc, test_user_nobody);
+	tcase_add_test(tc, test_unknown_user_refused);
+	tcase_add_test(tc, test_chroot);
+	tcase_add_test(tc, test_log_file_format_and_levels);
+	tcase_add_test(tc, test_log_level_info_logs_connections);
+	tcase_add_test(tc, test_syslog);
+	tcase_add_test(tc, test_exit_codes);
+	suite_add_tcase(s, tc);
+	return s;
+}
