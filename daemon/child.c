@@ -392,6 +392,11 @@ child_serve(struct pfsd_server *srv, struct pfsd_request *req)
 	ch.slot->req_start_ms = now_ms();
 	memcpy(&ch.slot->peer, &req->peer, sizeof(ch.slot->peer));
 	ch.slot->served = ++srv->served;
+	if (srv->served == srv->max_requests) {
+		/* the replacement starts while this last request is served */
+		ch.slot->last = 1;
+		kill(srv->ppid, SIGUSR2);
+	}
 	attach_stdio(srv, req);
 	if (p->post_accept_hook != NULL)
 		p->post_accept_hook(req);

@@ -292,6 +292,7 @@ struct slot {
 	volatile pid_t		 pid;
 	volatile int		 state;		/* enum slot_state */
 	volatile int		 token;		/* holds the pipe token */
+	volatile int		 last;		/* serving its last request */
 	unsigned int		 generation;
 	volatile unsigned long	 served;
 	volatile long long	 req_start_ms;	/* monotonic; 0 when idle */

@@ -29,7 +29,7 @@ static const struct {
 } parent_sigs[] = {
 	{ SIGHUP, "HUP" }, { SIGINT, "INT" }, { SIGTERM, "TERM" },
 	{ SIGQUIT, "QUIT" }, { SIGTTIN, "TTIN" }, { SIGTTOU, "TTOU" },
-	{ SIGUSR1, "USR1" }, { SIGCHLD, "CHLD" },
+	{ SIGUSR1, "USR1" }, { SIGUSR2, "USR2" }, { SIGCHLD, "CHLD" },
 };
 
 static void
@@ -61,7 +61,6 @@ parent_signals(struct pfsd_server *srv)
 		sigaction(parent_sigs[i].sig, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-	sigaction(SIGUSR2, &sa, NULL);
 	sigemptyset(&none);
 	return sigprocmask(SIG_SETMASK, &none, NULL);
 }
@@ -117,7 +116,14 @@ remove_child(struct pfsd_server *srv, struct child *c)
 	*c = srv->children[--srv->nchildren];
 }
 
-/* Count children of a kind; active: not told to retire. */
+/* Will this child go on serving?  (Not told to go, not on its last.) */
+static int
+child_active(const struct pfsd_server *srv, const struct child *c)
+{
+	return !c->signalled && (c->slot < 0 || !srv->sb.slots[c->slot].last);
+}
+
+/* Count children of a kind; active: only those that will go on. */
 size_t
 parent_count(const struct pfsd_server *srv, int kind, int active)
 {
@@ -125,7 +131,7 @@ parent_count(const struct pfsd_server *srv, int kind, int active)
 
 	for (i = 0; i < srv->nchildren; i++)
 		if (srv->children[i].kind == kind &&
-		    (!active || !srv->children[i].signalled))
+		    (!active || child_active(srv, &srv->children[i])))
 			n++;
 	return n;
 }
@@ -404,7 +410,7 @@ handle_signal(struct pfsd_server *srv, int sig)
 		log_reopen();
 		log_msg(PFSD_LOG_NOTICE, "USR1: log file reopened");
 		break;
-	default:	/* SIGCHLD: reaped below */
+	default:	/* CHLD: reaped below; USR2: a child's last request */
 		break;
 	}
 }

@@ -1,0 +1,305 @@
+/*
+ * check_beyond.c - what pfsd has beyond Net::Server: the request_timeout
+ * watchdog, the status socket and `pfsd status`, sd_notify messages,
+ * systemd socket activation, max_requests_jitter and the replacement
+ * started before a recycled child's last request ends.
+ */
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static int	port;
+static char	portarg[64];
+
+static void
+start(struct hproc *p, const char *const *extra)
+{
+	const char	*av[32];
+	size_t		 n = 0;
+
+	port = h_free_port();
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
+	av[n++] = portarg;
+	while (*extra != NULL && n < 30)
+		av[n++] = *extra++;
+	av[n] = NULL;
+	ck_assert_int_eq(h_start(p, av), 0);
+	ck_assert_msg(h_wait_ready(p, 10000) == 0, "not ready:\n%s",
+	    h_read_file(p->log));
+}
+
+static long long
+ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+START_TEST(test_request_timeout)
+{
+	struct hproc		 p;
+	const char *const	 av[] = { "--handler=" TPLUGIN("sleepy"),
+				    "--max_servers=2", "--request_timeout=1",
+				    NULL };
+	char			 buf[64];
+	long long		 t0, took;
+	int			 fd;
+
+	start(&p, av);
+	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
+	fd = h_connect_tcp("127.0.0.1", port);
+	t0 = ms();
+	ck_assert_int_eq(write(fd, "20000\n", 6), 6);
+	/* the other child serves meanwhile */
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "10\n", buf, sizeof(buf)),
+	    9);
+	ck_assert_int_le(h_talk_fd(fd, NULL, buf, sizeof(buf), 10000), 0);
+	took = ms() - t0;
+	ck_assert_msg(took >= 900 && took < 1600, "ended after %lld ms", took);
+	ck_assert_int_eq(h_wait_log(&p, "request_timeout: child", 1000), 0);
+	ck_assert_int_eq(h_wait_log(&p, "(handler sleepy); stopping it", 10),
+	    0);
+	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/* A client that connects and sends nothing is covered too. */
+START_TEST(test_request_timeout_silent_client)
+{
+	struct hproc		 p;
+	const char *const	 av[] = { "--handler=echo", "--max_servers=1",
+				    "--request_timeout=1", NULL };
+	char			 buf[64];
+	int			 fd;
+
+	start(&p, av);
+	fd = h_connect_tcp("127.0.0.1", port);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(h_wait_log(&p, "request_timeout: child", 3000), 0);
+	close(fd);
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "after\n", buf,
+	    sizeof(buf)), 6);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+START_TEST(test_status_text_and_json)
+{
+	struct hproc	 p;
+	char		 sock[600], out[8192], *s;
+	const char	*av[] = { "--handler=" TPLUGIN("sleepy"), "--max_servers=3",
+			    sock, NULL };
+	const char	*st[] = { "status", sock, NULL };
+	const char	*js[] = { "status", "--json", sock, NULL };
+	int		 fd, status, n;
+
+	snprintf(sock, sizeof(sock), "--status_socket=%s",
+	    h_path("status.sock"));
+	start(&p, av);
+	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
+	fd = h_connect_tcp("127.0.0.1", port);
+	ck_assert_int_eq(write(fd, "3000\n", 5), 5);
+	for (n = 0; n < 500; n++) {	/* until the child shows busy */
+		status = h_run(st, out, sizeof(out));
+		if (strstr(out, " busy ") != NULL &&
+		    strstr(out, "busy 1 ") != NULL)
+			break;
+		usleep(10000);
+	}
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s",
+	    out);
+	ck_assert_msg(strstr(out, "max_servers 3 children 3 busy 1 idle 2")
+	    != NULL, "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "PID      STATE"));
+	ck_assert_ptr_nonnull(strstr(out, " 127.0.0.1:"));
+	status = h_run(js, out, sizeof(out));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_ptr_nonnull(strstr(out, "\"max_servers\": 3"));
+	ck_assert_ptr_nonnull(s = strstr(out, "\"slots\": ["));
+	for (n = 0; (s = strstr(s + 1, "\"pid\": ")) != NULL; n++)
+		;
+	ck_assert_int_eq(n, 3);
+	ck_assert_ptr_nonnull(strstr(out, "\"state\": \"busy\""));
+	close(fd);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+	ck_assert_int_eq(access(h_path("status.sock"), F_OK), -1);
+}
+END_TEST
+
+START_TEST(test_status_without_socket)
+{
+	char		 out[1024];
+	const char	*av[] = { "status", NULL };
+	int		 status;
+
+	status = h_run(av, out, sizeof(out));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 78);
+	ck_assert_str_eq(out, "pfsd status: status_socket is not set in the "
+	    "configuration\n");
+}
+END_TEST
+
+START_TEST(test_notify_lifecycle)
+{
+	struct hproc		 p;
+	const char *const	 av[] = { "--handler=echo", NULL };
+
+	start(&p, av);
+	kill(p.pid, SIGHUP);
+	ck_assert_int_eq(h_wait_notify(&p, "RELOADING=1\nMONOTONIC_USEC=",
+	    10000), 0);
+	ck_assert_int_eq(h_wait_notify(&p, "READY=1\nSTATUS=generation 1",
+	    10000), 0);
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(h_wait_notify(&p, "STOPPING=1", 10000), 0);
+	ck_assert_int_eq(h_wait_exit(&p, 5000), 0);
+}
+END_TEST
+
+/* systemd socket activation: pfsd serves on the socket it was handed
+ * (fd 3, LISTEN_FDS=1, LISTEN_PID=its pid) and binds nothing itself. */
+START_TEST(test_socket_activation)
+{
+	struct sockaddr_in	 sin;
+	struct stat		 st;
+	char			 arg[64], link[64], want[64], got[64], buf[64];
+	socklen_t		 len = sizeof(sin);
+	pid_t			 pid;
+	ssize_t			 n;
+	int			 fd, status;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	getsockname(fd, (struct sockaddr *)&sin, &len);
+	port = ntohs(sin.sin_port);
+	snprintf(arg, sizeof(arg), "--port=127.0.0.1:%d", port);
+	if ((pid = fork()) == 0) {
+		char	lp[32];
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(fd, 3);
+		snprintf(lp, sizeof(lp), "%d", (int)getpid());
+		setenv("LISTEN_FDS", "1", 1);
+		setenv("LISTEN_PID", lp, 1);
+		execl(PFSD_BIN, "pfsd", "--handler=echo", arg, "--log_level=1",
+		    (char *)NULL);
+		_exit(127);
+	}
+	fstat(fd, &st);
+	snprintf(want, sizeof(want), "socket:[%lu]", (unsigned long)st.st_ino);
+	/* served through the inherited socket (our copy is never accepted
+	 * on: only pfsd's children can answer) */
+	ck_assert_int_eq(h_talk_fd(h_connect_tcp("127.0.0.1", port), "sa\n",
+	    buf, sizeof(buf), 5000), 3);
+	snprintf(link, sizeof(link), "/proc/%d/fd/3", (int)pid);
+	n = readlink(link, got, sizeof(got) - 1);
+	ck_assert_int_gt(n, 0);
+	got[n] = '\0';
+	ck_assert_str_eq(got, want);
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(fd);
+}
+END_TEST
+
+/* Runs of the same pid in a sequence of "info" answers. */
+static int
+run_lengths(int requests, int *runs, int max)
+{
+	char	 buf[512], *s;
+	long	 pid, last = -1;
+	int	 i, n = -1;
+
+	for (i = 0; i < requests; i++) {
+		ck_assert_int_gt(h_talk("127.0.0.1", port, "info\n", buf,
+		    sizeof(buf)), 0);
+		ck_assert_ptr_nonnull(s = strstr(buf, " pid="));
+		pid = strtol(s + 5, NULL, 10);
+		if (pid != last && n + 1 < max)
+			runs[++n] = 0;
+		runs[n]++;
+		last = pid;
+	}
+	return n + 1;
+}
+
+START_TEST(test_max_requests_jitter)
+{
+	struct hproc		 p;
+	const char *const	 av[] = { "--handler=" TPLUGIN("hooks"),
+				    "--max_servers=1", "--max_requests=3",
+				    "--max_requests_jitter=4", NULL };
+	int			 runs[64], n, i;
+
+	start(&p, av);
+	n = run_lengths(40, runs, 64);
+	ck_assert_int_ge(n, 5);
+	for (i = 0; i < n - 1; i++)	/* the last run may be cut short */
+		ck_assert_msg(runs[i] >= 3 && runs[i] <= 7,
+		    "a child served %d requests", runs[i]);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/* When a child starts its last request, its replacement is forked at
+ * once: during that request the pool has max_servers + 1 children. */
+START_TEST(test_replacement_before_last_request_ends)
+{
+	struct hproc		 p;
+	const char *const	 av[] = { "--handler=" TPLUGIN("sleepy"),
+				    "--max_servers=1", "--max_requests=1",
+				    NULL };
+	char			 buf[64];
+	int			 fd;
+
+	start(&p, av);
+	ck_assert_int_eq(h_wait_children(p.pid, 1, 5000), 0);
+	fd = h_connect_tcp("127.0.0.1", port);
+	ck_assert_int_eq(write(fd, "1500\n", 5), 5);
+	ck_assert_int_eq(h_wait_children(p.pid, 2, 1000), 0);
+	ck_assert_int_eq(h_talk_fd(fd, NULL, buf, sizeof(buf), 5000), 11);
+	ck_assert_int_eq(h_wait_children(p.pid, 1, 5000), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+Suite	*beyond_suite(void);
+
+Suite *
+beyond_suite(void)
+{
+	Suite	*s = suite_create("beyond");
+	TCase	*tc = tcase_create("beyond");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_request_timeout);
+	tcase_add_test(tc, test_request_timeout_silent_client);
+	tcase_add_test(tc, test_status_text_and_json);
+	tcase_add_test(tc, test_status_without_socket);
+	tcase_add_test(tc, test_notify_lifecycle);
+	tcase_add_test(tc, test_socket_activation);
+	tcase_add_test(tc, test_max_requests_jitter);
+	tcase_add_test(tc, test_replacement_before_last_request_ends);
+	suite_add_tcase(s, tc);
+	return s;
+}
