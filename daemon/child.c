@@ -376,6 +376,13 @@ log_connection(struct pfsd_request *req, int allowed)
 	    allowed ? "" : ": denied");
 }
 
+/* How many children may be on their last request at the same time. */
+static int
+retire_cap(const struct pfsd_server *srv)
+{
+	return srv->max_servers / 10 > 2 ? (int)(srv->max_servers / 10) : 2;
+}
+
 /* The request flow of SPEC §4, for one client. */
 static void
 child_serve(struct pfsd_server *srv, struct pfsd_request *req)
@@ -394,8 +401,10 @@ child_serve(struct pfsd_server *srv, struct pfsd_request *req)
 	ch.slot->served = ++srv->served;
 	if (srv->served == srv->max_requests) {
 		/* the replacement starts while this last request is served */
-		ch.slot->last = 1;
-		kill(srv->ppid, SIGUSR2);
+		if (scoreboard_may_retire(&srv->sb, srv->slot, retire_cap(srv)))
+			kill(srv->ppid, SIGUSR2);
+		else
+			srv->max_requests++;	/* too many at once: later */
 	}
 	attach_stdio(srv, req);
 	if (p->post_accept_hook != NULL)

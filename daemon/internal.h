@@ -291,7 +291,7 @@ enum slot_state {
 struct slot {
 	volatile pid_t		 pid;
 	volatile int		 state;		/* enum slot_state */
-	volatile int		 token;		/* holds the pipe token */
+	volatile int		 token;		/* TOKEN_*: the pipe token */
 	volatile int		 last;		/* serving its last request */
 	unsigned int		 generation;
 	volatile unsigned long	 served;
@@ -300,15 +300,20 @@ struct slot {
 	struct sockaddr_in6	 peer;		/* raw, formatted by readers */
 };
 
+#define TOKEN_WAITING	1	/* in read() on the token pipe */
+#define TOKEN_HELD	2
+
 struct scoreboard {
 	struct slot	*slots;
 	size_t		 nslots;
+	volatile int	*retiring;	/* children on their last request */
 };
 
 int		 scoreboard_init(struct scoreboard *, size_t);
 void		 scoreboard_free(struct scoreboard *);
 int		 scoreboard_alloc(struct scoreboard *);
 void		 scoreboard_release(struct scoreboard *, int);
+int		 scoreboard_may_retire(struct scoreboard *, int, int);
 long long	 now_ms(void);
 
 /* serialize.c */
@@ -334,7 +339,7 @@ int		 ser_setup(struct serializer *, const struct conf *, size_t,
 int		 ser_child_init(struct serializer *, char *, size_t);
 int		 ser_acquire(struct serializer *, volatile int *);
 void		 ser_release(struct serializer *, volatile int *);
-void		 ser_replace_token(struct serializer *);
+void		 ser_audit_token(struct serializer *, int);
 void		 ser_cleanup(struct serializer *);
 const char	*ser_name(enum ser_mode);
 
@@ -380,6 +385,7 @@ struct pfsd_server {
 	long long		 stop_deadline_ms;
 	long long		 backoff_ms;	/* current respawn delay */
 	long long		 next_spawn_ms;
+	long long		 token_audit_ms;	/* pipe: check at */
 	long long		 last_dead_check_ms;
 	long long		 last_dequeue_ms;
 	pid_t			 checker;	/* HUP check in flight */

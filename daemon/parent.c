@@ -19,7 +19,7 @@
 #define BACKOFF_MAX_MS		10000
 #define EARLY_DEATH_MS		1000	/* died this soon, serving nothing */
 #define TERM_GRACE_MS		1000	/* fast stop: then SIGKILL */
-#define WATCHDOG_GRACE_MS	1000
+#define TOKEN_AUDIT_MS		50	/* after a token-holder's death */
 
 static struct pfsd_server *psrv;
 
@@ -298,8 +298,8 @@ worker_gone(struct pfsd_server *srv, struct child *c, int status)
 	    WEXITSTATUS(status) != 0;
 	if (!srv->stopping)
 		log_exit(srv, c, status, served);
-	if (s->token)
-		ser_replace_token(&srv->ser);
+	if (s->token != 0)	/* see serialize.c: look again shortly */
+		srv->token_audit_ms = now_ms() + TOKEN_AUDIT_MS;
 	srv->total_served += served;
 	scoreboard_release(&srv->sb, c->slot);
 	if (srv->stopping)
@@ -443,6 +443,23 @@ stop_deadline(struct pfsd_server *srv)
 	srv->stop_deadline_ms = now_ms() + TERM_GRACE_MS;
 }
 
+/* Pipe serialization: put a token back if it died with a child. */
+static void
+audit_token(struct pfsd_server *srv)
+{
+	size_t	i;
+	int	held = 0;
+
+	if (srv->token_audit_ms == 0 || now_ms() < srv->token_audit_ms)
+		return;
+	srv->token_audit_ms = 0;
+	for (i = 0; i < srv->nchildren; i++)
+		if (srv->children[i].slot >= 0 &&
+		    srv->sb.slots[srv->children[i].slot].token == TOKEN_HELD)
+			held = 1;
+	ser_audit_token(&srv->ser, held);
+}
+
 /* Children that vanished without SIGCHLD (check_for_dead). */
 static void
 check_dead(struct pfsd_server *srv)
@@ -506,6 +523,8 @@ parent_timeout(struct pfsd_server *srv)
 	if (srv->stopping)
 		due = min_due(due, srv->stop_deadline_ms);
 	due = min_due(due, watchdog_due(srv));
+	if (srv->token_audit_ms > 0)
+		due = min_due(due, srv->token_audit_ms);
 	if (due < 0)
 		return -1;
 	return due <= now ? 0 : (int)(due - now);
@@ -583,6 +602,7 @@ parent_main(struct pfsd_server *srv)
 		fill_pool(srv);
 		run_dequeue_children(srv);
 		check_dead(srv);
+		audit_token(srv);
 		watchdog(srv);
 		stop_deadline(srv);
 		if (srv->plugin.idle_loop_hook != NULL)

@@ -19,18 +19,26 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The slots, then the shared counters. */
+static size_t
+map_size(size_t n)
+{
+	return n * sizeof(struct slot) + sizeof(int);
+}
+
 /* Map n zeroed slots shared with every child forked later. */
 int
 scoreboard_init(struct scoreboard *sb, size_t n)
 {
 	void	*p;
 
-	p = mmap(NULL, n * sizeof(struct slot), PROT_READ | PROT_WRITE,
+	p = mmap(NULL, map_size(n), PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return -1;
 	sb->slots = p;
 	sb->nslots = n;
+	sb->retiring = (volatile int *)&sb->slots[n];
 	return 0;
 }
 
@@ -38,8 +46,9 @@ void
 scoreboard_free(struct scoreboard *sb)
 {
 	if (sb->slots != NULL)
-		munmap(sb->slots, sb->nslots * sizeof(struct slot));
+		munmap(sb->slots, map_size(sb->nslots));
 	sb->slots = NULL;
+	sb->retiring = NULL;
 	sb->nslots = 0;
 }
 
@@ -67,5 +76,23 @@ scoreboard_release(struct scoreboard *sb, int i)
 {
 	if (i < 0 || (size_t)i >= sb->nslots)
 		return;
+	if (sb->slots[i].last)
+		__atomic_sub_fetch(sb->retiring, 1, __ATOMIC_RELAXED);
 	memset(&sb->slots[i], 0, sizeof(sb->slots[i]));
+}
+
+/*
+ * Child: may it retire now?  At most cap children are on their last
+ * request at once, so that recycling never takes many children away
+ * in the same moment; the others serve one more request and ask again.
+ */
+int
+scoreboard_may_retire(struct scoreboard *sb, int slot, int cap)
+{
+	if (__atomic_add_fetch(sb->retiring, 1, __ATOMIC_RELAXED) > cap) {
+		__atomic_sub_fetch(sb->retiring, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	sb->slots[slot].last = 1;
+	return 1;
 }

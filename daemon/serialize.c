@@ -3,12 +3,16 @@
  *
  * Whatever instant a child dies at, the pool goes on: the kernel drops a
  * dead child's flock, SEM_UNDO gives back a dead child's semaphore, and
- * the parent writes a new pipe token when a child died holding it (the
- * child marks its scoreboard slot while it holds the token).
+ * the parent writes a new pipe token when the token died with a child.
+ * A child killed while it waits may have taken the token in that very
+ * instant (read() completes before the kill takes effect), so the
+ * parent audits instead of guessing: shortly after such a death, an
+ * empty pipe with no child marked as holder means the token is lost.
  */
 #include "internal.h"
 
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/ipc.h>
 #include <sys/sem.h>
 #include <sys/stat.h>
@@ -161,9 +165,12 @@ ser_acquire(struct serializer *ser, volatile int *token)
 	case SER_SEMAPHORE:
 		return semop(ser->semid, &op, 1);
 	case SER_PIPE:
-		if (read(ser->pipe_r, &c, 1) != 1)
+		*token = TOKEN_WAITING;
+		if (read(ser->pipe_r, &c, 1) != 1) {
+			*token = 0;
 			return -1;
-		*token = 1;
+		}
+		*token = TOKEN_HELD;
 		return 0;
 	default:
 		return 0;
@@ -191,11 +198,17 @@ ser_release(struct serializer *ser, volatile int *token)
 	}
 }
 
-/* Parent: a child died holding the pipe token; put a new one in. */
+/*
+ * Parent: is the token lost?  Called a moment after a child that held
+ * or awaited it died; held is whether a live child is marked holder.
+ */
 void
-ser_replace_token(struct serializer *ser)
+ser_audit_token(struct serializer *ser, int held)
 {
-	if (ser->mode != SER_PIPE)
+	int	avail = 0;
+
+	if (ser->mode != SER_PIPE || held ||
+	    ioctl(ser->pipe_r, FIONREAD, &avail) == -1 || avail > 0)
 		return;
 	if (write(ser->pipe_w, "t", 1) != 1)
 		log_warn("serialize pipe: cannot replace the token");

@@ -283,6 +283,36 @@ START_TEST(test_replacement_before_last_request_ends)
 }
 END_TEST
 
+/* Recycling takes at most a few children away at once: with 20
+ * children all on their last request (max_requests 1), only
+ * max(2, max_servers / 10) retire now, the rest serve once more. */
+START_TEST(test_recycling_cap)
+{
+	struct hproc		 p;
+	const char *const	 av[] = { "--handler=" TPLUGIN("sleepy"),
+				    "--max_servers=20", "--max_requests=1",
+				    NULL };
+	char			 buf[64];
+	int			 fds[10], i, n, peak = 0;
+	long long		 end;
+
+	start(&p, av);
+	ck_assert_int_eq(h_wait_children(p.pid, 20, 10000), 0);
+	for (i = 0; i < 10; i++) {
+		fds[i] = h_connect_tcp("127.0.0.1", port);
+		ck_assert_int_eq(write(fds[i], "1000\n", 5), 5);
+	}
+	for (end = ms() + 900; ms() < end; usleep(5000))
+		if ((n = h_children(p.pid, NULL, 0)) > peak)
+			peak = n;
+	ck_assert_msg(peak == 22, "peak of %d children (cap 2)", peak);
+	for (i = 0; i < 10; i++)
+		ck_assert_int_eq(h_talk_fd(fds[i], NULL, buf, sizeof(buf),
+		    5000), 11);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
 Suite	*beyond_suite(void);
 
 Suite *
@@ -300,6 +330,7 @@ beyond_suite(void)
 	tcase_add_test(tc, test_socket_activation);
 	tcase_add_test(tc, test_max_requests_jitter);
 	tcase_add_test(tc, test_replacement_before_last_request_ends);
+	tcase_add_test(tc, test_recycling_cap);
 	suite_add_tcase(s, tc);
 	return s;
 }
