@@ -5,6 +5,7 @@
 #   make            build daemon/pfsd and the shipped handlers
 #   make run        build and serve the echo handler on 127.0.0.1:20203
 #   make check      build and run every test (SANITIZE=1: ASan+UBSan build)
+#   make fuzz       run the libFuzzer targets, FUZZ_SECONDS (60) each
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX		?= /usr/local
@@ -16,7 +17,7 @@ SYSCONFDIR	?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 PKGCONFIGDIR	?= $(LIBDIR)/pkgconfig
 PLUGINDIR	?= $(LIBDIR)/pfsd/plugins
 
-DEPS_DEB	= gcc make libc6-dev libyaml-dev check autoconf pkg-config mandoc
+DEPS_DEB	= gcc g++ make libc6-dev libyaml-dev check autoconf pkg-config mandoc
 
 NOCONF_GOALS	= deps clean distclean help
 ifeq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
@@ -103,8 +104,12 @@ daemon/paths-build.o: daemon/paths.c daemon/internal.h daemon/config.h \
 		      .build-flags
 	$(CC) $(ALL_CFLAGS) -DPFSD_PLUGIN_DIR='"$(CURDIR)/plugins"' -c -o $@ $<
 
+# The installed binary's plugin_dir: rebuilt when PLUGINDIR changes.
+.install-paths: FORCE
+	@echo '$(PLUGINDIR)' | cmp -s - $@ || echo '$(PLUGINDIR)' > $@
+
 daemon/paths-inst.o: daemon/paths.c daemon/internal.h daemon/config.h \
-		     .build-flags
+		     .build-flags .install-paths
 	$(CC) $(ALL_CFLAGS) -DPFSD_PLUGIN_DIR='"$(PLUGINDIR)"' -c -o $@ $<
 
 daemon/libpfsd.a: $(DAEMON_LIB_OBJS)
@@ -156,6 +161,9 @@ check: deps
 	@$(MAKE) --no-print-directory $(CHECK_DEPS)
 	@if command -v $(CXX) >/dev/null 2>&1; then \
 	  $(MAKE) --no-print-directory tests/bin/cxx_header; fi
+	@rm -rf tests/run/stage
+	@$(MAKE) --no-print-directory install PREFIX=/usr \
+	  DESTDIR=$(CURDIR)/tests/run/stage > /dev/null
 	cd tests && ./bin/check_pfsd
 
 # --- benchmarks -----------------------------------------------------------
@@ -164,6 +172,98 @@ bench/%: bench/%.c .build-flags config.mak.autogen
 
 bench: deps all $(BENCH_BINS)
 	bench/run.sh
+
+# --- fuzzing (libFuzzer) -------------------------------------------------
+# make fuzz [FUZZ_SECONDS=60]: build tests/fuzz/fuzz_*.c with clang against
+# their own sanitized objects of the daemon (tests/fuzz/obj/, never mixed
+# with the gcc ones in daemon/), then run each target in turn for
+# FUZZ_SECONDS on a copy of its corpus (tests/fuzz/corpus/NAME is never
+# grown).  Fails if a target finds a crash, a leak, undefined behaviour or
+# a timeout; the input that did it is kept in tests/fuzz/artifacts/.
+# Descriptors 3-9 are closed for the targets: fuzz_inherit puts its own
+# sockets there, where systemd would.
+FUZZ_SECONDS	?= 60
+FUZZ_CC		?= clang
+FUZZ_TARGETS	= kv yaml port access inherit
+FUZZ_OBJS	= $(patsubst %,tests/fuzz/obj/%.o,conf conf_yaml log listen \
+		  access paths)
+FUZZ_BINS	= $(patsubst %,tests/fuzz/bin/fuzz_%,$(FUZZ_TARGETS))
+# clang, unlike gcc, warns about vprintf-style calls in functions that
+# take a va_list (log_vmsg, conf_vadd); their callers are checked.
+FUZZ_CFLAGS	= -std=gnu11 -g -O1 -fno-omit-frame-pointer $(WARNINGS) \
+		  -Wno-format-nonliteral -Idaemon $(CPPFLAGS_CONF) \
+		  $(YAML_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_PROBE	= printf 'int LLVMFuzzerTestOneInput(const char *d, \
+		  unsigned long n) { return 0; }\n' | $(FUZZ_CC) \
+		  -fsanitize=fuzzer,address,undefined -x c - -o /dev/null \
+		  >/dev/null 2>&1
+
+.PHONY: fuzz-deps fuzz-clean
+# clang, then the libFuzzer runtime of its version (libclang-rt-N-dev).
+fuzz-deps:
+	@$(FUZZ_PROBE) && exit 0; \
+	inst() { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "make fuzz: installing $$*"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends "$$@"; } \
+	      || exit 1; \
+	  else \
+	    echo "make fuzz: $(FUZZ_CC) cannot build libFuzzer targets; run:"; \
+	    echo "    sudo apt-get install $$*"; exit 1; \
+	  fi; }; \
+	v=$$($(FUZZ_CC) -dumpversion 2>/dev/null | cut -d. -f1); \
+	[ -n "$$v" ] || v=$$(apt-cache depends clang 2>/dev/null | \
+	  sed -n 's/.*Depends: clang-\([0-9]*\)$$/\1/p' | head -1); \
+	rt=libclang-rt-$${v:-14}-dev; \
+	if ! command -v $(FUZZ_CC) >/dev/null 2>&1; then inst clang $$rt; \
+	else inst $$rt; fi; \
+	$(FUZZ_PROBE) || { echo "make fuzz: $(FUZZ_CC) still cannot link" \
+	  "-fsanitize=fuzzer"; exit 1; }
+
+$(filter-out %/paths.o,$(FUZZ_OBJS)): tests/fuzz/obj/%.o: daemon/%.c \
+		    daemon/internal.h daemon/pfsd.h daemon/config.h | fuzz-deps
+	@mkdir -p tests/fuzz/obj
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+tests/fuzz/obj/paths.o: daemon/paths.c daemon/internal.h daemon/config.h \
+			| fuzz-deps
+	@mkdir -p tests/fuzz/obj
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+	  -DPFSD_PLUGIN_DIR='"/nonexistent"' -c -o $@ $<
+
+tests/fuzz/bin/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) daemon/internal.h \
+		       | fuzz-deps
+	@mkdir -p tests/fuzz/bin
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) \
+	  $(YAML_LIBS)
+
+fuzz: deps fuzz-deps
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@tmp=$$(mktemp -d /tmp/pfsd-fuzz.XXXXXX) || exit 1; \
+	trap 'rm -rf "$$tmp"' EXIT; mkdir -p tests/fuzz/artifacts; fail=; \
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir "$$tmp/$$t" && cp tests/fuzz/corpus/$$t/* "$$tmp/$$t/"; \
+	  if tests/fuzz/bin/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+	      -timeout=10 -print_final_stats=1 \
+	      -artifact_prefix=tests/fuzz/artifacts/fuzz_$$t- \
+	      "$$tmp/$$t" >"$$tmp/$$t.log" 2>&1 \
+	      3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; then \
+	    echo "fuzz_$$t: no finding; $$(sed -n \
+	      's/^stat::number_of_executed_units: *//p' "$$tmp/$$t.log") \
+	      runs, $$(sed -n 's/^stat::average_exec_per_sec: *//p' \
+	      "$$tmp/$$t.log")/s"; \
+	  else \
+	    echo "fuzz_$$t: FAILED"; tail -n 40 "$$tmp/$$t.log"; \
+	    fail="$$fail fuzz_$$t"; \
+	  fi; \
+	done; \
+	if [ -n "$$fail" ]; then echo "make fuzz: failed:$$fail" \
+	  "(inputs in tests/fuzz/artifacts/)"; exit 1; fi
+
+clean: fuzz-clean
+fuzz-clean:
+	rm -rf tests/fuzz/bin tests/fuzz/obj
 
 # --- install --------------------------------------------------------------
 install: daemon/pfsd-installed $(PLUGINS)
@@ -197,7 +297,8 @@ uninstall:
 
 clean:
 	rm -f daemon/*.o daemon/*.a daemon/pfsd daemon/pfsd-installed \
-	  plugins/*.so tests/*.o tests/plugins/*.so $(BENCH_BINS) .build-flags
+	  plugins/*.so tests/*.o tests/plugins/*.so $(BENCH_BINS) .build-flags \
+	  .install-paths
 	rm -rf tests/bin tests/run
 
 distclean: clean

@@ -210,7 +210,8 @@ main(int argc, char **argv)
 {
 	struct pfsd_server	*srv = &server;
 	struct cmdline		 cl;
-	int			 rc;
+	enum cmd_action		 action;
+	int			 rc, json;
 
 	block_signals();
 	server_init(srv);
@@ -218,7 +219,10 @@ main(int argc, char **argv)
 	if ((srv->conf = conf_new()) == NULL)
 		fatal("conf_new");
 	rc = conf_load(srv->conf, argc, argv, &cl);
-	switch (cl.action) {
+	action = cl.action;
+	json = cl.json;
+	conf_cmdline_free(&cl);		/* its settings are in the conf now */
+	switch (action) {
 	case CMD_HELP:
 		conf_usage(stdout);
 		return 0;
@@ -227,17 +231,17 @@ main(int argc, char **argv)
 		    PFSD_ABI_MAJOR, PFSD_ABI_MINOR);
 		return 0;
 	case CMD_STATUS:
-		return status_client(srv->conf, cl.json);
+		return status_client(srv->conf, json);
 	default:
 		break;
 	}
 	if (configure(srv) == -1 || rc == -1)
 		return EXIT_CONFIG;
-	if (cl.action == CMD_CHECK) {
+	if (action == CMD_CHECK) {
 		printf("pfsd: configuration ok\n");
 		return 0;
 	}
-	if (cl.action == CMD_PRINT) {
+	if (action == CMD_PRINT) {
 		conf_print(srv->conf, stdout);
 		listen_print(srv->ls, srv->nls, stdout);
 		return 0;
