@@ -79,7 +79,7 @@ START_TEST(test_max_requests_recycles)
 	ck_assert_int_eq(a, b);
 	ck_assert_int_ne(b, c);
 	ck_assert_int_eq(h_wait_children(p.pid, 1, 5000), 0);
-	ck_assert_int_eq(h_zombies(p.pid), 0);
+	ck_assert_int_eq(h_wait_no_zombies(p.pid, 5000), 0);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
@@ -239,7 +239,7 @@ START_TEST(test_failing_init_backs_off)
 	start(&p, TPLUGIN("hooks"), av);
 	ck_assert_int_eq(h_wait_log(&p, "next start in 100 ms", 5000), 0);
 	ck_assert_int_eq(h_wait_log(&p, "next start in 400 ms", 5000), 0);
-	ck_assert_int_eq(h_zombies(p.pid), 0);
+	ck_assert_int_eq(h_wait_no_zombies(p.pid, 5000), 0);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST

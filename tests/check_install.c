@@ -82,7 +82,7 @@ START_TEST(test_out_of_tree_handler)
 	    STAGE, STAGE, STAGE, STAGE, so, src);
 	ck_assert_msg(sh(cmd, out, sizeof(out)) == 0, "%s\n%s", cmd, out);
 	/* the installed binary looks for bare names in $libdir/pfsd/plugins */
-	snprintf(cmd, sizeof(cmd), "%s -T --handler=echo", STAGED_PFSD);
+	snprintf(cmd, sizeof(cmd), "%s -T --handler=%s", STAGED_PFSD, so);
 	sh(cmd, out, sizeof(out));
 	ck_assert_msg(strstr(out, "plugin_dir /usr/lib/pfsd/plugins\n") !=
 	    NULL, "%s", out);

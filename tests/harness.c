@@ -301,6 +301,21 @@ h_zombies(pid_t parent)
 	return scan_children(parent, NULL, 0, 1);
 }
 
+/* Zombies come and go as children exit; a parent that reaps has none
+ * left within ms. */
+int
+h_wait_no_zombies(pid_t parent, int ms)
+{
+	long long	end = ms_now() + ms;
+
+	while (h_zombies(parent) != 0) {
+		if (ms_now() >= end)
+			return -1;
+		poll(NULL, 0, 10);
+	}
+	return 0;
+}
+
 int
 h_wait_children(pid_t parent, int n, int ms)
 {

@@ -50,6 +50,7 @@ int	 h_children(pid_t, pid_t *, int max);
 int	 h_wait_children(pid_t, int n, int ms);
 int	 h_alive(pid_t);
 int	 h_zombies(pid_t parent);
+int	 h_wait_no_zombies(pid_t parent, int ms);
 int	 h_fd_count(pid_t);
 
 /* The log (stderr) of pfsd: does it contain s?  wait up to ms for it. */
