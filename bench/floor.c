@@ -5,8 +5,8 @@
  *   floor -u PATH -n CHILDREN
  *
  * Binds 127.0.0.1:PORT (or the UNIX socket PATH), forks CHILDREN children
- * that each loop: accept (blocking, all on the one socket, no lock) → read
- * one line → write it back → close.  Nothing else: no logging, no access
+ * that each loop: accept (blocking, all on the one socket, no lock) → echo
+ * what is read until the client closes → close.  Nothing else: no logging, no access
  * control, no scoreboard, no replacement of children.  What pfsd costs more
  * than this is the price of its features.
  *
@@ -109,32 +109,33 @@ fl_listen_unix(const char *path)
 	return fd;
 }
 
-/* Read until a newline (one read in practice), write it back, close. */
+/*
+ * Echo what the client sends until it closes, then close: the same work
+ * as pfsd's echo handler and the Net::Server echo (a line in, the line
+ * out, EOF), with nothing around it.
+ */
 static void
 fl_serve(int fd)
 {
 	char	buf[FL_LINE_MAX];
-	size_t	len = 0, off = 0;
-	ssize_t	n;
+	size_t	off;
+	ssize_t	n, w;
 
-	while (len < sizeof(buf)) {
-		n = read(fd, buf + len, sizeof(buf) - len);
+	for (;;) {
+		n = read(fd, buf, sizeof(buf));
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
-		len += (size_t)n;
-		if (memchr(buf + len - (size_t)n, '\n', (size_t)n) != NULL)
-			break;
+		for (off = 0; off < (size_t)n; off += (size_t)w) {
+			w = write(fd, buf + off, (size_t)n - off);
+			if (w == -1 && errno == EINTR)
+				w = 0;
+			else if (w <= 0)
+				goto out;
+		}
 	}
-	while (off < len) {
-		n = write(fd, buf + off, len - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
+out:
 	close(fd);
 }
 
@@ -238,6 +239,7 @@ main(int argc, char **argv)
 			fl_child(lfd, self);
 	}
 	fl_wait(pids, children);
+	free(pids);
 	if (path != NULL)
 		unlink(path);
 	return 0;

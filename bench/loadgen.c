@@ -908,11 +908,25 @@ lg_report(const struct lg_total *t)
 	printf("\n");
 }
 
+static void
+lg_free(struct lg_worker *ws, long nw)
+{
+	long	i;
+
+	free(ws[0].conns);	/* the first worker's slots start the array */
+	for (i = 0; i < nw; i++) {
+		close(ws[i].ep);
+		free(ws[i].hist);
+	}
+	free(ws);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct lg_worker	*ws;
 	struct lg_total		*t;
+	int			 status;
 
 	lg_options(argc, argv);
 	lg_signals();
@@ -923,6 +937,10 @@ main(int argc, char **argv)
 	lg_sum(ws, lg_o.threads, t);
 	lg_report(t);
 	if (lg_o.wait_ms > 0)
-		return t->completed > 0 ? 0 : 1;
-	return t->errors == 0 && t->completed > 0 ? 0 : 1;
+		status = t->completed > 0 ? 0 : 1;
+	else
+		status = t->errors == 0 && t->completed > 0 ? 0 : 1;
+	lg_free(ws, lg_o.threads);
+	free(t);
+	return status;
 }
