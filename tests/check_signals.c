@@ -356,6 +356,52 @@ START_TEST(test_signal_storm)
 }
 END_TEST
 
+/*
+ * HUP after pfsd left its directory: started as ./daemon/pfsd with a
+ * relative conf, in the background (chdir /), the re-exec still finds
+ * the binary, the conf, the handler and the log.
+ */
+START_TEST(test_hup_relative_paths_background)
+{
+	char		 rel[512], conf[600], log[600], buf[64], *s;
+	pid_t		 pid, daemon_pid;
+	ssize_t		 n;
+	int		 status, i;
+
+	port = h_free_port();
+	h_write("pfsd.conf", "port 127.0.0.1:%d\nhandler echo\nbackground\n"
+	    "max_servers 2\nlog_file %s/pfsd.log\npid_file %s/pfsd.pid\n",
+	    port, h_dir() + strlen(SRCDIR) + 1, h_dir() + strlen(SRCDIR) + 1);
+	snprintf(rel, sizeof(rel), "%s/pfsd.conf", h_dir() + strlen(SRCDIR) + 1);
+	if ((pid = fork()) == 0) {
+		if (chdir(SRCDIR) == -1)
+			_exit(126);
+		execl("./daemon/pfsd", "./daemon/pfsd", "-c", rel, (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	s = h_read_file(h_path("pfsd.pid"));
+	ck_assert_ptr_nonnull(s);
+	daemon_pid = (pid_t)atol(s);
+	free(s);
+	/* it did leave: the daemon's directory is / */
+	snprintf(conf, sizeof(conf), "/proc/%d/cwd", (int)daemon_pid);
+	n = readlink(conf, log, sizeof(log) - 1);
+	ck_assert_int_eq(n, 1);
+	log[n] = '\0';
+	ck_assert_str_eq(log, "/");
+	kill(daemon_pid, SIGHUP);
+	ck_assert_int_eq(wait_generation(1, 10000), 0);
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "rel\n", buf, sizeof(buf)),
+	    4);
+	kill(daemon_pid, SIGTERM);
+	for (i = 0; i < 500 && kill(daemon_pid, 0) == 0; i++)
+		usleep(10000);
+	ck_assert_int_eq(access(h_path("pfsd.pid"), F_OK), -1);
+}
+END_TEST
+
 Suite	*signals_suite(void);
 
 Suite *
@@ -375,6 +421,7 @@ signals_suite(void)
 	tcase_add_test(tc, test_term_leaves_nothing);
 	tcase_add_test(tc, test_usr1_reopens_log);
 	tcase_add_test(tc, test_signal_storm);
+	tcase_add_test(tc, test_hup_relative_paths_background);
 	suite_add_tcase(s, tc);
 	return s;
 }
