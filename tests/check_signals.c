@@ -356,6 +356,16 @@ START_TEST(test_signal_storm)
 }
 END_TEST
 
+static pid_t	bg_pid;
+
+/* A backgrounded pfsd is not our child: never leave it behind. */
+static void
+kill_bg(void)
+{
+	if (bg_pid > 0)
+		kill(bg_pid, SIGTERM);
+}
+
 /*
  * HUP after pfsd left its directory: started as ./daemon/pfsd with a
  * relative conf, in the background (chdir /), the re-exec still finds
@@ -383,7 +393,8 @@ START_TEST(test_hup_relative_paths_background)
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	s = h_read_file(h_path("pfsd.pid"));
 	ck_assert_ptr_nonnull(s);
-	daemon_pid = (pid_t)atol(s);
+	bg_pid = daemon_pid = (pid_t)atol(s);
+	atexit(kill_bg);
 	free(s);
 	/* it did leave: the daemon's directory is / */
 	snprintf(conf, sizeof(conf), "/proc/%d/cwd", (int)daemon_pid);
