@@ -295,7 +295,7 @@ throughput() {
 }
 
 ROWS=("floor" "pfsd none" "pfsd flock" "pfsd semaphore" "pfsd pipe"
-    "Net::Server flock" "Net::Server none" "tcpserver")
+    "pfsd none+wd+st" "Net::Server flock" "Net::Server none" "tcpserver")
 
 fig_throughput() {
 	throughput "floor" start_floor
@@ -303,9 +303,33 @@ fig_throughput() {
 	throughput "pfsd flock" start_pfsd flock
 	throughput "pfsd semaphore" start_pfsd semaphore
 	throughput "pfsd pipe" start_pfsd pipe
+	# the watchdog (request_timeout) and the status socket switched on
+	throughput "pfsd none+wd+st" start_pfsd none --request_timeout 30 \
+	    --status_socket "$TMP/status.sock"
 	throughput "Net::Server flock" start_ns flock
 	throughput "Net::Server none" start_ns none
 	throughput "tcpserver" start_tcpserver
+}
+
+# --- figure: status query latency under load ------------------------------
+
+fig_status() {
+	local sock=$TMP/status.sock lg t0 i all=""
+	next_port
+	start_pfsd none --request_timeout 30 --status_socket "$sock" || return
+	say "status: pfsd status x 51 under 32-client load"
+	"$LOADGEN" -p "$PORT" -c 32 -d $((SECS + 3)) -T 5000 -s "$SOURCES" \
+	    -q >/dev/null 2>&1 &
+	lg=$!
+	for ((i = 0; i < 51; i++)); do	# odd: the median is one of them
+		t0=$(now_us)
+		"$PFSD" status --status_socket "$sock" >/dev/null 2>&1 || break
+		all+=" $(($(now_us) - t0))"
+	done
+	wait "$lg"
+	stop "$SRV_PID"
+	# shellcheck disable=SC2086
+	[ -n "$all" ] && FIG[status]=$(ms "$(median $all)")
 }
 
 # --- figure: idle memory and parent wakeups -------------------------------
@@ -590,6 +614,8 @@ figures() {
 	    "$(val start,pfsd,50), Net::Server $(val start,ns,50);" \
 	    "max_servers 1000: pfsd $(val start,pfsd,1000)," \
 	    "Net::Server $(val start,ns,1000)"
+	echo "pfsd status under 32-client load (whole command, exec" \
+	    "included), median ms: $(val status)"
 	echo "TTIN to new child serving, ms: $(val ttin)"
 	echo "HUP to new generation serving, ms: $(val hup)"
 	echo "$HUPS HUPs ~250 ms apart under load (32 clients): completed" \
@@ -644,7 +670,7 @@ report() {
 	fi
 }
 
-FIGURES="idle throughput start signals hups http"
+FIGURES="idle throughput status start signals hups http"
 
 # main [FIGURE...]: all figures, or only those named.
 main() {
