@@ -5,6 +5,8 @@
 #   make            build daemon/pfsd and the shipped handlers
 #   make run        build and serve the echo handler on 127.0.0.1:20203
 #   make check      build and run every test (SANITIZE=1: ASan+UBSan build)
+#   make soak       the soak test at full size (SOAK_COUNT=100000 connections)
+#   make valgrind   the parent's whole life under valgrind (also in check)
 #   make fuzz       run the libFuzzer targets, FUZZ_SECONDS (60) each
 #   make install    PREFIX=/usr/local DESTDIR=
 
@@ -17,7 +19,8 @@ SYSCONFDIR	?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 PKGCONFIGDIR	?= $(LIBDIR)/pkgconfig
 PLUGINDIR	?= $(LIBDIR)/pfsd/plugins
 
-DEPS_DEB	= gcc g++ make libc6-dev libyaml-dev check autoconf pkg-config mandoc
+DEPS_DEB	= gcc g++ make libc6-dev libyaml-dev check autoconf pkg-config mandoc \
+		  valgrind
 
 NOCONF_GOALS	= deps clean distclean help
 ifeq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
@@ -54,7 +57,7 @@ TEST_OBJS	= $(TEST_SRCS:.c=.o)
 BENCH_BINS	= bench/loadgen bench/floor
 
 .PHONY: all deps run check plugins install uninstall clean distclean \
-	bench soak fuzz help
+	bench soak valgrind fuzz help
 all: daemon/pfsd plugins
 
 help:
@@ -166,6 +169,22 @@ check: deps
 	  DESTDIR=$(CURDIR)/tests/run/stage > /dev/null
 	cd tests && ./bin/check_pfsd
 
+# --- soak and valgrind ---------------------------------------------------
+# The faults suite's soak test (make check runs it with 10000 connections)
+# at SOAK_COUNT connections, and its valgrind case alone.
+SOAK_COUNT	?= 100000
+
+soak: deps
+	@$(MAKE) --no-print-directory $(CHECK_DEPS)
+	cd tests && PFSD_SOAK_COUNT=$(SOAK_COUNT) CK_RUN_SUITE=faults \
+	  CK_RUN_CASE=soak ./bin/check_pfsd
+
+valgrind: deps
+	@if [ "$(SANITIZE)" = 1 ]; then \
+	  echo "make valgrind: valgrind cannot run an ASan build"; exit 1; fi
+	@$(MAKE) --no-print-directory $(CHECK_DEPS)
+	cd tests && CK_RUN_SUITE=faults CK_RUN_CASE=valgrind ./bin/check_pfsd
+
 # --- benchmarks -----------------------------------------------------------
 bench/%: bench/%.c .build-flags config.mak.autogen
 	$(CC) -std=gnu11 -O2 -g $(WARNINGS) -o $@ $< -lm
@@ -249,10 +268,11 @@ fuzz: deps fuzz-deps
 	      -artifact_prefix=tests/fuzz/artifacts/fuzz_$$t- \
 	      "$$tmp/$$t" >"$$tmp/$$t.log" 2>&1 \
 	      3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; then \
-	    echo "fuzz_$$t: no finding; $$(sed -n \
-	      's/^stat::number_of_executed_units: *//p' "$$tmp/$$t.log") \
-	      runs, $$(sed -n 's/^stat::average_exec_per_sec: *//p' \
-	      "$$tmp/$$t.log")/s"; \
+	    runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' \
+	      "$$tmp/$$t.log"); \
+	    rate=$$(sed -n 's/^stat::average_exec_per_sec: *//p' \
+	      "$$tmp/$$t.log"); \
+	    echo "fuzz_$$t: no finding in $$runs runs ($$rate/s)"; \
 	  else \
 	    echo "fuzz_$$t: FAILED"; tail -n 40 "$$tmp/$$t.log"; \
 	    fail="$$fail fuzz_$$t"; \

@@ -181,7 +181,7 @@ const char	*paths_plugin_dir(void);
 void		 log_init(const char *, int);
 int		 log_open(const char *, const char *, const char *, int,
 		    char *, size_t);
-void		 log_reopen(void);
+int		 log_reopen(void);
 int		 log_facility(const char *);
 void		 log_close(void);
 int		 log_level(void);
@@ -391,6 +391,7 @@ struct pfsd_server {
 	pid_t			 checker;	/* HUP check in flight */
 	int			 checker_out;	/* its output (a memfd) */
 	int			 status_fd;	/* status_socket, or -1 */
+	long long		 status_pause_ms;	/* EMFILE: until */
 	int			 hup_pending;
 	long long		 start_ms;
 	unsigned long		 total_served;

@@ -67,16 +67,32 @@ log_facility(const char *name)
 	return -1;
 }
 
+/*
+ * Open the log file to append.  Not through a symbolic link, and not a
+ * file with another hard link: whoever can write the directory could
+ * otherwise make pfsd, root at startup, append to (and chown to the
+ * daemon's user) a file such as /etc/passwd.
+ */
 static int
 open_file(const char *path, char *err, size_t errlen)
 {
-	int	fd;
+	struct stat	st;
+	int		fd;
 
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
 	    O_NOFOLLOW, 0640);
-	if (fd == -1)
+	if (fd == -1) {
 		snprintf(err, errlen, "%s: cannot open log file: %s", path,
 		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink > 1) {
+		snprintf(err, errlen, "%s: cannot open log file: it has %lu "
+		    "hard links; refusing to write to it", path,
+		    (unsigned long)st.st_nlink);
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 
@@ -119,23 +135,25 @@ log_open(const char *dest, const char *ident, const char *facility,
 	return 0;
 }
 
-/* USR1: open the log file again (it was moved by logrotate). */
-void
+/* USR1: open the log file again (it was moved by logrotate); -1 when
+ * it cannot be (logged; the old file goes on). */
+int
 log_reopen(void)
 {
 	char	err[ERRBUF_SIZE];
 	int	fd;
 
 	if (lg.path == NULL)
-		return;
+		return 0;
 	if ((fd = open_file(lg.path, err, sizeof(err))) == -1) {
 		log_msg(PFSD_LOG_ERR, "%s; still writing to the old file",
 		    err);
-		return;
+		return -1;
 	}
 	if (lg.fd != STDERR_FILENO)
 		close(lg.fd);
 	lg.fd = fd;
+	return 0;
 }
 
 void

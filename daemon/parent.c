@@ -215,6 +215,7 @@ fill_pool(struct pfsd_server *srv)
 	for (i = 0; i < n; i++)
 		if (spawn(srv, CHILD_WORKER) == -1) {
 			backoff(srv);
+			log_warnx("next start in %lld ms", srv->backoff_ms);
 			return;
 		}
 }
@@ -407,8 +408,8 @@ handle_signal(struct pfsd_server *srv, int sig)
 		break;
 	case SIGUSR1:
 		signal_all(srv, SIGUSR1);	/* before the log says so */
-		log_reopen();
-		log_msg(PFSD_LOG_NOTICE, "USR1: log file reopened");
+		if (log_reopen() == 0)
+			log_msg(PFSD_LOG_NOTICE, "USR1: log file reopened");
 		break;
 	default:	/* CHLD: reaped below; USR2: a child's last request */
 		break;
@@ -523,6 +524,8 @@ parent_timeout(struct pfsd_server *srv)
 	if (srv->stopping)
 		due = min_due(due, srv->stop_deadline_ms);
 	due = min_due(due, watchdog_due(srv));
+	if (srv->status_pause_ms > now)
+		due = min_due(due, srv->status_pause_ms);
 	if (srv->token_audit_ms > 0)
 		due = min_due(due, srv->token_audit_ms);
 	if (due < 0)
@@ -538,7 +541,7 @@ parent_wait(struct pfsd_server *srv)
 
 	pfd[0].fd = srv->sigpipe[0];
 	pfd[0].events = POLLIN;
-	if (srv->status_fd != -1) {
+	if (srv->status_fd != -1 && now_ms() >= srv->status_pause_ms) {
 		pfd[1].fd = srv->status_fd;
 		pfd[1].events = POLLIN;
 		n = 2;
@@ -577,7 +580,7 @@ static void
 parent_started(struct pfsd_server *srv)
 {
 	log_msg(PFSD_LOG_NOTICE, "pfsd %s serving (generation %u, pid %ld, "
-	    "%ld children, serialize %s)", PACKAGE_VERSION, srv->generation,
+	    "max_servers %ld, serialize %s)", PACKAGE_VERSION, srv->generation,
 	    (long)getpid(), srv->max_servers, ser_name(srv->ser.mode));
 	retire_old(srv);
 	daemon_ready(srv);

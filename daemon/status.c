@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #define STATUS_TIMEOUT_MS	1000
+#define STATUS_PAUSE_MS		1000	/* out of descriptors: wait */
 
 static const char *const state_names[] = {
 	"free", "starting", "idle", "accepting", "busy", "retiring", "dequeue"
@@ -34,25 +35,39 @@ unix_addr(const char *path, struct sockaddr_un *sun, char *err,
 	return 0;
 }
 
-/* Bind status_socket (if configured), mode 0600. */
+/*
+ * Bind status_socket (if configured), mode 0600 from the start: made
+ * under umask 0177, not chmod()ed after, which would leave a moment
+ * when others may connect and would follow a symbolic link swapped in.
+ * An old socket there is ours to replace; any other file is an error.
+ */
 int
 status_open(struct pfsd_server *srv, char *err, size_t errlen)
 {
 	const char		*path = conf_str(srv->conf, OPT_STATUS_SOCKET);
 	struct sockaddr_un	 sun;
-	int			 fd;
+	struct stat		 st;
+	mode_t			 mask;
+	int			 fd, rc;
 
 	srv->status_fd = -1;
 	if (path == NULL)
 		return 0;
 	if (unix_addr(path, &sun, err, errlen) == -1)
 		return -1;
+	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "status_socket %s: exists and is not a "
+		    "socket", path);
+		return -1;
+	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    0)) == -1)
 		goto fail;
 	unlink(path);	/* ours: the parent is the only one to bind it */
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(path, 0600) == -1 || listen(fd, 16) == -1) {
+	mask = umask(0177);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(mask);
+	if (rc == -1 || listen(fd, 16) == -1) {
 		close(fd);
 		goto fail;
 	}
@@ -86,10 +101,18 @@ slot_peer(const struct slot *s, char *buf, size_t len)
 		snprintf(buf, len, "-");
 		return;
 	}
+	/*
+	 * A UNIX client's path is its own choice (quotes, escapes) and the
+	 * slot keeps only its first bytes, unterminated: not shown.
+	 */
+	if (s->peer.sin6_family == AF_UNIX) {
+		snprintf(buf, len, "unix");
+		return;
+	}
 	addr_format((const struct sockaddr *)&s->peer, addr, sizeof(addr),
 	    &port);
 	snprintf(buf, len, s->peer.sin6_family == AF_INET6 ? "[%s]:%d" :
-	    s->peer.sin6_family == AF_UNIX ? "%s" : "%s:%d", addr, port);
+	    "%s:%d", addr, port);
 }
 
 static void
@@ -197,8 +220,15 @@ status_serve(struct pfsd_server *srv)
 	ssize_t	n;
 	int	fd;
 
-	if ((fd = accept4(srv->status_fd, NULL, NULL, SOCK_CLOEXEC)) == -1)
+	if ((fd = accept4(srv->status_fd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
+		if (errno == EMFILE || errno == ENFILE) {
+			/* the client stays queued: look again in a while,
+			 * not in a tight loop */
+			log_warn("status_socket: accept");
+			srv->status_pause_ms = now_ms() + STATUS_PAUSE_MS;
+		}
 		return;
+	}
 	set_timeouts(fd);
 	n = recv(fd, req, sizeof(req) - 1, 0);
 	req[n > 0 ? n : 0] = '\0';

@@ -3,6 +3,7 @@
  */
 #define _GNU_SOURCE
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -149,6 +150,28 @@ notify_socket(struct hproc *p)
 int
 h_start(struct hproc *p, const char *const *argv)
 {
+	return h_start_opts(p, argv, NULL);
+}
+
+/* In the new process, before exec: the resource limit asked for. */
+static void
+apply_rlimit(const struct hopts *o)
+{
+	struct rlimit	rl;
+
+	if (o == NULL || !o->rlimit_set)
+		return;
+	rl.rlim_cur = o->soft < 0 ? RLIM_INFINITY : (rlim_t)o->soft;
+	rl.rlim_max = o->hard < 0 ? RLIM_INFINITY : (rlim_t)o->hard;
+	if (setrlimit(o->rlimit, &rl) == -1) {
+		perror("h_start_opts: setrlimit");
+		_exit(126);
+	}
+}
+
+int
+h_start_opts(struct hproc *p, const char *const *argv, const struct hopts *o)
+{
 	const char	*av[64];
 	char		 notify[512];
 	size_t		 n = 0;
@@ -159,6 +182,10 @@ h_start(struct hproc *p, const char *const *argv)
 	snprintf(p->log, sizeof(p->log), "%s/pfsd.stderr", p->dir);
 	if (notify_socket(p) == -1)
 		return -1;
+	while (o != NULL && o->wrap != NULL && o->wrap[n] != NULL && n < 32) {
+		av[n] = o->wrap[n];
+		n++;
+	}
 	av[n++] = PFSD_BIN;
 	while (argv != NULL && *argv != NULL && n < 63)
 		av[n++] = *argv++;
@@ -170,7 +197,8 @@ h_start(struct hproc *p, const char *const *argv)
 		fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		dup2(fd, STDERR_FILENO);
 		dup2(fd, STDOUT_FILENO);
-		execv(PFSD_BIN, (char *const *)av);
+		apply_rlimit(o);
+		execvp(av[0], (char *const *)av);
 		_exit(127);
 	}
 	return p->pid > 0 ? 0 : -1;

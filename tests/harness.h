@@ -37,6 +37,17 @@ int	 h_free_port(void);
 
 /* Start pfsd with argv (NULL-ended, without argv[0]); NULL on failure. */
 int	 h_start(struct hproc *, const char *const *argv);
+
+/* How h_start_opts starts pfsd; NULL or a zeroed struct is h_start. */
+struct hopts {
+	const char *const *wrap;	/* command run before PFSD_BIN (valgrind) */
+	int	 rlimit_set;		/* set RLIMIT_ rlimit in pfsd first: */
+	int	 rlimit;
+	long	 soft, hard;		/* -1: unlimited */
+};
+int	 h_start_opts(struct hproc *, const char *const *argv,
+	    const struct hopts *);
+
 /* Wait for READY=1 (or another notify word), ms; 0 ok, -1 timeout/exit. */
 int	 h_wait_notify(struct hproc *, const char *word, int ms);
 int	 h_wait_ready(struct hproc *, int ms);
