@@ -16,10 +16,14 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#define AC_RE_EXTRA_MAX	1024	/* elements a regex's repetitions may add */
+#define AC_RE_DEPTH_MAX	32	/* groups in groups */
 
 struct acl_cidr {
 	int		family;		/* AF_INET or AF_INET6 */
@@ -181,6 +185,87 @@ ac_stray_paren(const char *s)
 }
 
 /*
+ * The copies glibc's regcomp makes of an element repeated by the
+ * operator at s ("x+" is "xx*": two; "x{2,5}" five; "x*", "x?" one), and
+ * *end just past the operator; 0 when s is no repetition.
+ */
+static long
+ac_repeats(const char *s, const char **end)
+{
+	long	 m = 0, n;
+	char	*p = (char *)s + 1;
+
+	*end = s + 1;
+	if (*s == '*' || *s == '?')
+		return 1;
+	if (*s == '+')
+		return 2;
+	if (*s != '{' || (!isdigit((unsigned char)*p) && *p != ','))
+		return 0;
+	if (isdigit((unsigned char)*p))
+		m = strtol(p, &p, 10);
+	n = m;
+	if (*p == ',')		/* "{m,}" is m copies and a star: n -1 */
+		n = isdigit((unsigned char)*++p) ? strtol(p, &p, 10) : -1;
+	if (*p != '}')
+		return 0;
+	*end = p + 1;
+	n = n == -1 ? (m < INT_MAX ? m + 1 : m) : n;
+	return n < 1 ? 1 : n > INT_MAX ? INT_MAX : n;
+}
+
+/*
+ * Would regcomp blow up on s?  It copies repeated elements, so nested
+ * and stacked repetitions multiply ("((a+)+)+..." doubles each time),
+ * and its memory grows with the square of the copies: "a{1,10000}" takes
+ * 800 MB, "1.*++++++++++++++" 14 GB.  Counted here: elements added by
+ * repetition beyond the pattern's own, at most AC_RE_EXTRA_MAX (a few
+ * MB), and groups nested at most AC_RE_DEPTH_MAX deep.
+ */
+static int
+ac_too_complex(const char *s)
+{
+	long		 sum[AC_RE_DEPTH_MAX + 1], last[AC_RE_DEPTH_MAX + 1];
+	long		 f, own = 0, cap = (long)strlen(s) + AC_RE_EXTRA_MAX;
+	const char	*end;
+	int		 d = 0;
+
+	sum[0] = last[0] = 0;
+	for (; *s != '\0'; s++, own++) {
+		if (*s == '(') {
+			if (++d > AC_RE_DEPTH_MAX)
+				return 1;
+			sum[d] = last[d] = 0;
+			continue;
+		}
+		if (*s == ')' && d > 0) {
+			last[d - 1] = sum[d] + 1;
+			d--;
+			sum[d] += last[d];
+		} else if (*s == '|')
+			last[d] = 0;
+		else if ((f = ac_repeats(s, &end)) > 0) {
+			sum[d] -= last[d];
+			last[d] = last[d] > 0 && f > (cap - 1) / last[d] ?
+			    cap + 1 : last[d] * f + 1;
+			sum[d] += last[d];
+			s = end - 1;
+		} else {
+			if (*s == '\\' && s[1] != '\0')
+				s++;
+			else if (*s == '[' && *(s = ac_skip_bracket(s)) == '\0')
+				s--;	/* unclosed: end the loop at the NUL */
+			sum[d] += last[d] = 1;
+		}
+		if (sum[d] > cap)
+			return 1;
+	}
+	for (; d > 0; d--)	/* unclosed groups: regcomp copies them too */
+		sum[d - 1] += sum[d];
+	return sum[0] - own > AC_RE_EXTRA_MAX;
+}
+
+/*
  * Compile one regex anchored at both ends: 0, 1 with err (a bad regex),
  * -1 out of memory.  The user's text is compiled alone first so that its
  * errors are its own, not those of the wrapping.
@@ -191,6 +276,11 @@ ac_regcomp(regex_t *re, const char *s, char *err, size_t errlen)
 	char	*anchored;
 	int	 rc;
 
+	if (ac_too_complex(s)) {
+		snprintf(err, errlen, "too complex (nested or large "
+		    "repetitions would make regcomp use too much memory)");
+		return 1;
+	}
 	if ((rc = regcomp(re, s, REG_EXTENDED | REG_NOSUB)) != 0) {
 		regerror(rc, re, err, errlen);
 		return 1;

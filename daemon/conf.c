@@ -999,13 +999,16 @@ conf_lookup(const struct conf *c, const char *key)
 	return conf_extra_find(c, key);
 }
 
-/* One "key value" line, '#' escaped so that the output reads back. */
+/*
+ * One "key value" line that reads back: '#' escaped, and a value that
+ * starts like a separator ("= x", ": x") put after an explicit '='.
+ */
 static void
 conf_print_value(FILE *fp, const char *key, const struct conf_value *v)
 {
 	const char	*s;
 
-	fprintf(fp, "%s ", key);
+	fprintf(fp, "%s %s", key, conf_kv_sep(v->str) ? "= " : "");
 	for (s = v->str; *s != '\0'; s++) {
 		if (*s == '#')
 			fputc('\\', fp);

@@ -376,6 +376,64 @@ START_TEST(test_escaped_paren)
 }
 END_TEST
 
+/*
+ * Regexes glibc's regcomp would expand into gigabytes (fuzz_access found
+ * "1.*++++...": 14 GB for 14 '+') are refused before regcomp sees them;
+ * the cases either side of the limit are cheap to compile either way.
+ */
+static const struct {
+	const char	*re;
+	int		 refused;
+} complexity[] = {
+	{ "a{1,1025}", 0 },
+	{ "a{1,1026}", 1 },
+	{ "a{,1026}", 1 },
+	{ "a{1024,}", 0 },
+	{ "a{1026,}", 1 },
+	{ "x{99999999999999999999999}", 1 },
+	{ "1.*++++++++", 0 },
+	{ "1.*+++++++++", 1 },
+	{ "((a{1,100}){1,10})", 0 },
+	{ "((a{1,100}){1,11})", 1 },
+	{ "a{2}{3}{4}{5}", 0 },
+	{ "a{2}{3}{4}{5}{6}", 1 },
+	{ "((a{1,2000}", 1 },		/* unclosed: refused as too big */
+	{ "[{]{1,2000}", 1 },
+	{ "\\.{1,2000}", 1 },
+	{ "a\\{1,2000}", 0 },		/* an escaped brace repeats nothing */
+	{ "[a-z0-9-]{1,63}(\\.[a-z0-9-]{1,63}){0,10}", 0 },
+	{ "([0-9]{1,3}\\.){3}[0-9]{1,3}", 0 },
+	{ "((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))))",
+	    0 },
+	{ "(((((((((((((((((((((((((((((((((a)))))))))))))))))))))))))))))))))",
+	    1 },
+};
+
+START_TEST(test_too_complex)
+{
+	struct conf	*c;
+	struct access	*a;
+	char		 want[512];
+
+	c = rules_conf(complexity[_i].re, NULL, NULL, NULL);
+	ck_assert_ptr_nonnull(a = access_configure(c));
+	if (!complexity[_i].refused) {
+		ck_assert_msg(c->nerrors == 0, "%s: %s", complexity[_i].re,
+		    c->nerrors > 0 ? c->errors[0] : "");
+		ck_assert(!access_empty(a));
+	} else {
+		snprintf(want, sizeof(want), "t.conf:1: allow: \"%s\": too "
+		    "complex (nested or large repetitions would make regcomp "
+		    "use too much memory)", complexity[_i].re);
+		ck_assert_uint_eq(c->nerrors, 1);
+		ck_assert_str_eq(c->errors[0], want);
+		ck_assert(access_empty(a));
+	}
+	access_free(a);
+	conf_free(c);
+}
+END_TEST
+
 Suite *
 access_suite(void)
 {
@@ -395,6 +453,7 @@ access_suite(void)
 	tc = tcase_create("errors");
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_escaped_paren);
+	tcase_add_loop_test(tc, test_too_complex, 0, (int)nitems(complexity));
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -779,6 +779,43 @@ START_TEST(print_reads_back)
 }
 END_TEST
 
+/*
+ * A value that starts like a separator ("= x", ": x", ":") is printed
+ * after an explicit '=': "user = = x" reads back as "= x", where
+ * "user = x" would read back as "x" (found by tests/fuzz/fuzz_kv).
+ */
+START_TEST(print_reads_back_separators)
+{
+	static const char *const lines[] = {
+		"\nuser = = nobody\n", "\ngroup = : a\n", "\ngroup = :\n",
+		"\nsyslog_ident = =\n", "\nfoo_bar = = 1\n"
+	};
+	struct conf	*c[2];
+	char		*out;
+	size_t		 i;
+
+	c[0] = kv("user == nobody\ngroup =: a\ngroup = :\n"
+	    "syslog_ident = =\nfoo-bar == 1\n");
+	out = printed(c[0]);
+	for (i = 0; i < nitems(lines); i++)
+		ck_assert_msg(strstr(out, lines[i]) != NULL, "no \"%s\" in:\n%s",
+		    lines[i], out);
+	c[1] = kv(out);
+	for (i = 0; i < nitems(c); i++) {
+		ck_assert_uint_eq(c[i]->nerrors, 0);
+		ck_assert_str_eq(conf_str(c[i], OPT_USER), "= nobody");
+		ck_assert_uint_eq(conf_count(c[i], OPT_GROUP), 2);
+		ck_assert_str_eq(conf_at(c[i], OPT_GROUP, 0), ": a");
+		ck_assert_str_eq(conf_at(c[i], OPT_GROUP, 1), ":");
+		ck_assert_str_eq(conf_str(c[i], OPT_SYSLOG_IDENT), "=");
+		ck_assert_str_eq(conf_lookup(c[i], "foo_bar")->v[0].str, "= 1");
+	}
+	free(out);
+	conf_free(c[0]);
+	conf_free(c[1]);
+}
+END_TEST
+
 START_TEST(usage_lists_every_key)
 {
 	char	*buf = NULL, *line, want[64];
@@ -870,6 +907,7 @@ conf_suite(void)
 	tc = tcase_create("print");
 	tcase_add_test(tc, print_effective);
 	tcase_add_test(tc, print_reads_back);
+	tcase_add_test(tc, print_reads_back_separators);
 	tcase_add_test(tc, usage_lists_every_key);
 	suite_add_tcase(s, tc);
 	return s;
