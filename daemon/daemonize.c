@@ -99,7 +99,8 @@ proc_is_pfsd(pid_t pid)
 
 /*
  * Refuse to start while the pid file names a live pfsd; a stale or
- * empty one is fine (it will be replaced).  Symlinks are not followed.
+ * empty one is fine (it will be replaced).  Symlinks are not followed,
+ * and a FIFO does not block.
  */
 int
 pidfile_check(const char *path, char *err, size_t errlen)
@@ -109,7 +110,7 @@ pidfile_check(const char *path, char *err, size_t errlen)
 	long	pid;
 	int	fd;
 
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT)
 			return 0;
 		snprintf(err, errlen, "pid_file %s: %s", path, errno == ELOOP ?
@@ -132,22 +133,36 @@ pidfile_check(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Write our pid.  Not through a symbolic link, and truncate only a
+ * regular file with no other hard link (O_NONBLOCK: a FIFO planted there
+ * does not hang the start), so that whoever can write the directory
+ * cannot make pfsd, root at this point, overwrite another file.
+ */
 int
 pidfile_write(const char *path, char *err, size_t errlen)
 {
-	char	buf[32];
-	int	fd, n;
+	struct stat	st;
+	char		buf[32];
+	int		fd, n;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-	    0644);
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC, 0644);
 	if (fd == -1) {
 		snprintf(err, errlen, "pid_file %s: %s", path, errno == ELOOP ?
 		    "is a symbolic link; refusing to follow it" :
 		    strerror(errno));
 		return -1;
 	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_nlink != 1) {
+		snprintf(err, errlen, "pid_file %s: not a regular file with "
+		    "a single link; refusing to write to it", path);
+		close(fd);
+		return -1;
+	}
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n) {
+	if (ftruncate(fd, 0) == -1 || write(fd, buf, (size_t)n) != n) {
 		snprintf(err, errlen, "pid_file %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
@@ -165,7 +180,7 @@ pidfile_remove(const char *path)
 	ssize_t	n;
 	int	fd;
 
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1)
 		return;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
@@ -257,8 +272,9 @@ chown_own_files(struct pfsd_server *srv, uid_t uid, gid_t gid)
 
 	if (listen_chown(srv->ls, srv->nls, uid, gid) == -1)
 		log_warn("chown of UNIX sockets");
+	/* lchown: a symbolic link swapped in meanwhile is not followed */
 	if (srv->ser.lock_path != NULL &&
-	    chown(srv->ser.lock_path, uid, gid) == -1)
+	    lchown(srv->ser.lock_path, uid, gid) == -1)
 		log_warn("chown %s", srv->ser.lock_path);
 	if (srv->ser.semid != -1 &&
 	    semctl(srv->ser.semid, 0, IPC_STAT, &ds) == 0) {

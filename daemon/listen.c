@@ -816,7 +816,8 @@ listen_chown(struct listener *ls, size_t n, uid_t uid, gid_t gid)
 	for (i = 0; i < n; i++) {
 		if (ls[i].family != AF_UNIX || !ls[i].unlink_path)
 			continue;
-		if (chown(ls[i].host, uid, gid) == -1) {
+		/* lchown: a symbolic link swapped in is not followed */
+		if (lchown(ls[i].host, uid, gid) == -1) {
 			log_msg(PFSD_LOG_ERR, "cannot chown %s: %s",
 			    ls[i].host, strerror(errno));
 			rc = -1;

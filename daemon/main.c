@@ -185,6 +185,9 @@ run(struct pfsd_server *srv, char **argv)
 		    strerror(errno));
 	if (privs_drop(srv, err, sizeof(err)) == -1)
 		startup_fail(srv, 1, "%s", err);
+	if (geteuid() == 0 && conf_str(srv->conf, OPT_USER) == NULL)
+		log_msg(PFSD_LOG_WARNING, "running as root without \"user\": "
+		    "the handler serves every client as root");
 	hook_or_fail(srv, srv->plugin.pre_loop_hook, "pre_loop_hook");
 	if (srv->ready_fd != -1 && conf_str(srv->conf, OPT_CHROOT) == NULL &&
 	    chdir("/") == -1)

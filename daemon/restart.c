@@ -235,7 +235,9 @@ restart_adopt(struct pfsd_server *srv)
 		pid = strtol(env, &end, 10);
 		if (end == env || pid <= 0)
 			break;
-		if (kill((pid_t)pid, 0) == 0)
+		/* only our own children: a stale or forged variable must
+		 * not make us signal other processes */
+		if (waitpid((pid_t)pid, NULL, WNOHANG) == 0)
 			parent_add_child(srv, (pid_t)pid, -1, CHILD_OLD);
 		env = *end == ',' ? end + 1 : end;
 	}

@@ -52,6 +52,7 @@ setup_flock(struct serializer *ser, const char *path, char *err,
 {
 	const char	*tmp;
 	char		 buf[4096];
+	struct stat	 st;
 	int		 fd;
 
 	if (path != NULL) {
@@ -69,6 +70,13 @@ setup_flock(struct serializer *ser, const char *path, char *err,
 	if (fd == -1) {
 		snprintf(err, errlen, "lock_file: cannot create %s: %s",
 		    path, strerror(errno));
+		return -1;
+	}
+	/* It is chowned to the daemon's user: never another file's inode. */
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		snprintf(err, errlen, "lock_file: %s is not a regular file "
+		    "with a single link; refusing to use it", path);
+		close(fd);
 		return -1;
 	}
 	close(fd);	/* each child opens its own: flock is per open */

@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -138,6 +139,90 @@ START_TEST(test_status_text_and_json)
 	close(fd);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 	ck_assert_int_eq(access(h_path("status.sock"), F_OK), -1);
+}
+END_TEST
+
+/* status_socket naming a file that is not a socket: refused, file kept;
+ * the socket pfsd makes is 0600 whatever the umask. */
+START_TEST(test_status_socket_file_refused)
+{
+	struct hproc	 p;
+	char		 sock[600], out[4096], want[700], *s;
+	const char	*av[] = { "--handler=echo", portarg, sock, NULL };
+	struct stat	 st;
+	mode_t		 mask;
+	int		 status;
+
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d",
+	    h_free_port());
+	h_write("not-a-socket", "keep me\n");
+	snprintf(sock, sizeof(sock), "--status_socket=%s",
+	    h_path("not-a-socket"));
+	status = h_run(av, out, sizeof(out));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 69);
+	snprintf(want, sizeof(want), "status_socket %s: exists and is not a "
+	    "socket", h_path("not-a-socket"));
+	ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+	s = h_read_file(h_path("not-a-socket"));
+	ck_assert_str_eq(s, "keep me\n");
+	free(s);
+
+	snprintf(sock, sizeof(sock), "--status_socket=%s",
+	    h_path("status.sock"));
+	av[1] = sock;
+	av[2] = NULL;
+	mask = umask(0);
+	start(&p, av);
+	umask(mask);
+	ck_assert_int_eq(lstat(h_path("status.sock"), &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	ck_assert_int_eq(st.st_mode & 07777, 0600);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/*
+ * A UNIX client chooses its own path (quotes, newlines, escapes) and the
+ * scoreboard keeps only its first bytes: status shows "unix" for it.
+ */
+START_TEST(test_status_unix_peer)
+{
+	struct hproc		 p;
+	struct sockaddr_un	 sun;
+	char			 sock[600], unixport[600], out[8192];
+	const char		*av[] = { "--handler=" TPLUGIN("sleepy"),
+				    "--max_servers=1", sock, unixport, NULL };
+	const char		*js[] = { "status", "--json", sock, NULL };
+	int			 fd, n;
+
+	snprintf(sock, sizeof(sock), "--status_socket=%s",
+	    h_path("status.sock"));
+	snprintf(unixport, sizeof(unixport), "--port=%s/unix",
+	    h_path("srv.sock"));
+	start(&p, av);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s",
+	    h_path("client \"quoted\"\n\033[1m.sock"));
+	ck_assert_int_ne(fd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s",
+	    h_path("srv.sock"));
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)),
+	    0);
+	ck_assert_int_eq(write(fd, "3000\n", 5), 5);
+	for (n = 0; n < 500; n++) {	/* until the child shows busy */
+		h_run(js, out, sizeof(out));
+		if (strstr(out, "\"busy\": 1,") != NULL)
+			break;
+		usleep(10000);
+	}
+	ck_assert_msg(strstr(out, "\"state\": \"busy\", \"served\": 1, ")
+	    != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "\"peer\": \"unix\"}") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "client") == NULL, "%s", out);
+	close(fd);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
 
@@ -326,6 +411,8 @@ beyond_suite(void)
 	tcase_add_test(tc, test_request_timeout_silent_client);
 	tcase_add_test(tc, test_status_text_and_json);
 	tcase_add_test(tc, test_status_without_socket);
+	tcase_add_test(tc, test_status_socket_file_refused);
+	tcase_add_test(tc, test_status_unix_peer);
 	tcase_add_test(tc, test_notify_lifecycle);
 	tcase_add_test(tc, test_socket_activation);
 	tcase_add_test(tc, test_max_requests_jitter);

@@ -150,6 +150,94 @@ START_TEST(test_pidfile_stale_replaced_and_symlink_refused)
 }
 END_TEST
 
+/*
+ * A pid file with another hard link (or a FIFO) is refused untouched:
+ * pfsd, root there, must not overwrite whatever the link points to.
+ */
+START_TEST(test_pidfile_hardlink_and_fifo_refused)
+{
+	char		 out[4096], portarg[64], pidarg[600], *s;
+	const char	*av[] = { "--handler=echo", portarg, pidarg, NULL };
+	int		 status;
+
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d",
+	    h_free_port());
+	h_write("victim", "keep me\n");
+	ck_assert_int_eq(link(h_path("victim"), h_path("link.pid")), 0);
+	snprintf(pidarg, sizeof(pidarg), "--pid_file=%s", h_path("link.pid"));
+	status = h_run(av, out, sizeof(out));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 69);
+	ck_assert_msg(strstr(out, "link.pid: not a regular file with a single "
+	    "link; refusing to write to it") != NULL, "%s", out);
+	s = h_read_file(h_path("victim"));
+	ck_assert_str_eq(s, "keep me\n");
+	free(s);
+
+	ck_assert_int_eq(mkfifo(h_path("fifo.pid"), 0600), 0);
+	snprintf(pidarg, sizeof(pidarg), "--pid_file=%s", h_path("fifo.pid"));
+	status = h_run(av, out, sizeof(out));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 69);
+	ck_assert_msg(strstr(out, "fifo.pid: No such device or address") !=
+	    NULL, "%s", out);
+}
+END_TEST
+
+/* The same for the log file, which pfsd would also chown to its user. */
+START_TEST(test_log_file_hardlink_refused)
+{
+	char		 out[4096], portarg[64], logarg[600], want[700], *s;
+	const char	*av[] = { "--handler=echo", portarg, logarg,
+			    "--user=nobody", NULL };
+	struct stat	 st;
+	int		 status;
+
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d",
+	    h_free_port());
+	h_write("victim", "keep me\n");
+	ck_assert_int_eq(link(h_path("victim"), h_path("pfsd.log")), 0);
+	snprintf(logarg, sizeof(logarg), "--log_file=%s", h_path("pfsd.log"));
+	status = h_run(av, out, sizeof(out));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 69);
+	snprintf(want, sizeof(want), "pfsd: %s: cannot open log file: it has "
+	    "2 hard links; refusing to write to it\n", h_path("pfsd.log"));
+	ck_assert_str_eq(out, want);
+	s = h_read_file(h_path("victim"));
+	ck_assert_str_eq(s, "keep me\n");
+	free(s);
+	ck_assert_int_eq(stat(h_path("victim"), &st), 0);
+	ck_assert_int_eq(st.st_uid, geteuid());
+}
+END_TEST
+
+/*
+ * Root without a user: a warning says the handler serves as root; none
+ * once a user is named, even root's own.
+ */
+START_TEST(test_root_without_user_warns)
+{
+	struct hproc	 p;
+	char		 portarg[64], userarg[64];
+	const char	*av[] = { "--handler=echo", portarg, NULL, NULL };
+	const char	*want = "warning: running as root without \"user\": "
+			    "the handler serves every client as root";
+
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d",
+	    h_free_port());
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
+	ck_assert_int_eq(h_log_has(&p, want), geteuid() == 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+
+	snprintf(userarg, sizeof(userarg), "--user=%ld", (long)geteuid());
+	av[2] = userarg;
+	unlink(p.log);		/* h_start appends */
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
+	ck_assert_int_eq(h_log_has(&p, want), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
 static long
 status_field(pid_t pid, const char *field)
 {
@@ -375,6 +463,9 @@ daemon_suite(void)
 	tcase_add_test(tc, test_background_reports_failure);
 	tcase_add_test(tc, test_pidfile_refuses_second_instance);
 	tcase_add_test(tc, test_pidfile_stale_replaced_and_symlink_refused);
+	tcase_add_test(tc, test_pidfile_hardlink_and_fifo_refused);
+	tcase_add_test(tc, test_log_file_hardlink_refused);
+	tcase_add_test(tc, test_root_without_user_warns);
 	tcase_add_test(tc, test_user_nobody);
 	tcase_add_test(tc, test_unknown_user_refused);
 	tcase_add_test(tc, test_chroot);

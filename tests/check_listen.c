@@ -812,6 +812,32 @@ START_TEST(test_chown)
 }
 END_TEST
 
+/* The socket file swapped for a symbolic link: the link is chowned, not
+ * the file it points to (lchown). */
+START_TEST(test_chown_no_follow)
+{
+	struct listener	*ls;
+	struct stat	 st;
+	size_t		 n;
+	uid_t		 uid = geteuid() == 0 ? 1 : geteuid();
+	gid_t		 gid = geteuid() == 0 ? 1 : getegid();
+	FILE		*fp;
+
+	ls = bound(&n, tpath("s.sock"), NULL);
+	ck_assert_ptr_nonnull(fp = fopen(tpath("target"), "w"));
+	fclose(fp);
+	ck_assert_int_eq(unlink(tpath("s.sock")), 0);
+	ck_assert_int_eq(symlink(tpath("target"), tpath("s.sock")), 0);
+	ck_assert_int_eq(listen_chown(ls, n, uid, gid), 0);
+	ck_assert_int_eq(stat(tpath("target"), &st), 0);
+	ck_assert_int_eq(st.st_uid, geteuid());
+	ck_assert_int_eq(lstat(tpath("s.sock"), &st), 0);
+	ck_assert_int_eq(st.st_uid, uid);
+	listen_close_all(ls, n, 1);
+	listen_free(ls, n);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* Inheritance */
 
@@ -1154,6 +1180,7 @@ listen_suite(void)
 	tcase_add_test(tc, test_bind_in_use);
 	tcase_add_test(tc, test_bind_udp_in_use);
 	tcase_add_test(tc, test_chown);
+	tcase_add_test(tc, test_chown_no_follow);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("inherit");

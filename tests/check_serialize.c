@@ -153,6 +153,33 @@ START_TEST(test_lock_file_private_and_removed)
 }
 END_TEST
 
+/* A lock_file with another hard link is refused, untouched: pfsd would
+ * chown it to the user it runs as. */
+START_TEST(test_lock_file_hardlink_refused)
+{
+	char		 out[4096], la[640], port[64], want[700], *s;
+	const char	*av[] = { "--handler=echo", port, "--serialize=flock",
+			    la, "--user=nobody", NULL };
+	struct stat	 st;
+	int		 status;
+
+	snprintf(port, sizeof(port), "--port=127.0.0.1:%d", h_free_port());
+	h_write("victim", "keep me\n");
+	ck_assert_int_eq(link(h_path("victim"), h_path("the.lock")), 0);
+	snprintf(la, sizeof(la), "--lock_file=%s", h_path("the.lock"));
+	status = h_run(av, out, sizeof(out));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 69);
+	snprintf(want, sizeof(want), "lock_file: %s is not a regular file "
+	    "with a single link; refusing to use it", h_path("the.lock"));
+	ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+	s = h_read_file(h_path("victim"));
+	ck_assert_str_eq(s, "keep me\n");
+	free(s);
+	ck_assert_int_eq(stat(h_path("victim"), &st), 0);
+	ck_assert_int_eq(st.st_uid, geteuid());
+}
+END_TEST
+
 Suite	*serialize_suite(void);
 
 Suite *
@@ -166,6 +193,7 @@ serialize_suite(void)
 	tcase_add_loop_test(tc, test_mode_survives_sigkill, 0, 4);
 	tcase_add_test(tc, test_default_mode);
 	tcase_add_test(tc, test_lock_file_private_and_removed);
+	tcase_add_test(tc, test_lock_file_hardlink_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3,6 +3,7 @@
  * TTIN/TTOU, HUP (under load, broken conf, new code, new max_servers),
  * QUIT with a request in flight, TERM, USR1, and a storm of them.
  */
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <check.h>
@@ -357,6 +358,31 @@ START_TEST(test_signal_storm)
 }
 END_TEST
 
+/* PFSD_OLD_CHILDREN naming a process that is not pfsd's child (stale
+ * or forged): pfsd must not signal it. */
+START_TEST(test_old_children_only_own)
+{
+	struct hproc	p;
+	char		env[32];
+	pid_t		victim;
+	int		status;
+
+	if ((victim = fork()) == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			pause();	/* SIGHUP would end it */
+	}
+	snprintf(env, sizeof(env), "%d", (int)victim);
+	setenv("PFSD_OLD_CHILDREN", env, 1);
+	start_conf(&p, "handler echo\nmax_servers 1\n");
+	unsetenv("PFSD_OLD_CHILDREN");
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+	ck_assert_int_eq(waitpid(victim, &status, WNOHANG), 0);
+	kill(victim, SIGKILL);
+	waitpid(victim, NULL, 0);
+}
+END_TEST
+
 static pid_t	bg_pid;
 
 /* A backgrounded pfsd is not our child: never leave it behind. */
@@ -434,6 +460,7 @@ signals_suite(void)
 	tcase_add_test(tc, test_usr1_reopens_log);
 	tcase_add_test(tc, test_signal_storm);
 	tcase_add_test(tc, test_hup_relative_paths_background);
+	tcase_add_test(tc, test_old_children_only_own);
 	suite_add_tcase(s, tc);
 	return s;
 }
