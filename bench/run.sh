@@ -33,6 +33,7 @@ SERVERS=()		# every server started, by pid
 SRV_PID=		# the one started last
 POLICY_GUARD=		# a policy-rc.d this script put in place
 declare -A CPS P99 ERRS	# "$row,$clients" -> median conns/s, p99; "$row"
+declare -A CPU		# "$row" -> median server CPU us per connection at 32
 declare -A FIG		# other figures by name
 NOTES=()
 
@@ -261,10 +262,21 @@ $(tr '\n' ' ' <"$TMP/loadgen.err")")
 	errs=$((errs + 1))
 }
 
+# group_cpu PGID: CPU ticks used by a server so far: every process of its
+# process group, and the children its leader reaped (tcpserver's).
+group_cpu() {
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v g="$1" '
+	    { pid = $1; sub(/^.*\) /, "")
+	      if ($3 == g) t += $12 + $13
+	      if (pid == g) t += $14 + $15 }
+	    END { print t + 0 }'
+}
+
 # throughput ROW START...: medians over $RUNS runs at each level.
 throughput() {
-	local row=$1 r c line cps p99 errs=0
+	local row=$1 r c line cps p99 errs=0 t0 all_cpu="" hz
 	declare -A all_cps all_p99
+	hz=$(getconf CLK_TCK)
 	shift
 	next_port
 	if ! "$@"; then
@@ -274,8 +286,13 @@ throughput() {
 	say "$row: $RUNS x ($LEVELS clients) x ${SECS}s on port $PORT"
 	for ((r = 1; r <= RUNS; r++)); do
 		for c in $LEVELS; do
+			t0=$(group_cpu "$SRV_PID")
 			line=$("$LOADGEN" -p "$PORT" -c "$c" -d "$SECS" -T 5000 \
 			    -s "$SOURCES" -q 2>"$TMP/loadgen.err" | tail -n 1)
+			[ "$c" = 32 ] && all_cpu+=" $(awk -v t="$(( \
+			    $(group_cpu "$SRV_PID") - t0))" -v hz="$hz" \
+			    -v n="$(field completed "$line")" 'BEGIN {
+			    if (n + 0 > 0) printf "%.1f", t * 1e6 / hz / n }')"
 			cps=$(field conns_per_s "$line")
 			p99=$(field p99_us "$line")
 			[ "$cps" = n/a ] && loadgen_failed "$row" "$c"
@@ -292,6 +309,8 @@ throughput() {
 		P99[$row,$c]=$(median ${all_p99[$c]})
 	done
 	ERRS[$row]=$errs
+	# shellcheck disable=SC2086
+	CPU[$row]=$(median $all_cpu)
 }
 
 ROWS=("floor" "pfsd none" "pfsd flock" "pfsd semaphore" "pfsd pipe"
@@ -583,16 +602,19 @@ table() {
 	local row c floor32 ns32
 	floor32=${CPS[floor,32]:-n/a}
 	ns32=${CPS[Net::Server flock,32]:-n/a}
-	printf '%-18s %9s %9s %9s %10s %7s %7s %6s\n' "peer / mode" \
-	    "c=1/s" "c=32/s" "c=256/s" "p99@32 us" "xfloor" "xN::S" "errors"
+	printf '%-18s %9s %9s %9s %10s %7s %7s %6s %9s\n' "peer / mode" \
+	    "c=1/s" "c=32/s" "c=256/s" "p99@32 us" "xfloor" "xN::S" "errors" \
+	    "cpu us/c"
 	for row in "${ROWS[@]}"; do
 		printf '%-18s' "$row"
 		for c in $LEVELS; do
 			printf ' %9s' "$(fmt0 "${CPS[$row,$c]:-n/a}")"
 		done
-		printf ' %10s %7s %7s %6s\n' "$(fmt0 "${P99[$row,32]:-n/a}")" \
+		printf ' %10s %7s %7s %6s %9s\n' \
+		    "$(fmt0 "${P99[$row,32]:-n/a}")" \
 		    "$(ratio "${CPS[$row,32]:-n/a}" "$floor32")" \
-		    "$(ratio "${CPS[$row,32]:-n/a}" "$ns32")" "${ERRS[$row]:-n/a}"
+		    "$(ratio "${CPS[$row,32]:-n/a}" "$ns32")" "${ERRS[$row]:-n/a}" \
+		    "${CPU[$row]:-n/a}"
 	done
 }
 
@@ -645,6 +667,11 @@ targets() {
 	    "$(ratio "$p" "${CPS[floor,32]:-n/a}")" ">=" 0.95
 	target "pfsd conns/s / Net::Server (flock, its default)" \
 	    "$(ratio "$p" "${CPS[Net::Server flock,32]:-n/a}")" ">=" 2.5
+	# the client shares the 2 CPUs: server CPU per connection shows
+	# what each server costs, whatever loadgen takes
+	target "Net::Server CPU per conn / pfsd CPU per conn" \
+	    "$(ratio "${CPU[Net::Server flock]:-n/a}" \
+	    "${CPU[pfsd none]:-n/a}")" ">=" 2.5
 	target "failures across $HUPS HUPs under load" \
 	    "$(val hup_errs)" "<=" 0
 	target "idle child private memory, KiB" "$(val mem,pfsd)" "<=" 128
