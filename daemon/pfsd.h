@@ -106,9 +106,10 @@ const struct sockaddr	*pfsd_peer_sockaddr(const struct pfsd_request *req,
  * The hooks.  Declared here so that a plugin's definitions are checked
  * against them; define the ones you need with these exact prototypes.
  * Return 0 for success.  A non-zero return from post_configure_hook,
- * post_bind_hook, pre_loop_hook or run_n_children_hook stops pfsd;
- * from child_init_hook it ends that child.  allow_deny_hook returns 0 to
- * deny the connection.
+ * post_bind_hook or pre_loop_hook stops pfsd; from run_n_children_hook it
+ * skips that round of forking (logged, retried after a backoff); from
+ * child_init_hook it ends that child.  allow_deny_hook returns 0 to deny
+ * the connection.
  */
 int	process_request(struct pfsd_request *req);
 
