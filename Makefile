@@ -44,7 +44,8 @@ PLUGIN_CFLAGS	= -std=gnu11 $(OPTFLAGS) $(WARNINGS) -fPIC -Idaemon $(CFLAGS)
 EXPORTS		= -Wl,--dynamic-list=daemon/pfsd.sym
 ALL_LDFLAGS	= $(SANFLAGS) $(LDFLAGS_CONF) $(LDFLAGS)
 
-DAEMON_LIB_SRCS	= daemon/conf.c daemon/conf_yaml.c daemon/log.c \
+DAEMON_LIB_SRCS	= daemon/conf.c daemon/conf_yaml.c daemon/conf_cmdline.c \
+		  daemon/log.c \
 		  daemon/listen.c daemon/access.c daemon/plugin.c \
 		  daemon/api.c daemon/scoreboard.c daemon/serialize.c \
 		  daemon/parent.c daemon/child.c daemon/daemonize.c \
@@ -204,7 +205,8 @@ bench: deps all $(BENCH_BINS)
 FUZZ_SECONDS	?= 60
 FUZZ_CC		?= clang
 FUZZ_TARGETS	= kv yaml port access inherit
-FUZZ_OBJS	= $(patsubst %,tests/fuzz/obj/%.o,conf conf_yaml log listen \
+FUZZ_OBJS	= $(patsubst %,tests/fuzz/obj/%.o,conf conf_yaml conf_cmdline \
+		  log listen \
 		  access paths)
 FUZZ_BINS	= $(patsubst %,tests/fuzz/bin/fuzz_%,$(FUZZ_TARGETS))
 # clang, unlike gcc, warns about vprintf-style calls in functions that

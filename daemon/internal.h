@@ -125,6 +125,8 @@ struct conf {
 	size_t			 nwarnings;
 };
 
+#define CONF_CMDLINE_FILE	"command line"	/* "file" of its settings */
+
 /* What the command line asked for besides settings. */
 enum cmd_action {
 	CMD_RUN,
@@ -149,15 +151,14 @@ int		 conf_set(struct conf *, const char *, const char *,
 		    enum conf_level, const char *, int);
 int		 conf_parse_kv(struct conf *, const char *, const char *);
 int		 conf_load_file(struct conf *, const char *);
-int		 conf_cmdline_parse(struct conf *, int, char **,
-		    struct cmdline *);
-void		 conf_cmdline_free(struct cmdline *);
-int		 conf_load(struct conf *, int, char **, struct cmdline *);
 void		 conf_error(struct conf *, const char *, int, const char *,
 		    const char *, ...) PFSD_PRINTF(5, 6);
 void		 conf_warn(struct conf *, const char *, int, const char *,
 		    const char *, ...) PFSD_PRINTF(5, 6);
 int		 conf_find(const char *);
+void		*conf_reallocarray(void *, size_t, size_t);
+char		*conf_strdup(const char *);
+void		 conf_strings_free(char **, size_t);
 const char	*conf_str(const struct conf *, enum opt_id);
 long		 conf_num(const struct conf *, enum opt_id);
 int		 conf_isset(const struct conf *, enum opt_id);
@@ -169,6 +170,12 @@ const struct conf_item *conf_lookup(const struct conf *, const char *);
 void		 conf_print(const struct conf *, FILE *);
 void		 conf_absolute_paths(struct conf *, const char *);
 void		 conf_usage(FILE *);
+
+/* conf_cmdline.c */
+int		 conf_cmdline_parse(struct conf *, int, char **,
+		    struct cmdline *);
+void		 conf_cmdline_free(struct cmdline *);
+int		 conf_load(struct conf *, int, char **, struct cmdline *);
 
 /* conf_yaml.c */
 int		 conf_parse_yaml(struct conf *, const char *, const char *,
