@@ -46,7 +46,8 @@ ALL_LDFLAGS	= $(SANFLAGS) $(LDFLAGS_CONF) $(LDFLAGS)
 
 DAEMON_LIB_SRCS	= daemon/conf.c daemon/conf_yaml.c daemon/conf_cmdline.c \
 		  daemon/log.c \
-		  daemon/listen.c daemon/access.c daemon/plugin.c \
+		  daemon/listen.c daemon/listen_inherit.c daemon/access.c \
+		  daemon/plugin.c \
 		  daemon/api.c daemon/scoreboard.c daemon/serialize.c \
 		  daemon/parent.c daemon/child.c daemon/daemonize.c \
 		  daemon/status.c daemon/restart.c daemon/watchdog.c
@@ -206,7 +207,7 @@ FUZZ_SECONDS	?= 60
 FUZZ_CC		?= clang
 FUZZ_TARGETS	= kv yaml port access inherit
 FUZZ_OBJS	= $(patsubst %,tests/fuzz/obj/%.o,conf conf_yaml conf_cmdline \
-		  log listen \
+		  log listen listen_inherit \
 		  access paths)
 FUZZ_BINS	= $(patsubst %,tests/fuzz/bin/fuzz_%,$(FUZZ_TARGETS))
 # clang, unlike gcc, warns about vprintf-style calls in functions that

@@ -234,15 +234,19 @@ int		 listen_parse(const char *, const char *, const char *,
 		    const char *, struct listen_spec *, char *, size_t);
 int		 listen_configure(struct conf *, struct listener **,
 		    size_t *);
+char		*listen_name(const char *, int, int, int);
 int		 listen_bind_all(struct listener *, size_t, char *, size_t);
-int		 listen_inherit(struct listener *, size_t, char *, size_t);
-char		*listen_env(const struct listener *, size_t);
+
 void		 listen_close_all(struct listener *, size_t, int);
 void		 listen_free(struct listener *, size_t);
 void		 listen_print(const struct listener *, size_t, FILE *);
 int		 listen_chown(struct listener *, size_t, uid_t, gid_t);
 /* socket(2) as listen.c calls it; tests replace it to fake "no IPv6". */
 extern int	(*listen_socket_fn)(int, int, int);
+
+/* listen_inherit.c */
+int		 listen_inherit(struct listener *, size_t, char *, size_t);
+char		*listen_env(const struct listener *, size_t);
 
 /* access.c */
 struct access;
