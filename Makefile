@@ -54,7 +54,7 @@ DAEMON_LIB_SRCS	= daemon/conf.c daemon/conf_yaml.c daemon/conf_cmdline.c \
 DAEMON_LIB_OBJS	= $(DAEMON_LIB_SRCS:.c=.o)
 PLUGINS		= $(patsubst %.c,%.so,$(wildcard plugins/*.c))
 TEST_PLUGINS	= $(patsubst %.c,%.so,$(wildcard tests/plugins/*.c))
-TEST_SRCS	= $(wildcard tests/check_*.c) tests/harness.c
+TEST_SRCS	= $(wildcard tests/check_*.c) tests/harness.c tests/conf_helpers.c
 TEST_OBJS	= $(TEST_SRCS:.c=.o)
 BENCH_BINS	= bench/loadgen bench/floor
 
@@ -145,7 +145,8 @@ run: deps all
 	./daemon/pfsd -c conf/pfsd.conf
 
 # --- tests ----------------------------------------------------------------
-tests/%.o: tests/%.c tests/harness.h daemon/internal.h daemon/pfsd.h \
+tests/%.o: tests/%.c tests/harness.h tests/conf_helpers.h \
+	   daemon/internal.h daemon/pfsd.h \
 	   daemon/config.h .build-flags
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -DSRCDIR='"$(CURDIR)"' -c -o $@ $<
 

@@ -4,6 +4,7 @@
  * default; a list replaced whole) and required handler.
  */
 #include "internal.h"
+#include "conf_helpers.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,20 +46,6 @@ load(struct conf *c, struct cmdline *cl, const char *const *args)
 	int	 argc = make_argv(args, argv);
 
 	return conf_load(c, argc, argv, cl);
-}
-
-/* The messages are exactly WANT (NULL-ended), in order. */
-static void
-assert_msgs(char **got, size_t n, const char *const *want)
-{
-	size_t	i;
-
-	for (i = 0; want[i] != NULL; i++) {
-		ck_assert_msg(i < n, "missing message \"%s\"", want[i]);
-		ck_assert_str_eq(got[i], want[i]);
-	}
-	ck_assert_msg(n == i, "%zu messages, expected %zu; extra: %s", n, i,
-	    n > i ? got[i] : "");
 }
 
 static char *
