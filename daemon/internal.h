@@ -190,7 +190,6 @@ int		 log_open(const char *, const char *, const char *, int,
 		    char *, size_t);
 int		 log_reopen(void);
 int		 log_facility(const char *);
-void		 log_close(void);
 int		 log_level(void);
 void		 log_msg(int, const char *, ...) PFSD_PRINTF(2, 3);
 void		 log_vmsg(int, const char *, va_list);
@@ -321,7 +320,6 @@ struct scoreboard {
 };
 
 int		 scoreboard_init(struct scoreboard *, size_t);
-void		 scoreboard_free(struct scoreboard *);
 int		 scoreboard_alloc(struct scoreboard *);
 void		 scoreboard_release(struct scoreboard *, int);
 int		 scoreboard_may_retire(struct scoreboard *, int, int);

@@ -156,19 +156,6 @@ log_reopen(void)
 	return 0;
 }
 
-void
-log_close(void)
-{
-	if (lg.use_syslog)
-		closelog();
-	else if (lg.fd != STDERR_FILENO && lg.fd != -1)
-		close(lg.fd);
-	lg.fd = STDERR_FILENO;
-	lg.use_syslog = 0;
-	free(lg.path);
-	lg.path = NULL;
-}
-
 int
 log_level(void)
 {

@@ -42,16 +42,6 @@ scoreboard_init(struct scoreboard *sb, size_t n)
 	return 0;
 }
 
-void
-scoreboard_free(struct scoreboard *sb)
-{
-	if (sb->slots != NULL)
-		munmap(sb->slots, map_size(sb->nslots));
-	sb->slots = NULL;
-	sb->retiring = NULL;
-	sb->nslots = 0;
-}
-
 /* Parent: take a free slot for a child about to be forked; -1 if full. */
 int
 scoreboard_alloc(struct scoreboard *sb)
