@@ -50,16 +50,38 @@ remove_dir(void)
 		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Remove the per-test directories (tests/run/t*) a run leaves: those of
+ * tests that died before their atexit() could. */
+static void
+remove_test_dirs(void)
+{
+	char		 path[512];
+	DIR		*d;
+	struct dirent	*e;
+
+	if ((d = opendir(SRCDIR "/tests/run")) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] != 't' || strchr(e->d_name, '.') == NULL)
+			continue;
+		snprintf(path, sizeof(path), SRCDIR "/tests/run/%s", e->d_name);
+		nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	}
+	closedir(d);
+}
+
 void
 h_global_init(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	mkdir(SRCDIR "/tests/run", 0755);
+	remove_test_dirs();
 }
 
 void
 h_global_cleanup(void)
 {
+	remove_test_dirs();
 }
 
 /* Each test runs in its own forked process: the directory is per pid. */
