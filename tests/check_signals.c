@@ -239,6 +239,57 @@ START_TEST(test_hup_new_code_and_max_servers)
 }
 END_TEST
 
+/* As cp(1) does it: the same file truncated and rewritten in place. */
+static void
+overwrite_file(const char *from, const char *to)
+{
+	char	*data;
+	FILE	*in, *out;
+	size_t	 n;
+
+	ck_assert_ptr_nonnull(in = fopen(from, "rb"));
+	ck_assert_ptr_nonnull(out = fopen(to, "r+b"));
+	ck_assert_int_eq(ftruncate(fileno(out), 0), 0);
+	data = malloc(1 << 16);
+	while ((n = fread(data, 1, 1 << 16, in)) > 0)
+		ck_assert_uint_eq(fwrite(data, 1, n, out), n);
+	free(data);
+	fclose(in);
+	fclose(out);
+}
+
+/*
+ * SPEC §1: `cp myhandler.so plugins/ && kill -HUP`.  cp rewrites the .so
+ * in place while the children run the old code; they must not notice
+ * (pfsd maps a private copy), and the HUP brings the new code in.
+ */
+START_TEST(test_cp_over_running_handler)
+{
+	struct hproc	 p;
+	char		 buf[64], body[700];
+	const char	*so = h_path("inplace.so");
+	int		 i;
+
+	copy_file(PLUGIN("echo"), so);
+	snprintf(body, sizeof(body), "handler %s\nmax_servers 2\n", so);
+	start_conf(&p, body);
+	overwrite_file(TPLUGIN("echo_v2"), so);
+	for (i = 0; i < 20; i++) {	/* the old code still serves */
+		ck_assert_int_eq(h_talk("127.0.0.1", port, "old\n", buf,
+		    sizeof(buf)), 4);
+		ck_assert_str_eq(buf, "old\n");
+	}
+	kill(p.pid, SIGHUP);
+	ck_assert_int_eq(wait_generation(1, 10000), 0);
+	ck_assert_int_eq(h_wait_children(p.pid, 2, 10000), 0);
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "new\n", buf, sizeof(buf)),
+	    7);
+	ck_assert_str_eq(buf, "v2 new\n");
+	ck_assert_int_eq(log_has("killed by signal"), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
 START_TEST(test_quit_finishes_request)
 {
 	struct hproc	 p;
@@ -454,6 +505,7 @@ signals_suite(void)
 	tcase_add_test(tc, test_hup_under_load_drops_nothing);
 	tcase_add_test(tc, test_hup_broken_conf_keeps_serving);
 	tcase_add_test(tc, test_hup_new_code_and_max_servers);
+	tcase_add_test(tc, test_cp_over_running_handler);
 	tcase_add_test(tc, test_quit_finishes_request);
 	tcase_add_test(tc, test_quit_graceful_timeout_kills);
 	tcase_add_test(tc, test_term_leaves_nothing);
