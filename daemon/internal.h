@@ -194,9 +194,9 @@ int		 log_level(void);
 void		 log_msg(int, const char *, ...) PFSD_PRINTF(2, 3);
 void		 log_vmsg(int, const char *, va_list);
 void		 log_warn(const char *, ...) PFSD_PRINTF(1, 2);
-void		 log_warnx(const char *, ...) PFSD_PRINTF(1, 2);
-void		 log_info(const char *, ...) PFSD_PRINTF(1, 2);
-void		 log_debug(const char *, ...) PFSD_PRINTF(1, 2);
+#define log_warnx(...)	log_msg(PFSD_LOG_WARNING, __VA_ARGS__)
+#define log_info(...)	log_msg(PFSD_LOG_INFO, __VA_ARGS__)
+#define log_debug(...)	log_msg(PFSD_LOG_DEBUG, __VA_ARGS__)
 __attribute__((noreturn))
 void		 fatal(const char *, ...) PFSD_PRINTF(1, 2);
 __attribute__((noreturn))

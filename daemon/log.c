@@ -269,36 +269,6 @@ log_warn(const char *fmt, ...)
 	errno = saved;
 }
 
-void
-log_warnx(const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	log_vmsg(PFSD_LOG_WARNING, fmt, ap);
-	va_end(ap);
-}
-
-void
-log_info(const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	log_vmsg(PFSD_LOG_INFO, fmt, ap);
-	va_end(ap);
-}
-
-void
-log_debug(const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	log_vmsg(PFSD_LOG_DEBUG, fmt, ap);
-	va_end(ap);
-}
-
 /* Log an error with strerror(errno) and exit 1. */
 void
 fatal(const char *fmt, ...)
