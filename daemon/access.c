@@ -1,6 +1,6 @@
 /*
  * access.c - allow/deny (POSIX extended regexes, anchored) and
- * cidr_allow/cidr_deny, checked for every connection (SPEC §6).
+ * cidr_allow/cidr_deny, checked for every connection.
  *
  * An IPv4 peer on a dual-stack socket arrives as ::ffff:a.b.c.d; it is
  * matched as plain IPv4 everywhere.  For the same reason an IPv6 CIDR
@@ -456,7 +456,7 @@ ac_match(const struct acl_rules *r, const struct acl_peer *p,
 }
 
 /*
- * 1 to allow the peer, 0 to deny (SPEC §6): UNIX sockets and an empty
+ * 1 to allow the peer, 0 to deny: UNIX sockets and an empty
  * set allow; a deny rule denies; then an allow rule allows; with allow
  * rules nothing else passes, with only deny rules everything else does.
  * Called per connection: no allocation here.

@@ -383,7 +383,7 @@ retire_cap(const struct pfsd_server *srv)
 	return srv->max_servers / 10 > 2 ? (int)(srv->max_servers / 10) : 2;
 }
 
-/* The request flow of SPEC §4, for one client. */
+/* The request flow for one client (pfsd-plugin(3) lists the order). */
 static void
 child_serve(struct pfsd_server *srv, struct pfsd_request *req)
 {

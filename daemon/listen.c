@@ -341,8 +341,8 @@ lp_defaults(struct lp_state *st, const char **defhost, const char *defproto,
 }
 
 /*
- * Parse one port entry (SPEC §3) with the host, proto and ipv defaults
- * that apply to it.  0, or -1 with err ("SPEC": problem).  Where
+ * Parse one port entry (the forms of pfsd.conf(5)) with the host, proto
+ * and ipv defaults that apply to it.  0, or -1 with err ("ENTRY": problem).  Where
  * Net::Server guesses, pfsd decides: a path is always a UNIX socket and
  * must be absolute; a word after '/' or after a numeric port is a
  * protocol, so a typo is an error rather than a service lookup; ":8080"

@@ -18,7 +18,8 @@
 #include <unistd.h>
 
 /*
- * Every hook of SPEC 4, in the order of the members of struct plugin.
+ * Every hook of pfsd-plugin(3), in the order of the members of
+ * struct plugin.
  * One list gives both the names (exported for the docs test) and the
  * offsets plugin_load fills, so the two cannot drift apart.
  */

@@ -38,7 +38,7 @@ mode_from(const char *s, size_t nls)
 {
 	size_t	i;
 
-	if (s == NULL)		/* SPEC §5: none with one socket */
+	if (s == NULL)		/* none with one socket */
 		return nls > 1 ? SER_FLOCK : SER_NONE;
 	for (i = 0; i < nitems(ser_names); i++)
 		if (strcasecmp(s, ser_names[i]) == 0)

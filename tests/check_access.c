@@ -1,6 +1,6 @@
 /*
- * check_access.c - access.c: CIDR matching, the allow/deny decision of
- * SPEC §6 (regexes anchored, IPv4-mapped peers as IPv4, UNIX always in),
+ * check_access.c - access.c: CIDR matching, the allow/deny decision
+ * (regexes anchored, IPv4-mapped peers as IPv4, UNIX always in),
  * and the messages for broken rules.
  */
 #include "internal.h"

@@ -45,7 +45,7 @@ struct parse_case {
 #define BADD(s, dh, dp, dv, e)	{ s, dh, dp, dv, NULL, NULL, 0, 0, e }
 
 static const struct parse_case parse_cases[] = {
-	/* SPEC §3 and Net::Server's documented forms */
+	/* pfsd.conf(5) PORTS and Net::Server's documented forms */
 	OK("8080", "*", "8080", TCP, 0),
 	OK("localhost:8080", "localhost", "8080", TCP, 0),
 	OK("localhost:8080/udp", "localhost", "8080", UDP, 0),

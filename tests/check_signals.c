@@ -259,9 +259,10 @@ overwrite_file(const char *from, const char *to)
 }
 
 /*
- * SPEC §1: `cp myhandler.so plugins/ && kill -HUP`.  cp rewrites the .so
- * in place while the children run the old code; they must not notice
- * (pfsd maps a private copy), and the HUP brings the new code in.
+ * The README's workflow: `cp myhandler.so plugins/ && kill -HUP`.  cp
+ * rewrites the .so in place while the children run the old code; they
+ * must not notice (pfsd maps a private copy), and the HUP brings the new
+ * code in.
  */
 START_TEST(test_cp_over_running_handler)
 {

@@ -8,7 +8,7 @@
  * then access_check() judges a few fixed peers.  Properties that abort():
  * a UNIX peer is always allowed; an empty rule set allows everyone; an
  * IPv4 peer is judged the same whether it arrives as a sockaddr_in, as
- * ::ffff:a.b.c.d on a dual-stack socket, or only as text (SPEC 6).
+ * ::ffff:a.b.c.d on a dual-stack socket, or only as text.
  *
  * glibc's regcomp takes exponential time on a nullable element under
  * nested repetitions: "^(a?|b?|c?)++++$" runs for minutes, and
