@@ -19,8 +19,8 @@ SYSCONFDIR	?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 PKGCONFIGDIR	?= $(LIBDIR)/pkgconfig
 PLUGINDIR	?= $(LIBDIR)/pfsd/plugins
 
-DEPS_DEB	= gcc g++ make libc6-dev libyaml-dev check autoconf pkg-config mandoc \
-		  valgrind
+DEPS_DEB	= gcc g++ make libc6-dev libyaml-dev libpcre2-dev check autoconf \
+		  pkg-config mandoc valgrind
 
 NOCONF_GOALS	= deps clean distclean help
 ifeq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
@@ -103,7 +103,7 @@ FORCE:
 # --- the daemon -----------------------------------------------------------
 daemon/%.o: daemon/%.c daemon/internal.h daemon/pfsd.h daemon/config.h \
 	    .build-flags
-	$(CC) $(ALL_CFLAGS) $(YAML_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(YAML_CFLAGS) $(PCRE2_CFLAGS) -c -o $@ $<
 
 daemon/paths-build.o: daemon/paths.c daemon/internal.h daemon/config.h \
 		      .build-flags
@@ -123,12 +123,14 @@ daemon/libpfsd.a: $(DAEMON_LIB_OBJS)
 daemon/pfsd: daemon/main.o daemon/paths-build.o daemon/libpfsd.a \
 	     daemon/pfsd.sym
 	$(CC) $(ALL_LDFLAGS) $(EXPORTS) -o $@ daemon/main.o \
-	  daemon/paths-build.o daemon/libpfsd.a $(YAML_LIBS) $(DL_LIBS)
+	  daemon/paths-build.o daemon/libpfsd.a $(YAML_LIBS) $(PCRE2_LIBS) \
+	  $(DL_LIBS)
 
 daemon/pfsd-installed: daemon/main.o daemon/paths-inst.o daemon/libpfsd.a \
 		       daemon/pfsd.sym
 	$(CC) $(ALL_LDFLAGS) $(EXPORTS) -o $@ daemon/main.o \
-	  daemon/paths-inst.o daemon/libpfsd.a $(YAML_LIBS) $(DL_LIBS)
+	  daemon/paths-inst.o daemon/libpfsd.a $(YAML_LIBS) $(PCRE2_LIBS) \
+	  $(DL_LIBS)
 
 # --- handlers -------------------------------------------------------------
 plugins: $(PLUGINS)
@@ -153,7 +155,8 @@ tests/%.o: tests/%.c tests/harness.h tests/conf_helpers.h \
 tests/bin/check_pfsd: $(TEST_OBJS) daemon/paths-build.o daemon/libpfsd.a
 	@mkdir -p tests/bin
 	$(CC) $(ALL_LDFLAGS) $(EXPORTS) -o $@ $(TEST_OBJS) \
-	  daemon/paths-build.o daemon/libpfsd.a $(YAML_LIBS) $(DL_LIBS) \
+	  daemon/paths-build.o daemon/libpfsd.a $(YAML_LIBS) $(PCRE2_LIBS) \
+	  $(DL_LIBS) \
 	  $(CHECK_LIBS)
 
 tests/bin/cxx_header: daemon/pfsd.h tests/cxx_header.cc
@@ -215,7 +218,7 @@ FUZZ_BINS	= $(patsubst %,tests/fuzz/bin/fuzz_%,$(FUZZ_TARGETS))
 # take a va_list (log_vmsg, conf_vadd); their callers are checked.
 FUZZ_CFLAGS	= -std=gnu11 -g -O1 -fno-omit-frame-pointer $(WARNINGS) \
 		  -Wno-format-nonliteral -Idaemon $(CPPFLAGS_CONF) \
-		  $(YAML_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=undefined
+		  $(YAML_CFLAGS) $(PCRE2_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_PROBE	= printf 'int LLVMFuzzerTestOneInput(const char *d, \
 		  unsigned long n) { return 0; }\n' | $(FUZZ_CC) \
 		  -fsanitize=fuzzer,address,undefined -x c - -o /dev/null \
@@ -259,7 +262,7 @@ tests/fuzz/bin/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) daemon/internal.h \
 		       | fuzz-deps
 	@mkdir -p tests/fuzz/bin
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) \
-	  $(YAML_LIBS)
+	  $(YAML_LIBS) $(PCRE2_LIBS)
 
 fuzz: deps fuzz-deps
 	@$(MAKE) --no-print-directory $(FUZZ_BINS)

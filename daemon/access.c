@@ -1,6 +1,7 @@
 /*
- * access.c - allow/deny (POSIX extended regexes, anchored) and
- * cidr_allow/cidr_deny, checked for every connection.
+ * access.c - allow/deny (Perl regexes, matched by PCRE2 as Net::Server
+ * matches them: /^PATTERN$/) and cidr_allow/cidr_deny, checked for every
+ * connection.
  *
  * An IPv4 peer on a dual-stack socket arrives as ::ffff:a.b.c.d; it is
  * matched as plain IPv4 everywhere.  For the same reason an IPv6 CIDR
@@ -10,20 +11,23 @@
  */
 #include "internal.h"
 
+#define PCRE2_CODE_UNIT_WIDTH	8
+#include <pcre2.h>
+
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
-#include <limits.h>
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#define AC_RE_EXTRA_MAX	1024	/* elements a regex's repetitions may add */
-#define AC_RE_DEPTH_MAX	32	/* groups in groups */
+#define AC_RE_LEN_MAX		4096	/* bytes of one pattern */
+#define AC_RE_NEST_MAX		64	/* groups in groups */
+#define AC_MATCH_LIMIT		100000	/* steps of one match */
+#define AC_DEPTH_LIMIT		1000	/* backtracking depth */
+#define AC_HEAP_LIMIT_KB	1024	/* backtracking memory */
 
 struct acl_cidr {
 	int		family;		/* AF_INET or AF_INET6 */
@@ -31,9 +35,15 @@ struct acl_cidr {
 	int		bits;
 };
 
+struct acl_re {
+	pcre2_code		*code;
+	pcre2_match_data	*md;	/* made once: no allocation per match */
+	char			*text;	/* as written, for the log */
+};
+
 /* The rules of one kind, allow or deny. */
 struct acl_rules {
-	regex_t		*re;
+	struct acl_re	*re;
 	size_t		 nre;
 	struct acl_cidr	*net;
 	size_t		 nnet;
@@ -43,6 +53,7 @@ struct access {
 	struct acl_rules	allow;
 	struct acl_rules	deny;
 	int			reverse;	/* reverse_lookups */
+	pcre2_match_context	*mc;
 };
 
 /* A peer, ready to compare: IPv4 as 4 bytes, mapped IPv6 made IPv4. */
@@ -141,162 +152,126 @@ ac_cidrs(struct conf *c, enum opt_id id, struct acl_rules *r)
 	return 0;
 }
 
-/* Past a bracket expression ("[]a-z[:digit:]]"); s is at its '['. */
-static const char *
-ac_skip_bracket(const char *s)
-{
-	s++;
-	if (*s == '^')
-		s++;
-	if (*s == ']')
-		s++;		/* a leading ']' is a member */
-	for (; *s != '\0' && *s != ']'; s++) {
-		if (*s == '[' && (s[1] == ':' || s[1] == '.' || s[1] == '=')) {
-			const char *end = strchr(s + 2, ']');
-
-			if (end == NULL)
-				return s + strlen(s);
-			s = end;	/* "[:digit:]" ends at its ":]" */
-		}
-	}
-	return s;
-}
-
 /*
- * A ')' that closes nothing: glibc takes it as a literal, but inside the
- * "^(...)$" wrapping it would close our '(' and drop the anchors.
+ * Where a '|' stands outside every group, Net::Server's "^PATTERN$"
+ * anchors only the first alternative's start and the last one's end:
+ * "10\.0\.0\.1|10\.0\.0\.2" also allows 10.0.0.15.  Worth a warning.
+ * Skips escapes, \Q...\E and character classes; a guess is enough here
+ * (PCRE2 has already accepted the pattern).
  */
 static int
-ac_stray_paren(const char *s)
+ac_toplevel_bar(const char *s)
 {
 	int	depth = 0;
 
 	for (; *s != '\0'; s++) {
-		if (*s == '\\' && s[1] != '\0')
+		if (s[0] == '\\' && s[1] == 'Q') {
+			if ((s = strstr(s + 2, "\\E")) == NULL)
+				return 0;
 			s++;
-		else if (*s == '[' && *(s = ac_skip_bracket(s)) == '\0')
-			break;
-		else if (*s == '(')
+		} else if (*s == '\\' && s[1] != '\0')
+			s++;
+		else if (*s == '[') {
+			s += 1 + (s[1] == '^');
+			if (*s == ']')
+				s++;	/* a leading ']' is a member */
+			for (; *s != '\0' && *s != ']'; s++)
+				if (*s == '\\' && s[1] != '\0')
+					s++;
+			if (*s == '\0')
+				return 0;
+		} else if (*s == '(')
 			depth++;
-		else if (*s == ')' && depth-- == 0)
+		else if (*s == ')' && depth > 0)
+			depth--;
+		else if (*s == '|' && depth == 0)
 			return 1;
 	}
 	return 0;
 }
 
-/*
- * The copies glibc's regcomp makes of an element repeated by the
- * operator at s ("x+" is "xx*": two; "x{2,5}" five; "x*", "x?" one), and
- * *end just past the operator; 0 when s is no repetition.
- */
-static long
-ac_repeats(const char *s, const char **end)
+/* A PCRE2 error message with the offset it happened at. */
+static void
+ac_pcre2_error(int code, size_t off, char *err, size_t errlen)
 {
-	long	 m = 0, n;
-	char	*p = (char *)s + 1;
+	PCRE2_UCHAR	msg[256];
 
-	*end = s + 1;
-	if (*s == '*' || *s == '?')
-		return 1;
-	if (*s == '+')
-		return 2;
-	if (*s != '{' || (!isdigit((unsigned char)*p) && *p != ','))
-		return 0;
-	if (isdigit((unsigned char)*p))
-		m = strtol(p, &p, 10);
-	n = m;
-	if (*p == ',')		/* "{m,}" is m copies and a star: n -1 */
-		n = isdigit((unsigned char)*++p) ? strtol(p, &p, 10) : -1;
-	if (*p != '}')
-		return 0;
-	*end = p + 1;
-	n = n == -1 ? (m < INT_MAX ? m + 1 : m) : n;
-	return n < 1 ? 1 : n > INT_MAX ? INT_MAX : n;
+	if (pcre2_get_error_message(code, msg, sizeof(msg)) < 0)
+		snprintf((char *)msg, sizeof(msg), "error %d", code);
+	snprintf(err, errlen, "at offset %zu: %s", off, (char *)msg);
 }
 
 /*
- * Would regcomp blow up on s?  It copies repeated elements, so nested
- * and stacked repetitions multiply ("((a+)+)+..." doubles each time),
- * and its memory grows with the square of the copies: "a{1,10000}" takes
- * 800 MB, "1.*++++++++++++++" 14 GB.  Counted here: elements added by
- * repetition beyond the pattern's own, at most AC_RE_EXTRA_MAX (a few
- * MB), and groups nested at most AC_RE_DEPTH_MAX deep.
+ * Compile one Perl regex the way Net::Server uses it: /^PATTERN$/, the
+ * text put between the anchors without a group around it.  0, 1 with
+ * err (a bad pattern), -1 out of memory.  The user's text is compiled
+ * alone first so that an error's offset is in the text the user wrote.
  */
 static int
-ac_too_complex(const char *s)
+ac_compile(struct acl_re *re, const char *s, char *err, size_t errlen)
 {
-	long		 sum[AC_RE_DEPTH_MAX + 1], last[AC_RE_DEPTH_MAX + 1];
-	long		 f, own = 0, cap = (long)strlen(s) + AC_RE_EXTRA_MAX;
-	const char	*end;
-	int		 d = 0;
+	pcre2_compile_context	*cc;
+	pcre2_code		*code;
+	char			*anchored;
+	size_t			 off;
+	int			 rc;
 
-	sum[0] = last[0] = 0;
-	for (; *s != '\0'; s++, own++) {
-		if (*s == '(') {
-			if (++d > AC_RE_DEPTH_MAX)
-				return 1;
-			sum[d] = last[d] = 0;
-			continue;
-		}
-		if (*s == ')' && d > 0) {
-			last[d - 1] = sum[d] + 1;
-			d--;
-			sum[d] += last[d];
-		} else if (*s == '|')
-			last[d] = 0;
-		else if ((f = ac_repeats(s, &end)) > 0) {
-			sum[d] -= last[d];
-			last[d] = last[d] > 0 && f > (cap - 1) / last[d] ?
-			    cap + 1 : last[d] * f + 1;
-			sum[d] += last[d];
-			s = end - 1;
-		} else {
-			if (*s == '\\' && s[1] != '\0')
-				s++;
-			else if (*s == '[' && *(s = ac_skip_bracket(s)) == '\0')
-				s--;	/* unclosed: end the loop at the NUL */
-			sum[d] += last[d] = 1;
-		}
-		if (sum[d] > cap)
-			return 1;
-	}
-	for (; d > 0; d--)	/* unclosed groups: regcomp copies them too */
-		sum[d - 1] += sum[d];
-	return sum[0] - own > AC_RE_EXTRA_MAX;
-}
-
-/*
- * Compile one regex anchored at both ends: 0, 1 with err (a bad regex),
- * -1 out of memory.  The user's text is compiled alone first so that its
- * errors are its own, not those of the wrapping.
- */
-static int
-ac_regcomp(regex_t *re, const char *s, char *err, size_t errlen)
-{
-	char	*anchored;
-	int	 rc;
-
-	if (ac_too_complex(s)) {
-		snprintf(err, errlen, "too complex (nested or large "
-		    "repetitions would make regcomp use too much memory)");
-		return 1;
-	}
-	if ((rc = regcomp(re, s, REG_EXTENDED | REG_NOSUB)) != 0) {
-		regerror(rc, re, err, errlen);
-		return 1;
-	}
-	regfree(re);
-	if (ac_stray_paren(s)) {
-		snprintf(err, errlen, "unmatched \")\" (write \"\\)\" for a "
-		    "literal one)");
-		return 1;
-	}
-	if (asprintf(&anchored, "^(%s)$", s) == -1)
+	if ((cc = pcre2_compile_context_create(NULL)) == NULL)
 		return -1;
-	if ((rc = regcomp(re, anchored, REG_EXTENDED | REG_NOSUB)) != 0)
-		regerror(rc, re, err, errlen);
+	pcre2_set_max_pattern_length(cc, AC_RE_LEN_MAX);
+	pcre2_set_parens_nest_limit(cc, AC_RE_NEST_MAX);
+	code = pcre2_compile((PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED, 0, &rc,
+	    &off, cc);
+	if (code == NULL) {
+		pcre2_compile_context_free(cc);
+		if (rc == PCRE2_ERROR_NOMEMORY)
+			return -1;
+		ac_pcre2_error(rc, off, err, errlen);
+		return 1;
+	}
+	pcre2_code_free(code);
+	if (asprintf(&anchored, "^%s$", s) == -1) {
+		pcre2_compile_context_free(cc);
+		return -1;
+	}
+	re->code = pcre2_compile((PCRE2_SPTR)anchored, PCRE2_ZERO_TERMINATED,
+	    0, &rc, &off, cc);
 	free(anchored);
-	return rc == 0 ? 0 : 1;
+	pcre2_compile_context_free(cc);
+	if (re->code == NULL) {
+		if (rc == PCRE2_ERROR_NOMEMORY)
+			return -1;
+		/* "a\" alone is an error; "^a\$" is not: no way here */
+		ac_pcre2_error(rc, off > 0 ? off - 1 : 0, err, errlen);
+		return 1;
+	}
+	/* JIT where the platform has it; the interpreter otherwise. */
+	(void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
+	if ((re->md = pcre2_match_data_create_from_pattern(re->code,
+	    NULL)) == NULL) {
+		pcre2_code_free(re->code);
+		re->code = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The limits every match runs under: a pathological pattern ("(a+)+$")
+ * against a 255-byte host name stops at AC_MATCH_LIMIT steps instead of
+ * running for minutes in a child.
+ */
+static pcre2_match_context *
+ac_match_context(void)
+{
+	pcre2_match_context	*mc;
+
+	if ((mc = pcre2_match_context_create(NULL)) == NULL)
+		return NULL;
+	pcre2_set_match_limit(mc, AC_MATCH_LIMIT);
+	pcre2_set_depth_limit(mc, AC_DEPTH_LIMIT);
+	pcre2_set_heap_limit(mc, AC_HEAP_LIMIT_KB);
+	return mc;
 }
 
 static int
@@ -313,14 +288,22 @@ ac_regexes(struct conf *c, enum opt_id id, struct acl_rules *r)
 		return -1;
 	for (i = 0; i < n; i++) {
 		cv = conf_value_at(c, id, i);
-		rc = ac_regcomp(&r->re[r->nre], cv->str, err, sizeof(err));
+		rc = ac_compile(&r->re[r->nre], cv->str, err, sizeof(err));
 		if (rc == -1)
 			return -1;
-		if (rc == 0)
-			r->nre++;
-		else
+		if (rc == 1) {
 			conf_error(c, cv->file, cv->line, conf_options[id].name,
 			    "\"%s\": %s", cv->str, err);
+			continue;
+		}
+		if ((r->re[r->nre++].text = strdup(cv->str)) == NULL)
+			return -1;
+		if (ac_toplevel_bar(cv->str))
+			conf_warn(c, cv->file, cv->line, conf_options[id].name,
+			    "\"%s\": '|' outside a group: as in Net::Server, "
+			    "only the first alternative must start the text and "
+			    "only the last must end it; write \"(?:%s)\" to "
+			    "anchor every alternative", cv->str, cv->str);
 	}
 	return 0;
 }
@@ -338,7 +321,8 @@ access_configure(struct conf *c)
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
 	a->reverse = conf_num(c, OPT_REVERSE_LOOKUPS) != 0;
-	if (ac_regexes(c, OPT_ALLOW, &a->allow) == -1 ||
+	if ((a->mc = ac_match_context()) == NULL ||
+	    ac_regexes(c, OPT_ALLOW, &a->allow) == -1 ||
 	    ac_regexes(c, OPT_DENY, &a->deny) == -1 ||
 	    ac_cidrs(c, OPT_CIDR_ALLOW, &a->allow) == -1 ||
 	    ac_cidrs(c, OPT_CIDR_DENY, &a->deny) == -1) {
@@ -353,8 +337,11 @@ ac_rules_free(struct acl_rules *r)
 {
 	size_t	i;
 
-	for (i = 0; i < r->nre; i++)
-		regfree(&r->re[i]);
+	for (i = 0; i < r->nre; i++) {
+		pcre2_match_data_free(r->re[i].md);
+		pcre2_code_free(r->re[i].code);
+		free(r->re[i].text);
+	}
 	free(r->re);
 	free(r->net);
 }
@@ -366,6 +353,7 @@ access_free(struct access *a)
 		return;
 	ac_rules_free(&a->allow);
 	ac_rules_free(&a->deny);
+	pcre2_match_context_free(a->mc);
 	free(a);
 }
 
@@ -435,18 +423,46 @@ ac_cidr_match(const struct acl_cidr *n, const struct acl_peer *p)
 	    (0xff << (8 - rest)) & 0xff) == 0;
 }
 
+/*
+ * Does re match s?  A match that hits a limit is logged and counts as a
+ * match of a deny rule and no match of an allow rule: the peer stays
+ * out either way.
+ */
+static int
+ac_re_match(const struct access *a, const struct acl_re *re, const char *s,
+    int deny)
+{
+	char	shown[128];
+	int	rc;
+
+	rc = pcre2_match(re->code, (PCRE2_SPTR)s, strlen(s), 0, 0, re->md,
+	    a->mc);
+	if (rc >= 0)
+		return 1;
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	log_escape(shown, sizeof(shown), s, strlen(s));	/* a PTR name */
+	log_msg(PFSD_LOG_WARNING, "%s \"%s\" against \"%s\": %s; peer kept "
+	    "out", deny ? "deny" : "allow", re->text, shown,
+	    rc == PCRE2_ERROR_MATCHLIMIT ? "match limit reached" :
+	    rc == PCRE2_ERROR_DEPTHLIMIT ? "depth limit reached" :
+	    rc == PCRE2_ERROR_HEAPLIMIT ? "memory limit reached" :
+	    "match failed");
+	return deny;
+}
+
 /* Does any rule of r match the peer (address, or host name if known)? */
 static int
-ac_match(const struct acl_rules *r, const struct acl_peer *p,
-    const char *addr, const char *host)
+ac_match(const struct access *a, const struct acl_rules *r,
+    const struct acl_peer *p, const char *addr, const char *host, int deny)
 {
 	size_t	i;
 
 	for (i = 0; i < r->nre; i++) {
-		if (addr != NULL && regexec(&r->re[i], addr, 0, NULL, 0) == 0)
-			return 1;
 		if (host != NULL && *host != '\0' &&
-		    regexec(&r->re[i], host, 0, NULL, 0) == 0)
+		    ac_re_match(a, &r->re[i], host, deny))
+			return 1;
+		if (addr != NULL && ac_re_match(a, &r->re[i], addr, deny))
 			return 1;
 	}
 	for (i = 0; i < r->nnet; i++)
@@ -477,9 +493,9 @@ access_check(const struct access *a, const struct sockaddr *sa,
 	if (addr == NULL && p.family != 0 &&
 	    inet_ntop(p.family, p.addr, buf, sizeof(buf)) != NULL)
 		addr = buf;
-	if (ac_match(&a->deny, &p, addr, host))
+	if (ac_match(a, &a->deny, &p, addr, host, 1))
 		return 0;
-	if (ac_match(&a->allow, &p, addr, host))
+	if (ac_match(a, &a->allow, &p, addr, host, 0))
 		return 1;
 	return a->allow.nre == 0 && a->allow.nnet == 0;
 }
