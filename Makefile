@@ -19,8 +19,11 @@ SYSCONFDIR	?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 PKGCONFIGDIR	?= $(LIBDIR)/pkgconfig
 PLUGINDIR	?= $(LIBDIR)/pfsd/plugins
 
+# perl, libnet-server-perl and libnet-cidr-perl: the tests compare pfsd's
+# decisions with Net::Server's own.
 DEPS_DEB	= gcc g++ make libc6-dev libyaml-dev libpcre2-dev check autoconf \
-		  pkg-config mandoc valgrind
+		  pkg-config mandoc valgrind perl libnet-server-perl \
+		  libnet-cidr-perl
 
 NOCONF_GOALS	= deps clean distclean help
 ifeq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
