@@ -8,6 +8,7 @@
 #   make soak       the soak test at full size (SOAK_COUNT=100000 connections)
 #   make valgrind   the parent's whole life under valgrind (also in check)
 #   make fuzz       run the libFuzzer targets, FUZZ_SECONDS (60) each
+#   make deps       install the Debian packages of DEPS_DEB (deps-list prints it)
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX		?= /usr/local
@@ -19,13 +20,23 @@ SYSCONFDIR	?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 PKGCONFIGDIR	?= $(LIBDIR)/pkgconfig
 PLUGINDIR	?= $(LIBDIR)/pfsd/plugins
 
-# perl, libnet-server-perl and libnet-cidr-perl: the tests compare pfsd's
-# decisions with Net::Server's own.
+# Every Debian package the build, make check, make fuzz and .ci/run use
+# (make deps installs them).  .ci/run proves the list complete: it traces
+# what its runs execute and open, and tests/deps-check.sh fails naming any
+# package that is neither here, nor Essential, nor a dependency of these.
+#   automake	aclocal, for autoreconf
+#   perl, libnet-server-perl, libnet-cidr-perl	the tests compare pfsd's
+#		decisions with Net::Server's own
+#   netbase	/etc/services: "port localhost:http" in the tests
+#   systemd	systemd-analyze verify of conf/pfsd.service in the tests
+#   clang, libclang-rt-14-dev	make fuzz (clang's libFuzzer)
+#   strace	tests/deps-check.sh
 DEPS_DEB	= gcc g++ make libc6-dev libyaml-dev libpcre2-dev check autoconf \
-		  pkg-config mandoc valgrind perl libnet-server-perl \
-		  libnet-cidr-perl
+		  automake pkg-config mandoc valgrind perl libnet-server-perl \
+		  libnet-cidr-perl netbase systemd clang libclang-rt-14-dev \
+		  strace
 
-NOCONF_GOALS	= deps clean distclean help
+NOCONF_GOALS	= deps deps-list clean distclean help
 ifeq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
 else
 -include config.mak.autogen
@@ -61,12 +72,15 @@ TEST_SRCS	= $(wildcard tests/check_*.c) tests/harness.c tests/conf_helpers.c
 TEST_OBJS	= $(TEST_SRCS:.c=.o)
 BENCH_BINS	= bench/loadgen bench/floor
 
-.PHONY: all deps run check plugins install uninstall clean distclean \
+.PHONY: all deps deps-list run check check-build plugins install uninstall clean distclean \
 	bench soak valgrind fuzz help
 all: daemon/pfsd plugins
 
 help:
 	@sed -n '1,/^$$/p' Makefile
+
+deps-list:
+	@echo $(DEPS_DEB)
 
 # --- dependencies and configuration -------------------------------------
 deps:
@@ -169,10 +183,10 @@ tests/bin/cxx_header: daemon/pfsd.h tests/cxx_header.cc
 
 CHECK_DEPS	= daemon/pfsd daemon/pfsd-installed $(PLUGINS) \
 		  $(TEST_PLUGINS) tests/bin/check_pfsd $(BENCH_BINS)
-check: deps
-	@$(MAKE) --no-print-directory $(CHECK_DEPS)
-	@if command -v $(CXX) >/dev/null 2>&1; then \
-	  $(MAKE) --no-print-directory tests/bin/cxx_header; fi
+check-build: deps
+	@$(MAKE) --no-print-directory $(CHECK_DEPS) tests/bin/cxx_header
+
+check: check-build
 	@rm -rf tests/run/stage
 	@$(MAKE) --no-print-directory install PREFIX=/usr \
 	  DESTDIR=$(CURDIR)/tests/run/stage > /dev/null
@@ -227,28 +241,12 @@ FUZZ_PROBE	= printf 'int LLVMFuzzerTestOneInput(const char *d, \
 		  -fsanitize=fuzzer,address,undefined -x c - -o /dev/null \
 		  >/dev/null 2>&1
 
-.PHONY: fuzz-deps fuzz-clean
-# clang, then the libFuzzer runtime of its version (libclang-rt-N-dev).
+.PHONY: fuzz-deps fuzz-build fuzz-clean
+# clang and the libFuzzer runtime of its version are in DEPS_DEB.
 fuzz-deps:
-	@$(FUZZ_PROBE) && exit 0; \
-	inst() { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "make fuzz: installing $$*"; \
-	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	      apt-get install -y -qq --no-install-recommends "$$@"; } \
-	      || exit 1; \
-	  else \
-	    echo "make fuzz: $(FUZZ_CC) cannot build libFuzzer targets; run:"; \
-	    echo "    sudo apt-get install $$*"; exit 1; \
-	  fi; }; \
-	v=$$($(FUZZ_CC) -dumpversion 2>/dev/null | cut -d. -f1); \
-	[ -n "$$v" ] || v=$$(apt-cache depends clang 2>/dev/null | \
-	  sed -n 's/.*Depends: clang-\([0-9]*\)$$/\1/p' | head -1); \
-	rt=libclang-rt-$${v:-14}-dev; \
-	if ! command -v $(FUZZ_CC) >/dev/null 2>&1; then inst clang $$rt; \
-	else inst $$rt; fi; \
-	$(FUZZ_PROBE) || { echo "make fuzz: $(FUZZ_CC) still cannot link" \
-	  "-fsanitize=fuzzer"; exit 1; }
+	@$(FUZZ_PROBE) || { echo "make fuzz: $(FUZZ_CC) cannot link" \
+	  "-fsanitize=fuzzer (make deps installs clang and libFuzzer)"; \
+	  exit 1; }
 
 $(filter-out %/paths.o,$(FUZZ_OBJS)): tests/fuzz/obj/%.o: daemon/%.c \
 		    daemon/internal.h daemon/pfsd.h daemon/config.h | fuzz-deps
@@ -267,8 +265,10 @@ tests/fuzz/bin/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) daemon/internal.h \
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) \
 	  $(YAML_LIBS) $(PCRE2_LIBS)
 
-fuzz: deps fuzz-deps
+fuzz-build: deps fuzz-deps
 	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+
+fuzz: fuzz-build
 	@tmp=$$(mktemp -d /tmp/pfsd-fuzz.XXXXXX) || exit 1; \
 	trap 'rm -rf "$$tmp"' EXIT; mkdir -p tests/fuzz/artifacts; fail=; \
 	for t in $(FUZZ_TARGETS); do \
