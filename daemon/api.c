@@ -222,3 +222,18 @@ pfsd_peer_sockaddr(const struct pfsd_request *req, socklen_t *len)
 		*len = req->peerlen;
 	return (const struct sockaddr *)&req->peer;
 }
+
+/*
+ * The datagram of a UDP request: stdin reads a copy of it, but with
+ * no_client_stdout the handler has no other way to see what recvfrom()
+ * already took from the socket.
+ */
+const void *
+pfsd_request_data(const struct pfsd_request *req, size_t *len)
+{
+	int	udp = req->l != NULL && req->l->proto == PFSD_PROTO_UDP;
+
+	if (len != NULL)
+		*len = udp ? req->dgram_len : 0;
+	return udp ? req->dgram : NULL;
+}

@@ -217,6 +217,7 @@ static void
 accept_failed(int err)
 {
 	static long long	last;
+	static struct log_limit	lim;	/* a broken socket fails in a loop */
 
 	if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
 	    err == ENOMEM) {
@@ -228,7 +229,8 @@ accept_failed(int err)
 		poll(NULL, 0, 50);	/* let descriptors free up */
 	} else if (!ch.retire && err != EINTR && err != EAGAIN &&
 	    err != ECONNABORTED && err != EPROTO)
-		log_msg(PFSD_LOG_ERR, "accept: %s", strerror(err));
+		log_limited(&lim, err, PFSD_LOG_ERR, "accept: %s",
+		    strerror(err));
 }
 
 /* Take one connection (or datagram) from listener l into req. */
@@ -245,6 +247,7 @@ child_take(struct pfsd_server *srv, struct listener *l,
 		    MSG_DONTWAIT : 0, (struct sockaddr *)&req->peer,
 		    &req->peerlen);
 		req->fd = n < 0 ? -1 : l->fd;
+		req->dgram = ch.dgram;		/* pfsd_request_data() */
 		req->dgram_len = n < 0 ? 0 : (size_t)n;
 	} else {
 		/* an unnamed UNIX peer gets only its family written */
@@ -258,6 +261,9 @@ child_take(struct pfsd_server *srv, struct listener *l,
 	}
 	if (req->peer.ss_family == AF_UNSPEC || req->peerlen == 0)
 		req->peer.ss_family = (sa_family_t)l->family;
+	/* a UNIX peer's path may fill sun_path without a NUL */
+	if (req->peerlen < sizeof(req->peer))
+		((char *)&req->peer)[req->peerlen] = '\0';
 	return 0;
 }
 
@@ -313,15 +319,24 @@ attach_stdio(struct pfsd_server *srv, struct pfsd_request *req)
 	dup2(req->fd, STDOUT_FILENO);
 }
 
+/* The peer, escaped for a log line (a UNIX peer names itself). */
+static const char *
+log_peer(struct pfsd_request *req, char *buf, size_t len)
+{
+	log_escape(buf, len, pfsd_peer_addr(req), strlen(pfsd_peer_addr(req)));
+	return buf;
+}
+
 static void
 send_reply(struct pfsd_server *srv, struct pfsd_request *req)
 {
+	char	peer[128];
 	ssize_t	n;
 
 	n = pread(srv->memfd_out, ch.dgram, DGRAM_MAX - 29, 0);
 	if (n > 0 && sendto(req->fd, ch.dgram, (size_t)n, 0,
 	    (struct sockaddr *)&req->peer, req->peerlen) == -1)
-		log_info("reply to %s: %s", pfsd_peer_addr(req),
+		log_info("reply to %s: %s", log_peer(req, peer, sizeof(peer)),
 		    strerror(errno));
 }
 
@@ -347,6 +362,23 @@ detach_stdio(struct pfsd_server *srv, struct pfsd_request *req, int send)
 	dup2(ch.null_fd, STDOUT_FILENO);
 }
 
+/*
+ * A handler that fclose()d stdin or stdout has ruined the stream for
+ * every later request of this child (glibc cannot reopen it on the same
+ * descriptor): the child leaves after this request and a fresh one
+ * takes its place.
+ */
+static void
+stdio_check(struct pfsd_server *srv)
+{
+	if (fileno(stdin) >= 0 && fileno(stdout) >= 0)
+		return;
+	log_msg(PFSD_LOG_WARNING, "handler %s closed its standard %s; child "
+	    "%ld leaves after this request", srv->plugin.name,
+	    fileno(stdin) < 0 ? "input" : "output", (long)getpid());
+	ch.retire = 1;
+}
+
 static int
 request_allowed(struct pfsd_server *srv, struct pfsd_request *req)
 {
@@ -368,11 +400,10 @@ log_connection(struct pfsd_request *req, int allowed)
 {
 	char	peer[128];
 
-	log_escape(peer, sizeof(peer), pfsd_peer_addr(req),
-	    strlen(pfsd_peer_addr(req)));
 	log_msg(PFSD_LOG_INFO, "%s %s port %d on %s%s",
 	    req->l->proto == PFSD_PROTO_UDP ? "datagram from" :
-	    "connection from", peer, pfsd_peer_port(req), req->l->name,
+	    "connection from", log_peer(req, peer, sizeof(peer)),
+	    pfsd_peer_port(req), req->l->name,
 	    allowed ? "" : ": denied");
 }
 
@@ -419,6 +450,7 @@ child_serve(struct pfsd_server *srv, struct pfsd_request *req)
 	if (p->post_process_request_hook != NULL)
 		p->post_process_request_hook(req);
 	detach_stdio(srv, req, allowed);
+	stdio_check(srv);
 	if (req->l->proto != PFSD_PROTO_UDP)
 		close(req->fd);
 	if (p->post_client_connection_hook != NULL)

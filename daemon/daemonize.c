@@ -283,8 +283,9 @@ chown_own_files(struct pfsd_server *srv, uid_t uid, gid_t gid)
 		if (semctl(srv->ser.semid, 0, IPC_SET, &ds) == -1)
 			log_warn("semaphore owner");
 	}
-	if (conf_str(srv->conf, OPT_LOG_FILE) != NULL && log_fd() != -1 &&
-	    fchown(log_fd(), uid, gid) == -1)
+	/* Only a regular file pfsd created: never a device, FIFO or a file
+	 * someone else made (see log.c). */
+	if (log_created() && fchown(log_fd(), uid, gid) == -1)
 		log_warn("chown of the log file");
 }
 
@@ -333,6 +334,8 @@ privs_drop(struct pfsd_server *srv, char *err, size_t errlen)
 	if (conf_str(srv->conf, OPT_CHROOT) != NULL &&
 	    do_chroot(conf_str(srv->conf, OPT_CHROOT), err, errlen) == -1)
 		return -1;
+	if (conf_str(srv->conf, OPT_CHROOT) != NULL)
+		log_jailed();
 	if (user == NULL && !conf_isset(srv->conf, OPT_GROUP))
 		return 0;
 	if ((geteuid() == 0 && setgroups(ngids, gids) == -1) ||

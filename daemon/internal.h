@@ -185,6 +185,12 @@ int		 conf_parse_yaml(struct conf *, const char *, const char *,
 const char	*paths_plugin_dir(void);
 
 /* log.c */
+struct log_limit {		/* repeats of one message, counted */
+	int		 key;		/* which message (an errno, say) */
+	long long	 last_ms;	/* when it was last written */
+	unsigned long	 repeats;	/* not written since */
+};
+
 void		 log_init(const char *, int);
 int		 log_open(const char *, const char *, const char *, int,
 		    char *, size_t);
@@ -203,6 +209,11 @@ __attribute__((noreturn))
 void		 fatalx(const char *, ...) PFSD_PRINTF(1, 2);
 size_t		 log_escape(char *, size_t, const char *, size_t);
 int		 log_fd(void);
+int		 log_created(void);
+void		 log_check_conf(struct conf *);
+void		 log_jailed(void);
+int		 log_limited(struct log_limit *, int, int, const char *, ...)
+		    PFSD_PRINTF(4, 5);
 
 /* listen.c */
 struct listen_spec {

@@ -17,15 +17,21 @@
 #include <unistd.h>
 
 #define LOG_LINE_MAX	2048
+#define LOG_REPEAT_MS	1000	/* log_limited: one line per second */
 
 static struct {
 	int	 level;
 	int	 fd;		/* -1 with syslog */
 	int	 use_syslog;
-	char	*path;		/* log file, for reopen */
+	char	*path;		/* log file, for messages */
+	int	 dirfd;		/* its directory, opened before any chroot */
+	char	*base;		/* its name in dirfd, for reopen */
+	int	 created;	/* pfsd created the file (may chown it) */
+	int	 jailed;	/* chrooted: reopen through dirfd */
 	char	 ident[64];
 	int	 facility;
-} lg = { PFSD_LOG_NOTICE, STDERR_FILENO, 0, NULL, "pfsd", LOG_DAEMON };
+} lg = { .level = PFSD_LOG_NOTICE, .fd = STDERR_FILENO, .dirfd = -1,
+    .ident = "pfsd", .facility = LOG_DAEMON };
 
 static const char *const level_names[] = {
 	"error", "warning", "notice", "info", "debug"
@@ -68,32 +74,117 @@ log_facility(const char *name)
 }
 
 /*
- * Open the log file to append.  Not through a symbolic link, and not a
- * file with another hard link: whoever can write the directory could
- * otherwise make pfsd, root at startup, append to (and chown to the
- * daemon's user) a file such as /etc/passwd.
+ * Open the log file NAME (in directory dirfd) to append.  Not through a
+ * symbolic link, and only a regular file with a single link: whoever can
+ * write the directory could otherwise make pfsd, root at startup, append
+ * to (and chown to the daemon's user) a file such as /etc/passwd, hang on
+ * a FIFO (O_NONBLOCK: opening one never waits for a reader), or hand a
+ * device such as /dev/null or a terminal to the daemon's user.  *created
+ * says whether this open made the file.
  */
 static int
-open_file(const char *path, char *err, size_t errlen)
+open_file(int dirfd, const char *name, const char *path, int *created,
+    char *err, size_t errlen)
 {
 	struct stat	st;
-	int		fd;
+	int		fd, flags = O_WRONLY | O_APPEND | O_CLOEXEC |
+			    O_NOFOLLOW | O_NONBLOCK | O_NOCTTY;
 
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-	    O_NOFOLLOW, 0640);
+	*created = 1;
+	if ((fd = openat(dirfd, name, flags | O_CREAT | O_EXCL, 0640)) == -1 &&
+	    errno == EEXIST) {
+		*created = 0;
+		fd = openat(dirfd, name, flags);
+	}
 	if (fd == -1) {
 		snprintf(err, errlen, "%s: cannot open log file: %s", path,
+		    errno == ELOOP ? "it is a symbolic link" :
+		    errno == ENXIO ? "it is not a regular file" :
 		    strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink > 1) {
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: cannot open log file: it is not a "
+		    "regular file; refusing to write to it", path);
+		close(fd);
+		return -1;
+	}
+	if (st.st_nlink > 1) {
 		snprintf(err, errlen, "%s: cannot open log file: it has %lu "
 		    "hard links; refusing to write to it", path,
 		    (unsigned long)st.st_nlink);
 		close(fd);
 		return -1;
 	}
+	(void)fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);
 	return fd;
+}
+
+/*
+ * The directory of path, opened (O_PATH) now so that reopening works
+ * from inside a chroot and after the working directory changed.
+ */
+static int
+open_dir(const char *path, const char **base, char *err, size_t errlen)
+{
+	const char	*slash = strrchr(path, '/');
+	char		*dir;
+	int		 fd;
+
+	*base = slash != NULL ? slash + 1 : path;
+	if (**base == '\0') {
+		snprintf(err, errlen, "%s: cannot open log file: it names a "
+		    "directory", path);
+		return -1;
+	}
+	if (slash == NULL)
+		dir = strdup(".");
+	else if (slash == path)
+		dir = strdup("/");
+	else
+		dir = strndup(path, (size_t)(slash - path));
+	if (dir == NULL) {
+		snprintf(err, errlen, "strdup: %s", strerror(ENOMEM));
+		return -1;
+	}
+	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		snprintf(err, errlen, "%s: cannot open log file: %s: %s",
+		    path, dir, strerror(errno));
+	free(dir);
+	return fd;
+}
+
+/* Is dest syslog rather than a file? */
+static int
+is_syslog(const char *dest)
+{
+	return strcmp(dest, "syslog") == 0 || strcmp(dest, "Sys::Syslog") == 0;
+}
+
+/*
+ * -t and startup: a log_file that exists must be a regular file (see
+ * open_file); the error names where log_file was set.
+ */
+void
+log_check_conf(struct conf *c)
+{
+	const struct conf_value	*v;
+	const char		*path = conf_str(c, OPT_LOG_FILE);
+	struct stat		 st;
+
+	if (path == NULL || *path == '\0' || is_syslog(path) ||
+	    lstat(path, &st) == -1 || S_ISREG(st.st_mode))
+		return;
+	v = conf_value_at(c, OPT_LOG_FILE, conf_count(c, OPT_LOG_FILE) - 1);
+	conf_error(c, v != NULL ? v->file : NULL, v != NULL ? v->line : 0,
+	    "log_file", "%s is %s; pfsd writes its log only to a regular "
+	    "file (or syslog; without log_file, to standard error)", path,
+	    S_ISLNK(st.st_mode) ? "a symbolic link" :
+	    S_ISFIFO(st.st_mode) ? "a FIFO" :
+	    S_ISDIR(st.st_mode) ? "a directory" :
+	    S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" :
+	    "not a regular file");
 }
 
 /*
@@ -104,7 +195,8 @@ int
 log_open(const char *dest, const char *ident, const char *facility,
     int level, char *err, size_t errlen)
 {
-	int	fd, fac = LOG_DAEMON;
+	const char	*base;
+	int		 fd, dirfd, fac = LOG_DAEMON;
 
 	if (ident != NULL)
 		snprintf(lg.ident, sizeof(lg.ident), "%s", ident);
@@ -116,21 +208,32 @@ log_open(const char *dest, const char *ident, const char *facility,
 	lg.level = level;
 	if (dest == NULL || *dest == '\0')
 		return 0;
-	if (strcmp(dest, "syslog") == 0 || strcmp(dest, "Sys::Syslog") == 0) {
+	if (is_syslog(dest)) {
 		openlog(lg.ident, LOG_PID | LOG_NDELAY, fac);
 		lg.use_syslog = 1;
 		lg.facility = fac;
 		lg.fd = -1;
 		return 0;
 	}
-	if ((fd = open_file(dest, err, errlen)) == -1)
+	if ((dirfd = open_dir(dest, &base, err, errlen)) == -1)
 		return -1;
+	if ((fd = open_file(dirfd, base, dest, &lg.created, err,
+	    errlen)) == -1) {
+		close(dirfd);
+		return -1;
+	}
 	free(lg.path);
-	if ((lg.path = strdup(dest)) == NULL) {
+	free(lg.base);
+	if ((lg.path = strdup(dest)) == NULL ||
+	    (lg.base = strdup(base)) == NULL) {
 		close(fd);
+		close(dirfd);
 		snprintf(err, errlen, "strdup: %s", strerror(ENOMEM));
 		return -1;
 	}
+	if (lg.dirfd != -1)
+		close(lg.dirfd);
+	lg.dirfd = dirfd;
 	lg.fd = fd;
 	return 0;
 }
@@ -141,11 +244,16 @@ int
 log_reopen(void)
 {
 	char	err[ERRBUF_SIZE];
-	int	fd;
+	int	fd, created;
 
 	if (lg.path == NULL)
 		return 0;
-	if ((fd = open_file(lg.path, err, sizeof(err))) == -1) {
+	/* Outside a chroot the path is looked up again: the directory may
+	 * have been replaced.  Inside, it can only be reached through the
+	 * descriptor kept from before the chroot. */
+	if ((fd = open_file(lg.jailed ? lg.dirfd : AT_FDCWD,
+	    lg.jailed ? lg.base : lg.path, lg.path, &created, err,
+	    sizeof(err))) == -1) {
 		log_msg(PFSD_LOG_ERR, "%s; still writing to the old file",
 		    err);
 		return -1;
@@ -160,6 +268,21 @@ int
 log_level(void)
 {
 	return lg.level;
+}
+
+/* After chroot: the log's path means nothing any more, its directory
+ * descriptor does. */
+void
+log_jailed(void)
+{
+	lg.jailed = 1;
+}
+
+/* Did pfsd create the log file it writes (then it may chown it)? */
+int
+log_created(void)
+{
+	return lg.fd != STDERR_FILENO && lg.fd != -1 && lg.created;
 }
 
 /* The descriptor children must keep open (-1 with syslog or stderr). */
@@ -195,14 +318,36 @@ log_escape(char *dst, size_t dstlen, const char *src, size_t len)
 	return o;
 }
 
+/*
+ * The message with control characters (newline, carriage return, escape
+ * sequences...) written as \xNN: whatever reached a message -- a client's
+ * text in a handler's pfsd_log(), a path -- a line stays one line.
+ */
 static void
-write_line(int level, const char *msg)
+copy_printable(char *dst, size_t dstlen, const char *src)
 {
-	char		 line[LOG_LINE_MAX + 128];
+	size_t		o = 0;
+	unsigned char	c;
+
+	for (; *src != '\0' && o + 5 < dstlen; src++) {
+		c = (unsigned char)*src;
+		if (c < 0x20 || c == 0x7f)
+			o += (size_t)snprintf(dst + o, dstlen - o, "\\x%02x", c);
+		else
+			dst[o++] = (char)c;
+	}
+	dst[o] = '\0';
+}
+
+static void
+write_line(int level, const char *raw)
+{
+	char		 line[LOG_LINE_MAX + 128], msg[LOG_LINE_MAX];
 	struct timespec	 ts;
 	struct tm	 tm;
 	int		 n;
 
+	copy_printable(msg, sizeof(msg), raw);
 	if (lg.use_syslog) {
 		syslog(level == PFSD_LOG_ERR ? LOG_ERR :
 		    level == PFSD_LOG_WARNING ? LOG_WARNING :
@@ -252,6 +397,47 @@ log_msg(int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vmsg(level, fmt, ap);
 	va_end(ap);
+}
+
+static long long
+log_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A message that may repeat very fast (an accept() failing in a loop):
+ * written the first time, then at most once a second with the number of
+ * repeats not written since.  key tells messages apart.  1 if written.
+ */
+int
+log_limited(struct log_limit *lim, int key, int level, const char *fmt, ...)
+{
+	char		msg[LOG_LINE_MAX];
+	long long	now = log_now_ms();
+	va_list		ap;
+	int		saved = errno;
+
+	if (key == lim->key && lim->last_ms != 0 &&
+	    now - lim->last_ms < LOG_REPEAT_MS) {
+		lim->repeats++;
+		return 0;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (key == lim->key && lim->repeats > 0)
+		log_msg(level, "%s (%lu more times)", msg, lim->repeats + 1);
+	else
+		log_msg(level, "%s", msg);
+	lim->key = key;
+	lim->last_ms = now;
+	lim->repeats = 0;
+	errno = saved;
+	return 1;
 }
 
 /* A warning with ": strerror(errno)" appended; errno is kept. */

@@ -35,6 +35,27 @@ block_signals(void)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 }
 
+/*
+ * Started with descriptor 0, 1 or 2 closed (some supervisors and cron
+ * do that): put /dev/null there before anything else is opened, or the
+ * first socket or log file pfsd opens would land on it and be taken for
+ * stdin, stdout or stderr -- a client's connection dup2'ed over the
+ * listening socket, log lines written to a client.
+ */
+static void
+open_std_fds(void)
+{
+	int	fd;
+
+	for (fd = 0; fd <= STDERR_FILENO; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		/* the lowest free descriptor: fd itself */
+		if (open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+			_exit(EXIT_UNAVAILABLE);
+	}
+}
+
 static void
 print_messages(char **msgs, size_t n)
 {
@@ -53,6 +74,7 @@ configure(struct pfsd_server *srv)
 	if (c->nerrors == 0)
 		plugin_configure(c, &srv->plugin);
 	listen_configure(c, &srv->ls, &srv->nls);
+	log_check_conf(c);
 	if ((srv->acl = access_configure(c)) == NULL)
 		fatal("access_configure");
 	print_messages(c->warnings, c->nwarnings);
@@ -117,13 +139,21 @@ remember_origin(struct pfsd_server *srv, char **argv)
 static void
 start_logging(struct pfsd_server *srv)
 {
-	struct conf	*c = srv->conf;
-	char		 err[ERRBUF_SIZE];
+	struct conf		*c = srv->conf;
+	const struct conf_value	*v;
+	char			 err[ERRBUF_SIZE];
 
 	if (log_open(conf_str(c, OPT_LOG_FILE), conf_str(c, OPT_SYSLOG_IDENT),
 	    conf_str(c, OPT_SYSLOG_FACILITY), (int)conf_num(c, OPT_LOG_LEVEL),
 	    err, sizeof(err)) == -1) {
-		fprintf(stderr, "pfsd: %s\n", err);
+		v = conf_value_at(c, OPT_LOG_FILE, conf_isset(c, OPT_LOG_FILE) ?
+		    conf_count(c, OPT_LOG_FILE) - 1 : 0);
+		if (v != NULL && v->line > 0)
+			fprintf(stderr, "%s:%d: log_file: %s\n", v->file,
+			    v->line, err);
+		else
+			fprintf(stderr, "%s: log_file: %s\n", v != NULL &&
+			    v->file != NULL ? v->file : "pfsd", err);
 		exit(EXIT_UNAVAILABLE);
 	}
 }
@@ -217,6 +247,7 @@ main(int argc, char **argv)
 	int			 rc, json;
 
 	block_signals();
+	open_std_fds();
 	server_init(srv);
 	log_init("pfsd", PFSD_LOG_NOTICE);
 	if ((srv->conf = conf_new()) == NULL)

@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 #define PFSD_ABI_MAJOR	1
-#define PFSD_ABI_MINOR	0
+#define PFSD_ABI_MINOR	1
 
 #if defined(__GNUC__)
 #define PFSD_EXPORT	__attribute__((visibility("default")))
@@ -101,6 +101,9 @@ const char		*pfsd_local_addr(const struct pfsd_request *req);
 int			 pfsd_local_port(const struct pfsd_request *req);
 const struct sockaddr	*pfsd_peer_sockaddr(const struct pfsd_request *req,
 			    socklen_t *len);
+/* ABI 1.1: a UDP request's datagram (length in *len); NULL otherwise. */
+const void		*pfsd_request_data(const struct pfsd_request *req,
+			    size_t *len);
 
 /*
  * The hooks.  Declared here so that a plugin's definitions are checked

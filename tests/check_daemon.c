@@ -198,7 +198,8 @@ START_TEST(test_log_file_hardlink_refused)
 	snprintf(logarg, sizeof(logarg), "--log_file=%s", h_path("pfsd.log"));
 	status = h_run(av, out, sizeof(out));
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 69);
-	snprintf(want, sizeof(want), "pfsd: %s: cannot open log file: it has "
+	snprintf(want, sizeof(want), "command line: log_file: %s: cannot open "
+	    "log file: it has "
 	    "2 hard links; refusing to write to it\n", h_path("pfsd.log"));
 	ck_assert_str_eq(out, want);
 	s = h_read_file(h_path("victim"));

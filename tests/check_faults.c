@@ -8,6 +8,7 @@
  * valgrind`).  The real pfsd binary, real sockets, real processes.
  */
 #define _GNU_SOURCE
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -18,6 +19,7 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <ctype.h>
+#include <sched.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -722,16 +724,46 @@ START_TEST(test_client_reset_mid_reply)
 END_TEST
 
 /*
- * Every write to the log fails (ENOSPC: /dev/full): pfsd starts, serves,
- * grows, replaces a dead child, restarts on HUP and stops as usual.
+ * A file system with no room left: a small tmpfs, filled, mounted in a
+ * mount namespace of this test process alone (pfsd inherits it; it
+ * vanishes with them).  Returns the directory.
+ */
+static const char *
+full_disk(void)
+{
+	char	*dir = h_path("full"), fill[600], block[4096];
+	int	 fd;
+
+	ck_assert_msg(geteuid() == 0, "this test runs as root (CI does)");
+	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	ck_assert_int_eq(mount("tmpfs", dir, "tmpfs", 0, "size=64k"), 0);
+	snprintf(fill, sizeof(fill), "%s/filler", dir);
+	ck_assert_int_ne(fd = open(fill, O_WRONLY | O_CREAT, 0600), -1);
+	memset(block, 'x', sizeof(block));
+	while (write(fd, block, sizeof(block)) > 0)
+		;
+	ck_assert_int_eq(errno, ENOSPC);
+	close(fd);
+	return dir;
+}
+
+/*
+ * Every write to the log fails (ENOSPC): pfsd starts, serves, grows,
+ * replaces a dead child, restarts on HUP and stops as usual.
  */
 START_TEST(test_log_on_full_disk)
 {
 	struct hproc		 p;
+	char			 larg[700];
 	const char *const	 av[] = { "--max_servers=2", "--log_level=4",
-				    "--log_file=/dev/full", NULL };
+				    larg, NULL };
+	const char		*dir = full_disk();
+	struct stat		 st;
 	pid_t			 kids[3];
 
+	snprintf(larg, sizeof(larg), "--log_file=%s/pfsd.log", dir);
 	start(&p, "echo", av);
 	echo_ok("one\n");
 	echo_ok("two\n");
@@ -750,6 +782,9 @@ START_TEST(test_log_on_full_disk)
 	echo_ok("four\n");
 	ck_assert_int_eq(h_wait_no_zombies(p.pid, 5000), 0);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+	ck_assert_int_eq(stat(larg + strlen("--log_file="), &st), 0);
+	ck_assert_int_eq(st.st_size, 0);	/* every write failed */
+	umount2(dir, MNT_DETACH);
 }
 END_TEST
 

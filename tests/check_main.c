@@ -11,7 +11,7 @@
 #define SUITES(X) \
 	X(conf) X(yaml) X(cmdline) X(listen) X(access) X(plugin) \
 	X(engine) X(serialize) X(signals) X(daemon) \
-	X(docs) X(faults) X(beyond) X(install) X(compat)
+	X(docs) X(faults) X(beyond) X(install) X(compat) X(hostile)
 
 #define DECLARE(n) Suite *n##_suite(void) __attribute__((weak));
 SUITES(DECLARE)

@@ -1,0 +1,474 @@
+/*
+ * check_hostile.c - integration tests of pfsd started, configured and
+ * used the way a careless operator or an attacker would: descriptors 0-2
+ * closed at start, a FIFO or a device where the log goes, a UNIX client
+ * whose own socket name holds a newline, a handler that closes its
+ * stdio, uids without a passwd entry, long group lists, hostile YAML.
+ * The real pfsd binary, real sockets, real processes; as root where the
+ * fault needs it (CI runs as root).
+ */
+#define _GNU_SOURCE
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define READY_MS	10000
+
+static int	port;
+static char	portarg[64];
+
+static long long
+mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *
+log_tail(const char *path)
+{
+	static char	 tail[3000];
+	char		*log = h_read_file(path);
+	size_t		 len = log != NULL ? strlen(log) : 0;
+
+	snprintf(tail, sizeof(tail), "%s", log == NULL ? "" :
+	    log + (len >= sizeof(tail) ? len - sizeof(tail) + 1 : 0));
+	free(log);
+	return tail;
+}
+
+/* Start pfsd serving handler on a free loopback TCP port; wait for it. */
+static void
+start_opts(struct hproc *p, const char *handler, const char *const *extra,
+    const struct hopts *o)
+{
+	const char	*av[48];
+	size_t		 n = 0;
+
+	port = h_free_port();
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
+	av[n++] = "--handler";
+	av[n++] = handler;
+	av[n++] = portarg;
+	while (extra != NULL && *extra != NULL && n < 46)
+		av[n++] = *extra++;
+	av[n] = NULL;
+	ck_assert_int_eq(h_start_opts(p, av, o), 0);
+	ck_assert_msg(h_wait_ready(p, READY_MS) == 0, "pfsd not ready; log:\n%s",
+	    log_tail(p->log));
+}
+
+static void
+start(struct hproc *p, const char *handler, const char *const *extra)
+{
+	start_opts(p, handler, extra, NULL);
+}
+
+/* One round trip on a new connection: the reply must be exactly want. */
+static void
+talk_ok(const char *send, const char *want)
+{
+	char	buf[512];
+
+	ck_assert_int_ge(h_talk("127.0.0.1", port, send, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, want);
+}
+
+static int
+count(const char *text, const char *s)
+{
+	const char	*at;
+	int		 n = 0;
+
+	for (at = text; at != NULL && (at = strstr(at, s)) != NULL; at++)
+		n++;
+	return n;
+}
+
+static int
+file_count(const char *path, const char *s)
+{
+	char	*text = h_read_file(path);
+	int	 n = count(text, s);
+
+	free(text);
+	return n;
+}
+
+/* Every byte of the file is printable ASCII or a line's newline. */
+static void
+assert_printable(const char *path)
+{
+	char		*text = h_read_file(path);
+	const char	*c;
+
+	ck_assert_ptr_nonnull(text);
+	for (c = text; *c != '\0'; c++)
+		ck_assert_msg(*c == '\n' || (*c >= 0x20 && *c < 0x7f),
+		    "byte 0x%02x at offset %ld of %s:\n%s",
+		    (unsigned char)*c, (long)(c - text), path, text);
+	free(text);
+}
+
+/*
+ * Item: started with descriptors 0 and 1 closed, as some supervisors do.
+ * The listening socket must not land on 0 (replaced by the client, then
+ * by /dev/null): every request of a one-child pool is served and no
+ * accept() error is logged.
+ */
+START_TEST(test_std_fds_closed)
+{
+	static const char *const wrap[] = { "/bin/sh", "-c",
+				    "exec \"$@\" <&- >&-", "sh", NULL };
+	const struct hopts	 o = { .wrap = wrap };
+	const char *const	 av[] = { "--max_servers=1", NULL };
+	struct hproc		 p;
+	int			 i;
+
+	start_opts(&p, PLUGIN("echo"), av, &o);
+	for (i = 0; i < 5; i++)
+		talk_ok("again\n", "again\n");
+	ck_assert_msg(!h_log_has(&p, "accept:"), "%s", log_tail(p.log));
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/*
+ * The same with 0, 1 and 2 closed and a log file: its descriptor must not
+ * be 0, where a request's stdin goes -- log lines would reach a client.
+ */
+START_TEST(test_std_fds_closed_log_file)
+{
+	static const char *const wrap[] = { "/bin/sh", "-c",
+				    "exec \"$@\" <&- >&- 2>&-", "sh", NULL };
+	const struct hopts	 o = { .wrap = wrap };
+	char			 larg[600];
+	const char *const	 av[] = { "--max_servers=1", "--log_level=4",
+				    larg, NULL };
+	struct hproc		 p;
+	int			 i;
+
+	snprintf(larg, sizeof(larg), "--log_file=%s", h_path("pfsd.log"));
+	start_opts(&p, PLUGIN("echo"), av, &o);
+	for (i = 0; i < 3; i++)
+		talk_ok("only this\n", "only this\n");
+	ck_assert_int_ge(file_count(h_path("pfsd.log"), "connection from"), 1);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/*
+ * A child whose listening socket is broken (the handler put /dev/null
+ * over it) fails accept() in a loop: one line, then one line a second
+ * with the count, not a line per failure.
+ */
+START_TEST(test_accept_errors_rate_limited)
+{
+	const char *const	 av[] = { "--max_servers=1", NULL };
+	const char		*err = "accept: Socket operation on non-socket";
+	struct hproc		 p;
+
+	start(&p, TPLUGIN("hostile"), av);
+	talk_ok("unlisten\n", "ok\n");
+	ck_assert_int_eq(h_wait_log(&p, err, 5000), 0);
+	ck_assert_int_eq(h_wait_log(&p, "more times)", 5000), 0);
+	ck_assert_msg(file_count(p.log, err) <= 3, "%d lines:\n%s",
+	    file_count(p.log, err), log_tail(p.log));
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/*
+ * A handler that fclose()s stdout or stdin: the next clients of the pool
+ * (one child) are served all the same, and the log says what happened.
+ */
+static const struct {
+	const char	*cmd, *log;
+} fcloses[] = {
+	{ "fclose stdout\n", "closed its standard output" },
+	{ "fclose stdin\n", "closed its standard input" },
+};
+
+START_TEST(test_handler_fclose_stdio)
+{
+	const char *const	 av[] = { "--max_servers=1", NULL };
+	struct hproc		 p;
+	int			 i;
+
+	start(&p, TPLUGIN("hostile"), av);
+	talk_ok(fcloses[_i].cmd, "bye\n");
+	for (i = 0; i < 3; i++)
+		talk_ok("still here\n", "still here\n");
+	ck_assert_msg(h_log_has(&p, fcloses[_i].log), "%s", log_tail(p.log));
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/* A configuration file: its path. */
+static char *
+conf_file(const char *name, const char *text)
+{
+	return h_write(name, "%s", text);
+}
+
+/*
+ * A FIFO at log_file (the service user can plant one in the log's
+ * directory): refused at once, naming where log_file was set, both by -t
+ * and at startup -- never a start that hangs in open().
+ */
+START_TEST(test_log_file_fifo_refused)
+{
+	char		 conf[1200], carg[600], out[4096], want[1200];
+	const char	*t_av[] = { "-t", "-c", carg, NULL };
+	const char	*av[] = { "-c", carg, NULL };
+	struct hproc	 p;
+	int		 status;
+
+	ck_assert_int_eq(mkfifo(h_path("fifo.log"), 0644), 0);
+	snprintf(conf, sizeof(conf), "handler %s\nport 127.0.0.1:%d\n"
+	    "log_file %s\n", PLUGIN("echo"), h_free_port(),
+	    h_path("fifo.log"));
+	snprintf(carg, sizeof(carg), "%s", conf_file("x.conf", conf));
+	snprintf(want, sizeof(want), "%s:3: log_file: %s is a FIFO", carg,
+	    h_path("fifo.log"));
+	status = h_run(t_av, out, sizeof(out));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 78);
+	ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+
+	ck_assert_int_eq(h_start(&p, av), 0);
+	status = h_wait_exit(&p, 5000);
+	if (status == -1)
+		h_stop(&p, SIGKILL, 1000);
+	ck_assert_msg(status != -1, "pfsd hangs on a FIFO log_file");
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 78);
+	ck_assert_msg(h_log_has(&p, want), "%s", log_tail(p.log));
+}
+END_TEST
+
+/*
+ * USR1 with a FIFO planted where the log was (logrotate moved the file):
+ * the parent neither hangs nor writes to it; it says so in the old file
+ * and goes on (TTIN answered after USR1).
+ */
+START_TEST(test_log_reopen_fifo_refused)
+{
+	char		 larg[600], old[600];
+	const char	*av[] = { "--max_servers=1", larg, NULL };
+	struct hproc	 p;
+	long long	 end;
+
+	snprintf(larg, sizeof(larg), "--log_file=%s", h_path("pfsd.log"));
+	snprintf(old, sizeof(old), "%s", h_path("pfsd.log.1"));
+	start(&p, PLUGIN("echo"), av);
+	ck_assert_int_eq(rename(h_path("pfsd.log"), old), 0);
+	ck_assert_int_eq(mkfifo(h_path("pfsd.log"), 0644), 0);
+	kill(p.pid, SIGUSR1);
+	kill(p.pid, SIGTTIN);
+	end = mono_ms() + 5000;
+	while (file_count(old, "TTIN: max_servers is now 2") == 0 &&
+	    mono_ms() < end)
+		poll(NULL, 0, 10);
+	ck_assert_msg(file_count(old, "TTIN: max_servers is now 2") == 1,
+	    "the parent hangs on USR1 with a FIFO at log_file:\n%s",
+	    log_tail(old));
+	ck_assert_int_eq(file_count(old, "not a regular file; still writing "
+	    "to the old file"), 1);
+	talk_ok("served\n", "served\n");
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/*
+ * log_file naming a device node, with user: refused, and the node is
+ * never given to the user (a /dev/null or /dev/pts/N given to nobody is
+ * a host-wide hole).  A node of our own stands for /dev/null.
+ */
+START_TEST(test_log_file_device_not_chowned)
+{
+	char		 larg[600];
+	const char	*av[] = { "--handler=echo", portarg, larg,
+			    "--user=nobody", NULL };
+	struct stat	 st;
+	struct hproc	 p;
+	int		 status;
+
+	ck_assert_msg(geteuid() == 0, "this test runs as root (CI does)");
+	ck_assert_int_eq(mknod(h_path("null"), S_IFCHR | 0666,
+	    makedev(1, 3)), 0);
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d",
+	    h_free_port());
+	snprintf(larg, sizeof(larg), "--log_file=%s", h_path("null"));
+	ck_assert_int_eq(h_start(&p, av), 0);
+	if ((status = h_wait_exit(&p, 5000)) == -1)
+		h_stop(&p, SIGKILL, 1000);
+	ck_assert_int_eq(stat(h_path("null"), &st), 0);
+	ck_assert_int_eq(st.st_uid, 0);
+	ck_assert_int_eq(st.st_gid, 0);
+	ck_assert(status != -1 && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 78);
+	ck_assert_msg(h_log_has(&p, "command line: log_file: ") &&
+	    h_log_has(&p, "is a device"), "%s", log_tail(p.log));
+}
+END_TEST
+
+/*
+ * A log file that exists already keeps its owner (pfsd did not make it);
+ * one pfsd creates is given to the user, who must reopen it on USR1.
+ */
+START_TEST(test_log_file_chowned_only_if_created)
+{
+	char		 larg[600];
+	const char	*av[] = { "--user=nobody", larg, NULL };
+	struct stat	 st;
+	struct hproc	 p;
+
+	ck_assert_msg(geteuid() == 0, "this test runs as root (CI does)");
+	snprintf(larg, sizeof(larg), "--log_file=%s", h_path("theirs.log"));
+	h_write("theirs.log", "%s", "");
+	start(&p, PLUGIN("echo"), av);
+	ck_assert_int_eq(stat(h_path("theirs.log"), &st), 0);
+	ck_assert_int_eq(st.st_uid, 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+
+	snprintf(larg, sizeof(larg), "--log_file=%s", h_path("ours.log"));
+	unlink(p.log);
+	start(&p, PLUGIN("echo"), av);
+	ck_assert_int_eq(stat(h_path("ours.log"), &st), 0);
+	ck_assert_int_eq(st.st_uid, 65534);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/*
+ * A UNIX client binds its own socket to a name holding a newline and a
+ * fake log line, connects and stays silent.  Neither the connection line
+ * (log_level 3) nor request_timeout's line may forge a line.
+ */
+START_TEST(test_unix_peer_cannot_forge_log)
+{
+	char			 sarg[600], larg[600], *log;
+	const char		*av[] = { "--handler=" PLUGIN("echo"), sarg,
+				    larg, "--log_level=3",
+				    "--request_timeout=1", NULL };
+	const char		*evil = "x\nFAKE: root ok";
+	struct sockaddr_un	 sun;
+	struct hproc		 p;
+	long long		 end;
+	int			 fd;
+
+	snprintf(sarg, sizeof(sarg), "--port=%s/unix", h_path("s.sock"));
+	snprintf(larg, sizeof(larg), "--log_file=%s", h_path("pfsd.log"));
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_int_eq(h_wait_ready(&p, READY_MS), 0);
+	/* a relative name, short enough to be kept whole by the scoreboard */
+	ck_assert_int_eq(chdir(h_dir()), 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", evil);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", h_path("s.sock"));
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	end = mono_ms() + 10000;
+	while (file_count(h_path("pfsd.log"), "request_timeout: child") == 0 &&
+	    mono_ms() < end)
+		poll(NULL, 0, 20);
+	close(fd);
+	log = h_read_file(h_path("pfsd.log"));
+	ck_assert_msg(count(log, "\nFAKE") == 0, "forged:\n%s", log);
+	ck_assert_msg(count(log, "connection from x\\x0aFAKE: root ok") == 1,
+	    "%s", log);
+	ck_assert_msg(count(log, "has served x\\x0aFAKE: root ok") == 1,
+	    "%s", log);
+	free(log);
+	unlink(evil);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/*
+ * A handler logging what a client sent (pfsd_log with the client's text
+ * as an argument): carriage returns and terminal escapes come out as
+ * \xNN, the log stays one printable line per message.
+ */
+START_TEST(test_handler_log_escaped)
+{
+	char		 larg[600];
+	const char	*av[] = { larg, NULL };
+	struct hproc	 p;
+
+	snprintf(larg, sizeof(larg), "--log_file=%s", h_path("pfsd.log"));
+	start(&p, TPLUGIN("hostile"), av);
+	talk_ok("log a\rFAKE\x1b[2J\x7f\n", "logged\n");
+	ck_assert_int_eq(file_count(h_path("pfsd.log"),
+	    "hostile: a\\x0dFAKE\\x1b[2J\\x7f"), 1);
+	assert_printable(h_path("pfsd.log"));
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/*
+ * UDP with no_client_stdout: the datagram is read by pfsd before the
+ * handler runs; pfsd_request_data() gives it (and without
+ * no_client_stdout too).  A stream request has none.
+ */
+START_TEST(test_udp_request_data)
+{
+	const char	*nocs[] = { "--no_client_stdout=1", NULL };
+	char		 uarg[64], buf[256];
+	const char	*av[] = { "--handler=" TPLUGIN("hostile"), uarg,
+			    _i ? nocs[0] : NULL, NULL };
+	struct hproc	 p;
+
+	port = h_free_port();
+	snprintf(uarg, sizeof(uarg), "--port=127.0.0.1:%d/udp", port);
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_int_eq(h_wait_ready(&p, READY_MS), 0);
+	ck_assert_int_eq(h_talk_udp("127.0.0.1", port, "hello", buf,
+	    sizeof(buf), 5000), 10);
+	ck_assert_str_eq(buf, "data=hello");
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+Suite	*hostile_suite(void);
+
+Suite *
+hostile_suite(void)
+{
+	Suite	*s = suite_create("hostile");
+	TCase	*tc = tcase_create("hostile");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_std_fds_closed);
+	tcase_add_test(tc, test_std_fds_closed_log_file);
+	tcase_add_test(tc, test_accept_errors_rate_limited);
+	tcase_add_loop_test(tc, test_handler_fclose_stdio, 0,
+	    (int)(sizeof(fcloses) / sizeof(fcloses[0])));
+	tcase_add_test(tc, test_log_file_fifo_refused);
+	tcase_add_test(tc, test_log_reopen_fifo_refused);
+	tcase_add_test(tc, test_log_file_device_not_chowned);
+	tcase_add_test(tc, test_log_file_chowned_only_if_created);
+	tcase_add_test(tc, test_unix_peer_cannot_forge_log);
+	tcase_add_test(tc, test_handler_log_escaped);
+	tcase_add_loop_test(tc, test_udp_request_data, 0, 2);
+	suite_add_tcase(s, tc);
+	return s;
+}
