@@ -19,6 +19,11 @@ MANDIR		?= $(PREFIX)/share/man
 SYSCONFDIR	?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 PKGCONFIGDIR	?= $(LIBDIR)/pkgconfig
 PLUGINDIR	?= $(LIBDIR)/pfsd/plugins
+UNITDIR		?= $(LIBDIR)/systemd/system
+# The installed pfsd.service is Type=notify-reload on systemd >= 253,
+# Type=notify with ExecReload before (conf/pfsd.service says why).
+SYSTEMD_VERSION	?= $(shell systemctl --version 2>/dev/null | \
+		   sed -n '1s/^systemd \([0-9]*\).*/\1/p')
 
 # Every Debian package the build, make check, make fuzz and .ci/run use
 # (make deps installs them).  .ci/run proves the list complete: it traces
@@ -36,7 +41,7 @@ DEPS_DEB	= gcc g++ make libc6-dev libyaml-dev libpcre2-dev check autoconf \
 		  libnet-cidr-perl netbase systemd clang libclang-rt-14-dev \
 		  strace
 
-NOCONF_GOALS	= deps deps-list clean distclean help
+NOCONF_GOALS	= deps deps-list install-conf clean distclean help
 ifeq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
 else
 -include config.mak.autogen
@@ -72,7 +77,8 @@ TEST_SRCS	= $(wildcard tests/check_*.c) tests/harness.c tests/conf_helpers.c
 TEST_OBJS	= $(TEST_SRCS:.c=.o)
 BENCH_BINS	= bench/loadgen bench/floor
 
-.PHONY: all deps deps-list run check check-build plugins install uninstall clean distclean \
+.PHONY: all deps deps-list run check check-build plugins install \
+	install-conf uninstall clean distclean \
 	bench soak valgrind fuzz help
 all: daemon/pfsd plugins
 
@@ -296,11 +302,13 @@ fuzz-clean:
 	rm -rf tests/fuzz/bin tests/fuzz/obj
 
 # --- install --------------------------------------------------------------
-install: daemon/pfsd-installed $(PLUGINS)
+# install-conf: the example configurations (an edited one is kept: the
+# new one goes next to it as .new) and the systemd units.
+install: install-conf daemon/pfsd-installed $(PLUGINS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) \
 	  $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
 	  $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 \
-	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/pfsd
+	  $(DESTDIR)$(MANDIR)/man8
 	install -m 755 daemon/pfsd-installed $(DESTDIR)$(BINDIR)/pfsd
 	install -m 755 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)
 	install -m 644 daemon/pfsd.h $(DESTDIR)$(INCLUDEDIR)
@@ -311,16 +319,36 @@ install: daemon/pfsd-installed $(PLUGINS)
 	install -m 644 man/pfsd-plugin.3 $(DESTDIR)$(MANDIR)/man3
 	install -m 644 man/pfsd.conf.5 $(DESTDIR)$(MANDIR)/man5
 	install -m 644 man/pfsd.8 $(DESTDIR)$(MANDIR)/man8
-	install -m 644 conf/pfsd.conf conf/pfsd.yaml \
-	  $(DESTDIR)$(SYSCONFDIR)/pfsd
+
+install-conf:
+	install -d $(DESTDIR)$(SYSCONFDIR)/pfsd
+	@for f in pfsd.conf pfsd.yaml; do \
+	  t=$(DESTDIR)$(SYSCONFDIR)/pfsd/$$f; \
+	  if [ -e "$$t" ] && ! cmp -s conf/$$f "$$t"; then \
+	    echo "install: $$t exists and differs: installing conf/$$f" \
+	      "as $$t.new"; t=$$t.new; fi; \
+	  echo "install -m 644 conf/$$f $$t"; \
+	  install -m 644 conf/$$f "$$t" || exit 1; \
+	done
+	install -d $(DESTDIR)$(UNITDIR)
+	sed -e 's#/usr/local/sbin/pfsd#$(BINDIR)/pfsd#' \
+	  -e 's#/etc/pfsd/pfsd.conf#$(SYSCONFDIR)/pfsd/pfsd.conf#' \
+	  $(if $(shell [ 0$(SYSTEMD_VERSION) -ge 253 ] && echo y), \
+	  -e 's#^Type=notify$$#Type=notify-reload#' -e '/^ExecReload=/d') \
+	  conf/pfsd.service > $(DESTDIR)$(UNITDIR)/pfsd.service
+	install -m 644 conf/pfsd.socket $(DESTDIR)$(UNITDIR)
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/pfsd $(DESTDIR)$(INCLUDEDIR)/pfsd.h \
 	  $(DESTDIR)$(PKGCONFIGDIR)/pfsd.pc \
 	  $(DESTDIR)$(MANDIR)/man3/pfsd-plugin.3 \
 	  $(DESTDIR)$(MANDIR)/man5/pfsd.conf.5 $(DESTDIR)$(MANDIR)/man8/pfsd.8 \
-	  $(DESTDIR)$(SYSCONFDIR)/pfsd/pfsd.conf \
-	  $(DESTDIR)$(SYSCONFDIR)/pfsd/pfsd.yaml
+	  $(DESTDIR)$(UNITDIR)/pfsd.service $(DESTDIR)$(UNITDIR)/pfsd.socket
+	@for f in pfsd.conf pfsd.yaml; do \
+	  t=$(DESTDIR)$(SYSCONFDIR)/pfsd/$$f; rm -f "$$t.new"; \
+	  if cmp -s conf/$$f "$$t"; then rm -f "$$t"; \
+	  elif [ -e "$$t" ]; then echo "uninstall: keeping the edited $$t"; \
+	  fi; done
 	rm -f $(addprefix $(DESTDIR)$(PLUGINDIR)/,$(notdir $(PLUGINS)))
 	-rmdir $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(LIBDIR)/pfsd \
 	  $(DESTDIR)$(SYSCONFDIR)/pfsd 2>/dev/null

@@ -53,6 +53,8 @@ START_TEST(test_staged_files)
 		"/usr/lib/pkgconfig/pfsd.pc", "/usr/lib/pfsd/plugins/echo.so",
 		"/usr/share/man/man8/pfsd.8", "/usr/share/man/man5/pfsd.conf.5",
 		"/usr/share/man/man3/pfsd-plugin.3", "/etc/pfsd/pfsd.conf",
+		"/etc/pfsd/pfsd.yaml", "/usr/lib/systemd/system/pfsd.service",
+		"/usr/lib/systemd/system/pfsd.socket",
 	};
 	char	path[512];
 	size_t	i;
@@ -108,6 +110,89 @@ START_TEST(test_out_of_tree_handler)
 }
 END_TEST
 
+/* make install-conf into DESTDIR=dir, PREFIX=/usr; its exit status. */
+static int
+install_conf(const char *dir, const char *systemd_version, char *out,
+    size_t len)
+{
+	char	cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "make -s --no-print-directory -C %s "
+	    "install-conf DESTDIR=%s PREFIX=/usr SYSTEMD_VERSION=%s 2>&1",
+	    SRCDIR, dir, systemd_version);
+	return sh(cmd, out, len);
+}
+
+/* An edited pfsd.conf is kept; the new example goes next to it. */
+START_TEST(test_edited_conf_kept)
+{
+	char	 out[4096], path[512], want[1200];
+	char	*conf, *shipped = h_read_file(SRCDIR "/conf/pfsd.conf");
+	char	*yaml;
+
+	ck_assert_int_eq(install_conf(h_path("dest"), "252", out,
+	    sizeof(out)), 0);
+	snprintf(path, sizeof(path), "%s/etc/pfsd/pfsd.conf", h_path("dest"));
+	conf = h_read_file(path);
+	ck_assert_str_eq(conf, shipped);
+	free(conf);
+	ck_assert_ptr_nonnull(h_write("dest/etc/pfsd/pfsd.conf",
+	    "handler echo\nport 127.0.0.1:1\n"));
+	ck_assert_ptr_nonnull(h_write("dest/etc/pfsd/pfsd.yaml",
+	    "handler: echo\n"));
+
+	ck_assert_int_eq(install_conf(h_path("dest"), "252", out,
+	    sizeof(out)), 0);
+	snprintf(want, sizeof(want), "%s exists and differs: installing "
+	    "conf/pfsd.conf as %s.new", path, path);
+	ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+	conf = h_read_file(path);
+	ck_assert_str_eq(conf, "handler echo\nport 127.0.0.1:1\n");
+	free(conf);
+	strcat(path, ".new");
+	conf = h_read_file(path);
+	ck_assert_str_eq(conf, shipped);
+	free(conf);
+	yaml = h_read_file(h_path("dest/etc/pfsd/pfsd.yaml"));
+	ck_assert_str_eq(yaml, "handler: echo\n");
+	free(yaml);
+	ck_assert_int_eq(access(h_path("dest/etc/pfsd/pfsd.yaml.new"), R_OK),
+	    0);
+	free(shipped);
+}
+END_TEST
+
+/* The unit make install writes suits the systemd it is installed for. */
+START_TEST(test_unit_for_systemd)
+{
+	char	 out[4096];
+	char	*unit;
+
+	ck_assert_int_eq(install_conf(h_path("old"), "252", out,
+	    sizeof(out)), 0);
+	unit = h_read_file(h_path("old/usr/lib/systemd/system/pfsd.service"));
+	ck_assert_ptr_nonnull(unit);
+	ck_assert_ptr_nonnull(strstr(unit, "\nType=notify\n"));
+	ck_assert_ptr_nonnull(strstr(unit,
+	    "\nExecReload=/bin/kill -HUP $MAINPID\n"));
+	ck_assert_ptr_nonnull(strstr(unit,
+	    "\nExecStart=/usr/sbin/pfsd -c /etc/pfsd/pfsd.conf\n"));
+	free(unit);
+
+	ck_assert_int_eq(install_conf(h_path("new"), "253", out,
+	    sizeof(out)), 0);
+	unit = h_read_file(h_path("new/usr/lib/systemd/system/pfsd.service"));
+	ck_assert_ptr_nonnull(unit);
+	ck_assert_ptr_nonnull(strstr(unit, "\nType=notify-reload\n"));
+	ck_assert_ptr_null(strstr(unit, "\nExecReload="));
+	ck_assert_ptr_nonnull(strstr(unit,
+	    "\nExecStart=/usr/sbin/pfsd -c /etc/pfsd/pfsd.conf\n"));
+	free(unit);
+	ck_assert_int_eq(access(h_path("new/usr/lib/systemd/system/"
+	    "pfsd.socket"), R_OK), 0);
+}
+END_TEST
+
 Suite	*install_suite(void);
 
 Suite *
@@ -119,6 +204,8 @@ install_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_staged_files);
 	tcase_add_test(tc, test_out_of_tree_handler);
+	tcase_add_test(tc, test_edited_conf_kept);
+	tcase_add_test(tc, test_unit_for_systemd);
 	suite_add_tcase(s, tc);
 	return s;
 }
