@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <check.h>
+
 #include "harness.h"
 
 static char	dir[256];
@@ -73,8 +75,12 @@ remove_test_dirs(void)
 void
 h_global_init(void)
 {
+	char	run[32];
+
 	signal(SIGPIPE, SIG_IGN);
 	mkdir(SRCDIR "/tests/run", 0755);
+	snprintf(run, sizeof(run), "%ld", (long)getpid());
+	setenv("PFSD_TEST_RUN", run, 1);	/* names the skip list */
 	remove_test_dirs();
 }
 
@@ -592,4 +598,52 @@ h_run(const char *const *argv, char *out, size_t len)
 	close(p[0]);
 	waitpid(pid, &status, 0);
 	return status;
+}
+
+/* The run's skip list: one file, appended to by every test process. */
+static const char *
+skips_path(void)
+{
+	static char	path[512];
+
+	if (path[0] == '\0')
+		snprintf(path, sizeof(path), SRCDIR "/tests/run/skips.%s",
+		    getenv("PFSD_TEST_RUN") != NULL ? getenv("PFSD_TEST_RUN") :
+		    "0");
+	return path;
+}
+
+void
+h_skip(const char *fmt, ...)
+{
+	char	line[1024];
+	va_list	ap;
+	int	n, fd;
+
+	n = snprintf(line, sizeof(line), "SKIP %s: ", tcase_name());
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	strcat(line, "\n");
+	if ((fd = open(skips_path(), O_WRONLY | O_CREAT | O_APPEND, 0644))
+	    != -1) {
+		(void)!write(fd, line, strlen(line));
+		close(fd);
+	}
+	printf("%s", line);
+}
+
+int
+h_skips_report(FILE *out)
+{
+	char	*s = h_read_file(skips_path()), *p;
+	int	 n = 0;
+
+	for (p = s; p != NULL && (p = strchr(p, '\n')) != NULL; p++)
+		n++;
+	if (s != NULL)
+		fputs(s, out);
+	free(s);
+	unlink(skips_path());
+	return n;
 }

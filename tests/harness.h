@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #ifndef SRCDIR
 #define SRCDIR "."
@@ -82,5 +83,14 @@ ssize_t	 h_talk_udp(const char *host, int port, const char *send, char *buf,
 
 /* Run pfsd to completion (e.g. -t, -T); output (stdout+stderr) in out. */
 int	 h_run(const char *const *argv, char *out, size_t len);
+
+/*
+ * A check that cannot run here (no /dev/log, no IPv6...) says so: H_SKIP
+ * records it and returns, and the run's summary lists it as SKIP rather
+ * than counting it silently among the passes.
+ */
+void	 h_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int	 h_skips_report(FILE *);		/* prints them; how many */
+#define H_SKIP(...)	do { h_skip(__VA_ARGS__); return; } while (0)
 
 #endif
