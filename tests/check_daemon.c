@@ -277,8 +277,89 @@ START_TEST(test_user_nobody)
 	ck_assert_int_eq(status_field(kids[0], "Uid:"), 65534);
 	ck_assert_int_eq(status_field(kids[0], "Gid:"), 65534);
 	ck_assert_int_eq(status_field(p.pid, "Uid:"), 65534);
+	ck_assert_int_eq(status_field(p.pid, "Gid:"), 65534);
 	ck_assert_int_eq(stat(h_path("pfsd.log"), &st), 0);
 	ck_assert_int_eq(st.st_uid, 65534);
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "hi\n", buf, sizeof(buf)),
+	    3);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/* Every number of a /proc/PID/status line ("Uid:", "Groups:"); count. */
+static int
+status_ids(pid_t pid, const char *field, long *ids, int max)
+{
+	char	 path[64], line[1024], *p, *end;
+	FILE	*f;
+	int	 n = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (n == -1 && fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, field, strlen(field)) != 0)
+			continue;
+		for (n = 0, p = line + strlen(field); n < max; n++) {
+			ids[n] = strtol(p, &end, 10);
+			if (end == p)
+				break;
+			p = end;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+/* Real, effective, saved and filesystem ids all equal want. */
+static void
+assert_ids(pid_t pid, const char *field, long want)
+{
+	long	ids[8];
+	int	i;
+
+	ck_assert_msg(status_ids(pid, field, ids, 8) == 4, "pid %d: no %s",
+	    (int)pid, field);
+	for (i = 0; i < 4; i++)
+		ck_assert_msg(ids[i] == want, "pid %d: %s field %d is %ld, "
+		    "not %ld", (int)pid, field, i + 1, ids[i], want);
+}
+
+/* "group nogroup daemon": gid nogroup everywhere (real, effective, saved,
+ * filesystem), supplementary groups exactly nogroup and daemon, root's
+ * gone; uid nobody everywhere; in the parent and in every child. */
+START_TEST(test_user_group_list)
+{
+	struct hproc	 p;
+	char		 portarg[64], buf[64], *conf;
+	const char	*av[] = { "-c", NULL, portarg, NULL };
+	pid_t		 pids[5];
+	long		 groups[16];
+	int		 port = h_free_port(), i, n, g;
+
+	if (geteuid() != 0)
+		H_SKIP("switching user needs root");
+	conf = h_write("pfsd.conf", "handler echo\nuser nobody\n"
+	    "group nogroup daemon\nmax_servers 3\n");
+	av[1] = conf;
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_msg(h_wait_ready(&p, 10000) == 0, "%s", h_read_file(p.log));
+	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
+	pids[0] = p.pid;
+	ck_assert_int_eq(h_children(p.pid, pids + 1, 4), 3);
+	for (i = 0; i < 4; i++) {
+		assert_ids(pids[i], "Uid:", 65534);
+		assert_ids(pids[i], "Gid:", 65534);
+		n = status_ids(pids[i], "Groups:", groups, 16);
+		ck_assert_msg(n == 2, "pid %d: %d supplementary groups, not 2",
+		    (int)pids[i], n);
+		for (g = 0; g < n; g++)
+			ck_assert_msg(groups[g] == 1 || groups[g] == 65534,
+			    "pid %d: supplementary group %ld", (int)pids[i],
+			    groups[g]);
+		ck_assert(groups[0] != groups[1]);
+	}
 	ck_assert_int_eq(h_talk("127.0.0.1", port, "hi\n", buf, sizeof(buf)),
 	    3);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
@@ -385,6 +466,61 @@ START_TEST(test_log_level_info_logs_connections)
 }
 END_TEST
 
+/*
+ * A UNIX client names itself: its socket path is client data.  Bound to
+ * a path with a newline, a carriage return, an escape sequence, a
+ * backslash, DEL and bytes that are not UTF-8, it must still make exactly
+ * one log line, with each of those escaped, and no raw control byte.
+ */
+START_TEST(test_log_escapes_unix_peer)
+{
+	static const char	 name[] = "c\nFORGED: root ok\r\x1b[1m\\x41"
+				    "\x7f\xff\xc3(";
+	static const char	 esc[] = "c\\x0aFORGED: root ok\\x0d\\x1b[1m"
+				    "\\\\x41\\x7f\\xff\\xc3(";
+	struct hproc		 p;
+	struct sockaddr_un	 sun;
+	char			 portarg[600], logarg[600], buf[64], *log, *l;
+	char			 want[700], cdir[] = "/tmp/pfsd-t.XXXXXX";
+	const char		*av[] = { "--handler=echo", portarg, logarg,
+				    "--log_level=3", NULL };
+	size_t			 i;
+	int			 fd, lines = 0;
+
+	snprintf(portarg, sizeof(portarg), "--port=%s/unix", h_path("s"));
+	snprintf(logarg, sizeof(logarg), "--log_file=%s", h_path("pfsd.log"));
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_msg(h_wait_ready(&p, 10000) == 0, "%s", h_read_file(p.log));
+	/* a short directory: pfsd keeps the first 63 bytes of a peer path */
+	ck_assert_ptr_nonnull(mkdtemp(cdir));
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s", cdir, name);
+	ck_assert_int_ne(fd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	unlink(sun.sun_path);	/* the socket keeps its name */
+	rmdir(cdir);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", h_path("s"));
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(h_talk_fd(fd, "x\n", buf, sizeof(buf), 5000), 2);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+	log = h_read_file(h_path("pfsd.log"));
+	for (i = 0; log[i] != '\0'; i++)
+		ck_assert_msg(log[i] == '\n' || ((unsigned char)log[i] >= 0x20 &&
+		    (unsigned char)log[i] < 0x7f), "raw byte 0x%02x in the "
+		    "log:\n%s", (unsigned char)log[i], log);
+	for (l = log; (l = strstr(l, "FORGED")) != NULL; l++)
+		lines++;
+	ck_assert_msg(lines == 1, "the client's name is in %d places:\n%s",
+	    lines, log);
+	snprintf(want, sizeof(want), ": info: connection from %s/%s port 0 "
+	    "on %s/unix\n", cdir, esc, h_path("s"));
+	ck_assert_msg(strstr(log, want) != NULL, "no line\n%s\nin the log:\n"
+	    "%s", want, log);
+	free(log);
+}
+END_TEST
+
 /* syslog: pfsd's lines reach /dev/log (a socket this test binds when the
  * machine has no syslog daemon; otherwise the check is not possible). */
 START_TEST(test_syslog)
@@ -399,11 +535,9 @@ START_TEST(test_syslog)
 				    "--syslog_facility=local3", NULL };
 	int			 fd, found = 0;
 
-	if (access("/dev/log", F_OK) == 0) {
-		fprintf(stderr, "test_syslog: /dev/log exists (a syslog "
-		    "daemon runs); not checked here\n");
-		return;
-	}
+	if (access("/dev/log", F_OK) == 0)
+		H_SKIP("/dev/log exists (a syslog daemon runs): its lines "
+		    "cannot be read here");
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	strcpy(sun.sun_path, "/dev/log");
@@ -468,10 +602,12 @@ daemon_suite(void)
 	tcase_add_test(tc, test_log_file_hardlink_refused);
 	tcase_add_test(tc, test_root_without_user_warns);
 	tcase_add_test(tc, test_user_nobody);
+	tcase_add_test(tc, test_user_group_list);
 	tcase_add_test(tc, test_unknown_user_refused);
 	tcase_add_test(tc, test_chroot);
 	tcase_add_test(tc, test_log_file_format_and_levels);
 	tcase_add_test(tc, test_log_level_info_logs_connections);
+	tcase_add_test(tc, test_log_escapes_unix_peer);
 	tcase_add_test(tc, test_syslog);
 	tcase_add_test(tc, test_exit_codes);
 	suite_add_tcase(s, tc);
