@@ -4,7 +4,10 @@
  * at any moment, the one holding the lock included.
  */
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <check.h>
 #include <signal.h>
 #include <stdio.h>
@@ -47,6 +50,59 @@ loadgen(int port, const char *conc, const char *count, char *out,
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* The system call pid is blocked in (/proc/PID/syscall), or -1 when it
+ * runs or cannot be read. */
+static long
+blocked_in(pid_t pid)
+{
+	char	path[64], buf[256];
+	ssize_t	n;
+	long	nr;
+	int	fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/syscall", (long)pid);
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	if (sscanf(buf, "%ld ", &nr) != 1)
+		return -1;	/* "running" */
+	return nr;
+}
+
+/*
+ * Wait until the n children of the pool all sit in a system call and
+ * none has moved for a while, then count those in system call nr (e.g.
+ * accept4: serialization lets exactly one in, none lets them all).  -1
+ * if they never settle.
+ */
+static int
+children_in(pid_t parent, int n, long nr)
+{
+	pid_t	kids[16];
+	long	was[16], now;
+	int	i, same = 0, in_accept = -1, tries;
+
+	for (tries = 0; tries < 1000 && same < 20; tries++) {
+		usleep(2000);
+		if (h_children(parent, kids, 16) != n) {
+			same = 0;
+			continue;
+		}
+		in_accept = 0;
+		for (i = 0; i < n; i++) {
+			if ((now = blocked_in(kids[i])) == -1 ||
+			    (same > 0 && now != was[i]))
+				break;
+			was[i] = now;
+			in_accept += now == nr;
+		}
+		same = i == n ? same + 1 : 0;
+	}
+	return same >= 20 ? in_accept : -1;
+}
+
 static void
 start_mode(struct hproc *p, int *port, const char *mode, const char *extra)
 {
@@ -73,7 +129,34 @@ START_TEST(test_mode_under_load)
 	ck_assert_msg(loadgen(port, "16", "4000", out, sizeof(out)) == 0,
 	    "serialize %s: %s", modes[_i], out);
 	ck_assert_ptr_nonnull(strstr(out, "completed=4000"));
+	/* after the lock changed hands 4000 times, it still excludes */
+	ck_assert_int_eq(h_wait_children(p.pid, 4, 5000), 0);
+	ck_assert_int_eq(children_in(p.pid, 4, SYS_accept4), _i == 0 ? 4 : 1);
 	ck_assert_int_eq(h_wait_no_zombies(p.pid, 5000), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/*
+ * What serialization is for: of the idle children, exactly one waits in
+ * accept4 (the others wait for the lock, the semaphore or the token);
+ * without it, all of them.  Checked at rest and after each of a few
+ * clients, so that the lock is also seen to pass on.
+ */
+START_TEST(test_mode_excludes)
+{
+	struct hproc	p;
+	char		buf[64];
+	int		port, i;
+
+	start_mode(&p, &port, modes[_i], NULL);
+	for (i = 0; i < 4; i++) {
+		ck_assert_msg(children_in(p.pid, 4, SYS_accept4) == (_i == 0 ? 4 : 1),
+		    "serialize %s: %d children in accept4", modes[_i],
+		    children_in(p.pid, 4, SYS_accept4));
+		ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", buf,
+		    sizeof(buf)), 2);
+	}
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
@@ -115,21 +198,52 @@ START_TEST(test_default_mode)
 {
 	struct hproc	 p;
 	char		 a1[64], a2[64];
-	const char	*av[] = { "--handler=echo", a1, a2, NULL };
+	const char	*av[] = { "--handler=echo", "--max_servers=3", a1, a2,
+			    NULL };
 
 	snprintf(a1, sizeof(a1), "--port=127.0.0.1:%d", h_free_port());
 	snprintf(a2, sizeof(a2), "--port=127.0.0.1:%d", h_free_port());
 	ck_assert_int_eq(h_start(&p, av), 0);
 	ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
 	ck_assert_int_eq(h_wait_log(&p, "serialize flock", 5000), 0);
+	/* the lock's holder polls both sockets, the others wait in flock */
+	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
+	ck_assert_int_eq(children_in(p.pid, 3, SYS_flock), 2);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
-	av[2] = NULL;
+	av[3] = NULL;
 	ck_assert_int_eq(h_start(&p, av), 0);
 	ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
 	ck_assert_int_eq(h_wait_log(&p, "serialize none", 5000), 0);
+	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
+	ck_assert_int_eq(children_in(p.pid, 3, SYS_accept4), 3);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
+
+/* Entries of dir, each asserted to have mode (unless 0). */
+static int
+dir_check(const char *dir, mode_t mode)
+{
+	char		 path[1024];
+	DIR		*d;
+	struct dirent	*e;
+	struct stat	 st;
+	int		 n = 0;
+
+	ck_assert_ptr_nonnull(d = opendir(dir));
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		ck_assert_int_eq(lstat(path, &st), 0);
+		ck_assert_msg(mode == 0 || (S_ISREG(st.st_mode) &&
+		    (st.st_mode & 07777) == mode && st.st_uid == geteuid()),
+		    "%s: mode %o", path, (unsigned)st.st_mode);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
 
 /* The temporary lock file is private and gone after the stop. */
 START_TEST(test_lock_file_private_and_removed)
@@ -150,6 +264,18 @@ START_TEST(test_lock_file_private_and_removed)
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 	/* a lock_file the user named is the user's: it stays */
 	ck_assert_int_eq(stat(lock, &st), 0);
+
+	/* without lock_file: whatever pfsd makes in TMPDIR is private
+	 * while it runs, and nothing of it is left after the stop */
+	ck_assert_int_eq(mkdir(h_path("tmp"), 0700), 0);
+	setenv("TMPDIR", h_path("tmp"), 1);
+	av[3] = NULL;
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
+	ck_assert_int_le(dir_check(h_path("tmp"), 0600), 1);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+	ck_assert_msg(dir_check(h_path("tmp"), 0) == 0, "pfsd left a file in "
+	    "TMPDIR");
 }
 END_TEST
 
@@ -190,6 +316,7 @@ serialize_suite(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_mode_under_load, 0, 4);
+	tcase_add_loop_test(tc, test_mode_excludes, 0, 4);
 	tcase_add_loop_test(tc, test_mode_survives_sigkill, 0, 4);
 	tcase_add_test(tc, test_default_mode);
 	tcase_add_test(tc, test_lock_file_private_and_removed);
