@@ -379,6 +379,19 @@ stdio_check(struct pfsd_server *srv)
 	ch.retire = 1;
 }
 
+/*
+ * A denied client gets nothing, whatever request_denied_hook prints:
+ * stdout is line-buffered, so purging it afterwards would be too late.
+ */
+static void
+discard_output(struct pfsd_server *srv, struct pfsd_request *req)
+{
+	__fpurge(stdout);
+	if (!conf_num(srv->conf, OPT_NO_CLIENT_STDOUT) &&
+	    req->l->proto != PFSD_PROTO_UDP)
+		dup2(ch.null_fd, STDOUT_FILENO);
+}
+
 static int
 request_allowed(struct pfsd_server *srv, struct pfsd_request *req)
 {
@@ -443,6 +456,8 @@ child_serve(struct pfsd_server *srv, struct pfsd_request *req)
 	allowed = request_allowed(srv, req);
 	if (log_level() >= PFSD_LOG_INFO)
 		log_connection(req, allowed);
+	if (!allowed)
+		discard_output(srv, req);
 	if (allowed)
 		p->process_request(req);
 	else if (p->request_denied_hook != NULL)

@@ -15,6 +15,11 @@
 #include <string.h>
 
 #include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "harness.h"
 
 Suite	*access_suite(void);
 
@@ -511,6 +516,109 @@ START_TEST(test_same_as_net_server)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* The rules in the running daemon */
+
+/* Talk to 127.0.0.1:port from the address src (any 127/8 address is
+ * this host's): send a line, read until the end (a reset, when pfsd
+ * closes on the unread line, ends it too); the bytes that came back. */
+static ssize_t
+talk_from(const char *src, int port, char *buf, size_t len)
+{
+	struct sockaddr_in	sin;
+	size_t			off = 0;
+	ssize_t			n;
+	int			fd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	ck_assert_int_eq(inet_pton(AF_INET, src, &sin.sin_addr), 1);
+	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
+	    -1);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	sin.sin_port = htons((unsigned short)port);
+	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(write(fd, "hello\n", 6), 6);
+	shutdown(fd, SHUT_WR);
+	while (off + 1 < len && (n = read(fd, buf + off, len - off - 1)) > 0)
+		off += (size_t)n;
+	buf[off] = '\0';
+	close(fd);
+	return (ssize_t)off;
+}
+
+static int
+count_lines(const char *text, const char *prefix)
+{
+	const char	*l;
+	int		 n = 0;
+
+	for (l = text; l != NULL && *l != '\0'; l = strchr(l, '\n')) {
+		if (*l == '\n')
+			l++;
+		n += strncmp(l, prefix, strlen(prefix)) == 0;
+	}
+	return n;
+}
+
+static const struct {
+	const char	*src;
+	int		 served;
+	const char	*why;
+} clients[] = {
+	{ "127.0.0.1", 1, "matches allow" },
+	{ "127.0.0.2", 0, "matches allow and deny: deny wins" },
+	{ "127.0.0.3", 0, "matches no allow rule" },
+	{ "127.0.0.12", 0, "allow regexes are anchored at both ends" },
+	{ "127.0.17.1", 1, "inside cidr_allow 127.0.16.0/20" },
+	{ "127.0.32.1", 0, "outside cidr_allow 127.0.16.0/20" },
+	{ "127.0.20.5", 0, "inside cidr_deny 127.0.20.0/24" },
+};
+
+/*
+ * allow, deny, cidr_allow and cidr_deny in the running daemon: an allowed
+ * client is served; a denied one gets not one byte (though the handler's
+ * request_denied_hook writes to stdout), and that hook runs once per
+ * denied client, process_request never.
+ */
+START_TEST(test_rules_in_daemon)
+{
+	struct hproc	 p;
+	char		 buf[64], *conf, *hooks;
+	const char	*av[] = { "-c", NULL, NULL };
+	ssize_t		 n;
+	size_t		 i;
+	int		 port = h_free_port(), served = 0;
+
+	conf = h_write("pfsd.conf", "handler %s\nport 127.0.0.1:%d\n"
+	    "max_servers 2\nhook_log %s\ndenied_reply 1\n"
+	    "allow 127\\.0\\.0\\.[12]\ndeny 127\\.0\\.0\\.2\n"
+	    "cidr_allow 127.0.16.0/20\ncidr_deny 127.0.20.0/24\n",
+	    TPLUGIN("hooks"), port, h_path("hooks.log"));
+	av[1] = conf;
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_msg(h_wait_ready(&p, 10000) == 0, "%s", h_read_file(p.log));
+	for (i = 0; i < nitems(clients); i++) {
+		n = talk_from(clients[i].src, port, buf, sizeof(buf));
+		if (clients[i].served)
+			ck_assert_msg(n == 6 && strcmp(buf, "hello\n") == 0,
+			    "%s (%s) not served: %zd bytes", clients[i].src,
+			    clients[i].why, n);
+		else
+			ck_assert_msg(n == 0, "%s (%s) got %zd bytes: %s",
+			    clients[i].src, clients[i].why, n, buf);
+		served += clients[i].served;
+	}
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+	hooks = h_read_file(h_path("hooks.log"));
+	ck_assert_int_eq(count_lines(hooks, "request_denied_hook "),
+	    (int)nitems(clients) - served);
+	ck_assert_int_eq(count_lines(hooks, "process_request "), served);
+	free(hooks);
+}
+END_TEST
+
 Suite *
 access_suite(void)
 {
@@ -537,6 +645,11 @@ access_suite(void)
 	tc = tcase_create("net_server");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_same_as_net_server);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("daemon");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_rules_in_daemon);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -8,6 +8,9 @@
  *	hook_log FILE	where the hook lines go
  *	deny_all	allow_deny_hook denies every connection
  *	fail_init	child_init_hook fails (returns 1)
+ *	fail_init_file PATH  child_init_hook fails while PATH exists
+ *	denied_reply	request_denied_hook prints "denied" to stdout (which
+ *			pfsd must not send to the denied client)
  *	fail_hook NAME	(list) the named hooks return 1; not for
  *			allow_deny_hook, where 0 is the refusal
  *
@@ -96,7 +99,6 @@ HOOKS_SRV(run_dequeue)
 HOOKS_SRV(idle_loop_hook)
 HOOKS_SRV(pre_server_close_hook)
 HOOKS_REQ(post_accept_hook)
-HOOKS_REQ(request_denied_hook)
 HOOKS_REQ(post_process_request_hook)
 HOOKS_REQ(post_client_connection_hook)
 
@@ -110,10 +112,23 @@ run_n_children_hook(struct pfsd_server *srv, int n)
 int
 child_init_hook(struct pfsd_server *srv)
 {
-	int	r;
+	const char	*path = pfsd_option(srv, "fail_init_file");
+	int		 r;
 
 	r = hooks_log(srv, "child_init_hook");
+	if (path != NULL && access(path, F_OK) == 0)
+		return 1;
 	return hooks_opt(srv, "fail_init") ? 1 : r;
+}
+
+int
+request_denied_hook(struct pfsd_request *req)
+{
+	struct pfsd_server	*srv = pfsd_request_server(req);
+
+	if (hooks_opt(srv, "denied_reply"))
+		printf("denied\n");
+	return hooks_log(srv, "request_denied_hook");
 }
 
 int
