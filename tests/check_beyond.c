@@ -88,14 +88,97 @@ START_TEST(test_request_timeout_silent_client)
 	char			 buf[64];
 	int			 fd;
 
+	pid_t			 kid;
+	long long		 t0, took;
+
 	start(&p, av);
+	ck_assert_int_eq(h_wait_children(p.pid, 1, 5000), 0);
+	ck_assert_int_eq(h_children(p.pid, &kid, 1), 1);
 	fd = h_connect_tcp("127.0.0.1", port);
+	t0 = ms();
 	ck_assert_int_ge(fd, 0);
+	/* the child serving the silent client is the one that goes */
+	while (h_alive(kid) && ms() - t0 < 5000)
+		usleep(5000);
+	took = ms() - t0;
+	ck_assert_msg(took >= 900 && took < 2000, "the child serving a silent "
+	    "client ended after %lld ms (request_timeout 1 s)", took);
 	ck_assert_int_eq(h_wait_log(&p, "request_timeout: child", 3000), 0);
 	close(fd);
 	ck_assert_int_eq(h_talk("127.0.0.1", port, "after\n", buf,
 	    sizeof(buf)), 6);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/*
+ * The watchdog's grace: a handler that survives SIGTERM gets SIGKILL one
+ * second (WATCHDOG_GRACE_MS) later, not at the next tick.  Measured: the
+ * handler notes when SIGTERM came, the test when the child was gone.
+ */
+START_TEST(test_request_timeout_grace)
+{
+	struct hproc		 p;
+	char			 termarg[600], *s;
+	const char *const	 av[] = { "--handler=" TPLUGIN("sleepy"),
+				    "--max_servers=1", "--request_timeout=1",
+				    termarg, NULL };
+	pid_t			 kid;
+	long long		 t0, term, gone;
+	int			 fd;
+
+	snprintf(termarg, sizeof(termarg), "--term_file=%s", h_path("term"));
+	start(&p, av);
+	ck_assert_int_eq(h_wait_children(p.pid, 1, 5000), 0);
+	ck_assert_int_eq(h_children(p.pid, &kid, 1), 1);
+	fd = h_connect_tcp("127.0.0.1", port);
+	ck_assert_int_eq(write(fd, "20000\n", 6), 6);
+	t0 = ms();
+	while (h_alive(kid) && ms() - t0 < 10000)
+		usleep(2000);
+	gone = ms();
+	ck_assert_msg(!h_alive(kid), "the child outlived SIGTERM for 10 s");
+	ck_assert_ptr_nonnull(s = h_read_file(h_path("term")));
+	term = atoll(s);
+	free(s);
+	ck_assert_msg(term - t0 >= 900 && term - t0 < 2000, "SIGTERM after "
+	    "%lld ms (request_timeout 1 s)", term - t0);
+	ck_assert_msg(gone - term >= 900 && gone - term < 2500, "SIGKILL "
+	    "%lld ms after SIGTERM (grace 1 s)", gone - term);
+	ck_assert_int_eq(h_wait_log(&p, "ignored SIGTERM; killing it", 2000),
+	    0);
+	close(fd);
+	ck_assert_int_eq(h_wait_children(p.pid, 1, 5000), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/* The header's served count: requests of the running children and of
+ * those that already exited (max_requests 2), each counted once. */
+START_TEST(test_status_served_count)
+{
+	struct hproc	 p;
+	char		 sock[600], out[8192], buf[64];
+	const char	*av[] = { "--handler=echo", "--max_servers=2",
+			    "--max_requests=2", sock, NULL };
+	const char	*st[] = { "status", sock, NULL };
+	const char	*js[] = { "status", "--json", sock, NULL };
+	int		 i, status;
+
+	snprintf(sock, sizeof(sock), "--status_socket=%s",
+	    h_path("status.sock"));
+	start(&p, av);
+	for (i = 0; i < 7; i++)
+		ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", buf,
+		    sizeof(buf)), 2);
+	status = h_run(st, out, sizeof(out));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_msg(strstr(out, " served 7\n") != NULL, "%s", out);
+	status = h_run(js, out, sizeof(out));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_msg(strstr(out, "\"served\": 7,") != NULL, "%s", out);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+	ck_assert_int_eq(h_wait_log(&p, "stopped (7 requests served)", 10), 0);
 }
 END_TEST
 
@@ -336,12 +419,20 @@ START_TEST(test_max_requests_jitter)
 				    "--max_requests_jitter=4", NULL };
 	int			 runs[64], n, i;
 
+	int			 lengths = 0;
+
 	start(&p, av);
-	n = run_lengths(40, runs, 64);
-	ck_assert_int_ge(n, 5);
-	for (i = 0; i < n - 1; i++)	/* the last run may be cut short */
+	n = run_lengths(100, runs, 64);
+	ck_assert_int_ge(n, 10);
+	for (i = 0; i < n - 1; i++) {	/* the last run may be cut short */
 		ck_assert_msg(runs[i] >= 3 && runs[i] <= 7,
 		    "a child served %d requests", runs[i]);
+		lengths |= 1 << runs[i];
+	}
+	/* the bounds hold without jitter too: the children must differ
+	 * (all of 9 or more runs drawing the same is (1/5)^8 unlikely) */
+	ck_assert_msg(__builtin_popcount(lengths) >= 2, "every child served "
+	    "the same number of requests: no jitter");
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
@@ -409,6 +500,8 @@ beyond_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_request_timeout);
 	tcase_add_test(tc, test_request_timeout_silent_client);
+	tcase_add_test(tc, test_request_timeout_grace);
+	tcase_add_test(tc, test_status_served_count);
 	tcase_add_test(tc, test_status_text_and_json);
 	tcase_add_test(tc, test_status_without_socket);
 	tcase_add_test(tc, test_status_socket_file_refused);
