@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -231,15 +232,86 @@ START_TEST(test_crashing_handler_pool_survives)
 }
 END_TEST
 
+static long long
+ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Watch the hooks log until it has n child_init_hook lines (children
+ * started); t[i] is when line i appeared.  0, or -1 after ms_max. */
+static int
+spawns(const char *log, long long *t, int have, int n, int ms_max)
+{
+	long long	 end = ms() + ms_max;
+	char		*s, *l;
+	int		 c;
+
+	while (ms() < end) {
+		s = h_read_file(log);
+		for (c = 0, l = s; l != NULL &&
+		    (l = strstr(l, "child_init_hook ")) != NULL; l++)
+			c++;
+		free(s);
+		for (; have < c && have < n; have++)
+			t[have] = ms();
+		if (have >= n)
+			return 0;
+		usleep(1000);
+	}
+	return -1;
+}
+
+/*
+ * Children that die at start are restarted after a delay that doubles:
+ * 100, 200, 400, 800 ms, measured between the starts.  A child that then
+ * served a request resets it: after that, the next failing start waits
+ * 100 ms again, not twice the last delay.
+ */
 START_TEST(test_failing_init_backs_off)
 {
-	struct hproc		 p;
-	const char *const	 av[] = { "--max_servers=2", "--fail_init", NULL };
+	struct hproc	 p;
+	char		 hookarg[600], failarg[600];
+	const char	*av[] = { "--max_servers=1", "--max_requests=1",
+			    hookarg, failarg, NULL };
+	const char	*fail = h_path("failing"), *log = h_path("hooks.log");
+	long long	 t[16], gap;
+	pid_t		 kid;
+	char		 buf[64];
+	int		 i;
 
+	snprintf(hookarg, sizeof(hookarg), "--hook_log=%s", log);
+	snprintf(failarg, sizeof(failarg), "--fail_init_file=%s", fail);
+	h_write("failing", "\n");
 	start(&p, TPLUGIN("hooks"), av);
-	ck_assert_int_eq(h_wait_log(&p, "next start in 100 ms", 5000), 0);
-	ck_assert_int_eq(h_wait_log(&p, "next start in 400 ms", 5000), 0);
+	ck_assert_int_eq(spawns(log, t, 0, 5, 5000), 0);
+	unlink(fail);		/* the next start (the 6th) is healthy */
+	for (i = 1; i < 5; i++) {
+		gap = t[i] - t[i - 1];
+		ck_assert_msg(gap >= (100 << (i - 1)) - 5 &&
+		    gap < (100 << (i - 1)) + 400, "start %d came %lld ms after "
+		    "the one before; want %d", i, gap, 100 << (i - 1));
+	}
+	ck_assert_int_eq(spawns(log, t, 5, 6, 5000), 0);
+	ck_assert_int_ge(t[5] - t[4], 1600 - 5);
+	/* it serves its one request; its replacement starts, healthy */
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", buf, sizeof(buf)),
+	    2);
+	ck_assert_int_eq(spawns(log, t, 6, 7, 5000), 0);
+	ck_assert_int_eq(h_wait_children(p.pid, 1, 5000), 0);
 	ck_assert_int_eq(h_wait_no_zombies(p.pid, 5000), 0);
+	ck_assert_int_eq(h_children(p.pid, &kid, 1), 1);
+	/* failing again, from a kill that is not a crash: the delay
+	 * starts over at 100 ms */
+	h_write("failing", "\n");
+	kill(kid, SIGKILL);
+	ck_assert_int_eq(spawns(log, t, 7, 9, 5000), 0);
+	gap = t[8] - t[7];
+	ck_assert_msg(gap >= 100 - 5 && gap < 500, "after healthy service, "
+	    "a failing start waited %lld ms for the next; want 100", gap);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST

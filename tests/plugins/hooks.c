@@ -113,12 +113,14 @@ int
 child_init_hook(struct pfsd_server *srv)
 {
 	const char	*path = pfsd_option(srv, "fail_init_file");
-	int		 r;
+	int		 r, fail;
 
+	/* decided before the line is written: a test that sees the line
+	 * may change the file without changing this child's fate */
+	fail = hooks_opt(srv, "fail_init") ||
+	    (path != NULL && access(path, F_OK) == 0);
 	r = hooks_log(srv, "child_init_hook");
-	if (path != NULL && access(path, F_OK) == 0)
-		return 1;
-	return hooks_opt(srv, "fail_init") ? 1 : r;
+	return fail ? 1 : r;
 }
 
 int
