@@ -99,9 +99,9 @@ START_TEST(test_request_timeout_silent_client)
 	ck_assert_int_ge(fd, 0);
 	/* the child serving the silent client is the one that goes */
 	while (h_alive(kid) && ms() - t0 < 5000)
-		usleep(5000);
+		usleep(2000);
 	took = ms() - t0;
-	ck_assert_msg(took >= 900 && took < 2000, "the child serving a silent "
+	ck_assert_msg(took >= 900 && took < 4000, "the child serving a silent "
 	    "client ended after %lld ms (request_timeout 1 s)", took);
 	ck_assert_int_eq(h_wait_log(&p, "request_timeout: child", 3000), 0);
 	close(fd);
@@ -141,9 +141,9 @@ START_TEST(test_request_timeout_grace)
 	ck_assert_ptr_nonnull(s = h_read_file(h_path("term")));
 	term = atoll(s);
 	free(s);
-	ck_assert_msg(term - t0 >= 900 && term - t0 < 2000, "SIGTERM after "
+	ck_assert_msg(term - t0 >= 900 && term - t0 < 4000, "SIGTERM after "
 	    "%lld ms (request_timeout 1 s)", term - t0);
-	ck_assert_msg(gone - term >= 900 && gone - term < 2500, "SIGKILL "
+	ck_assert_msg(gone - term >= 900 && gone - term < 4000, "SIGKILL "
 	    "%lld ms after SIGTERM (grace 1 s)", gone - term);
 	ck_assert_int_eq(h_wait_log(&p, "ignored SIGTERM; killing it", 2000),
 	    0);
