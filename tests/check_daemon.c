@@ -521,6 +521,61 @@ START_TEST(test_log_escapes_unix_peer)
 }
 END_TEST
 
+/*
+ * Children logging at once (log_level info: one line per connection)
+ * into one log file: every line whole and well-formed, none lost, none
+ * mixed with another; four clients connect 100 times each, in parallel,
+ * to four children.
+ */
+START_TEST(test_log_lines_concurrent)
+{
+	struct hproc	 p;
+	char		 portarg[64], logarg[600], buf[64], *log, *l, *nl;
+	const char	*av[] = { "--handler=echo", portarg, logarg,
+			    "--log_level=3", "--max_servers=4", NULL };
+	pid_t		 clients[4];
+	int		 port = h_free_port(), i, k, st, lines = 0;
+
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
+	snprintf(logarg, sizeof(logarg), "--log_file=%s", h_path("pfsd.log"));
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
+	ck_assert_int_eq(h_wait_children(p.pid, 4, 5000), 0);
+	for (i = 0; i < 4; i++) {
+		if ((clients[i] = fork()) == 0) {
+			for (k = 0; k < 100; k++)
+				if (h_talk("127.0.0.1", port, "x\n", buf,
+				    sizeof(buf)) != 2)
+					_exit(1);
+			_exit(0);
+		}
+		ck_assert_int_gt(clients[i], 0);
+	}
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(waitpid(clients[i], &st, 0), clients[i]);
+		ck_assert_int_eq(st, 0);
+	}
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+	ck_assert_ptr_nonnull(log = h_read_file(h_path("pfsd.log")));
+	for (l = log; (nl = strchr(l, '\n')) != NULL; l = nl + 1) {
+		*nl = '\0';
+		/* "YYYY-MM-DD HH:MM:SS.mmm pfsd[PID]: LEVEL: message" */
+		ck_assert_msg(strlen(l) > 24 && l[4] == '-' && l[10] == ' ' &&
+		    l[19] == '.' && strncmp(l + 23, " pfsd[", 6) == 0 &&
+		    strstr(l, "]: ") != NULL, "a broken log line: \"%s\"", l);
+		if (strstr(l, ": info: connection from 127.0.0.1 port ") !=
+		    NULL) {
+			ck_assert_msg(strstr(l, "/tcp") != NULL &&
+			    strstr(l, "/tcp")[4] == '\0', "\"%s\"", l);
+			lines++;
+		}
+	}
+	ck_assert_str_eq(l, "");
+	ck_assert_int_eq(lines, 400);
+	free(log);
+}
+END_TEST
+
 /* syslog: pfsd's lines reach /dev/log (a socket this test binds when the
  * machine has no syslog daemon; otherwise the check is not possible). */
 START_TEST(test_syslog)
@@ -608,6 +663,7 @@ daemon_suite(void)
 	tcase_add_test(tc, test_log_file_format_and_levels);
 	tcase_add_test(tc, test_log_level_info_logs_connections);
 	tcase_add_test(tc, test_log_escapes_unix_peer);
+	tcase_add_test(tc, test_log_lines_concurrent);
 	tcase_add_test(tc, test_syslog);
 	tcase_add_test(tc, test_exit_codes);
 	suite_add_tcase(s, tc);

@@ -1197,44 +1197,6 @@ START_TEST(test_hooks_crash)
 }
 END_TEST
 
-/* Children logging at once: whole lines, none lost, none mixed. */
-START_TEST(test_hooks_concurrent)
-{
-	struct plugin	 p;
-	struct tenv	 t;
-	char		*log, *s, *nl;
-	pid_t		 pid;
-	int		 i, k, st, lines = 0;
-
-	load_ok(&p, TPLUGIN("hooks"));
-	tenv_init(&t, tconf("hook_log", h_path("c.log"), NULL),
-	    PFSD_PROTO_TCP);
-	for (i = 0; i < 4; i++) {
-		if ((pid = fork()) == 0) {
-			for (k = 0; k < 300; k++)
-				p.idle_loop_hook(&t.srv);
-			_exit(0);
-		}
-		ck_assert_int_gt(pid, 0);
-	}
-	for (i = 0; i < 4; i++) {
-		ck_assert_int_gt(wait(&st), 0);
-		ck_assert_int_eq(st, 0);
-	}
-	ck_assert_ptr_nonnull(log = h_read_file(h_path("c.log")));
-	for (s = log; (nl = strchr(s, '\n')) != NULL; s = nl + 1) {
-		*nl = '\0';
-		ck_assert_int_eq(strncmp(s, "idle_loop_hook ", 15), 0);
-		ck_assert_int_eq(strspn(s + 15, "0123456789 "), strlen(s + 15));
-		lines++;
-	}
-	ck_assert_str_eq(s, "");
-	ck_assert_int_eq(lines, 4 * 300);
-	free(log);
-	tenv_free(&t, &p);
-}
-END_TEST
-
 Suite *
 plugin_suite(void)
 {
@@ -1285,7 +1247,6 @@ plugin_suite(void)
 	tcase_add_test(tc, test_hooks_options);
 	tcase_add_test(tc, test_hooks_requests);
 	tcase_add_test_raise_signal(tc, test_hooks_crash, SIGABRT);
-	tcase_add_test(tc, test_hooks_concurrent);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -486,8 +486,10 @@ START_TEST(test_hup_relative_paths_background)
 	ck_assert_int_eq(h_talk("127.0.0.1", port, "rel\n", buf, sizeof(buf)),
 	    4);
 	kill(daemon_pid, SIGTERM);
-	for (i = 0; i < 500 && kill(daemon_pid, 0) == 0; i++)
+	for (i = 0; i < 500 && h_alive(daemon_pid); i++)
 		usleep(10000);
+	ck_assert_msg(!h_alive(daemon_pid), "the daemon is still running 5 s "
+	    "after SIGTERM");
 	ck_assert_int_eq(access(h_path("pfsd.pid"), F_OK), -1);
 }
 END_TEST
