@@ -9,6 +9,7 @@
 #   make valgrind   the parent's whole life under valgrind (also in check)
 #   make fuzz       run the libFuzzer targets, FUZZ_SECONDS (60) each
 #   make deps       install the Debian packages of DEPS_DEB (deps-list prints it)
+#   make mutate     break pfsd on purpose (tests/mutants): the mutation score
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX		?= /usr/local
@@ -213,6 +214,17 @@ valgrind: deps
 	  echo "make valgrind: valgrind cannot run an ASan build"; exit 1; fi
 	@$(MAKE) --no-print-directory $(CHECK_DEPS)
 	cd tests && CK_RUN_SUITE=faults CK_RUN_CASE=valgrind ./bin/check_pfsd
+
+# --- mutation testing ---------------------------------------------------
+# Each mutant of tests/mutants (a realistic one-point breakage of daemon/)
+# applied alone to a copy of the tree, which is built and tested: the
+# relevant suites first, then all.  Prints KILLED/SURVIVED/STALE per mutant
+# and the score; fails below MUTATE_MIN percent killed.  Long (minutes):
+# MUTANTS="id ..." runs some, MUTATE_FLAGS=--quick only relevant suites.
+MUTATE_MIN	?= 90
+.PHONY: mutate
+mutate: deps
+	perl tests/mutate.pl --min $(MUTATE_MIN) $(MUTATE_FLAGS) $(MUTANTS)
 
 # --- benchmarks -----------------------------------------------------------
 bench/%: bench/%.c .build-flags config.mak.autogen
