@@ -37,10 +37,12 @@ SYSTEMD_VERSION	?= $(shell systemctl --version 2>/dev/null | \
 #   systemd	systemd-analyze verify of conf/pfsd.service in the tests
 #   clang, libclang-rt-14-dev	make fuzz (clang's libFuzzer)
 #   strace	tests/deps-check.sh
+#   haproxy, nginx-light, libnginx-mod-stream	balancers in front of
+#		pfsd in the PROXY protocol tests
 DEPS_DEB	= gcc g++ make libc6-dev libyaml-dev libpcre2-dev check autoconf \
 		  automake pkg-config mandoc valgrind perl libnet-server-perl \
 		  libnet-cidr-perl netbase systemd clang libclang-rt-14-dev \
-		  strace
+		  strace haproxy nginx-light libnginx-mod-stream
 
 NOCONF_GOALS	= deps deps-list install-conf clean distclean help
 ifeq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
@@ -67,6 +69,7 @@ ALL_LDFLAGS	= $(SANFLAGS) $(LDFLAGS_CONF) $(LDFLAGS)
 DAEMON_LIB_SRCS	= daemon/conf.c daemon/conf_yaml.c daemon/conf_cmdline.c \
 		  daemon/log.c \
 		  daemon/listen.c daemon/listen_inherit.c daemon/access.c \
+		  daemon/proxy.c \
 		  daemon/plugin.c \
 		  daemon/api.c daemon/scoreboard.c daemon/serialize.c \
 		  daemon/parent.c daemon/child.c daemon/daemonize.c \
@@ -244,10 +247,10 @@ bench: deps all $(BENCH_BINS)
 # sockets there, where systemd would.
 FUZZ_SECONDS	?= 60
 FUZZ_CC		?= clang
-FUZZ_TARGETS	= kv yaml port access inherit
+FUZZ_TARGETS	= kv yaml port access inherit proxy
 FUZZ_OBJS	= $(patsubst %,tests/fuzz/obj/%.o,conf conf_yaml conf_cmdline \
 		  log listen listen_inherit \
-		  access paths)
+		  access proxy scoreboard paths)
 FUZZ_BINS	= $(patsubst %,tests/fuzz/bin/fuzz_%,$(FUZZ_TARGETS))
 # clang, unlike gcc, warns about vprintf-style calls in functions that
 # take a va_list (log_vmsg, conf_vadd); their callers are checked.

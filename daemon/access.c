@@ -499,3 +499,65 @@ access_check(const struct access *a, const struct sockaddr *sa,
 		return 1;
 	return a->allow.nre == 0 && a->allow.nnet == 0;
 }
+
+/*
+ * A list of networks on its own (proxy_allow): the CIDR half of a rule
+ * set, with "loopback" for 127.0.0.0/8 and ::1.  Problems go to
+ * conf_error; NULL only when out of memory.
+ */
+struct cidr_set {
+	struct acl_rules	r;
+};
+
+struct cidr_set *
+cidr_set_configure(struct conf *c, enum opt_id id)
+{
+	static const char *const loopback[] = { "127.0.0.0/8", "::1" };
+	struct cidr_set	*s;
+	struct acl_cidr	*net;
+	size_t		 i, j, n = conf_count(c, id);
+
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->r.net = calloc(2 * n + 1, sizeof(*net))) == NULL) {
+		free(s);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		const struct conf_value	*cv = conf_value_at(c, id, i);
+		const char		*why;
+
+		if (strcasecmp(cv->str, "loopback") == 0) {
+			for (j = 0; j < nitems(loopback); j++)
+				ac_parse_cidr(loopback[j],
+				    &s->r.net[s->r.nnet++]);
+		} else if ((why = ac_parse_cidr(cv->str,
+		    &s->r.net[s->r.nnet])) != NULL)
+			conf_error(c, cv->file, cv->line,
+			    conf_options[id].name, "\"%s\": %s (a CIDR such "
+			    "as 10.0.0.0/8, or loopback)", cv->str, why);
+		else
+			s->r.nnet++;
+	}
+	return s;
+}
+
+/* Is the peer in the set?  UNIX-socket peers always are. */
+int
+cidr_set_match(const struct cidr_set *s, const struct sockaddr *sa)
+{
+	struct acl_peer	p;
+
+	if (sa->sa_family == AF_UNIX)
+		return 1;
+	ac_peer(sa, NULL, &p);
+	return ac_match(NULL, &s->r, &p, NULL, NULL, 0);
+}
+
+void
+cidr_set_free(struct cidr_set *s)
+{
+	if (s == NULL)
+		return;
+	ac_rules_free(&s->r);
+	free(s);
+}

@@ -237,3 +237,17 @@ pfsd_request_data(const struct pfsd_request *req, size_t *len)
 		*len = udp ? req->dgram_len : 0;
 	return udp ? req->dgram : NULL;
 }
+
+/* The balancer that sent a PROXY header for this connection, else NULL. */
+const char *
+pfsd_proxy_addr(const struct pfsd_request *creq)
+{
+	struct pfsd_request	*req = (struct pfsd_request *)creq;
+	int			 port;
+
+	if (req->proxylen == 0)
+		return NULL;
+	addr_format((struct sockaddr *)&req->proxy, req->proxy_addr,
+	    sizeof(req->proxy_addr), &port);
+	return req->proxy_addr;
+}

@@ -41,6 +41,7 @@ static struct {
 	int			 lock_dummy;	/* flock target once retiring */
 	struct pollfd		*pfds;		/* several listeners */
 	char			*dgram;
+	int			 proxy_mode;	/* PROXY_V1|PROXY_V2, or 0 */
 } ch = { .null_fd = -1, .lock_dummy = -1 };
 
 /* Async-signal-safe: make every wait of an idle child return at once. */
@@ -177,6 +178,17 @@ child_max_requests(const struct pfsd_server *srv)
 	return max;
 }
 
+/* proxy_protocol: off, on (either version), v1, v2. */
+static int
+child_proxy_mode(const struct pfsd_server *srv)
+{
+	static const int	modes[] = { 0, PROXY_V1 | PROXY_V2, PROXY_V1,
+				    PROXY_V2 };
+	long			i = conf_num(srv->conf, OPT_PROXY_PROTOCOL);
+
+	return i >= 0 && i < (long)nitems(modes) ? modes[i] : 0;
+}
+
 static void
 child_setup(struct pfsd_server *srv, int slot)
 {
@@ -196,6 +208,7 @@ child_setup(struct pfsd_server *srv, int slot)
 		_exit(CHILD_EXIT_INIT);
 	}
 	srv->max_requests = child_max_requests(srv);
+	ch.proxy_mode = child_proxy_mode(srv);
 	setvbuf(stdout, NULL, _IOLBF, BUFSIZ);
 }
 
@@ -398,7 +411,7 @@ request_allowed(struct pfsd_server *srv, struct pfsd_request *req)
 	struct plugin	*p = &srv->plugin;
 	const char	*host = NULL;
 
-	if (req->l->proto != PFSD_PROTO_UNIX && !access_empty(srv->acl)) {
+	if (req->peer.ss_family != AF_UNIX && !access_empty(srv->acl)) {
 		if (access_wants_hostname(srv->acl))
 			host = pfsd_peer_host(req);
 		if (!access_check(srv->acl, (struct sockaddr *)&req->peer,
@@ -420,6 +433,37 @@ log_connection(struct pfsd_request *req, int allowed)
 	    allowed ? "" : ": denied");
 }
 
+/*
+ * Behind a balancer: take its PROXY header off the connection, and make
+ * the client it names the peer from here on.  0 to serve; -1 when the
+ * connection was refused and closed (one log line naming the peer).
+ */
+static int
+child_proxy(struct pfsd_server *srv, struct pfsd_request *req)
+{
+	struct proxy_hdr	h;
+	char			err[ERRBUF_SIZE], peer[128];
+
+	if (!cidr_set_match(srv->proxy_allow, (struct sockaddr *)&req->peer))
+		snprintf(err, sizeof(err), "not a balancer in proxy_allow");
+	else if (proxy_read(req->fd, ch.proxy_mode, (int)conf_num(srv->conf,
+	    OPT_PROXY_TIMEOUT) * 1000, &h, err, sizeof(err)) == 0) {
+		memcpy(&req->proxy, &req->peer, sizeof(req->proxy));
+		req->proxylen = req->peerlen;
+		if (!h.local) {
+			memcpy(&req->peer, &h.src, sizeof(req->peer));
+			req->peerlen = h.srclen;
+		}
+		return 0;
+	}
+	log_escape(peer, sizeof(peer), pfsd_peer_addr(req),
+	    strlen(pfsd_peer_addr(req)));
+	log_msg(PFSD_LOG_NOTICE, "connection from %s port %d on %s closed: "
+	    "%s", peer, pfsd_peer_port(req), req->l->name, err);
+	close(req->fd);
+	return -1;
+}
+
 /* How many children may be on their last request at the same time. */
 static int
 retire_cap(const struct pfsd_server *srv)
@@ -439,8 +483,14 @@ child_serve(struct pfsd_server *srv, struct pfsd_request *req)
 		log_reopen();
 	}
 	req->have_addr = req->have_host = req->have_local = 0;
+	req->proxylen = 0;
 	ch.slot->state = SLOT_BUSY;
 	ch.slot->req_start_ms = now_ms();
+	if (ch.proxy_mode != 0 && req->l->proto != PFSD_PROTO_UDP &&
+	    child_proxy(srv, req) == -1) {
+		ch.slot->req_start_ms = 0;
+		return;
+	}
 	memcpy(&ch.slot->peer, &req->peer, sizeof(ch.slot->peer));
 	ch.slot->served = ++srv->served;
 	if (srv->served == srv->max_requests) {

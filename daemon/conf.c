@@ -39,6 +39,9 @@ static const char *const conf_proto_choices[] = {
 	"tcp", "udp", "unix", NULL
 };
 static const char *const conf_ipv_choices[] = { "4", "6", "*", NULL };
+static const char *const conf_proxy_choices[] = {
+	"off", "on", "v1", "v2", NULL
+};
 static const char *const conf_facility_choices[] = {
 	"auth", "authpriv", "cron", "daemon", "ftp", "kern", "lpr", "mail",
 	"news", "syslog", "user", "uucp", "local0", "local1", "local2",
@@ -138,6 +141,16 @@ const struct option_def conf_options[OPT__COUNT] = {
 	    .help = "do not attach stdin/stdout to the client" },
 	[OPT_STATUS_SOCKET] = { .name = "status_socket", .type = OPT_T_PATH,
 	    .help = "UNIX socket answering \"pfsd status\"" },
+	[OPT_PROXY_PROTOCOL] = { .name = "proxy_protocol", .type = OPT_T_ENUM,
+	    .def = "off", .choices = conf_proxy_choices,
+	    .help = "PROXY header from a balancer: off, on (v1 or v2), "
+	    "v1, v2" },
+	[OPT_PROXY_ALLOW] = { .name = "proxy_allow", .type = OPT_T_STR,
+	    .list = 1, .def = "loopback",
+	    .help = "balancers (CIDR, or loopback) trusted to send it" },
+	[OPT_PROXY_TIMEOUT] = { .name = "proxy_timeout", .type = OPT_T_INT,
+	    .def = "5", .min = 1, .max = 3600,
+	    .help = "seconds a balancer has to send the PROXY header" },
 };
 
 void *

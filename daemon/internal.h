@@ -76,6 +76,9 @@ enum opt_id {
 	OPT_REVERSE_LOOKUPS,
 	OPT_NO_CLIENT_STDOUT,
 	OPT_STATUS_SOCKET,
+	OPT_PROXY_PROTOCOL,
+	OPT_PROXY_ALLOW,
+	OPT_PROXY_TIMEOUT,
 	OPT__COUNT
 };
 
@@ -266,6 +269,27 @@ int		 access_check(const struct access *, const struct sockaddr *,
 		    const char *, const char *);
 int		 access_wants_hostname(const struct access *);
 void		 access_free(struct access *);
+struct cidr_set;
+struct cidr_set	*cidr_set_configure(struct conf *, enum opt_id);
+int		 cidr_set_match(const struct cidr_set *,
+		    const struct sockaddr *);
+void		 cidr_set_free(struct cidr_set *);
+
+/* proxy.c */
+#define PROXY_V1		1
+#define PROXY_V2		2
+#define PROXY_HDR_MAX		2048	/* v2 with TLVs; v1 is 107 at most */
+
+struct proxy_hdr {
+	int			 version;	/* 1 or 2 */
+	int			 local;		/* no client address in it */
+	struct sockaddr_storage	 src, dst;
+	socklen_t		 srclen, dstlen;
+};
+
+int		 proxy_parse(const unsigned char *, size_t, int,
+		    struct proxy_hdr *, const char **);
+int		 proxy_read(int, int, int, struct proxy_hdr *, char *, size_t);
 
 /* plugin.c */
 struct plugin {
@@ -384,6 +408,7 @@ struct pfsd_server {
 	struct listener		*ls;
 	size_t			 nls;
 	struct access		*acl;
+	struct cidr_set		*proxy_allow;	/* proxy_protocol */
 	struct serializer	 ser;
 	struct scoreboard	 sb;
 
@@ -444,6 +469,9 @@ struct pfsd_request {
 	int			 have_local;
 	char			*dgram;		/* UDP payload */
 	size_t			 dgram_len;
+	struct sockaddr_storage	 proxy;		/* the balancer, when */
+	socklen_t		 proxylen;	/* a PROXY header came */
+	char			 proxy_addr[64];
 };
 
 /* api.c */

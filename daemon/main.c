@@ -75,7 +75,9 @@ configure(struct pfsd_server *srv)
 		plugin_configure(c, &srv->plugin);
 	listen_configure(c, &srv->ls, &srv->nls);
 	log_check_conf(c);
-	if ((srv->acl = access_configure(c)) == NULL)
+	if ((srv->acl = access_configure(c)) == NULL ||
+	    (srv->proxy_allow = cidr_set_configure(c, OPT_PROXY_ALLOW)) ==
+	    NULL)
 		fatal("access_configure");
 	print_messages(c->warnings, c->nwarnings);
 	if (c->nerrors > 0) {

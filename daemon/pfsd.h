@@ -104,6 +104,10 @@ const struct sockaddr	*pfsd_peer_sockaddr(const struct pfsd_request *req,
 /* ABI 1.1: a UDP request's datagram (length in *len); NULL otherwise. */
 const void		*pfsd_request_data(const struct pfsd_request *req,
 			    size_t *len);
+/* Behind a balancer (proxy_protocol), the peer is the client the PROXY
+ * header names; this is the balancer's address, or NULL without one.
+ * ABI 1.1. */
+const char		*pfsd_proxy_addr(const struct pfsd_request *req);
 
 /*
  * The hooks.  Declared here so that a plugin's definitions are checked

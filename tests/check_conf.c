@@ -112,6 +112,9 @@ static const struct {
 	{ OPT_REVERSE_LOOKUPS, "0", 0 },
 	{ OPT_NO_CLIENT_STDOUT, "0", 0 },
 	{ OPT_STATUS_SOCKET, NULL, 0 },
+	{ OPT_PROXY_PROTOCOL, "off", 0 },
+	{ OPT_PROXY_ALLOW, "loopback", 0 },
+	{ OPT_PROXY_TIMEOUT, "5", 5 },
 };
 
 START_TEST(table_defaults)
@@ -722,6 +725,9 @@ START_TEST(print_effective)
 	    "allow ^c$\n"
 	    "reverse_lookups 0\n"
 	    "no_client_stdout 0\n"
+	    "proxy_protocol off\n"
+	    "proxy_allow loopback\n"
+	    "proxy_timeout 5\n"
 	    "greeting hi there\n"
 	    "my_list a\n"
 	    "my_list b\n", paths_plugin_dir(), SOMAXCONN), -1);

@@ -157,11 +157,29 @@ h_free_port(void)
 	return port;
 }
 
+/*
+ * The n-th pfsd a test starts gets its own notify socket and log, so a
+ * test can run several (a fleet behind a balancer); the first keeps the
+ * plain names.
+ */
+static const char *
+instance_name(char *buf, size_t len, const char *base, const char *ext,
+    int n)
+{
+	if (n == 0)
+		snprintf(buf, len, "%s.%s", base, ext);
+	else
+		snprintf(buf, len, "%s.%d.%s", base, n, ext);
+	return buf;
+}
+
 static int
-notify_socket(struct hproc *p)
+notify_socket(struct hproc *p, int n)
 {
 	struct sockaddr_un	sun;
-	char			*path = h_path("notify.sock");
+	char			 name[64];
+	char			*path = h_path(instance_name(name, sizeof(name),
+				    "notify", "sock", n));
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -200,15 +218,22 @@ apply_rlimit(const struct hopts *o)
 int
 h_start_opts(struct hproc *p, const char *const *argv, const struct hopts *o)
 {
+	static pid_t	 counted;
+	static int	 started;
 	const char	*av[64];
-	char		 notify[512];
+	char		 notify[512], name[64];
 	size_t		 n = 0;
 	int		 fd;
 
+	if (counted != getpid()) {	/* each test is its own process */
+		counted = getpid();
+		started = 0;
+	}
 	memset(p, 0, sizeof(*p));
 	snprintf(p->dir, sizeof(p->dir), "%s", h_dir());
-	snprintf(p->log, sizeof(p->log), "%s/pfsd.stderr", p->dir);
-	if (notify_socket(p) == -1)
+	snprintf(p->log, sizeof(p->log), "%s/%s", p->dir,
+	    instance_name(name, sizeof(name), "pfsd", "stderr", started));
+	if (notify_socket(p, started) == -1)
 		return -1;
 	while (o != NULL && o->wrap != NULL && o->wrap[n] != NULL && n < 32) {
 		av[n] = o->wrap[n];
@@ -218,7 +243,8 @@ h_start_opts(struct hproc *p, const char *const *argv, const struct hopts *o)
 	while (argv != NULL && *argv != NULL && n < 63)
 		av[n++] = *argv++;
 	av[n] = NULL;
-	snprintf(notify, sizeof(notify), "%s", h_path("notify.sock"));
+	snprintf(notify, sizeof(notify), "%s", h_path(instance_name(name,
+	    sizeof(name), "notify", "sock", started++)));
 	if ((p->pid = fork()) == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		setenv("NOTIFY_SOCKET", notify, 1);
