@@ -235,6 +235,7 @@ bench/%: bench/%.c .build-flags config.mak.autogen
 
 bench: deps all $(BENCH_BINS)
 	bench/run.sh
+	bench/proxy.sh
 
 # --- fuzzing (libFuzzer) -------------------------------------------------
 # make fuzz [FUZZ_SECONDS=60]: build tests/fuzz/fuzz_*.c with clang against

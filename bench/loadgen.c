@@ -3,7 +3,7 @@
  *
  *   loadgen [-u PATH | -h HOST -p PORT] -c CONCURRENCY (-d SECONDS | -n COUNT)
  *           [-k REQS_PER_CONN] [-m MESSAGE] [-T TIMEOUT_MS] [-t THREADS]
- *           [-s SOURCES] [-w WAIT_MS] [-q]
+ *           [-s SOURCES] [-w WAIT_MS] [-P] [-q]
  *
  * CONCURRENCY connections are always in flight: each connects, sends one
  * line, reads it back, checks it is the same, and closes (or does -k lines
@@ -11,6 +11,9 @@
  * are spread over -t epoll loops (default: one per CPU, at most one per
  * slot), so that the client costs the same small amount of CPU per request
  * whatever the server, and can use every core like the server does.
+ *
+ * -P starts every connection with a PROXY protocol v1 header, as a load
+ * balancer would (the server must take it off: proxy_protocol).
  *
  * -s spreads the connections over SOURCES client addresses 127.0.0.1 ..
  * 127.0.0.SOURCES.  With one address, a run of tens of thousands of
@@ -110,6 +113,9 @@ struct lg_opts {
 	long			 wait_ms;	/* -w; 0: off */
 	long			 sources;	/* client addresses (-s) */
 	int			 quiet;
+	int			 proxy;		/* -P */
+	char			 first[LG_MSG_MAX + 128];	/* header+msg */
+	size_t			 firstlen;
 };
 
 struct lg_worker;
@@ -157,7 +163,7 @@ usage(void)
 	    "-c CONCURRENCY (-d SECONDS | -n COUNT)\n"
 	    "               [-k REQS_PER_CONN] [-m MESSAGE] [-T TIMEOUT_MS] "
 	    "[-t THREADS]\n"
-	    "               [-s SOURCES] [-w WAIT_MS] [-q]\n");
+	    "               [-s SOURCES] [-w WAIT_MS] [-P] [-q]\n");
 	exit(2);
 }
 
@@ -364,16 +370,22 @@ lg_connected(struct lg_conn *c, uint32_t events)
 static enum lg_step
 lg_send(struct lg_conn *c)
 {
-	ssize_t	n;
+	const char	*b = lg_o.msg;
+	size_t		 len = lg_o.msglen;
+	ssize_t		 n;
 
-	n = send(c->fd, lg_o.msg + c->off, lg_o.msglen - c->off, MSG_NOSIGNAL);
+	if (lg_o.proxy && c->lines == 0) {	/* the header goes first */
+		b = lg_o.first;
+		len = lg_o.firstlen;
+	}
+	n = send(c->fd, b + c->off, len - c->off, MSG_NOSIGNAL);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return LG_STEP_BLOCK;
 		return lg_fail(c, lg_classify(errno), "send", errno);
 	}
 	c->off += (size_t)n;
-	if (c->off < lg_o.msglen)
+	if (c->off < len)
 		return LG_STEP_AGAIN;
 	c->off = 0;
 	c->state = LG_READING;
@@ -683,7 +695,7 @@ lg_options(int argc, char **argv)
 	int		 ch, have_t = 0;
 
 	lg_defaults();
-	while ((ch = getopt(argc, argv, "c:d:h:k:m:n:p:qs:T:t:u:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:d:h:k:m:n:p:Pqs:T:t:u:w:")) != -1) {
 		switch (ch) {
 		case 'c':
 			lg_o.conc = lg_number("-c", optarg, 1, LG_CONC_MAX);
@@ -705,6 +717,9 @@ lg_options(int argc, char **argv)
 			break;
 		case 'p':
 			port = lg_number("-p", optarg, 1, 65535);
+			break;
+		case 'P':
+			lg_o.proxy = 1;
 			break;
 		case 'q':
 			lg_o.quiet = 1;
@@ -734,6 +749,9 @@ lg_options(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	lg_check(host, port, path, have_t);
+	lg_o.firstlen = (size_t)snprintf(lg_o.first, sizeof(lg_o.first),
+	    "PROXY TCP4 192.0.2.1 127.0.0.1 4242 80\r\n%.*s",
+	    (int)lg_o.msglen, lg_o.msg);
 }
 
 /* --- running and reporting ----------------------------------------------- */
