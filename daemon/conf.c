@@ -210,12 +210,12 @@ conf_default(enum opt_id id)
 }
 
 /*
- * Append "FILE[:LINE]: [KEY: ]message" to a list of messages.  FILE is
- * NULL for a built-in default (conf_value_at gives those too).
+ * Append "FILE[:LINE]: [LABEL][KEY: ]message" to a list of messages.  FILE
+ * is NULL for a built-in default (conf_value_at gives those too).
  */
 static void
 conf_vadd(char ***list, size_t *n, const char *file, int line,
-    const char *key, const char *fmt, va_list ap)
+    const char *label, const char *key, const char *fmt, va_list ap)
 {
 	char	*msg, *full, where[32] = "";
 
@@ -223,8 +223,8 @@ conf_vadd(char ***list, size_t *n, const char *file, int line,
 		fatal("%s: vasprintf", __func__);
 	if (line > 0)
 		snprintf(where, sizeof where, ":%d", line);
-	if (asprintf(&full, "%s%s: %s%s%s", file != NULL ? file : "default",
-	    where, key != NULL ? key : "",
+	if (asprintf(&full, "%s%s: %s%s%s%s", file != NULL ? file :
+	    "default", where, label, key != NULL ? key : "",
 	    key != NULL ? ": " : "", msg) == -1)
 		fatal("%s: asprintf", __func__);
 	free(msg);
@@ -239,7 +239,7 @@ conf_error(struct conf *c, const char *file, int line, const char *key,
 	va_list	ap;
 
 	va_start(ap, fmt);
-	conf_vadd(&c->errors, &c->nerrors, file, line, key, fmt, ap);
+	conf_vadd(&c->errors, &c->nerrors, file, line, "", key, fmt, ap);
 	va_end(ap);
 }
 
@@ -250,7 +250,8 @@ conf_warn(struct conf *c, const char *file, int line, const char *key,
 	va_list	ap;
 
 	va_start(ap, fmt);
-	conf_vadd(&c->warnings, &c->nwarnings, file, line, key, fmt, ap);
+	conf_vadd(&c->warnings, &c->nwarnings, file, line, "warning: ", key,
+	    fmt, ap);
 	va_end(ap);
 }
 
@@ -336,11 +337,13 @@ conf_free(struct conf *c)
 		conf_item_clear(&c->opt[i]);
 	for (i = 0; i < c->nextra; i++) {
 		free(c->extra[i].key);
+		free(c->extra[i].given);
 		conf_item_clear(&c->extra[i].item);
 	}
 	free(c->extra);
 	conf_strings_free(c->errors, c->nerrors);
 	conf_strings_free(c->warnings, c->nwarnings);
+	free(c->hopts);
 	free(c);
 }
 
@@ -429,12 +432,11 @@ conf_check_enum(const struct option_def *o, const char *s, long *num,
 	return -1;
 }
 
-/* Validate VALUE for option ID; the text to keep goes in *canon. */
+/* Validate VALUE for option O; the text to keep goes in *canon. */
 static int
-conf_check(enum opt_id id, const char *value, long *num, const char **canon,
-    char *err, size_t errlen)
+conf_check(const struct option_def *o, const char *value, long *num,
+    const char **canon, char *err, size_t errlen)
 {
-	const struct option_def	*o = &conf_options[id];
 	const char		*s;
 
 	*num = 0;
@@ -490,16 +492,40 @@ conf_distance(const char *a, const char *b)
 }
 
 /*
- * The known key closest to KEY, if close enough to be a typo: one edit
- * in a short key, two in a longer one ("shout" is not "host").
+ * The name in DEFS closest to KEY if closer than *bestd (then lowered to
+ * its distance), else NULL.
  */
 static const char *
-conf_suggest(const char *key)
+conf_suggest_in(const char *key, const struct option_def *defs, size_t n,
+    int *bestd)
 {
 	const char	*best = NULL;
-	size_t		 i, len = strlen(key);
-	int		 d, bestd;
+	size_t		 i;
+	int		 d;
 
+	for (i = 0; i < n; i++) {
+		d = conf_distance(key, defs[i].name);
+		if (d < *bestd) {
+			*bestd = d;
+			best = defs[i].name;
+		}
+	}
+	return best;
+}
+
+/*
+ * The known key closest to KEY, if close enough to be a typo: one edit
+ * in a short key, two in a longer one ("shout" is not "host").  *builtin
+ * says whether it is pfsd's own key or the handler's.
+ */
+static const char *
+conf_suggest(const struct conf *c, const char *key, int *builtin)
+{
+	const char	*best, *h;
+	size_t		 len = strlen(key);
+	int		 bestd;
+
+	*builtin = 0;
 	if (len > CONF_NAME_MAX)
 		return NULL;
 	bestd = (int)len / 3;
@@ -508,12 +534,11 @@ conf_suggest(const char *key)
 	if (bestd > CONF_NEAR)
 		bestd = CONF_NEAR;
 	bestd++;		/* the first distance that is too far */
-	for (i = 0; i < OPT__COUNT; i++) {
-		d = conf_distance(key, conf_options[i].name);
-		if (d < bestd) {
-			bestd = d;
-			best = conf_options[i].name;
-		}
+	if ((best = conf_suggest_in(key, conf_options, OPT__COUNT, &bestd)))
+		*builtin = 1;
+	if ((h = conf_suggest_in(key, c->hopts, c->nhopts, &bestd)) != NULL) {
+		best = h;
+		*builtin = 0;
 	}
 	return best;
 }
@@ -528,37 +553,6 @@ conf_extra_find(const struct conf *c, const char *key)
 			return &c->extra[i].item;
 	}
 	return NULL;
-}
-
-/* A key pfsd does not know: warn, keep it for the handler. */
-static int
-conf_set_extra(struct conf *c, const char *key, const char *value,
-    enum conf_level level, const char *file, int line)
-{
-	struct conf_item	*item;
-	struct conf_extra	*e;
-	const char		*near;
-	char			*p;
-
-	/* One warning per key, not per value. */
-	if ((item = conf_extra_find(c, key)) == NULL) {
-		if ((near = conf_suggest(key)) != NULL)
-			conf_warn(c, file, line, key, "unknown key (did you "
-			    "mean \"%s\"?)", near);
-		else
-			conf_warn(c, file, line, key, "unknown key");
-		c->extra = conf_reallocarray(c->extra, c->nextra + 1,
-		    sizeof *c->extra);
-		e = &c->extra[c->nextra++];
-		memset(e, 0, sizeof *e);
-		e->key = conf_strdup(key);
-		for (p = e->key; *p != '\0'; p++)
-			*p = (char)conf_keych(*p);
-		item = &e->item;
-	}
-	conf_store(item, 1, value != NULL ? value : "1", 0, level, file,
-	    line);
-	return 0;
 }
 
 /* A key starts with a letter, digit or '_' and goes on with '-' too. */
@@ -576,6 +570,193 @@ conf_valid_key(const char *key)
 	size_t	len = conf_key_span(key);
 
 	return len > 0 && key[len] == '\0';
+}
+
+/*
+ * A key pfsd does not know: keep it for the handler.  Whether that is an
+ * error is known once the handler is loaded: conf_check_unknown.
+ */
+static int
+conf_set_extra(struct conf *c, const char *key, const char *value,
+    enum conf_level level, const char *file, int line)
+{
+	struct conf_item	*item;
+	struct conf_extra	*e;
+	char			*p;
+
+	if ((item = conf_extra_find(c, key)) == NULL) {
+		c->extra = conf_reallocarray(c->extra, c->nextra + 1,
+		    sizeof *c->extra);
+		e = &c->extra[c->nextra++];
+		memset(e, 0, sizeof *e);
+		e->key = conf_strdup(key);
+		e->given = conf_strdup(key);
+		for (p = e->key; *p != '\0'; p++)
+			*p = (char)conf_keych(*p);
+		item = &e->item;
+	}
+	conf_store(item, 1, value != NULL ? value : "1", 0, level, file,
+	    line);
+	return 0;
+}
+
+static const struct option_def *
+conf_hopt_find(const struct conf *c, const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < c->nhopts; i++) {
+		if (conf_key_eq(key, c->hopts[i].name))
+			return &c->hopts[i];
+	}
+	return NULL;
+}
+
+/* One declared option: a name of its own, a kind that works, a default
+ * that passes its own check. */
+static int
+conf_declare_one(struct conf *c, const struct option_def *o,
+    const struct conf_value *at, const char *who)
+{
+	const char	*canon, *problem = NULL;
+	char		 err[ERRBUF_SIZE];
+	long		 num;
+
+	if (o->name == NULL || !conf_valid_key(o->name) ||
+	    strlen(o->name) > CONF_NAME_MAX)
+		problem = "is not a valid key name";
+	else if (conf_find(o->name) != -1)
+		problem = "is one of pfsd's own keys";
+	else if (conf_hopt_find(c, o->name) != NULL)
+		problem = "is declared twice";
+	else if (o->type == OPT_T_ENUM && (o->choices == NULL ||
+	    o->choices[0] == NULL))
+		problem = "is an enum without choices";
+	else if (o->type == OPT_T_INT && o->min > o->max)
+		problem = "has min greater than max";
+	else if (o->def != NULL && conf_check(o, o->def, &num, &canon, err,
+	    sizeof err) == -1)
+		problem = "has a default that fails its own check";
+	if (problem == NULL)
+		return 0;
+	conf_error(c, at->file, at->line, "handler", "%s declares option "
+	    "\"%s\", which %s", who, o->name != NULL ? o->name : "(null)",
+	    problem);
+	return -1;
+}
+
+/*
+ * The handler declares its options (N may be 0): check the declarations
+ * against the handler line AT, and from now on an unknown key is an error.
+ */
+int
+conf_declare(struct conf *c, const struct option_def *defs, size_t n,
+    const struct conf_value *at, const char *who)
+{
+	size_t	i;
+	int	rc = 0;
+
+	c->hdeclares = 1;
+	c->hopts = conf_reallocarray(NULL, n + 1, sizeof *c->hopts);
+	c->nhopts = 0;
+	for (i = 0; i < n; i++) {
+		if (conf_declare_one(c, &defs[i], at, who) == -1)
+			rc = -1;
+		else
+			c->hopts[c->nhopts++] = defs[i];
+	}
+	return rc;
+}
+
+/* Check every value of a declared option; a scalar keeps the last one. */
+static void
+conf_check_declared(struct conf *c, const struct option_def *o,
+    struct conf_item *item)
+{
+	struct conf_value	*v;
+	const char		*canon;
+	char			 err[ERRBUF_SIZE], numbuf[32];
+	long			 num;
+	size_t			 k;
+
+	if (!o->list && item->n > 1) {
+		free(item->v[0].str);
+		free(item->v[0].file);
+		memmove(&item->v[0], &item->v[item->n - 1], sizeof item->v[0]);
+		for (k = 1; k < item->n - 1; k++) {
+			free(item->v[k].str);
+			free(item->v[k].file);
+		}
+		item->n = 1;
+	}
+	for (k = 0; k < item->n; k++) {
+		v = &item->v[k];
+		if (conf_check(o, v->str, &num, &canon, err, sizeof err) ==
+		    -1) {
+			conf_error(c, v->file, v->line, o->name, "%s", err);
+			continue;
+		}
+		if (o->type == OPT_T_INT || o->type == OPT_T_FLAG) {
+			snprintf(numbuf, sizeof numbuf, "%ld", num);
+			canon = numbuf;
+		}
+		if (canon != v->str) {
+			free(v->str);
+			v->str = conf_strdup(canon);
+		}
+		v->num = num;
+	}
+}
+
+/* KEY, known to neither pfsd nor the handler, first set at V. */
+static void
+conf_report_unknown(struct conf *c, const char *key,
+    const struct conf_value *v)
+{
+	const char	*near;
+	int		 builtin;
+
+	near = conf_suggest(c, key, &builtin);
+	if (near != NULL && (builtin || c->hdeclares))
+		conf_error(c, v->file, v->line, key, "unknown key (did you "
+		    "mean \"%s\"?)", near);
+	else if (c->hdeclares)
+		conf_error(c, v->file, v->line, key, "unknown key (not one "
+		    "of pfsd's, nor declared by the handler: see --help)");
+	else
+		conf_warn(c, v->file, v->line, key, "unknown key (kept for "
+		    "the handler, which declares no options)");
+}
+
+/*
+ * After the handler is loaded (or failed to): check the values of the
+ * options it declares, give the unset ones their defaults, and report the
+ * keys nobody knows.  A typo of one of pfsd's own keys ("usr") is always
+ * an error: a warning would let "usr nobody" run the server as root.
+ */
+void
+conf_check_unknown(struct conf *c)
+{
+	const struct option_def	*o;
+	struct conf_item	*item;
+	size_t			 i, n = c->nextra;
+
+	for (i = 0; i < n; i++) {
+		item = &c->extra[i].item;
+		if ((o = conf_hopt_find(c, c->extra[i].key)) != NULL)
+			conf_check_declared(c, o, item);
+		else if (item->n > 0)
+			conf_report_unknown(c, c->extra[i].given, &item->v[0]);
+	}
+	for (i = 0; i < c->nhopts; i++) {
+		o = &c->hopts[i];
+		if (o->def != NULL && conf_extra_find(c, o->name) == NULL) {
+			conf_set_extra(c, o->name, o->def, CONF_DEFAULT, NULL,
+			    0);
+			item = &c->extra[c->nextra - 1].item;
+			conf_check_declared(c, o, item);
+		}
+	}
 }
 
 /* Validate and store KEY=VALUE (NULL: key given alone) from FILE:LINE. */
@@ -597,7 +778,7 @@ conf_set(struct conf *c, const char *key, const char *value,
 	if ((id = conf_find(key)) == -1)
 		return conf_set_extra(c, key, value, level, file, line);
 	o = &conf_options[id];
-	if (conf_check(id, value, &num, &canon, err, sizeof err) == -1) {
+	if (conf_check(o, value, &num, &canon, err, sizeof err) == -1) {
 		conf_error(c, file, line, o->name, "%s", err);
 		return -1;
 	}
@@ -821,32 +1002,45 @@ conf_value_at(const struct conf *c, enum opt_id id, size_t i)
 	return i < c->opt[id].n ? &c->opt[id].v[i] : NULL;
 }
 
+static void
+conf_absolute_item(struct conf_item *item, const char *cwd, int logfile)
+{
+	struct conf_value	*v;
+	char			*abs;
+	size_t			 k;
+
+	for (k = 0; k < item->n; k++) {
+		v = &item->v[k];
+		if (v->str[0] == '/' || (logfile &&
+		    (strcmp(v->str, "syslog") == 0 ||
+		    strcmp(v->str, "Sys::Syslog") == 0)))
+			continue;
+		if (asprintf(&abs, "%s/%s", cwd, v->str) == -1)
+			fatal("%s: asprintf", __func__);
+		free(v->str);
+		v->str = abs;
+	}
+}
+
 /*
  * Relative paths are relative to the directory pfsd was started in: make
  * them absolute before pfsd may leave it (background, HUP re-exec).
- * "syslog" as log_file is not a path.
+ * "syslog" as log_file is not a path.  The handler's path options too.
  */
 void
 conf_absolute_paths(struct conf *c, const char *cwd)
 {
-	struct conf_value	*v;
-	char			*abs;
-	size_t			 i, k;
+	const struct option_def	*o;
+	size_t			 i;
 
 	for (i = 0; i < OPT__COUNT; i++) {
-		if (conf_options[i].type != OPT_T_PATH)
-			continue;
-		for (k = 0; k < c->opt[i].n; k++) {
-			v = &c->opt[i].v[k];
-			if (v->str[0] == '/' || (i == OPT_LOG_FILE &&
-			    (strcmp(v->str, "syslog") == 0 ||
-			    strcmp(v->str, "Sys::Syslog") == 0)))
-				continue;
-			if (asprintf(&abs, "%s/%s", cwd, v->str) == -1)
-				fatal("%s: asprintf", __func__);
-			free(v->str);
-			v->str = abs;
-		}
+		if (conf_options[i].type == OPT_T_PATH)
+			conf_absolute_item(&c->opt[i], cwd, i == OPT_LOG_FILE);
+	}
+	for (i = 0; i < c->nextra; i++) {
+		if ((o = conf_hopt_find(c, c->extra[i].key)) != NULL &&
+		    o->type == OPT_T_PATH)
+			conf_absolute_item(&c->extra[i].item, cwd, 0);
 	}
 }
 
@@ -880,7 +1074,8 @@ conf_print_value(FILE *fp, const char *key, const struct conf_value *v)
 }
 
 /*
- * -T: every key with a value, in table order, then unknown keys.  The
+ * -T: every key with a value, in table order, then the handler's options
+ * in the order it declares them, then keys nobody declares.  The
  * listen module prints the resolved port lines; conf_file is not a
  * setting of the server.
  */
@@ -898,7 +1093,15 @@ conf_print(const struct conf *c, FILE *fp)
 			conf_print_value(fp, conf_options[i].name,
 			    &item->v[k]);
 	}
+	for (i = 0; i < c->nhopts; i++) {
+		if ((item = conf_extra_find(c, c->hopts[i].name)) == NULL)
+			continue;
+		for (k = 0; k < item->n; k++)
+			conf_print_value(fp, c->hopts[i].name, &item->v[k]);
+	}
 	for (i = 0; i < c->nextra; i++) {
+		if (conf_hopt_find(c, c->extra[i].key) != NULL)
+			continue;
 		item = &c->extra[i].item;
 		for (k = 0; k < item->n; k++)
 			conf_print_value(fp, c->extra[i].key, &item->v[k]);
@@ -1004,4 +1207,21 @@ conf_usage(FILE *fp)
 	    "or --FLAG,\nor in the file as \"KEY VALUE\":\n");
 	for (i = 0; i < OPT__COUNT; i++)
 		conf_usage_key(fp, &conf_options[i], conf_default(i));
+}
+
+/* --help -c FILE: the options the handler NAME declares. */
+void
+conf_usage_handler(FILE *fp, const struct conf *c, const char *name)
+{
+	size_t	i;
+
+	if (!c->hdeclares) {
+		fprintf(fp, "\nThe handler %s declares no options.\n", name);
+		return;
+	}
+	fprintf(fp, "\nOptions of the handler %s:\n", name);
+	for (i = 0; i < c->nhopts; i++)
+		conf_usage_key(fp, &c->hopts[i], c->hopts[i].def);
+	if (c->nhopts == 0)
+		fprintf(fp, "  (none)\n");
 }

@@ -127,8 +127,8 @@ conf_cmdline_free(struct cmdline *cl)
 
 /*
  * The command line, then the file it names, then the command line's
- * settings over the file's; 0 if nothing at all was wrong.  --help and
- * --version need no configuration; status needs no handler.
+ * settings over the file's; 0 if nothing at all was wrong.  --version
+ * needs no configuration; status and --help need no handler.
  */
 int
 conf_load(struct conf *c, int argc, char **argv, struct cmdline *cl)
@@ -137,7 +137,7 @@ conf_load(struct conf *c, int argc, char **argv, struct cmdline *cl)
 	size_t		 i;
 
 	conf_cmdline_parse(c, argc, argv, cl);
-	if (cl->action == CMD_HELP || cl->action == CMD_VERSION)
+	if (cl->action == CMD_VERSION)
 		return c->nerrors == 0 ? 0 : -1;
 	for (i = 0; i < cl->n; i++) {
 		if (conf_find(cl->keys[i]) == OPT_CONF_FILE &&
@@ -149,7 +149,9 @@ conf_load(struct conf *c, int argc, char **argv, struct cmdline *cl)
 	for (i = 0; i < cl->n; i++)
 		conf_set(c, cl->keys[i], cl->values[i], CONF_CMDLINE,
 		    CONF_CMDLINE_FILE, 0);
-	if (cl->action != CMD_STATUS && conf_str(c, OPT_HANDLER) == NULL) {
+	/* --help -c FILE lists the handler's options, if FILE names one */
+	if (cl->action != CMD_STATUS && cl->action != CMD_HELP &&
+	    conf_str(c, OPT_HANDLER) == NULL) {
 		if (file != NULL)
 			conf_error(c, file, 0, "handler",
 			    "required, e.g. \"handler echo\"");

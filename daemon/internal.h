@@ -115,6 +115,7 @@ struct conf_item {
 
 struct conf_extra {
 	char			*key;
+	char			*given;		/* as first spelled, for messages */
 	struct conf_item	 item;
 };
 
@@ -122,6 +123,9 @@ struct conf {
 	struct conf_item	 opt[OPT__COUNT];
 	struct conf_extra	*extra;		/* keys pfsd does not know */
 	size_t			 nextra;
+	struct option_def	*hopts;		/* the handler's, if it declares */
+	size_t			 nhopts;
+	int			 hdeclares;	/* unknown keys are errors */
 	char			**errors;	/* "FILE:LINE: key: problem" */
 	size_t			 nerrors;
 	char			**warnings;
@@ -159,6 +163,10 @@ void		 conf_error(struct conf *, const char *, int, const char *,
 void		 conf_warn(struct conf *, const char *, int, const char *,
 		    const char *, ...) PFSD_PRINTF(5, 6);
 int		 conf_find(const char *);
+int		 conf_declare(struct conf *, const struct option_def *, size_t,
+		    const struct conf_value *, const char *);
+void		 conf_check_unknown(struct conf *);
+void		 conf_usage_handler(FILE *, const struct conf *, const char *);
 void		*conf_reallocarray(void *, size_t, size_t);
 char		*conf_strdup(const char *);
 void		 conf_strings_free(char **, size_t);
@@ -297,6 +305,9 @@ struct plugin {
 	char		*path;
 	const char	*name;
 	unsigned int	 abi_major, abi_minor;
+	struct option_def *opts;	/* declared options (ABI 1.1) */
+	size_t		 nopts;
+	int		 declares;	/* it has a (maybe empty) list */
 	int	(*process_request)(struct pfsd_request *);
 	int	(*post_configure_hook)(struct pfsd_server *);
 	int	(*post_bind_hook)(struct pfsd_server *);

@@ -71,8 +71,10 @@ configure(struct pfsd_server *srv)
 {
 	struct conf	*c = srv->conf;
 
-	if (c->nerrors == 0)
+	/* even after other errors: its options are checked with the rest */
+	if (conf_str(c, OPT_HANDLER) != NULL)
 		plugin_configure(c, &srv->plugin);
+	conf_check_unknown(c);
 	listen_configure(c, &srv->ls, &srv->nls);
 	log_check_conf(c);
 	if ((srv->acl = access_configure(c)) == NULL ||
@@ -94,6 +96,23 @@ configure(struct pfsd_server *srv)
 		return -1;
 	}
 	return 0;
+}
+
+/* --help, and with -c FILE (or --handler) the handler's options too. */
+static void
+usage(struct pfsd_server *srv)
+{
+	struct conf	*c = srv->conf;
+
+	conf_usage(stdout);
+	if (conf_str(c, OPT_HANDLER) == NULL)
+		return;
+	fflush(stdout);
+	if (plugin_configure(c, &srv->plugin) == -1) {
+		print_messages(c->errors, c->nerrors);
+		return;
+	}
+	conf_usage_handler(stdout, c, srv->plugin.name);
 }
 
 /* Undo what startup did so far, then exit with code. */
@@ -260,7 +279,7 @@ main(int argc, char **argv)
 	conf_cmdline_free(&cl);		/* its settings are in the conf now */
 	switch (action) {
 	case CMD_HELP:
-		conf_usage(stdout);
+		usage(srv);
 		return 0;
 	case CMD_VERSION:
 		printf("pfsd %s (plugin ABI %d.%d)\n", PACKAGE_VERSION,

@@ -32,25 +32,58 @@ extern "C" {
 #define PFSD_PRINTF(f, a)
 #endif
 
+/*
+ * ABI 1.1: a handler declares its own options as data, and pfsd checks
+ * them exactly like its own keys (FILE:LINE: key: problem, exit 78), lists
+ * them in --help and -T, and pfsd_option() returns the checked value.
+ * A handler that declares options makes every key pfsd does not know an
+ * error instead of a warning.
+ */
+enum pfsd_option_kind {
+	PFSD_OPT_STRING = 0,	/* any text */
+	PFSD_OPT_NUMBER = 1,	/* decimal within [min, max]; 0, 0: any */
+	PFSD_OPT_BOOLEAN = 2,	/* yes/no, on/off...; read back "1" or "0" */
+	PFSD_OPT_LIST = 3,	/* text, may be repeated: pfsd_option_at() */
+	PFSD_OPT_ENUM = 4,	/* one of choices (NULL-ended) */
+	PFSD_OPT_PATH = 5	/* a file name, made absolute */
+};
+
+struct pfsd_option_def {
+	const char		*name;		/* NULL ends the array */
+	enum pfsd_option_kind	 kind;
+	const char		*def;		/* default as text, or NULL */
+	long			 min, max;	/* PFSD_OPT_NUMBER */
+	const char *const	*choices;	/* PFSD_OPT_ENUM */
+	const char		*help;		/* one line for --help */
+};
+
 /* The descriptor every plugin exports; written by PFSD_PLUGIN(). */
 struct pfsd_plugin {
 	unsigned int	 abi_major;
 	unsigned int	 abi_minor;
 	const char	*name;
+	/* ABI 1.1; not read from a plugin built for 1.0, which lacks it */
+	const struct pfsd_option_def *options;
 };
 
 #define PFSD_PLUGIN_SYMBOL	"pfsd_plugin"
 
+/*
+ * PFSD_PLUGIN("name") names a handler without options of its own;
+ * PFSD_PLUGIN_OPTIONS("name", defs) also declares them (defs: an array of
+ * struct pfsd_option_def ended by an entry whose name is NULL).
+ */
 #ifdef __cplusplus
-#define PFSD_PLUGIN(n)							\
+#define PFSD_PLUGIN_OPTIONS(n, o)					\
 	extern "C" PFSD_EXPORT const struct pfsd_plugin pfsd_plugin;	\
 	const struct pfsd_plugin pfsd_plugin = {			\
-		PFSD_ABI_MAJOR, PFSD_ABI_MINOR, (n) }
+		PFSD_ABI_MAJOR, PFSD_ABI_MINOR, (n), (o) }
 #else
-#define PFSD_PLUGIN(n)							\
+#define PFSD_PLUGIN_OPTIONS(n, o)					\
 	PFSD_EXPORT const struct pfsd_plugin pfsd_plugin = {		\
-		PFSD_ABI_MAJOR, PFSD_ABI_MINOR, (n) }
+		PFSD_ABI_MAJOR, PFSD_ABI_MINOR, (n), (o) }
 #endif
+#define PFSD_PLUGIN(n)	PFSD_PLUGIN_OPTIONS((n), NULL)
 
 struct pfsd_server;		/* the daemon, one per process */
 struct pfsd_request;		/* one connection or datagram */

@@ -190,6 +190,67 @@ plugin_find_hooks(struct plugin *p)
 	}
 }
 
+/* PFSD_OPT_* in the order of enum pfsd_option_kind. */
+static const struct {
+	enum opt_type	type;
+	int		list;
+} plugin_kinds[] = {
+	[PFSD_OPT_STRING] = { OPT_T_STR, 0 },
+	[PFSD_OPT_NUMBER] = { OPT_T_INT, 0 },
+	[PFSD_OPT_BOOLEAN] = { OPT_T_FLAG, 0 },
+	[PFSD_OPT_LIST] = { OPT_T_STR, 1 },
+	[PFSD_OPT_ENUM] = { OPT_T_ENUM, 0 },
+	[PFSD_OPT_PATH] = { OPT_T_PATH, 0 },
+};
+
+/*
+ * The options the descriptor declares, in pfsd's own option_def form.  A
+ * 1.0 descriptor ends before its options member: never read it there.
+ */
+static int
+plugin_options(struct plugin *p, const struct pfsd_plugin *d,
+    const char *path, char *err, size_t errlen)
+{
+	const struct pfsd_option_def	*po;
+	struct option_def		*o;
+	size_t				 i, n;
+
+	if (d->abi_minor < 1 || d->options == NULL)
+		return 0;
+	p->declares = 1;
+	for (n = 0; d->options[n].name != NULL; n++)
+		;
+	if (n == 0)
+		return 0;
+	if ((p->opts = calloc(n, sizeof *p->opts)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		po = &d->options[i];
+		o = &p->opts[i];
+		if ((unsigned int)po->kind >= nitems(plugin_kinds)) {
+			snprintf(err, errlen, "%s: option \"%s\": unknown kind "
+			    "%d", path, po->name, (int)po->kind);
+			return -1;
+		}
+		o->name = po->name;
+		o->type = plugin_kinds[po->kind].type;
+		o->list = plugin_kinds[po->kind].list;
+		o->def = po->def;
+		o->min = po->min;
+		o->max = po->max;
+		if (o->type == OPT_T_INT && o->min == 0 && o->max == 0) {
+			o->min = LONG_MIN;
+			o->max = LONG_MAX;
+		}
+		o->choices = po->choices;
+		o->help = po->help != NULL ? po->help : "";
+	}
+	p->nopts = n;
+	return 0;
+}
+
 /* Check the descriptor and the hooks of the opened p->handle. */
 static int
 plugin_check(struct plugin *p, const char *path, char *err, size_t errlen)
@@ -203,7 +264,8 @@ plugin_check(struct plugin *p, const char *path, char *err, size_t errlen)
 		    " descriptor (symbol %s)", path, PFSD_PLUGIN_SYMBOL);
 		return -1;
 	}
-	if (plugin_check_abi(d, path, err, errlen) == -1)
+	if (plugin_check_abi(d, path, err, errlen) == -1 ||
+	    plugin_options(p, d, path, err, errlen) == -1)
 		return -1;
 	plugin_find_hooks(p);
 	if (p->process_request == NULL) {
@@ -257,6 +319,7 @@ plugin_unload(struct plugin *p)
 	if (p->handle != NULL)
 		dlclose(p->handle);
 	free(p->path);
+	free(p->opts);
 	memset(p, 0, sizeof *p);
 }
 
@@ -283,5 +346,7 @@ plugin_configure(struct conf *c, struct plugin *p)
 		conf_error(c, v->file, v->line, "handler", "%s", err);
 		return -1;
 	}
+	if (p->declares)
+		return conf_declare(c, p->opts, p->nopts, v, p->path);
 	return 0;
 }

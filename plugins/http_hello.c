@@ -27,8 +27,6 @@
 
 #include <pfsd.h>
 
-PFSD_PLUGIN("http_hello");
-
 #define HTTP_INSIZE	8192	/* also the largest request head accepted */
 #define HTTP_OUTSIZE	16384
 
@@ -55,25 +53,21 @@ struct http_req {
 	size_t	 bodylen;	/* Content-Length to skip */
 };
 
+static const struct pfsd_option_def http_options[] = {
+	{ "http_timeout", PFSD_OPT_NUMBER, "5", 0, 86400, NULL,
+	    "seconds an idle connection is kept, 0 for ever" },
+	{ NULL, PFSD_OPT_STRING, NULL, 0, 0, NULL, NULL }
+};
+
+PFSD_PLUGIN_OPTIONS("http_hello", http_options);
+
 static long	http_timeout = 5;
 
-/* Validate this handler's own option once, in the parent. */
+/* Read once, in the parent; pfsd has checked the value. */
 int
 post_configure_hook(struct pfsd_server *srv)
 {
-	const char	*s;
-	char		*end;
-
-	if ((s = pfsd_option(srv, "http_timeout")) == NULL)
-		return 0;
-	errno = 0;
-	http_timeout = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || http_timeout < 0 ||
-	    http_timeout > 86400) {
-		pfsd_log(PFSD_LOG_ERR, "http_hello: http_timeout: \"%s\" is "
-		    "not a number of seconds from 0 to 86400", s);
-		return 1;
-	}
+	http_timeout = strtol(pfsd_option(srv, "http_timeout"), NULL, 10);
 	return 0;
 }
 

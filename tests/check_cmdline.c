@@ -266,15 +266,21 @@ START_TEST(unknown_key_warning)
 		"--handler", "echo", "--max-server=3", "--greeting", "hi",
 		NULL
 	};
-	const char *const	 want[] = {
+	const char *const	 errors[] = {
 		"command line: max-server: unknown key (did you mean "
 		    "\"max_servers\"?)",
-		"command line: greeting: unknown key",
+		NULL
+	};
+	const char *const	 warnings[] = {
+		"command line: warning: greeting: unknown key (kept for the "
+		    "handler, which declares no options)",
 		NULL
 	};
 
 	ck_assert_int_eq(load(c, &cl, args), 0);
-	assert_msgs(c->warnings, c->nwarnings, want);
+	conf_check_unknown(c);
+	assert_msgs(c->errors, c->nerrors, errors);
+	assert_msgs(c->warnings, c->nwarnings, warnings);
 	ck_assert_str_eq(conf_lookup(c, "greeting")->v[0].str, "hi");
 	conf_cmdline_free(&cl);
 	conf_free(c);
@@ -457,24 +463,42 @@ START_TEST(missing_file)
 }
 END_TEST
 
-/* --help and --version read nothing and need nothing. */
+/*
+ * --version reads nothing and needs nothing; --help needs no handler but
+ * reads the file -c names (to list the handler's options).
+ */
 START_TEST(help_needs_nothing)
 {
-	static const char *const helps[][4] = {
-		{ "-h", "-c", "/nonexistent/pfsd.conf", NULL },
-		{ "--version", "-c", "/nonexistent/pfsd.conf", NULL },
+	static const char *const version[] = {
+		"--version", "-c", "/nonexistent/pfsd.conf", NULL
+	};
+	static const char *const help[] = { "-h", NULL };
+	static const char *const helpc[] = {
+		"-h", "-c", "/nonexistent/pfsd.conf", NULL
+	};
+	const char *const	 want[] = {
+		"/nonexistent/pfsd.conf: cannot read: No such file or directory",
+		NULL
 	};
 	struct conf	*c;
 	struct cmdline	 cl;
-	size_t		 i;
 
-	for (i = 0; i < nitems(helps); i++) {
-		c = conf_new();
-		ck_assert_int_eq(load(c, &cl, helps[i]), 0);
-		ck_assert_uint_eq(c->nerrors, 0);
-		conf_cmdline_free(&cl);
-		conf_free(c);
-	}
+	c = conf_new();
+	ck_assert_int_eq(load(c, &cl, version), 0);
+	ck_assert_uint_eq(c->nerrors, 0);
+	conf_cmdline_free(&cl);
+	conf_free(c);
+	c = conf_new();
+	ck_assert_int_eq(load(c, &cl, help), 0);
+	ck_assert_int_eq(cl.action, CMD_HELP);
+	conf_cmdline_free(&cl);
+	conf_free(c);
+	c = conf_new();
+	ck_assert_int_eq(load(c, &cl, helpc), -1);
+	ck_assert_int_eq(cl.action, CMD_HELP);
+	assert_msgs(c->errors, c->nerrors, want);
+	conf_cmdline_free(&cl);
+	conf_free(c);
 }
 END_TEST
 

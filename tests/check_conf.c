@@ -421,7 +421,8 @@ START_TEST(error_format)
 		"default: port: \"20203\": in use",
 		NULL
 	};
-	const char *const	 warnings[] = { "f.conf:7: foo: odd 42", NULL };
+	const char *const	 warnings[] = { "f.conf:7: warning: foo: odd 42",
+		NULL };
 
 	conf_error(c, "f.conf", 3, "port", "\"%s\": bad", "x");
 	conf_error(c, "f.conf", 0, "handler", "required");
@@ -521,42 +522,52 @@ END_TEST
 
 /* --- unknown keys -------------------------------------------------------- */
 
+/*
+ * With a handler that declares nothing: a near miss of one of pfsd's own
+ * keys is an error ("usr nobody" must not run the server as root), any
+ * other unknown key a warning, kept for the handler.
+ */
+#define KEPT	"unknown key (kept for the handler, which declares no options)"
 static const struct {
 	const char	*text;
 	const char	*want;
+	int		 error;
 } unknown[] = {
 	{ "max_server 5",
 	    "t.conf:1: max_server: unknown key (did you mean "
-	    "\"max_servers\"?)" },
+	    "\"max_servers\"?)", 1 },
 	{ "maxservers 5",
 	    "t.conf:1: maxservers: unknown key (did you mean "
-	    "\"max_servers\"?)" },
+	    "\"max_servers\"?)", 1 },
 	{ "Max_Servers 5",
 	    "t.conf:1: Max_Servers: unknown key (did you mean "
-	    "\"max_servers\"?)" },
+	    "\"max_servers\"?)", 1 },
 	{ "serialise flock",
-	    "t.conf:1: serialise: unknown key (did you mean \"serialize\"?)" },
+	    "t.conf:1: serialise: unknown key (did you mean \"serialize\"?)",
+	    1 },
 	{ "usr nobody",
-	    "t.conf:1: usr: unknown key (did you mean \"user\"?)" },
+	    "t.conf:1: usr: unknown key (did you mean \"user\"?)", 1 },
 	{ "loglevel 3",
-	    "t.conf:1: loglevel: unknown key (did you mean \"log_level\"?)" },
+	    "t.conf:1: loglevel: unknown key (did you mean \"log_level\"?)",
+	    1 },
 	{ "pidfile /run/p",
-	    "t.conf:1: pidfile: unknown key (did you mean \"pid_file\"?)" },
-	{ "shout",
-	    "t.conf:1: shout: unknown key" },
-	{ "greeting hello",
-	    "t.conf:1: greeting: unknown key" },
-	{ "xy 1",
-	    "t.conf:1: xy: unknown key" },
+	    "t.conf:1: pidfile: unknown key (did you mean \"pid_file\"?)", 1 },
+	{ "shout", "t.conf:1: warning: shout: " KEPT, 0 },
+	{ "greeting hello", "t.conf:1: warning: greeting: " KEPT, 0 },
+	{ "xy 1", "t.conf:1: warning: xy: " KEPT, 0 },
 };
 
 START_TEST(unknown_key_warning)
 {
 	struct conf		*c = kv(unknown[_i].text);
 	const char *const	 want[] = { unknown[_i].want, NULL };
+	const char *const	 none[] = { NULL };
 
-	assert_msgs(c->warnings, c->nwarnings, want);
-	ck_assert_uint_eq(c->nerrors, 0);
+	/* nothing is said before the handler is known */
+	ck_assert_uint_eq(c->nerrors + c->nwarnings, 0);
+	conf_check_unknown(c);
+	assert_msgs(c->warnings, c->nwarnings, unknown[_i].error ? none : want);
+	assert_msgs(c->errors, c->nerrors, unknown[_i].error ? want : none);
 	conf_free(c);
 }
 END_TEST
@@ -566,13 +577,14 @@ START_TEST(unknown_key_readable)
 	struct conf		*c;
 	const struct conf_item	*item;
 	const char *const	 want[] = {
-		"t.conf:1: greeting: unknown key",
-		"t.conf:2: my-list: unknown key",
-		"t.conf:4: shout: unknown key",
+		"t.conf:1: warning: greeting: " KEPT,
+		"t.conf:2: warning: my-list: " KEPT,
+		"t.conf:4: warning: shout: " KEPT,
 		NULL
 	};
 
 	c = kv("greeting hello there\nmy-list a\nmy_list b\nshout\n");
+	conf_check_unknown(c);
 	ck_assert_uint_eq(c->nerrors, 0);
 	/* One warning per key, not per value. */
 	assert_msgs(c->warnings, c->nwarnings, want);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "conf_helpers.h"
 
 Suite	*plugin_suite(void);
 
@@ -627,6 +628,29 @@ tenv_init(struct tenv *t, struct conf *c, int proto)
 	t->req.peerlen = sizeof *sin;
 }
 
+/*
+ * What configure() does once the handler is loaded: take its declared
+ * options, check the values in c, give the unset ones their defaults.
+ * The number of errors that added is in *nerr (NULL: must be none).
+ */
+static struct conf *
+declared(const struct plugin *p, struct conf *c, size_t *nerr)
+{
+	struct conf_value	at;
+
+	memset(&at, 0, sizeof at);
+	at.file = (char *)"t.conf";
+	at.line = 99;
+	if (p->declares)
+		conf_declare(c, p->opts, p->nopts, &at, p->path);
+	conf_check_unknown(c);
+	if (nerr != NULL)
+		*nerr = c->nerrors;
+	else
+		ck_assert_msg(c->nerrors == 0, "%s", c->errors[0]);
+	return c;
+}
+
 /* Undo tenv_init and the plugin: a leak-checked build must see no leak. */
 static void
 tenv_free(struct tenv *t, struct plugin *p)
@@ -834,8 +858,8 @@ START_TEST(test_greet)
 	int		 r;
 
 	load_ok(&p, PLUGIN("greet"));
-	tenv_init(&t, tconf("greeting", "Good day", "greet_repeat", "2",
-	    NULL), PFSD_PROTO_TCP);
+	tenv_init(&t, declared(&p, tconf("greeting", "Good day",
+	    "greet_repeat", "2", NULL), NULL), PFSD_PROTO_TCP);
 	ck_assert_int_eq(p.post_configure_hook(&t.srv), 0);
 	ck_assert_int_eq(p.child_init_hook(&t.srv), 0);
 	out = run_stdio(&p, &t.req, "", 0, &r, NULL);
@@ -859,7 +883,7 @@ START_TEST(test_greet_default)
 	int		 r;
 
 	load_ok(&p, PLUGIN("greet"));
-	tenv_init(&t, conf_new(), PFSD_PROTO_TCP);
+	tenv_init(&t, declared(&p, conf_new(), NULL), PFSD_PROTO_TCP);
 	ck_assert_int_eq(p.post_configure_hook(&t.srv), 0);
 	ck_assert_int_eq(p.child_init_hook(&t.srv), 0);
 	out = run_stdio(&p, &t.req, "", 0, &r, NULL);
@@ -869,26 +893,65 @@ START_TEST(test_greet_default)
 }
 END_TEST
 
-/* Bad values of greet's own options fail post_configure_hook. */
-static const char *const greet_bad[][2] = {
-	{ "greet_repeat", "x" }, { "greet_repeat", "2x" },
-	{ "greet_repeat", "0" }, { "greet_repeat", "101" },
-	{ "greet_repeat", "99999999999999999999" },
-	{ "greeting", "a very long greeting, longer than the one hundred and "
-	    "twenty-seven characters greet keeps for itself; far too long to "
-	    "say to anyone" },
+/* Bad values of greet's declared options: pfsd's own FILE:LINE errors. */
+static const char *const greet_bad[][3] = {
+	{ "greet_repeat", "x", "t.conf:1: greet_repeat: \"x\" is not a number" },
+	{ "greet_repeat", "2x",
+	    "t.conf:1: greet_repeat: \"2x\" is not a number" },
+	{ "greet_repeat", "0",
+	    "t.conf:1: greet_repeat: \"0\" is out of range (1..100)" },
+	{ "greet_repeat", "101",
+	    "t.conf:1: greet_repeat: \"101\" is out of range (1..100)" },
+	{ "greet_repeat", "99999999999999999999",
+	    "t.conf:1: greet_repeat: \"99999999999999999999\" is out of "
+	    "range (1..100)" },
+	{ "greting", "hi",
+	    "t.conf:1: greting: unknown key (did you mean \"greeting\"?)" },
+	{ "shout", "1", "t.conf:1: shout: unknown key (not one of pfsd's, nor "
+	    "declared by the handler: see --help)" },
+	{ "usr", "nobody",
+	    "t.conf:1: usr: unknown key (did you mean \"user\"?)" },
 };
 
 START_TEST(test_greet_bad)
 {
-	struct plugin	 p;
-	struct tenv	 t;
+	struct plugin		 p;
+	struct conf		*c;
+	size_t			 nerr;
+	const char *const	 want[] = { greet_bad[_i][2], NULL };
 
 	load_ok(&p, PLUGIN("greet"));
-	tenv_init(&t, tconf(greet_bad[_i][0], greet_bad[_i][1], NULL),
-	    PFSD_PROTO_TCP);
-	ck_assert_int_ne(p.post_configure_hook(&t.srv), 0);
-	tenv_free(&t, &p);
+	c = declared(&p, tconf(greet_bad[_i][0], greet_bad[_i][1], NULL),
+	    &nerr);
+	assert_msgs(c->errors, c->nerrors, want);
+	ck_assert_uint_eq(c->nwarnings, 0);
+	conf_free(c);
+	plugin_unload(&p);
+}
+END_TEST
+
+/* A handler built against pfsd.h 1.0 still loads, declaring nothing. */
+START_TEST(test_abi_1_0)
+{
+	struct plugin		 p;
+	struct conf		*c;
+	const char *const	 warn[] = { "t.conf:1: warning: greeting: "
+	    "unknown key (kept for the handler, which declares no options)",
+	    NULL };
+	const char *const	 err[] = {
+	    "t.conf:2: usr: unknown key (did you mean \"user\"?)", NULL };
+
+	load_ok(&p, SRCDIR "/tests/plugins/abi_1_0.so");
+	ck_assert_str_eq(p.name, "abi_1_0");
+	ck_assert_uint_eq(p.abi_minor, 0);
+	ck_assert_int_eq(p.declares, 0);
+	ck_assert_ptr_null(p.opts);
+	c = declared(&p, tconf("greeting", "hi", "usr", "nobody", NULL),
+	    &(size_t){ 0 });
+	assert_msgs(c->warnings, c->nwarnings, warn);
+	assert_msgs(c->errors, c->nerrors, err);
+	conf_free(c);
+	plugin_unload(&p);
 }
 END_TEST
 
@@ -1039,7 +1102,8 @@ START_TEST(test_http_timeout)
 	long		 ms;
 
 	load_ok(&p, PLUGIN("http_hello"));
-	tenv_init(&t, tconf("http_timeout", "1", NULL), PFSD_PROTO_TCP);
+	tenv_init(&t, declared(&p, tconf("http_timeout", "1", NULL), NULL),
+	    PFSD_PROTO_TCP);
 	ck_assert_int_eq(p.post_configure_hook(&t.srv), 0);
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	out = http_run(&p, &t, GET11, strlen(GET11), 0);
@@ -1054,28 +1118,42 @@ START_TEST(test_http_timeout)
 }
 END_TEST
 
+/* http_timeout is declared: pfsd checks it, the hook reads it. */
 START_TEST(test_http_options)
 {
-	static const char *const bad[] = { "x", "-1", "86401", "5s" };
+	static const char *const bad[][2] = {
+		{ "x", "t.conf:1: http_timeout: \"x\" is not a number" },
+		{ "-1", "t.conf:1: http_timeout: \"-1\" is out of range "
+		    "(0..86400)" },
+		{ "86401", "t.conf:1: http_timeout: \"86401\" is out of range "
+		    "(0..86400)" },
+		{ "5s", "t.conf:1: http_timeout: \"5s\" is not a number" },
+	};
 	struct plugin	 p;
 	struct tenv	 t;
-	size_t		 i;
+	struct conf	*c;
+	size_t		 i, nerr;
 
 	load_ok(&p, PLUGIN("http_hello"));
 	for (i = 0; i < nitems(bad); i++) {
-		tenv_init(&t, tconf("http_timeout", bad[i], NULL),
-		    PFSD_PROTO_TCP);
-		ck_assert_int_eq(p.post_configure_hook(&t.srv), 1);
-		tenv_free(&t, NULL);
+		const char *const want[] = { bad[i][1], NULL };
+
+		c = declared(&p, tconf("http_timeout", bad[i][0], NULL), &nerr);
+		assert_msgs(c->errors, c->nerrors, want);
+		conf_free(c);
 	}
-	tenv_init(&t, conf_new(), PFSD_PROTO_TCP);
+	/* unset: the declared default, 5 */
+	tenv_init(&t, declared(&p, conf_new(), NULL), PFSD_PROTO_TCP);
+	ck_assert_str_eq(pfsd_option(&t.srv, "http_timeout"), "5");
 	ck_assert_int_eq(p.post_configure_hook(&t.srv), 0);
 	tenv_free(&t, NULL);
-	tenv_init(&t, tconf("http_timeout", "0", NULL), PFSD_PROTO_TCP);
+	tenv_init(&t, declared(&p, tconf("http_timeout", "+0", NULL), NULL),
+	    PFSD_PROTO_TCP);
+	ck_assert_str_eq(pfsd_option(&t.srv, "http_timeout"), "0");
 	ck_assert_int_eq(p.post_configure_hook(&t.srv), 0);
 	tenv_free(&t, NULL);
 	/* UDP: no stream to read, nothing done */
-	tenv_init(&t, conf_new(), PFSD_PROTO_UDP);
+	tenv_init(&t, declared(&p, conf_new(), NULL), PFSD_PROTO_UDP);
 	t.req.fd = -1;
 	ck_assert_int_eq(p.process_request(&t.req), 0);
 	tenv_free(&t, &p);
@@ -1207,6 +1285,7 @@ plugin_suite(void)
 	tcase_add_loop_test(tc, test_refusal, 0, nitems(refusals));
 	tcase_add_test(tc, test_wrong_major);
 	tcase_add_test(tc, test_newer_minor);
+	tcase_add_test(tc, test_abi_1_0);
 	tcase_add_test(tc, test_not_elf);
 	tcase_add_test(tc, test_hook_names);
 	tcase_add_test(tc, test_hooks_all_found);

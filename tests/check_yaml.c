@@ -237,16 +237,22 @@ START_TEST(unknown_key_warning)
 {
 	struct conf		*c;
 	const struct conf_item	*item;
-	const char *const	 want[] = {
+	const char *const	 errors[] = {
 		"t.yaml:2: max_server: unknown key (did you mean "
 		    "\"max_servers\"?)",
-		"t.yaml:4: words: unknown key",
+		NULL
+	};
+	const char *const	 warnings[] = {
+		"t.yaml:4: warning: words: unknown key (kept for the handler, "
+		    "which declares no options)",
 		NULL
 	};
 
 	c = yaml("handler: echo\nmax_server: 3\nwords:\n  - a\n  - b\n");
 	ck_assert_uint_eq(c->nerrors, 0);
-	assert_msgs(c->warnings, c->nwarnings, want);
+	conf_check_unknown(c);
+	assert_msgs(c->errors, c->nerrors, errors);
+	assert_msgs(c->warnings, c->nwarnings, warnings);
 	ck_assert_ptr_nonnull(item = conf_lookup(c, "words"));
 	ck_assert_uint_eq(item->n, 2);
 	ck_assert_str_eq(item->v[1].str, "b");

@@ -5,7 +5,7 @@
 #include <pfsd.h>
 
 PFSD_EXPORT const struct pfsd_plugin pfsd_plugin = {
-	PFSD_ABI_MAJOR, PFSD_ABI_MINOR + 1, "newer_minor"
+	PFSD_ABI_MAJOR, PFSD_ABI_MINOR + 1, "newer_minor", NULL
 };
 
 int

@@ -5,7 +5,7 @@
 #include <pfsd.h>
 
 PFSD_EXPORT const struct pfsd_plugin pfsd_plugin = {
-	PFSD_ABI_MAJOR + 1, PFSD_ABI_MINOR, "wrong_major"
+	PFSD_ABI_MAJOR + 1, PFSD_ABI_MINOR, "wrong_major", NULL
 };
 
 int
