@@ -140,7 +140,8 @@ START_TEST(test_pattern_error)
 	    NULL && strstr(out, "lookbehind") != NULL, "%s", out);
 
 	ck_assert_int_eq(check_conf("allow a|b\n", out, sizeof(out)), 0);
-	ck_assert_msg(strstr(out, ":3: allow: \"a|b\": '|' outside a group")
+	ck_assert_msg(strstr(out,
+	    ":3: warning: allow: \"a|b\": '|' outside a group")
 	    != NULL, "%s", out);
 }
 END_TEST
