@@ -39,10 +39,11 @@ SYSTEMD_VERSION	?= $(shell systemctl --version 2>/dev/null | \
 #   strace	tests/deps-check.sh
 #   haproxy, nginx-light, libnginx-mod-stream	balancers in front of
 #		pfsd in the PROXY protocol tests
+#   logrotate	the deployment test rotates with conf/pfsd.logrotate
 DEPS_DEB	= gcc g++ make libc6-dev libyaml-dev libpcre2-dev check autoconf \
 		  automake pkg-config mandoc valgrind perl libnet-server-perl \
 		  libnet-cidr-perl netbase systemd clang libclang-rt-14-dev \
-		  strace haproxy nginx-light libnginx-mod-stream
+		  strace haproxy nginx-light libnginx-mod-stream logrotate
 
 NOCONF_GOALS	= deps deps-list install-conf clean distclean help
 ifeq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)

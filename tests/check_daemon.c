@@ -366,6 +366,159 @@ START_TEST(test_user_group_list)
 }
 END_TEST
 
+/* Run cmd with sh; its output (stdout+stderr) in out; the exit status. */
+static int
+sh_out(const char *cmd, char *out, size_t len)
+{
+	char	 full[4096];
+	size_t	 n;
+	FILE	*f;
+	int	 status;
+
+	snprintf(full, sizeof(full), "(%s) 2>&1", cmd);
+	if ((f = popen(full, "r")) == NULL)
+		return -1;
+	n = fread(out, 1, len - 1, f);
+	out[n] = '\0';
+	status = pclose(f);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* A warning or an error anywhere in the file at path? */
+static void
+assert_log_clean(const char *path)
+{
+	char	*log = h_read_file(path);
+
+	ck_assert_msg(log != NULL, "%s: missing", path);
+	ck_assert_msg(strstr(log, ": warning: ") == NULL &&
+	    strstr(log, ": error: ") == NULL && strstr(log, ": crit: ") ==
+	    NULL, "%s:\n%s", path, log);
+	free(log);
+}
+
+/* Wait up to ms for the file at path to contain s; 0 or -1. */
+static int
+wait_file_has(const char *path, const char *s, int ms)
+{
+	char	*text;
+	int	 found;
+
+	for (; ms > 0; ms -= 10) {
+		text = h_read_file(path);
+		found = text != NULL && strstr(text, s) != NULL;
+		free(text);
+		if (found)
+			return 0;
+		poll(NULL, 0, 10);
+	}
+	return -1;
+}
+
+/* One connection; its log line appears in the file at path. */
+static void
+serve_logged(int port, const char *path)
+{
+	char	buf[64], want[128];
+
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "hi\n", buf, sizeof(buf)),
+	    3);
+	snprintf(want, sizeof(want), "on 127.0.0.1:%d/tcp", port);
+	ck_assert_msg(wait_file_has(path, want, 5000) == 0,
+	    "no connection line in %s", path);
+}
+
+/*
+ * The deployment layout of conf/pfsd.service, conf/pfsd.logrotate and
+ * conf/pfsd.conf, end to end, as root: the shipped files, their paths
+ * moved into this test's directory.  /run/pfsd as the unit leaves it
+ * (ExecStartPre), /var/log/pfsd root's; conf/pfsd.conf with its commented
+ * user, group, pid_file and log_file set.  Start, serve, HUP three times,
+ * rotate twice with the shipped logrotate rules (which send USR1), serve
+ * into each new file, QUIT: nothing left in /run/pfsd, no process left,
+ * no warning anywhere.
+ */
+START_TEST(test_deployment_layout)
+{
+	struct hproc	 p;
+	char		 cmd[8192], out[4096], conf[600], run[600], logd[600];
+	char		 log[700], rot[700];
+	const char	*av[] = { "-c", conf, NULL };
+	pid_t		 kids[16];
+	struct stat	 st;
+	int		 port = h_free_port(), nkids, i;
+
+	ck_assert_msg(geteuid() == 0, "this test runs as root (CI does)");
+	snprintf(run, sizeof(run), "%s", h_path("run/pfsd"));
+	snprintf(logd, sizeof(logd), "%s", h_path("log/pfsd"));
+	snprintf(conf, sizeof(conf), "%s", h_path("pfsd.conf"));
+	snprintf(log, sizeof(log), "%s/pfsd.log", logd);
+	snprintf(rot, sizeof(rot), "%s", h_path("pfsd.logrotate"));
+	/* systemd makes RuntimeDirectory and LogsDirectory root's, 0755 */
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' '%s' && "
+	    "sed -n 's/^ExecStartPre=//p' '%s/conf/pfsd.service' | "
+	    "sed 's#/run/pfsd#%s#g' | sh -ex", run, logd, SRCDIR, run);
+	ck_assert_msg(sh_out(cmd, out, sizeof(out)) == 0, "%s\n%s", cmd, out);
+	snprintf(cmd, sizeof(cmd), "sed -e 's/^#\\(user\\|group\\|pid_file\\|"
+	    "log_file\\)\\([[:space:]]\\)/\\1\\2/' -e 's#/run/pfsd#%s#g' "
+	    "-e 's#/var/log/pfsd#%s#g' -e 's#^port[[:space:]].*#port "
+	    "127.0.0.1:%d#' '%s/conf/pfsd.conf' > '%s' && "
+	    "sed -e 's#/run/pfsd#%s#g' -e 's#/var/log/pfsd#%s#g' "
+	    "'%s/conf/pfsd.logrotate' > '%s' && "
+	    "grep -q '^user[[:space:]]*nobody$' '%s' && "
+	    "grep -q '^log_file[[:space:]]' '%s' && "
+	    "grep -q '^pid_file[[:space:]]' '%s'", run, logd, port, SRCDIR,
+	    conf, run, logd, SRCDIR, rot, conf, conf, conf);
+	ck_assert_msg(sh_out(cmd, out, sizeof(out)) == 0, "%s\n%s", cmd, out);
+
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
+	ck_assert_int_eq(status_field(p.pid, "Uid:"), 65534);
+	serve_logged(port, log);
+	for (i = 0; i < 3; i++) {
+		kill(p.pid, SIGHUP);
+		ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
+		ck_assert_int_eq(h_talk("127.0.0.1", port, "hi\n", out,
+		    sizeof(out)), 3);
+	}
+	for (i = 0; i < 2; i++) {
+		/* logrotate's state file is this test's; -f: rotate now */
+		snprintf(cmd, sizeof(cmd), "logrotate -f -s '%s' '%s'",
+		    h_path("logrotate.state"), rot);
+		ck_assert_msg(sh_out(cmd, out, sizeof(out)) == 0, "%s\n%s",
+		    cmd, out);
+		ck_assert_int_eq(stat(log, &st), 0);
+		ck_assert_int_eq(st.st_uid, 65534);
+		ck_assert_int_eq(st.st_mode & 0777, 0640);
+		/* the parent says so once it has passed USR1 on to the
+		 * children, in the new file */
+		ck_assert_msg(wait_file_has(log, "USR1: log file reopened",
+		    10000) == 0, "no USR1 line in the new %s", log);
+		serve_logged(port, log);
+	}
+	/* the first rotated file, compressed at the second rotation, and
+	 * the second, not yet: nothing wrote them after their USR1 */
+	snprintf(cmd, sizeof(cmd), "zcat '%s.2.gz' | grep -c 'USR1: log file "
+	    "reopened' ; grep -c 'USR1: log file reopened' '%s.1'", log, log);
+	ck_assert_int_eq(sh_out(cmd, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "0\n1\n");
+
+	nkids = h_children(p.pid, kids, 16);
+	ck_assert_int_gt(nkids, 0);
+	ck_assert_int_eq(h_stop(&p, SIGQUIT, 10000), 0);
+	for (i = 0; i < nkids; i++)
+		ck_assert_int_eq(wait_gone(kids[i], 5000), 0);
+	snprintf(cmd, sizeof(cmd), "ls -A '%s'", run);
+	ck_assert_int_eq(sh_out(cmd, out, sizeof(out)), 0);
+	ck_assert_msg(out[0] == '\0', "left in %s: %s", run, out);
+	assert_log_clean(log);
+	snprintf(cmd, sizeof(cmd), "%s.1", log);
+	assert_log_clean(cmd);
+	assert_log_clean(p.log);
+	ck_assert_int_eq(h_log_has(&p, "pfsd"), 0);
+}
+END_TEST
+
 START_TEST(test_unknown_user_refused)
 {
 	char		 out[4096], portarg[64];
@@ -658,6 +811,7 @@ daemon_suite(void)
 	tcase_add_test(tc, test_root_without_user_warns);
 	tcase_add_test(tc, test_user_nobody);
 	tcase_add_test(tc, test_user_group_list);
+	tcase_add_test(tc, test_deployment_layout);
 	tcase_add_test(tc, test_unknown_user_refused);
 	tcase_add_test(tc, test_chroot);
 	tcase_add_test(tc, test_log_file_format_and_levels);
