@@ -299,6 +299,9 @@ int		 proxy_parse(const unsigned char *, size_t, int,
 		    struct proxy_hdr *, const char **);
 int		 proxy_read(int, int, int, struct proxy_hdr *, char *, size_t);
 
+/* compat.c */
+void		 compat_check(struct conf *);
+
 /* plugin.c */
 struct plugin {
 	void		*handle;

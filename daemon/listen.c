@@ -155,6 +155,16 @@ lp_strip_one(struct lp_state *st)
 		;
 	if (tok == 0 || sep == 0)
 		return 0;
+	/* Net::Server's UNIXDGRAM ("PATH|unixdgram", "PATH|sock_dgram") */
+	if (strcasecmp(b + tok, "unixdgram") == 0 ||
+	    strcasecmp(b + tok, "sock_dgram") == 0)
+		return lp_fail(st, "UNIX datagram sockets are not supported: "
+		    "use a stream UNIX socket (PATH/unix) or a UDP port "
+		    "(HOST:PORT/udp)");
+	if (strcasecmp(b + tok, "sock_stream") == 0 && b[0] == '/') {
+		b[sep] = '\0';	/* Net::Server's legacy "PATH|sock_stream" */
+		return 1;
+	}
 	if ((p = lp_proto(b + tok)) != -1) {
 		if (st->proto != -1 && b[0] == '/')
 			return 0;	/* "/run/udp/unix": part of the path */

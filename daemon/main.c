@@ -81,6 +81,7 @@ configure(struct pfsd_server *srv)
 	    (srv->proxy_allow = cidr_set_configure(c, OPT_PROXY_ALLOW)) ==
 	    NULL)
 		fatal("access_configure");
+	compat_check(c);
 	print_messages(c->warnings, c->nwarnings);
 	if (c->nerrors > 0) {
 		print_messages(c->errors, c->nerrors);

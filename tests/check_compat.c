@@ -146,6 +146,61 @@ START_TEST(test_pattern_error)
 }
 END_TEST
 
+/*
+ * Net::Server settings pfsd does not take: refused at -t, on their line,
+ * saying what to use instead, and not also called "unknown".
+ */
+static const struct {
+	const char	*body;		/* line 3 of the conf */
+	const char	*want;		/* after "FILE:3: " */
+} refusals[] = {
+	{ "log_file Log::Log4perl\n", "log_file: Log::Log4perl is a Perl "
+	  "logger Net::Server loads; pfsd cannot: use \"log_file PATH\", "
+	  "\"log_file syslog\"" },
+	{ "log4perl_conf /etc/log4perl.conf\n", "log4perl_conf: a "
+	  "Log::Log4perl setting of Net::Server; pfsd does not use "
+	  "Log::Log4perl: use \"log_file PATH\"" },
+	{ "log4perl_poll 10\n", "log4perl_poll: a Log::Log4perl setting" },
+	{ "log_file My::Own::Logger\n", "log_file: \"My::Own::Logger\" names "
+	  "a Net::Server logging module; pfsd has none" },
+	{ "log_function mylog\n", "log_function: Net::Server's Perl logging "
+	  "callback; pfsd has none" },
+	{ "port /tmp/ns.sock|unixdgram\n", "port: \"/tmp/ns.sock|unixdgram\": "
+	  "UNIX datagram sockets are not supported: use a stream UNIX socket "
+	  "(PATH/unix) or a UDP port (HOST:PORT/udp)" },
+	{ "port /tmp/ns.sock|SOCK_DGRAM|unix\n", "port: "
+	  "\"/tmp/ns.sock|SOCK_DGRAM|unix\": UNIX datagram sockets are not "
+	  "supported" },
+	{ "unix_type SOCK_DGRAM\n", "unix_type: UNIX datagram sockets "
+	  "(Net::Server's UNIXDGRAM) are not supported" },
+	{ "unix_type datagram\n", "unix_type: \"datagram\" is not "
+	  "SOCK_STREAM or SOCK_DGRAM" },
+};
+
+START_TEST(test_refused)
+{
+	char	out[4096], want[1024];
+
+	ck_assert_int_eq(check_conf(refusals[_i].body, out, sizeof(out)), 78);
+	snprintf(want, sizeof(want), "%s:3: %s", h_path("t.conf"),
+	    refusals[_i].want);
+	ck_assert_msg(strstr(out, want) != NULL, "want %s in:\n%s", want, out);
+	ck_assert_msg(strstr(out, "unknown key") == NULL, "%s", out);
+}
+END_TEST
+
+/* The Net::Server forms pfsd takes as they are. */
+START_TEST(test_accepted)
+{
+	char	out[4096];
+
+	ck_assert_int_eq(check_conf("log_file Sys::Syslog\n"
+	    "unix_type SOCK_STREAM\nport /tmp/ns.sock|SOCK_STREAM|unix\n", out,
+	    sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "unknown key") == NULL, "%s", out);
+}
+END_TEST
+
 Suite *
 compat_suite(void)
 {
@@ -158,6 +213,12 @@ compat_suite(void)
 	tcase_add_loop_test(tc, test_allow_deny_served, 0,
 	    (int)(sizeof(deny_cases) / sizeof(deny_cases[0])));
 	tcase_add_test(tc, test_pattern_error);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("refused");
+	tcase_add_loop_test(tc, test_refused, 0,
+	    (int)(sizeof(refusals) / sizeof(refusals[0])));
+	tcase_add_test(tc, test_accepted);
 	suite_add_tcase(s, tc);
 	return s;
 }
