@@ -7,7 +7,9 @@
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct pfsd_server *pfsd_current;
@@ -250,4 +252,73 @@ pfsd_proxy_addr(const struct pfsd_request *creq)
 	addr_format((struct sockaddr *)&req->proxy, req->proxy_addr,
 	    sizeof(req->proxy_addr), &port);
 	return req->proxy_addr;
+}
+
+int
+pfsd_request_allowed(const struct pfsd_request *req)
+{
+	return req != NULL && req->allowed;
+}
+
+const char *
+pfsd_child_kind(const struct pfsd_server *srv)
+{
+	if (srv == NULL || !srv->is_child)
+		return NULL;
+	return srv->dequeue ? "dequeue" : "worker";
+}
+
+/* VALUE as a number of option ID, within its bounds; -1 otherwise. */
+static int
+api_number(enum opt_id id, const char *value, long *n)
+{
+	char	*end;
+
+	if (value == NULL || *value < '0' || *value > '9')
+		return -1;
+	errno = 0;
+	*n = strtol(value, &end, 10);
+	if (errno != 0 || *end != '\0' || *n < conf_options[id].min ||
+	    *n > conf_options[id].max)
+		return -1;
+	return 0;
+}
+
+/*
+ * Net::Server's set_property, for the keys where a change from a hook is
+ * safe (pfsd.h says which and what they do).
+ */
+int
+pfsd_set_option(struct pfsd_server *srv, const char *key, const char *value)
+{
+	long	n;
+	int	id = key != NULL ? conf_find(key) : -1;
+
+	if (srv == NULL || (id != OPT_MAX_SERVERS && id != OPT_MAX_REQUESTS &&
+	    id != OPT_LOG_LEVEL) || api_number(id, value, &n) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	switch (id) {
+	case OPT_MAX_SERVERS:
+		if (srv->is_child) {
+			errno = EPERM;
+			return -1;
+		}
+		srv->max_servers = n;
+		log_msg(PFSD_LOG_NOTICE, "max_servers is now %ld (set by the "
+		    "handler)", n);
+		break;
+	case OPT_MAX_REQUESTS:
+		if (srv->is_child)
+			srv->max_requests = (unsigned long)n;
+		else
+			conf_set(srv->conf, "max_requests", value,
+			    CONF_CMDLINE, "handler", 0);
+		break;
+	default:
+		log_init(NULL, (int)n);
+		break;
+	}
+	return 0;
 }

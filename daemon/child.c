@@ -37,12 +37,13 @@ static struct {
 	volatile sig_atomic_t	 retire;
 	volatile sig_atomic_t	 idle;
 	volatile sig_atomic_t	 reopen;
+	volatile int		 req_fd;	/* the client, while served */
 	int			 null_fd;
 	int			 lock_dummy;	/* flock target once retiring */
 	struct pollfd		*pfds;		/* several listeners */
 	char			*dgram;
 	int			 proxy_mode;	/* PROXY_V1|PROXY_V2, or 0 */
-} ch = { .null_fd = -1, .lock_dummy = -1 };
+} ch = { .null_fd = -1, .lock_dummy = -1, .req_fd = -1 };
 
 /* Async-signal-safe: make every wait of an idle child return at once. */
 static void
@@ -67,6 +68,31 @@ on_retire(int sig)
 	ch.retire = 1;
 	if (ch.idle)
 		wake_up();
+	errno = saved;
+}
+
+/*
+ * TERM/INT: a fast stop that still runs child_finish_hook, as
+ * Net::Server's does.  An idle child is woken as by HUP; a busy one has
+ * its client shut down, so that the handler's reads and writes fail and
+ * it returns.  A second signal (or the parent's SIGKILL a second later,
+ * for a handler that does not return) ends the child at once.
+ */
+static void
+on_term(int sig)
+{
+	struct sigaction	sa;
+	int			saved = errno;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	ch.retire = 1;
+	if (ch.idle)
+		wake_up();
+	else if (ch.req_fd != -1)
+		shutdown(ch.req_fd, SHUT_RDWR);
 	errno = saved;
 }
 
@@ -97,8 +123,9 @@ child_signals(struct pfsd_server *srv)
 	set_signal(SIGHUP, on_retire);
 	set_signal(SIGQUIT, on_retire);
 	set_signal(SIGUSR1, on_reopen);
-	set_signal(SIGTERM, SIG_DFL);
-	set_signal(SIGINT, SIG_DFL);
+	/* a dequeue child has no client to cut short: TERM ends it */
+	set_signal(SIGTERM, srv->dequeue ? SIG_DFL : on_term);
+	set_signal(SIGINT, srv->dequeue ? SIG_DFL : on_term);
 	set_signal(SIGCHLD, SIG_DFL);
 	set_signal(SIGPIPE, SIG_IGN);
 	set_signal(SIGTTIN, SIG_IGN);
@@ -500,10 +527,12 @@ child_serve(struct pfsd_server *srv, struct pfsd_request *req)
 		else
 			srv->max_requests++;	/* too many at once: later */
 	}
+	if (req->l->proto != PFSD_PROTO_UDP)
+		ch.req_fd = req->fd;
 	attach_stdio(srv, req);
 	if (p->post_accept_hook != NULL)
 		p->post_accept_hook(req);
-	allowed = request_allowed(srv, req);
+	req->allowed = allowed = request_allowed(srv, req);
 	if (log_level() >= PFSD_LOG_INFO)
 		log_connection(req, allowed);
 	if (!allowed)
@@ -516,8 +545,10 @@ child_serve(struct pfsd_server *srv, struct pfsd_request *req)
 		p->post_process_request_hook(req);
 	detach_stdio(srv, req, allowed);
 	stdio_check(srv);
-	if (req->l->proto != PFSD_PROTO_UDP)
+	if (req->l->proto != PFSD_PROTO_UDP) {
+		ch.req_fd = -1;
 		close(req->fd);
+	}
 	if (p->post_client_connection_hook != NULL)
 		p->post_client_connection_hook(req);
 	ch.slot->req_start_ms = 0;
@@ -557,17 +588,31 @@ child_main(struct pfsd_server *srv, int slot)
 	child_exit(srv, 0);
 }
 
-/* A dequeue child: run_dequeue once, then exit. */
+/*
+ * A dequeue child: run_dequeue once, between child_init_hook and
+ * child_finish_hook as in Net::Server (pfsd_child_kind() tells the hooks
+ * which kind of child runs them), then exit.
+ */
 void
 dequeue_main(struct pfsd_server *srv, int slot)
 {
 	ch.srv = srv;
 	ch.slot = &srv->sb.slots[slot];
 	srv->is_child = 1;
+	srv->dequeue = 1;
 	ch.slot->pid = getpid();
 	ch.slot->state = SLOT_DEQUEUE;
 	child_signals(srv);
+	if (srv->plugin.child_init_hook != NULL &&
+	    srv->plugin.child_init_hook(srv) != 0) {
+		log_msg(PFSD_LOG_ERR, "child_init_hook failed in dequeue "
+		    "child %ld", (long)getpid());
+		_exit(CHILD_EXIT_INIT);
+	}
 	if (srv->plugin.run_dequeue != NULL)
 		srv->plugin.run_dequeue(srv);
+	if (srv->plugin.child_finish_hook != NULL)
+		srv->plugin.child_finish_hook(srv);
+	fflush(stdout);
 	_exit(0);
 }

@@ -211,6 +211,8 @@ int		 log_level(void);
 void		 log_msg(int, const char *, ...) PFSD_PRINTF(2, 3);
 void		 log_vmsg(int, const char *, va_list);
 void		 log_warn(const char *, ...) PFSD_PRINTF(1, 2);
+void		 log_set_hooks(int (*)(int, const char *),
+		    void (*)(const char *));
 #define log_warnx(...)	log_msg(PFSD_LOG_WARNING, __VA_ARGS__)
 #define log_info(...)	log_msg(PFSD_LOG_INFO, __VA_ARGS__)
 #define log_debug(...)	log_msg(PFSD_LOG_DEBUG, __VA_ARGS__)
@@ -302,6 +304,12 @@ int		 proxy_read(int, int, int, struct proxy_hdr *, char *, size_t);
 /* compat.c */
 void		 compat_check(struct conf *);
 
+/* hooks.c */
+void		 hooks_install(struct pfsd_server *);
+void		 hooks_server_close(struct pfsd_server *);
+void		 hooks_restart_close(struct pfsd_server *);
+void		 hooks_child_gone(struct pfsd_server *, pid_t, int, int);
+
 /* plugin.c */
 struct plugin {
 	void		*handle;
@@ -326,9 +334,20 @@ struct plugin {
 	int	(*run_dequeue)(struct pfsd_server *);
 	int	(*idle_loop_hook)(struct pfsd_server *);
 	int	(*pre_server_close_hook)(struct pfsd_server *);
+	/* ABI 1.1 */
+	int	(*configure_hook)(struct pfsd_server *);
+	int	(*pre_fork_hook)(struct pfsd_server *, const char *);
+	int	(*register_child)(struct pfsd_server *, pid_t, const char *);
+	int	(*delete_child_hook)(struct pfsd_server *, pid_t, int);
+	int	(*other_child_died_hook)(struct pfsd_server *, pid_t, int);
+	int	(*restart_open_hook)(struct pfsd_server *);
+	int	(*restart_close_hook)(struct pfsd_server *);
+	int	(*fatal_hook)(struct pfsd_server *, const char *);
+	int	(*write_to_log_hook)(struct pfsd_server *, int, const char *);
 };
 
 extern const char *const plugin_hook_names[];
+extern const unsigned int plugin_hook_minors[];
 extern const size_t plugin_nhooks;
 
 int		 plugin_path(const struct conf *, char *, size_t);
@@ -464,6 +483,8 @@ struct pfsd_server {
 	pid_t			 ppid;
 	int			 devnull;
 	int			 memfd_in, memfd_out;	/* UDP stdio */
+	int			 dequeue;	/* a dequeue child */
+	int			 closing;	/* pre_server_close_hook ran */
 };
 
 /* pfsd_request: one per child, reused for every client. */
@@ -486,6 +507,7 @@ struct pfsd_request {
 	struct sockaddr_storage	 proxy;		/* the balancer, when */
 	socklen_t		 proxylen;	/* a PROXY header came */
 	char			 proxy_addr[64];
+	int			 allowed;	/* passed allow/deny */
 };
 
 /* api.c */

@@ -30,6 +30,10 @@ static struct {
 	int	 jailed;	/* chrooted: reopen through dirfd */
 	char	 ident[64];
 	int	 facility;
+	/* the handler's write_to_log_hook and fatal_hook (hooks.c) */
+	int	(*sink)(int, const char *);
+	void	(*fatal)(const char *);
+	int	 in_hook;	/* a hook that logs is not called again */
 } lg = { .level = PFSD_LOG_NOTICE, .fd = STDERR_FILENO, .dirfd = -1,
     .ident = "pfsd", .facility = LOG_DAEMON };
 
@@ -59,6 +63,37 @@ log_init(const char *ident, int level)
 	if (ident != NULL)
 		strncpy(lg.ident, ident, sizeof(lg.ident) - 1);
 	lg.level = level;
+}
+
+void
+log_set_hooks(int (*sink)(int, const char *), void (*fatal_fn)(const char *))
+{
+	lg.sink = sink;
+	lg.fatal = fatal_fn;
+}
+
+/* The handler's write_to_log_hook: 0 when it has written the line. */
+static int
+log_to_hook(int level, const char *msg)
+{
+	int	rc;
+
+	if (lg.sink == NULL || lg.in_hook)
+		return -1;
+	lg.in_hook = 1;
+	rc = lg.sink(level, msg);
+	lg.in_hook = 0;
+	return rc;
+}
+
+static void
+log_fatal_hook(const char *msg)
+{
+	if (lg.fatal == NULL || lg.in_hook)
+		return;
+	lg.in_hook = 1;
+	lg.fatal(msg);
+	lg.in_hook = 0;
 }
 
 /* The syslog facility called name, or -1. */
@@ -385,7 +420,8 @@ log_vmsg(int level, const char *fmt, va_list ap)
 	if (level > lg.level && level != PFSD_LOG_ERR)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	write_line(level, msg);
+	if (log_to_hook(level, msg) != 0)
+		write_line(level, msg);
 	errno = saved;
 }
 
@@ -466,17 +502,23 @@ fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_msg(PFSD_LOG_ERR, "%s: %s", msg, strerror(saved));
+	snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), ": %s",
+	    strerror(saved));
+	log_fatal_hook(msg);
+	log_msg(PFSD_LOG_ERR, "%s", msg);
 	exit(1);
 }
 
 void
 fatalx(const char *fmt, ...)
 {
+	char	msg[LOG_LINE_MAX];
 	va_list	ap;
 
 	va_start(ap, fmt);
-	log_vmsg(PFSD_LOG_ERR, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	log_fatal_hook(msg);
+	log_msg(PFSD_LOG_ERR, "%s", msg);
 	exit(1);
 }

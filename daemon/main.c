@@ -65,6 +65,16 @@ print_messages(char **msgs, size_t n)
 		fprintf(stderr, "%s\n", msgs[i]);
 }
 
+static int
+refused(struct pfsd_server *srv, const char *hook)
+{
+	const char	*file = conf_str(srv->conf, OPT_CONF_FILE);
+
+	fprintf(stderr, "%s: handler: %s of %s refused the configuration\n",
+	    file != NULL ? file : "command line", hook, srv->plugin.path);
+	return -1;
+}
+
 /* Everything -t checks: the handler, sockets, access rules. */
 static int
 configure(struct pfsd_server *srv)
@@ -87,15 +97,15 @@ configure(struct pfsd_server *srv)
 		print_messages(c->errors, c->nerrors);
 		return -1;
 	}
+	/* before the hooks: pfsd_set_option("max_servers") may change it */
+	srv->max_servers = conf_num(c, OPT_MAX_SERVERS);
+	hooks_install(srv);
+	if (srv->plugin.configure_hook != NULL &&
+	    srv->plugin.configure_hook(srv) != 0)
+		return refused(srv, "configure_hook");
 	if (srv->plugin.post_configure_hook != NULL &&
-	    srv->plugin.post_configure_hook(srv) != 0) {
-		fprintf(stderr, "%s: handler: post_configure_hook of %s "
-		    "refused the configuration\n",
-		    conf_str(c, OPT_CONF_FILE) != NULL ?
-		    conf_str(c, OPT_CONF_FILE) : "command line",
-		    srv->plugin.path);
-		return -1;
-	}
+	    srv->plugin.post_configure_hook(srv) != 0)
+		return refused(srv, "post_configure_hook");
 	return 0;
 }
 
@@ -126,6 +136,8 @@ startup_fail(struct pfsd_server *srv, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (srv->plugin.fatal_hook != NULL)
+		srv->plugin.fatal_hook(srv, msg);
 	if (log_fd() != -1)
 		fprintf(stderr, "pfsd: %s\n", msg);
 	log_msg(PFSD_LOG_ERR, "%s", msg);
@@ -196,6 +208,8 @@ acquire_resources(struct pfsd_server *srv)
 	const char	*pidfile = conf_str(srv->conf, OPT_PID_FILE);
 	char		 err[ERRBUF_SIZE];
 
+	if (srv->reexec && srv->plugin.restart_open_hook != NULL)
+		srv->plugin.restart_open_hook(srv);	/* after a HUP */
 	if (listen_inherit(srv->ls, srv->nls, err, sizeof(err)) == -1 ||
 	    listen_bind_all(srv->ls, srv->nls, err, sizeof(err)) == -1)
 		startup_fail(srv, EXIT_UNAVAILABLE, "%s", err);
@@ -244,7 +258,6 @@ run(struct pfsd_server *srv, char **argv)
 	if (srv->ready_fd != -1 && conf_str(srv->conf, OPT_CHROOT) == NULL &&
 	    chdir("/") == -1)
 		log_warn("chdir /");
-	srv->max_servers = conf_num(srv->conf, OPT_MAX_SERVERS);
 	daemon_detach(srv);
 	return parent_main(srv);
 }

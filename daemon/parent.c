@@ -160,6 +160,9 @@ spawn(struct pfsd_server *srv, int kind)
 		log_warnx("scoreboard full: not starting more children");
 		return -1;
 	}
+	if (srv->plugin.pre_fork_hook != NULL)
+		srv->plugin.pre_fork_hook(srv, kind == CHILD_DEQUEUE ?
+		    "dequeue" : "worker");
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
 	srv->ppid = getpid();
@@ -177,6 +180,9 @@ spawn(struct pfsd_server *srv, int kind)
 	}
 	srv->sb.slots[slot].pid = pid;
 	parent_add_child(srv, pid, slot, kind);
+	if (srv->plugin.register_child != NULL)
+		srv->plugin.register_child(srv, pid, kind == CHILD_DEQUEUE ?
+		    "dequeue" : "worker");
 	return 0;
 }
 
@@ -326,8 +332,11 @@ reap(struct pfsd_server *srv)
 			restart_checked(srv, status);
 			continue;
 		}
-		if ((c = find_child(srv, pid)) == NULL)
+		if ((c = find_child(srv, pid)) == NULL) {
+			hooks_child_gone(srv, pid, status, 0);
 			continue;
+		}
+		hooks_child_gone(srv, pid, status, 1);
 		if (c->kind == CHILD_WORKER)
 			worker_gone(srv, c, status);
 		else if (c->slot >= 0)
@@ -357,6 +366,7 @@ begin_stop(struct pfsd_server *srv, int sig)
 	srv->stopping = sig == SIGQUIT ? SIGQUIT : SIGTERM;
 	log_msg(PFSD_LOG_NOTICE, "%s: %s stop", sig_name(sig),
 	    sig == SIGQUIT ? "graceful" : "fast");
+	hooks_server_close(srv);	/* the children still run */
 	notify_send("STOPPING=1");
 	listen_close_all(srv->ls, srv->nls, 0);
 	if (srv->stopping == SIGQUIT) {
@@ -475,6 +485,7 @@ check_dead(struct pfsd_server *srv)
 		if (kill(srv->children[i].pid, 0) == -1 && errno == ESRCH) {
 			log_warnx("child %ld is gone",
 			    (long)srv->children[i].pid);
+			hooks_child_gone(srv, srv->children[i].pid, -1, 1);
 			if (srv->children[i].slot >= 0)
 				scoreboard_release(&srv->sb,
 				    srv->children[i].slot);
@@ -565,8 +576,7 @@ retire_old(struct pfsd_server *srv)
 static void
 parent_cleanup(struct pfsd_server *srv)
 {
-	if (srv->plugin.pre_server_close_hook != NULL)
-		srv->plugin.pre_server_close_hook(srv);
+	hooks_server_close(srv);	/* ran at the stop, unless ... */
 	status_close(srv);
 	listen_close_all(srv->ls, srv->nls, 1);
 	ser_cleanup(&srv->ser);
@@ -610,6 +620,8 @@ parent_main(struct pfsd_server *srv)
 		stop_deadline(srv);
 		if (srv->plugin.idle_loop_hook != NULL)
 			srv->plugin.idle_loop_hook(srv);
+		if (!srv->stopping)	/* pfsd_set_option("max_servers") */
+			shrink_pool(srv);
 	}
 	parent_cleanup(srv);
 	return 0;

@@ -15,6 +15,7 @@
 #define PFSD_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <sys/socket.h>
 
 #ifdef __cplusplus
@@ -143,6 +144,22 @@ const void		*pfsd_request_data(const struct pfsd_request *req,
 const char		*pfsd_proxy_addr(const struct pfsd_request *req);
 
 /*
+ * Since ABI 1.1.  pfsd_request_allowed: did this request pass allow/deny
+ * and allow_deny_hook (for post_process_request_hook, which Net::Server
+ * gives that answer as its argument)?  pfsd_child_kind: "worker" or
+ * "dequeue" in a child, NULL in the parent.  pfsd_set_option: change a
+ * setting from a hook, for the keys where that is safe: max_servers (in
+ * the parent: the pool grows or shrinks as with TTIN/TTOU), max_requests
+ * (in a child: this child's limit; in the parent: children started from
+ * now on), log_level (this process).  0, or -1 with errno EINVAL (not one
+ * of those keys, or a bad value) or EPERM (max_servers in a child).
+ */
+int		 pfsd_request_allowed(const struct pfsd_request *req);
+const char	*pfsd_child_kind(const struct pfsd_server *srv);
+int		 pfsd_set_option(struct pfsd_server *srv, const char *key,
+		    const char *value);
+
+/*
  * The hooks.  Declared here so that a plugin's definitions are checked
  * against them; define the ones you need with these exact prototypes.
  * Return 0 for success.  A non-zero return from post_configure_hook,
@@ -167,6 +184,36 @@ int	child_finish_hook(struct pfsd_server *srv);
 int	run_dequeue(struct pfsd_server *srv);
 int	idle_loop_hook(struct pfsd_server *srv);
 int	pre_server_close_hook(struct pfsd_server *srv);
+
+/*
+ * Since ABI 1.1 (looked up only in handlers built for 1.1 or later).
+ * configure_hook: parent, once the handler is loaded, before
+ * post_configure_hook; non-zero refuses the configuration.
+ * pre_fork_hook: parent, before each fork; kind is "worker" or "dequeue".
+ * register_child: parent, after each fork, with the child's pid.
+ * delete_child_hook: parent, a child it started has ended; status as
+ * from waitpid(2), -1 when check_for_dead found it gone.
+ * other_child_died_hook: parent, reaped a process that was not one of
+ * its pool (one the handler started, say).
+ * restart_open_hook: the parent re-executed by a HUP, before it takes
+ * the listening sockets over; restart_close_hook: the parent, just
+ * before that re-exec.  fatal_hook: any process, on a fatal error, with
+ * the message, before it is logged and the process exits.
+ * write_to_log_hook: every line that passes log_level, in the process
+ * that logs it; return 0 when the hook has written it (pfsd writes
+ * nothing), non-zero to have pfsd write it as usual.  The return values
+ * of the others are ignored.
+ */
+int	configure_hook(struct pfsd_server *srv);
+int	pre_fork_hook(struct pfsd_server *srv, const char *kind);
+int	register_child(struct pfsd_server *srv, pid_t pid, const char *kind);
+int	delete_child_hook(struct pfsd_server *srv, pid_t pid, int status);
+int	other_child_died_hook(struct pfsd_server *srv, pid_t pid, int status);
+int	restart_open_hook(struct pfsd_server *srv);
+int	restart_close_hook(struct pfsd_server *srv);
+int	fatal_hook(struct pfsd_server *srv, const char *msg);
+int	write_to_log_hook(struct pfsd_server *srv, int level,
+	    const char *msg);
 
 #ifdef __cplusplus
 }

@@ -24,27 +24,44 @@
  * offsets plugin_load fills, so the two cannot drift apart.
  */
 #define PLUGIN_HOOKS(X)				\
-	X(process_request)			\
-	X(post_configure_hook)			\
-	X(post_bind_hook)			\
-	X(pre_loop_hook)			\
-	X(run_n_children_hook)			\
-	X(child_init_hook)			\
-	X(post_accept_hook)			\
-	X(allow_deny_hook)			\
-	X(request_denied_hook)			\
-	X(post_process_request_hook)		\
-	X(post_client_connection_hook)		\
-	X(child_finish_hook)			\
-	X(run_dequeue)				\
-	X(idle_loop_hook)			\
-	X(pre_server_close_hook)
+	X(process_request, 0)			\
+	X(post_configure_hook, 0)		\
+	X(post_bind_hook, 0)			\
+	X(pre_loop_hook, 0)			\
+	X(run_n_children_hook, 0)		\
+	X(child_init_hook, 0)			\
+	X(post_accept_hook, 0)			\
+	X(allow_deny_hook, 0)			\
+	X(request_denied_hook, 0)		\
+	X(post_process_request_hook, 0)		\
+	X(post_client_connection_hook, 0)	\
+	X(child_finish_hook, 0)			\
+	X(run_dequeue, 0)			\
+	X(idle_loop_hook, 0)			\
+	X(pre_server_close_hook, 0)		\
+	X(configure_hook, 1)			\
+	X(pre_fork_hook, 1)			\
+	X(register_child, 1)			\
+	X(delete_child_hook, 1)			\
+	X(other_child_died_hook, 1)		\
+	X(restart_open_hook, 1)			\
+	X(restart_close_hook, 1)		\
+	X(fatal_hook, 1)			\
+	X(write_to_log_hook, 1)
 
-#define PLUGIN_HOOK_NAME(h)	#h,
-#define PLUGIN_HOOK_OFFSET(h)	offsetof(struct plugin, h),
+#define PLUGIN_HOOK_NAME(h, m)		#h,
+#define PLUGIN_HOOK_OFFSET(h, m)	offsetof(struct plugin, h),
+#define PLUGIN_HOOK_MINOR(h, m)		m,
 
 const char *const plugin_hook_names[] = { PLUGIN_HOOKS(PLUGIN_HOOK_NAME) };
 const size_t plugin_nhooks = nitems(plugin_hook_names);
+
+/*
+ * The ABI minor each hook came with: a handler built for an older minor
+ * may have a function of that name that is not the hook (it was no hook
+ * when it was written), so it is not looked up.
+ */
+const unsigned int plugin_hook_minors[] = { PLUGIN_HOOKS(PLUGIN_HOOK_MINOR) };
 
 static const size_t plugin_hook_offsets[] = {
 	PLUGIN_HOOKS(PLUGIN_HOOK_OFFSET)
@@ -178,12 +195,14 @@ plugin_check_abi(const struct pfsd_plugin *d, const char *path, char *err,
 
 /* Fill every hook member; a hook the handler lacks stays NULL. */
 static void
-plugin_find_hooks(struct plugin *p)
+plugin_find_hooks(struct plugin *p, unsigned int minor)
 {
 	void	*sym;
 	size_t	 i;
 
 	for (i = 0; i < plugin_nhooks; i++) {
+		if (plugin_hook_minors[i] > minor)
+			continue;
 		sym = dlsym(p->handle, plugin_hook_names[i]);
 		/* POSIX: a data pointer from dlsym converts to a function's */
 		memcpy((char *)p + plugin_hook_offsets[i], &sym, sizeof sym);
@@ -267,7 +286,7 @@ plugin_check(struct plugin *p, const char *path, char *err, size_t errlen)
 	if (plugin_check_abi(d, path, err, errlen) == -1 ||
 	    plugin_options(p, d, path, err, errlen) == -1)
 		return -1;
-	plugin_find_hooks(p);
+	plugin_find_hooks(p, d->abi_minor);
 	if (p->process_request == NULL) {
 		snprintf(err, errlen, "%s: no process_request function", path);
 		return -1;

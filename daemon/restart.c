@@ -187,6 +187,7 @@ restart_exec(struct pfsd_server *srv)
 		unset_env();
 		return;
 	}
+	hooks_restart_close(srv);
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
 	set_cloexec(srv->ls, srv->nls, 0);

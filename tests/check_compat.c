@@ -1,11 +1,21 @@
 /*
  * check_compat.c - integration tests of what a Net::Server configuration
- * means to pfsd: Perl regexes in allow/deny served for real, their
- * errors at -t, and the Net::Server settings pfsd refuses with a message
- * that says what to use instead.
+ * and handler mean to pfsd: Perl regexes in allow/deny served for real,
+ * their errors at -t, the Net::Server settings pfsd refuses with a
+ * message that says what to use instead, and the Net::Server hooks,
+ * called in order with their arguments across start, requests,
+ * TTIN/TTOU, a crash, HUP, QUIT and TERM (tests/plugins/hooks.c logs
+ * every call).
  */
+#include "internal.h"
+
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <check.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +211,386 @@ START_TEST(test_accepted)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- */
+
+/* pfsd with the hooks handler on 127.0.0.1, hook_log, and BODY. */
+static void
+start_hooks(struct hproc *p, const char *body)
+{
+	char	line[600];
+
+	snprintf(line, sizeof(line), "handler %s\nhook_log %s\n%s",
+	    TPLUGIN("hooks"), h_path("hooks.log"), body);
+	start_conf(p, line);
+}
+
+/* Wait for a line of the hook log that contains every one of the words
+ * (NULL-ended) in order; the line, malloc'd, or NULL after ms. */
+static char *
+hook_line(int ms, const char *first, ...)
+{
+	const char	*w[8];
+	char		*log, *line, *save, *pos, *found = NULL;
+	va_list		 ap;
+	size_t		 n = 0, i;
+
+	va_start(ap, first);
+	for (w[n++] = first; n < 8 && (w[n] = va_arg(ap, const char *)) !=
+	    NULL; n++)
+		;
+	va_end(ap);
+	for (; ms > 0 && found == NULL; ms -= 10) {
+		if ((log = h_read_file(h_path("hooks.log"))) == NULL) {
+			usleep(10000);
+			continue;
+		}
+		for (line = strtok_r(log, "\n", &save); line != NULL &&
+		    found == NULL; line = strtok_r(NULL, "\n", &save)) {
+			for (i = 0, pos = line; i < n && pos != NULL; i++)
+				if ((pos = strstr(pos, w[i])) != NULL)
+					pos += strlen(w[i]);
+			if (pos != NULL)
+				found = strdup(line);
+		}
+		free(log);
+		if (found == NULL)
+			usleep(10000);
+	}
+	return found;
+}
+
+/* Count the lines that start with "HOOK PID ". */
+static int
+hook_count(const char *hook, long pid)
+{
+	char	*log, *line, *save, want[96];
+	int	 n = 0;
+
+	snprintf(want, sizeof(want), "%s %ld ", hook, pid);
+	if ((log = h_read_file(h_path("hooks.log"))) == NULL)
+		return 0;
+	for (line = strtok_r(log, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		n += strncmp(line, want, strlen(want)) == 0;
+	free(log);
+	return n;
+}
+
+/* The hooks process pid called, in order, as "hook hook ...". */
+static char *
+hooks_of(long pid)
+{
+	static char	 out[4096];
+	char		*log, *line, *save, name[64];
+	long		 lp, lpp;
+
+	out[0] = '\0';
+	if ((log = h_read_file(h_path("hooks.log"))) == NULL)
+		return out;
+	for (line = strtok_r(log, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "%63s %ld %ld", name, &lp, &lpp) == 3 &&
+		    lp == pid && strcmp(name, "idle_loop_hook") != 0) {
+			strncat(out, name, sizeof(out) - strlen(out) - 2);
+			strncat(out, " ", sizeof(out) - strlen(out) - 1);
+		}
+	}
+	free(log);
+	return out;
+}
+
+/* The pid named "child=PID" in a hook line. */
+static long
+child_of(const char *line)
+{
+	const char	*s;
+
+	ck_assert_ptr_nonnull(line);
+	ck_assert_ptr_nonnull(s = strstr(line, "child="));
+	return strtol(s + 6, NULL, 10);
+}
+
+/* Does s contain the words in this order? */
+static int
+in_order(const char *s, const char *const *words)
+{
+	for (; *words != NULL; words++) {
+		if ((s = strstr(s, *words)) == NULL)
+			return 0;
+		s += strlen(*words);
+	}
+	return 1;
+}
+
+#define HOOK_MS		10000
+
+/*
+ * One server's life: start, a request, TTIN/TTOU, a crash, HUP, QUIT,
+ * each hook in the process and order Net::Server calls it, with its
+ * arguments.
+ */
+START_TEST(test_hooks_lifecycle)
+{
+	struct hproc	 p;
+	char		*l, pp[32], buf[64], *seq;
+	long		 a, b, gone, left;
+	int		 fd;
+	static const char *const start_order[] = {
+		"configure_hook", "post_configure_hook", "post_bind_hook",
+		"pre_loop_hook", "run_n_children_hook", "pre_fork_hook",
+		"register_child", NULL
+	};
+	static const char *const request_order[] = {
+		"child_init_hook", "post_accept_hook", "allow_deny_hook",
+		"process_request", "post_process_request_hook",
+		"post_client_connection_hook", NULL
+	};
+	static const char *const hup_order[] = {
+		"pre_server_close_hook", "restart_close_hook",
+		"configure_hook", "post_configure_hook", "restart_open_hook",
+		"post_bind_hook", "pre_loop_hook", "run_n_children_hook",
+		"pre_fork_hook", "register_child", NULL
+	};
+	static const char *const quit_order[] = {
+		"pre_server_close_hook", "delete_child_hook", NULL
+	};
+
+	start_hooks(&p, "max_servers 1\nspawn_other 1\n");
+	snprintf(pp, sizeof(pp), " %ld ", (long)p.pid);
+
+	/* start: the parent's hooks; the child it registered */
+	ck_assert_ptr_nonnull(l = hook_line(HOOK_MS, "register_child", pp,
+	    "child=", " worker", NULL));
+	a = child_of(l);
+	free(l);
+	ck_assert_ptr_nonnull(l = hook_line(HOOK_MS, "pre_fork_hook", pp,
+	    "worker", NULL));
+	free(l);
+	ck_assert_msg(in_order(hooks_of(p.pid), start_order), "%s",
+	    hooks_of(p.pid));
+	/* a process the handler forked itself: not one of the pool */
+	ck_assert_ptr_nonnull(l = hook_line(HOOK_MS, "other_child_died_hook",
+	    pp, "exit=7", NULL));
+	free(l);
+
+	/* a request: the child's hooks, allowed=1 */
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "hello\n", buf,
+	    sizeof(buf)), 6);
+	ck_assert_ptr_nonnull(l = hook_line(HOOK_MS,
+	    "post_client_connection_hook", NULL));
+	free(l);
+	ck_assert_msg(in_order(hooks_of(a), request_order), "%s",
+	    hooks_of(a));
+	snprintf(buf, sizeof(buf), "post_process_request_hook %ld ", a);
+	ck_assert_ptr_nonnull(l = hook_line(HOOK_MS, buf, "allowed=1",
+	    NULL));
+	free(l);
+	snprintf(buf, sizeof(buf), "child_init_hook %ld ", a);
+	ck_assert_ptr_nonnull(l = hook_line(HOOK_MS, buf, " worker", NULL));
+	free(l);
+
+	/* TTIN: one more child registered; TTOU: one ends, finish hook */
+	kill(p.pid, SIGTTIN);
+	ck_assert_int_eq(h_wait_children(p.pid, 2, HOOK_MS), 0);
+	for (fd = 0; fd < 1000 && hook_count("register_child", p.pid) < 2;
+	    fd++)
+		usleep(10000);
+	ck_assert_int_eq(hook_count("register_child", p.pid), 2);
+	kill(p.pid, SIGTTOU);
+	ck_assert_ptr_nonnull(l = hook_line(HOOK_MS, "delete_child_hook", pp,
+	    "child=", "exit=0", NULL));
+	gone = child_of(l);
+	free(l);
+	ck_assert_int_eq(hook_count("child_finish_hook", gone), 1);
+
+	/* a crash: the parent sees the signal; a replacement is registered */
+	fd = h_connect_tcp("127.0.0.1", port);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "crash\n", 6), 6);
+	ck_assert_ptr_nonnull(l = hook_line(HOOK_MS, "delete_child_hook", pp,
+	    "signal=6", NULL));
+	left = child_of(l);
+	free(l);
+	close(fd);
+	ck_assert_int_ne(left, gone);
+	for (fd = 0; fd < 1000 && hook_count("register_child", p.pid) < 3;
+	    fd++)
+		usleep(10000);
+	ck_assert_int_eq(hook_count("register_child", p.pid), 3);
+
+	/* HUP: close hooks before the re-exec, open hook after (same pid) */
+	kill(p.pid, SIGHUP);
+	ck_assert_int_eq(wait_log("serving (generation 1,", HOOK_MS), 0);
+	ck_assert_ptr_nonnull(l = hook_line(HOOK_MS, "restart_open_hook", pp,
+	    NULL));
+	free(l);
+	seq = strstr(hooks_of(p.pid), "pre_server_close_hook");
+	ck_assert_ptr_nonnull(seq);
+	ck_assert_msg(in_order(seq, hup_order), "%s", seq);
+	ck_assert_int_eq(hook_count("pre_server_close_hook", p.pid), 1);
+
+	/* QUIT: pre_server_close_hook while the children still run */
+	b = p.pid;
+	ck_assert_int_eq(h_stop(&p, SIGQUIT, HOOK_MS), 0);
+	ck_assert_int_eq(hook_count("pre_server_close_hook", b), 2);
+	seq = strstr(hooks_of(b), "restart_open_hook");
+	ck_assert_ptr_nonnull(seq);
+	ck_assert_msg(in_order(seq, quit_order), "%s", seq);
+}
+END_TEST
+
+/* TERM: children end through child_finish_hook, a busy one included. */
+START_TEST(test_hooks_term)
+{
+	struct hproc	 p;
+	char		*l, pp[32], buf[64];
+	long		 busy, parent;
+	int		 fd;
+
+	start_hooks(&p, "max_servers 2\n");
+	parent = p.pid;
+	snprintf(pp, sizeof(pp), " %ld ", parent);
+	ck_assert_int_eq(h_wait_children(p.pid, 2, HOOK_MS), 0);
+	fd = h_connect_tcp("127.0.0.1", port);
+	ck_assert_int_ge(fd, 0);
+	/* the child answers, then waits in fgets for the next line */
+	ck_assert_int_eq(write(fd, "hi\n", 3), 3);
+	ck_assert_int_eq(read(fd, buf, sizeof(buf)), 3);
+	ck_assert_ptr_nonnull(l = hook_line(HOOK_MS, "process_request",
+	    NULL));
+	busy = strtol(l + strlen("process_request "), NULL, 10);
+	free(l);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, HOOK_MS), 0);
+	close(fd);
+	ck_assert_int_eq(hook_count("child_finish_hook", busy), 1);
+	ck_assert_int_eq(hook_count("post_client_connection_hook", busy), 1);
+	ck_assert_ptr_nonnull(l = hook_line(0 + 10, "delete_child_hook", pp,
+	    "exit=0", NULL));
+	free(l);
+	ck_assert_int_eq(hook_count("delete_child_hook", parent), 2);
+	ck_assert_int_eq(hook_count("child_finish_hook", parent), 0);
+	ck_assert_msg(in_order(hooks_of(parent), (const char *const[]){
+	    "pre_server_close_hook", "delete_child_hook", "delete_child_hook",
+	    NULL }), "%s", hooks_of(parent));
+}
+END_TEST
+
+/* Dequeue children: child_init_hook and child_finish_hook around it. */
+START_TEST(test_hooks_dequeue)
+{
+	struct hproc	 p;
+	char		*l, pp[32], want[64];
+	long		 d;
+
+	start_hooks(&p, "max_servers 1\nmax_dequeue 1\ncheck_for_dequeue 1\n");
+	snprintf(pp, sizeof(pp), " %ld ", (long)p.pid);
+	ck_assert_ptr_nonnull(l = hook_line(HOOK_MS, "register_child", pp,
+	    " dequeue", NULL));
+	d = child_of(l);
+	free(l);
+	ck_assert_ptr_nonnull(l = hook_line(HOOK_MS, "pre_fork_hook", pp,
+	    "dequeue", NULL));
+	free(l);
+	snprintf(want, sizeof(want), "delete_child_hook %ld ", (long)p.pid);
+	snprintf(pp, sizeof(pp), "child=%ld exit=0", d);
+	ck_assert_ptr_nonnull(l = hook_line(HOOK_MS, want, pp, NULL));
+	free(l);
+	ck_assert_str_eq(hooks_of(d), "child_init_hook run_dequeue "
+	    "child_finish_hook ");
+	snprintf(want, sizeof(want), "child_finish_hook %ld ", d);
+	ck_assert_ptr_nonnull(l = hook_line(10, want, " dequeue", NULL));
+	free(l);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, HOOK_MS), 0);
+}
+END_TEST
+
+/* pfsd_set_option: max_servers from the parent grows the pool; from a
+ * child it is refused (EPERM). */
+START_TEST(test_set_option)
+{
+	struct hproc	 p;
+	char		*l, pp[32];
+
+	start_hooks(&p, "max_servers 1\nset_max_servers 3\n");
+	snprintf(pp, sizeof(pp), " %ld ", (long)p.pid);
+	ck_assert_ptr_nonnull(l = hook_line(HOOK_MS, "pre_loop_hook", pp,
+	    "set=0", NULL));
+	free(l);
+	ck_assert_int_eq(h_wait_children(p.pid, 3, HOOK_MS), 0);
+	ck_assert_ptr_nonnull(l = hook_line(HOOK_MS, "child_init_hook",
+	    "worker set=EPERM", NULL));
+	free(l);
+	ck_assert_int_eq(wait_log("max_servers is now 3 (set by the "
+	    "handler)", HOOK_MS), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, HOOK_MS), 0);
+}
+END_TEST
+
+/* write_to_log_hook takes pfsd's log lines; fatal_hook hears a fatal
+ * startup error before pfsd exits. */
+START_TEST(test_log_and_fatal_hooks)
+{
+	struct hproc		 p;
+	struct sockaddr_in	 sin;
+	char			*log, conf[512], out[4096], *l;
+	const char		*av[] = { "-c", conf, NULL };
+	socklen_t		 len = sizeof(sin);
+	int			 fd, status;
+
+	snprintf(conf, sizeof(conf), "log_hook %s\n", h_path("sink.log"));
+	start_hooks(&p, conf);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, HOOK_MS), 0);
+	ck_assert_ptr_nonnull(log = h_read_file(h_path("sink.log")));
+	ck_assert_ptr_nonnull(strstr(log, "\n2 pfsd ") != NULL ||
+	    strncmp(log, "2 pfsd ", 7) == 0 ? log : NULL);
+	ck_assert_ptr_nonnull(strstr(log, " serving (generation 0, pid "));
+	free(log);
+	log = h_read_file(h_path("pfsd.log"));
+	ck_assert_msg(log == NULL || strstr(log, "serving") == NULL, "%s",
+	    log);
+	free(log);
+
+	/* a port already taken: fatal at startup */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(fd, 1), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	snprintf(conf, sizeof(conf), "%s", h_write("fatal.conf",
+	    "handler %s\nhook_log %s\nport 127.0.0.1:%d\n", TPLUGIN("hooks"),
+	    h_path("hooks.log"), ntohs(sin.sin_port)));
+	status = h_run(av, out, sizeof(out));
+	close(fd);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 69);
+	ck_assert_ptr_nonnull(l = hook_line(10, "fatal_hook", "cannot bind",
+	    NULL));
+	free(l);
+}
+END_TEST
+
+/* ABI 1.1 hooks are not looked up in a handler built for 1.0. */
+START_TEST(test_old_minor_hooks)
+{
+	struct plugin	p;
+	char		err[ERRBUF_SIZE] = "";
+
+	ck_assert_msg(plugin_load(&p, TPLUGIN("old_minor"), err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(p.abi_minor, 0);
+	ck_assert_ptr_nonnull(p.process_request);
+	ck_assert_ptr_null(p.register_child);
+	ck_assert_ptr_null(p.write_to_log_hook);
+	plugin_unload(&p);
+	ck_assert_int_eq(plugin_load(&p, TPLUGIN("hooks"), err, sizeof(err)),
+	    0);
+	ck_assert_ptr_nonnull(p.register_child);
+	ck_assert_ptr_nonnull(p.write_to_log_hook);
+	plugin_unload(&p);
+}
+END_TEST
+
 Suite *
 compat_suite(void)
 {
@@ -219,6 +609,16 @@ compat_suite(void)
 	tcase_add_loop_test(tc, test_refused, 0,
 	    (int)(sizeof(refusals) / sizeof(refusals[0])));
 	tcase_add_test(tc, test_accepted);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hooks");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_hooks_lifecycle);
+	tcase_add_test(tc, test_hooks_term);
+	tcase_add_test(tc, test_hooks_dequeue);
+	tcase_add_test(tc, test_set_option);
+	tcase_add_test(tc, test_log_and_fatal_hooks);
+	tcase_add_test(tc, test_old_minor_hooks);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -142,8 +142,10 @@ START_TEST(test_parent_hooks_in_parent)
 	ck_assert_int_eq(h_stop(&p, SIGQUIT, 10000), 0);
 	ck_assert_ptr_nonnull(log = h_read_file(h_path("hooks.log")));
 	ck_assert_str_eq(hooks_of(log, parent, buf, sizeof(buf)),
-	    "post_configure_hook post_bind_hook pre_loop_hook "
-	    "run_n_children_hook pre_server_close_hook ");
+	    "configure_hook post_configure_hook post_bind_hook pre_loop_hook "
+	    "run_n_children_hook pre_fork_hook register_child pre_fork_hook "
+	    "register_child pre_server_close_hook delete_child_hook "
+	    "delete_child_hook ");
 	ck_assert_ptr_nonnull(strstr(log, "idle_loop_hook"));
 	free(log);
 }

@@ -33,7 +33,14 @@ Suite	*plugin_suite(void);
 #define ABI_MINOR	((unsigned int)PFSD_ABI_MINOR)
 
 /* The hooks as this test knows them, independently of plugin.c's list. */
-enum hook_kind { HK_SRV, HK_REQ, HK_NCHILD };
+enum hook_kind {
+	HK_SRV, HK_REQ, HK_NCHILD,
+	HK_KIND,	/* (srv, const char *kind) */
+	HK_CHILD,	/* (srv, pid_t, const char *kind) */
+	HK_STATUS,	/* (srv, pid_t, int status) */
+	HK_MSG,		/* (srv, const char *msg) */
+	HK_LOG		/* (srv, int level, const char *msg) */
+};
 
 static const struct {
 	const char	*name;
@@ -56,6 +63,15 @@ static const struct {
 	H(run_dequeue, HK_SRV),
 	H(idle_loop_hook, HK_SRV),
 	H(pre_server_close_hook, HK_SRV),
+	H(configure_hook, HK_SRV),
+	H(pre_fork_hook, HK_KIND),
+	H(register_child, HK_CHILD),
+	H(delete_child_hook, HK_STATUS),
+	H(other_child_died_hook, HK_STATUS),
+	H(restart_open_hook, HK_SRV),
+	H(restart_close_hook, HK_SRV),
+	H(fatal_hook, HK_MSG),
+	H(write_to_log_hook, HK_LOG),
 #undef H
 };
 
@@ -77,9 +93,28 @@ hook_call(const struct plugin *p, size_t i, struct pfsd_server *srv,
 	int	(*fs)(struct pfsd_server *);
 	int	(*fr)(struct pfsd_request *);
 	int	(*fn)(struct pfsd_server *, int);
+	int	(*fk)(struct pfsd_server *, const char *);
+	int	(*fc)(struct pfsd_server *, pid_t, const char *);
+	int	(*fst)(struct pfsd_server *, pid_t, int);
+	int	(*fl)(struct pfsd_server *, int, const char *);
 	void	*f = hook_ptr(p, hooks[i].off);
 
 	switch (hooks[i].kind) {
+	case HK_KIND:
+		memcpy(&fk, &f, sizeof f);
+		return fk(srv, "worker");
+	case HK_MSG:
+		memcpy(&fk, &f, sizeof f);
+		return fk(srv, "a message");
+	case HK_CHILD:
+		memcpy(&fc, &f, sizeof f);
+		return fc(srv, 12345, "worker");
+	case HK_STATUS:
+		memcpy(&fst, &f, sizeof f);
+		return fst(srv, 12345, 0);
+	case HK_LOG:
+		memcpy(&fl, &f, sizeof f);
+		return fl(srv, PFSD_LOG_NOTICE, "a message");
 	case HK_SRV:
 		memcpy(&fs, &f, sizeof f);
 		return fs(srv);
@@ -1177,20 +1212,26 @@ START_TEST(test_hooks_log)
 	    PFSD_PROTO_TCP);
 	for (i = 1; i < nitems(hooks); i++)
 		ck_assert_int_eq(hook_call(&p, i, &t.srv, &t.req),
-		    strcmp(hooks[i].name, "allow_deny_hook") == 0);
+		    strcmp(hooks[i].name, "allow_deny_hook") == 0 ||
+		    strcmp(hooks[i].name, "write_to_log_hook") == 0);
 	out = run_stdio(&p, &t.req, "x\n", 2, &r, NULL);
 	ck_assert_str_eq(out, "x\n");
 	free(out);
 	log = h_read_file(h_path("hooks.log"));
 	ck_assert_ptr_nonnull(log);
 	s = log;
+	/* "NAME PID PPID", then the hook's arguments, if any */
 	for (i = 1; i <= nitems(hooks); i++) {
-		snprintf(line, sizeof line, "%s %ld %ld\n",
+		if (strcmp(hooks[i % nitems(hooks)].name,
+		    "write_to_log_hook") == 0)
+			continue;	/* it writes to log_hook, unset here */
+		snprintf(line, sizeof line, "%s %ld %ld",
 		    hooks[i % nitems(hooks)].name, (long)getpid(),
 		    (long)getppid());
-		ck_assert_msg(strncmp(s, line, strlen(line)) == 0,
+		ck_assert_msg(strncmp(s, line, strlen(line)) == 0 &&
+		    (s[strlen(line)] == '\n' || s[strlen(line)] == ' '),
 		    "expected %s at: %s", line, s);
-		s += strlen(line);
+		s = strchr(s, '\n') + 1;
 	}
 	ck_assert_str_eq(s, "");
 	free(log);
@@ -1223,7 +1264,8 @@ START_TEST(test_hooks_options)
 	tenv_init(&t, tconf("fail_hook", "post_bind_hook", "fail_hook",
 	    "post_accept_hook", NULL), PFSD_PROTO_TCP);
 	for (i = 1; i < nitems(hooks); i++) {
-		if (strcmp(hooks[i].name, "allow_deny_hook") == 0)
+		if (strcmp(hooks[i].name, "allow_deny_hook") == 0 ||
+		    strcmp(hooks[i].name, "write_to_log_hook") == 0)
 			continue;
 		ck_assert_int_eq(hook_call(&p, i, &t.srv, &t.req),
 		    strcmp(hooks[i].name, "post_bind_hook") == 0 ||

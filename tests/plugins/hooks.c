@@ -1,11 +1,21 @@
 /*
  * hooks.c - test handler defining every hook, for the engine's integration
- * tests.  Each hook appends one line "HOOKNAME PID PPID" to the file named
- * by the option hook_log (nothing when unset): opened with O_APPEND and
- * written with one write(2), so lines of concurrent children never mix.
+ * tests.  Each hook appends one line "HOOKNAME PID PPID [ARGS]" to the file
+ * named by the option hook_log (nothing when unset): opened with O_APPEND
+ * and written with one write(2), so lines of concurrent children never
+ * mix.  ARGS are the hook's arguments and what it can ask pfsd:
+ *	pre_fork_hook KIND, register_child child=PID KIND,
+ *	delete_child_hook/other_child_died_hook child=PID exit=N|signal=N|gone,
+ *	child_init_hook/child_finish_hook KIND (pfsd_child_kind, or
+ *	"parent" when called outside a child),
+ *	post_process_request_hook allowed=0|1 (pfsd_request_allowed),
+ *	fatal_hook MESSAGE.
  *
  * Options (all read with pfsd_option):
  *	hook_log FILE	where the hook lines go
+ *	log_hook FILE	write_to_log_hook writes "LEVEL MESSAGE" lines there
+ *			and returns 0 (pfsd writes nothing); unset, it
+ *			returns 1 and pfsd logs as usual
  *	deny_all	allow_deny_hook denies every connection
  *	fail_init	child_init_hook fails (returns 1)
  *	fail_init_file PATH  child_init_hook fails while PATH exists
@@ -13,6 +23,11 @@
  *			pfsd must not send to the denied client)
  *	fail_hook NAME	(list) the named hooks return 1; not for
  *			allow_deny_hook, where 0 is the refusal
+ *	set_max_servers N  pre_loop_hook and child_init_hook call
+ *			pfsd_set_option("max_servers", N) and log
+ *			"set=0" or "set=ERRNO"
+ *	spawn_other	pre_loop_hook forks a process that exits 7 at once
+ *			(for other_child_died_hook)
  *
  * process_request echoes lines like the echo handler, except these:
  *	crash		abort(): a child dying in the middle of a request
@@ -21,7 +36,10 @@
  *			proto=N pid=PID ppid=PPID generation=G requests=R"
  *	quit		end the connection
  */
+#include <sys/wait.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,17 +74,15 @@ hooks_fails(const struct pfsd_server *srv, const char *hook)
 	return 0;
 }
 
-/* Append "HOOK PID PPID" to hook_log; return what the hook returns. */
-static int
-hooks_log(const struct pfsd_server *srv, const char *hook)
+/* Append LINE to the file the option KEY names, in one write(2). */
+static void
+hooks_append(const struct pfsd_server *srv, const char *key,
+    const char *line, int n)
 {
 	const char	*path;
-	char		 line[128];
-	int		 fd, n;
+	int		 fd;
 
-	if ((path = pfsd_option(srv, "hook_log")) != NULL) {
-		n = snprintf(line, sizeof line, "%s %ld %ld\n", hook,
-		    (long)getpid(), (long)getppid());
+	if ((path = pfsd_option(srv, key)) != NULL) {
 		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
 		    0644);
 		if (fd != -1) {
@@ -75,7 +91,44 @@ hooks_log(const struct pfsd_server *srv, const char *hook)
 			close(fd);
 		}
 	}
+}
+
+/* "HOOK PID PPID[ ARGS]" to hook_log; return what the hook returns. */
+static int PFSD_PRINTF(3, 4)
+hooks_logf(const struct pfsd_server *srv, const char *hook,
+    const char *fmt, ...)
+{
+	char	line[512], args[400] = "";
+	va_list	ap;
+	int	n;
+
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(args, sizeof args, fmt, ap);
+		va_end(ap);
+	}
+	n = snprintf(line, sizeof line, "%s %ld %ld%s%s\n", hook,
+	    (long)getpid(), (long)getppid(), args[0] != '\0' &&
+	    args[0] != ' ' ? " " : "", args);
+	if (n > (int)sizeof line - 1)
+		n = (int)sizeof line - 1;
+	hooks_append(srv, "hook_log", line, n);
 	return hooks_fails(srv, hook);
+}
+
+/* pfsd_child_kind, or "parent". */
+static const char *
+hooks_kind(const struct pfsd_server *srv)
+{
+	const char	*k = pfsd_child_kind(srv);
+
+	return k != NULL ? k : "parent";
+}
+
+static int
+hooks_log(const struct pfsd_server *srv, const char *hook)
+{
+	return hooks_logf(srv, hook, NULL);
 }
 
 #define HOOKS_SRV(h)							\
@@ -91,16 +144,119 @@ h(struct pfsd_request *req)						\
 	return hooks_log(pfsd_request_server(req), #h);			\
 }
 
+HOOKS_SRV(configure_hook)
 HOOKS_SRV(post_configure_hook)
 HOOKS_SRV(post_bind_hook)
-HOOKS_SRV(pre_loop_hook)
-HOOKS_SRV(child_finish_hook)
 HOOKS_SRV(run_dequeue)
 HOOKS_SRV(idle_loop_hook)
 HOOKS_SRV(pre_server_close_hook)
+HOOKS_SRV(restart_open_hook)
+HOOKS_SRV(restart_close_hook)
 HOOKS_REQ(post_accept_hook)
-HOOKS_REQ(post_process_request_hook)
 HOOKS_REQ(post_client_connection_hook)
+
+/* "set=0", or "set=EPERM"-like, after pfsd_set_option(max_servers). */
+static const char *
+hooks_set(struct pfsd_server *srv)
+{
+	const char	*n = pfsd_option(srv, "set_max_servers");
+
+	if (n == NULL)
+		return "";
+	if (pfsd_set_option(srv, "max_servers", n) == 0)
+		return " set=0";
+	return errno == EPERM ? " set=EPERM" : errno == EINVAL ?
+	    " set=EINVAL" : " set=?";
+}
+
+int
+pre_loop_hook(struct pfsd_server *srv)
+{
+	pid_t	pid;
+
+	if (hooks_opt(srv, "spawn_other") && (pid = fork()) == 0)
+		_exit(7);
+	return hooks_logf(srv, "pre_loop_hook", "%s", hooks_set(srv));
+}
+
+int
+child_finish_hook(struct pfsd_server *srv)
+{
+	return hooks_logf(srv, "child_finish_hook", "%s", hooks_kind(srv));
+}
+
+int
+post_process_request_hook(struct pfsd_request *req)
+{
+	return hooks_logf(pfsd_request_server(req),
+	    "post_process_request_hook", "allowed=%d",
+	    pfsd_request_allowed(req));
+}
+
+int
+pre_fork_hook(struct pfsd_server *srv, const char *kind)
+{
+	return hooks_logf(srv, "pre_fork_hook", "%s", kind);
+}
+
+int
+register_child(struct pfsd_server *srv, pid_t pid, const char *kind)
+{
+	return hooks_logf(srv, "register_child", "child=%ld %s", (long)pid,
+	    kind);
+}
+
+/* "exit=N", "signal=N" or "gone" (status -1). */
+static const char *
+hooks_status(int status, char *buf, size_t len)
+{
+	if (status == -1)
+		snprintf(buf, len, "gone");
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "signal=%d", WTERMSIG(status));
+	else
+		snprintf(buf, len, "exit=%d", WEXITSTATUS(status));
+	return buf;
+}
+
+int
+delete_child_hook(struct pfsd_server *srv, pid_t pid, int status)
+{
+	char	buf[32];
+
+	return hooks_logf(srv, "delete_child_hook", "child=%ld %s",
+	    (long)pid, hooks_status(status, buf, sizeof buf));
+}
+
+int
+other_child_died_hook(struct pfsd_server *srv, pid_t pid, int status)
+{
+	char	buf[32];
+
+	return hooks_logf(srv, "other_child_died_hook", "child=%ld %s",
+	    (long)pid, hooks_status(status, buf, sizeof buf));
+}
+
+int
+fatal_hook(struct pfsd_server *srv, const char *msg)
+{
+	return hooks_logf(srv, "fatal_hook", "%s", msg);
+}
+
+int
+write_to_log_hook(struct pfsd_server *srv, int level, const char *msg)
+{
+	char	line[2200];
+	int	n;
+
+	if (pfsd_option(srv, "log_hook") == NULL)
+		return 1;
+	n = snprintf(line, sizeof line, "%d %s\n", level, msg);
+	if (n > (int)sizeof line - 1)
+		n = (int)sizeof line - 1;
+	hooks_append(srv, "log_hook", line, n);
+	return 0;
+}
 
 int
 run_n_children_hook(struct pfsd_server *srv, int n)
@@ -119,7 +275,8 @@ child_init_hook(struct pfsd_server *srv)
 	 * may change the file without changing this child's fate */
 	fail = hooks_opt(srv, "fail_init") ||
 	    (path != NULL && access(path, F_OK) == 0);
-	r = hooks_log(srv, "child_init_hook");
+	r = hooks_logf(srv, "child_init_hook", "%s%s", hooks_kind(srv),
+	    hooks_set(srv));
 	return fail ? 1 : r;
 }
 
