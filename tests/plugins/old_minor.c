@@ -5,9 +5,14 @@
  */
 #include <pfsd.h>
 
-PFSD_EXPORT const struct pfsd_plugin pfsd_plugin = {
-	PFSD_ABI_MAJOR, 0, "old_minor"
+/* The 1.0 descriptor, three members long (see abi_1_0.c). */
+struct pfsd_plugin_1_0 {
+	unsigned int	 abi_major;
+	unsigned int	 abi_minor;
+	const char	*name;
 };
+
+PFSD_EXPORT const struct pfsd_plugin_1_0 pfsd_plugin = { 1, 0, "old_minor" };
 
 int
 register_child(struct pfsd_server *srv, pid_t pid, const char *kind)
