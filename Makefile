@@ -40,10 +40,12 @@ SYSTEMD_VERSION	?= $(shell systemctl --version 2>/dev/null | \
 #   haproxy, nginx-light, libnginx-mod-stream	balancers in front of
 #		pfsd in the PROXY protocol tests
 #   logrotate	the deployment test rotates with conf/pfsd.logrotate
+#   prometheus	promtool checks `pfsd status --metrics`
 DEPS_DEB	= gcc g++ make libc6-dev libyaml-dev libpcre2-dev check autoconf \
 		  automake pkg-config mandoc valgrind perl libnet-server-perl \
 		  libnet-cidr-perl netbase systemd clang libclang-rt-14-dev \
-		  strace haproxy nginx-light libnginx-mod-stream logrotate
+		  strace haproxy nginx-light libnginx-mod-stream logrotate \
+		  prometheus
 
 NOCONF_GOALS	= deps deps-list install-conf clean distclean help
 ifeq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
@@ -75,7 +77,7 @@ DAEMON_LIB_SRCS	= daemon/conf.c daemon/conf_yaml.c daemon/conf_cmdline.c \
 		  daemon/api.c daemon/scoreboard.c daemon/serialize.c \
 		  daemon/parent.c daemon/child.c daemon/daemonize.c \
 		  daemon/status.c daemon/restart.c daemon/watchdog.c \
-		  daemon/compat.c daemon/hooks.c
+		  daemon/compat.c daemon/hooks.c daemon/metrics.c
 DAEMON_LIB_OBJS	= $(DAEMON_LIB_SRCS:.c=.o)
 PLUGINS		= $(patsubst %.c,%.so,$(wildcard plugins/*.c))
 TEST_PLUGINS	= $(patsubst %.c,%.so,$(wildcard tests/plugins/*.c))

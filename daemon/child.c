@@ -503,6 +503,7 @@ static void
 child_serve(struct pfsd_server *srv, struct pfsd_request *req)
 {
 	struct plugin	*p = &srv->plugin;
+	long long	 t0;
 	int		 allowed;
 
 	if (ch.reopen) {	/* USR1 came while we waited */
@@ -512,7 +513,8 @@ child_serve(struct pfsd_server *srv, struct pfsd_request *req)
 	req->have_addr = req->have_host = req->have_local = 0;
 	req->proxylen = 0;
 	ch.slot->state = SLOT_BUSY;
-	ch.slot->req_start_ms = now_ms();
+	t0 = now_us();
+	ch.slot->req_start_ms = t0 / 1000;
 	if (ch.proxy_mode != 0 && req->l->proto != PFSD_PROTO_UDP &&
 	    child_proxy(srv, req) == -1) {
 		ch.slot->req_start_ms = 0;
@@ -544,6 +546,7 @@ child_serve(struct pfsd_server *srv, struct pfsd_request *req)
 	if (p->post_process_request_hook != NULL)
 		p->post_process_request_hook(req);
 	detach_stdio(srv, req, allowed);
+	metrics_request(ch.slot, allowed, (unsigned long long)(now_us() - t0));
 	stdio_check(srv);
 	if (req->l->proto != PFSD_PROTO_UDP) {
 		ch.req_fd = -1;

@@ -35,7 +35,9 @@ conf_cl_long(struct conf *c, int argc, char **argv, int i,
 	else if (strcmp(arg, "version") == 0)
 		cl->action = CMD_VERSION;
 	else if (strcmp(arg, "json") == 0)
-		cl->json = 1;
+		cl->format = STATUS_JSON;
+	else if (strcmp(arg, "metrics") == 0)
+		cl->format = STATUS_METRICS;
 	else if (*arg == '\0')
 		conf_error(c, CONF_CMDLINE_FILE, 0, NULL, "\"--\": unexpected "
 		    "argument");
@@ -111,9 +113,9 @@ conf_cmdline_parse(struct conf *c, int argc, char **argv, struct cmdline *cl)
 			conf_error(c, CONF_CMDLINE_FILE, 0, NULL,
 			    "\"%s\": unexpected argument", argv[i]);
 	}
-	if (cl->json && cl->action != CMD_STATUS)
-		conf_error(c, CONF_CMDLINE_FILE, 0, "--json",
-		    "only with \"status\"");
+	if (cl->format != STATUS_TEXT && cl->action != CMD_STATUS)
+		conf_error(c, CONF_CMDLINE_FILE, 0, cl->format == STATUS_JSON ?
+		    "--json" : "--metrics", "only with \"status\"");
 	return c->nerrors == before ? 0 : -1;
 }
 

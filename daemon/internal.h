@@ -144,9 +144,16 @@ enum cmd_action {
 	CMD_STATUS		/* pfsd status */
 };
 
+/* What `pfsd status` asks the parent for. */
+enum status_format {
+	STATUS_TEXT,
+	STATUS_JSON,		/* --json */
+	STATUS_METRICS		/* --metrics: Prometheus text format */
+};
+
 struct cmdline {
 	enum cmd_action	 action;
-	int		 json;		/* status --json */
+	int		 format;	/* status: STATUS_TEXT, --json... */
 	char		**keys;		/* settings, in order */
 	char		**values;
 	size_t		 n;
@@ -366,6 +373,8 @@ enum slot_state {
 	SLOT_DEQUEUE		/* running run_dequeue */
 };
 
+#define METRICS_BUCKETS		13	/* request durations, +Inf last */
+
 struct slot {
 	volatile pid_t		 pid;
 	volatile int		 state;		/* enum slot_state */
@@ -376,6 +385,10 @@ struct slot {
 	volatile long long	 req_start_ms;	/* monotonic; 0 when idle */
 	long long		 started_ms;
 	struct sockaddr_in6	 peer;		/* raw, formatted by readers */
+	/* metrics.c: counted by the child, folded in by the parent */
+	volatile unsigned long	 denied;
+	volatile unsigned long	 hist[METRICS_BUCKETS];
+	volatile unsigned long long dur_us;
 };
 
 #define TOKEN_WAITING	1	/* in read() on the token pipe */
@@ -392,6 +405,8 @@ int		 scoreboard_alloc(struct scoreboard *);
 void		 scoreboard_release(struct scoreboard *, int);
 int		 scoreboard_may_retire(struct scoreboard *, int, int);
 long long	 now_ms(void);
+long long	 now_us(void);
+void		 scoreboard_peer(const struct slot *, char *, size_t, int *);
 
 /* serialize.c */
 enum ser_mode {
@@ -435,6 +450,29 @@ struct child {
 #define CHILD_OLD	2	/* from the generation before a HUP */
 #define CHILD_CHECKER	3	/* the HUP configuration check */
 
+/* metrics.c */
+enum exit_reason {
+	EXIT_NORMAL,		/* exit 0: recycled, retired, stopped */
+	EXIT_FAILED,		/* another exit status */
+	EXIT_CRASHED,		/* a signal of its own doing (SIGSEGV...) */
+	EXIT_TIMEOUT,		/* ended by the watchdog */
+	EXIT_KILLED,		/* another signal */
+	EXIT__COUNT
+};
+
+struct metrics {
+	unsigned long		 served;
+	unsigned long		 denied;
+	unsigned long		 hist[METRICS_BUCKETS];
+	unsigned long long	 dur_us;
+	unsigned long		 exits[EXIT__COUNT];
+};
+
+void		 metrics_request(struct slot *, int, unsigned long long);
+void		 metrics_child_gone(struct pfsd_server *, const struct child *,
+		    int);
+void		 metrics_render(const struct pfsd_server *, FILE *);
+
 struct pfsd_server {
 	struct conf		*conf;
 	struct plugin		 plugin;
@@ -473,6 +511,7 @@ struct pfsd_server {
 	int			 hup_pending;
 	long long		 start_ms;
 	unsigned long		 total_served;
+	struct metrics		 metrics;	/* of the children reaped */
 
 	/* child */
 	int			 is_child;
@@ -533,7 +572,7 @@ void		 watchdog(struct pfsd_server *);
 int		 status_open(struct pfsd_server *, char *, size_t);
 void		 status_serve(struct pfsd_server *);
 void		 status_close(struct pfsd_server *);
-int		 status_client(struct conf *, int);
+int		 status_client(struct conf *, enum status_format);
 
 /* child.c */
 __attribute__((noreturn))

@@ -279,7 +279,7 @@ main(int argc, char **argv)
 	struct pfsd_server	*srv = &server;
 	struct cmdline		 cl;
 	enum cmd_action		 action;
-	int			 rc, json;
+	int			 rc, format;
 
 	block_signals();
 	open_std_fds();
@@ -289,7 +289,7 @@ main(int argc, char **argv)
 		fatal("conf_new");
 	rc = conf_load(srv->conf, argc, argv, &cl);
 	action = cl.action;
-	json = cl.json;
+	format = cl.format;
 	conf_cmdline_free(&cl);		/* its settings are in the conf now */
 	switch (action) {
 	case CMD_HELP:
@@ -300,7 +300,7 @@ main(int argc, char **argv)
 		    PFSD_ABI_MAJOR, PFSD_ABI_MINOR);
 		return 0;
 	case CMD_STATUS:
-		return status_client(srv->conf, json);
+		return status_client(srv->conf, format);
 	default:
 		break;
 	}

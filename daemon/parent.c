@@ -268,18 +268,42 @@ shrink_pool(struct pfsd_server *srv)
 		parent_retire(srv, c);
 }
 
+/*
+ * What a child that died was doing, for its log line: the request it
+ * was serving (peer, age), the handler and the generation.
+ */
+static void
+exit_context(struct pfsd_server *srv, const struct slot *s, char *buf,
+    size_t len)
+{
+	char	peer[128];
+	int	port, n = 0;
+
+	if (s->state == SLOT_BUSY && s->req_start_ms > 0) {
+		scoreboard_peer(s, peer, sizeof(peer), &port);
+		n = snprintf(buf, len, "serving %s port %d for %lld ms, ", peer,
+		    port, now_ms() - s->req_start_ms);
+	}
+	snprintf(buf + (n > 0 ? n : 0), len - (n > 0 ? (size_t)n : 0),
+	    "handler %s, generation %u", srv->plugin.name, s->generation);
+}
+
 static void
 log_exit(struct pfsd_server *srv, struct child *c, int status,
     unsigned long served)
 {
+	char	ctx[256];
+
+	if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0)
+		exit_context(srv, &srv->sb.slots[c->slot], ctx, sizeof(ctx));
 	if (WIFSIGNALED(status))
 		log_msg(PFSD_LOG_ERR, "child %ld killed by signal %d (%s) "
-		    "after %lu requests", (long)c->pid, WTERMSIG(status),
-		    strsignal(WTERMSIG(status)), served);
+		    "after %lu requests (%s)", (long)c->pid, WTERMSIG(status),
+		    strsignal(WTERMSIG(status)), served, ctx);
 	else if (WEXITSTATUS(status) != 0)
 		log_msg(PFSD_LOG_ERR, "child %ld exited with status %d "
-		    "after %lu requests", (long)c->pid, WEXITSTATUS(status),
-		    served);
+		    "after %lu requests (%s)", (long)c->pid,
+		    WEXITSTATUS(status), served, ctx);
 	else
 		log_debug("child %ld exited after %lu requests",
 		    (long)c->pid, served);
@@ -308,6 +332,7 @@ worker_gone(struct pfsd_server *srv, struct child *c, int status)
 	if (s->token != 0)	/* see serialize.c: look again shortly */
 		srv->token_audit_ms = now_ms() + TOKEN_AUDIT_MS;
 	srv->total_served += served;
+	metrics_child_gone(srv, c, status);
 	scoreboard_release(&srv->sb, c->slot);
 	if (srv->stopping)
 		return;

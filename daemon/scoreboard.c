@@ -7,16 +7,25 @@
 #include "internal.h"
 
 #include <sys/mman.h>
+#include <sys/un.h>
 #include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 long long
-now_ms(void)
+now_us(void)
 {
 	struct timespec	ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+long long
+now_ms(void)
+{
+	return now_us() / 1000;
 }
 
 /* The slots, then the shared counters. */
@@ -85,4 +94,30 @@ scoreboard_may_retire(struct scoreboard *sb, int slot, int cap)
 	}
 	sb->slots[slot].last = 1;
 	return 1;
+}
+
+/*
+ * The peer a slot records, escaped for the log: a UNIX client names its
+ * own socket (any bytes, newlines included), and the slot keeps only the
+ * first bytes of that name, without a terminating NUL.
+ */
+void
+scoreboard_peer(const struct slot *s, char *buf, size_t len, int *port)
+{
+	const struct sockaddr_un	*sun = (const void *)&s->peer;
+	size_t				 max = sizeof(s->peer) -
+					    offsetof(struct sockaddr_un, sun_path);
+	char				 raw[64];
+
+	*port = 0;
+	if (sun->sun_family == AF_UNIX) {
+		if (sun->sun_path[0] == '\0')
+			snprintf(buf, len, "unix");
+		else
+			log_escape(buf, len, sun->sun_path,
+			    strnlen(sun->sun_path, max));
+		return;
+	}
+	addr_format((const struct sockaddr *)&s->peer, raw, sizeof(raw), port);
+	log_escape(buf, len, raw, strlen(raw));
 }

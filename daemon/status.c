@@ -178,16 +178,22 @@ write_header(struct pfsd_server *srv, FILE *f, long long now, int json)
 }
 
 static char *
-status_render(struct pfsd_server *srv, int json, size_t *len)
+status_render(struct pfsd_server *srv, enum status_format format,
+    size_t *len)
 {
 	FILE		*f;
 	char		*buf = NULL;
 	long long	 now = now_ms();
 	size_t		 i;
-	int		 first = 1;
+	int		 first = 1, json = format == STATUS_JSON;
 
 	if ((f = open_memstream(&buf, len)) == NULL)
 		return NULL;
+	if (format == STATUS_METRICS) {
+		metrics_render(srv, f);
+		fclose(f);
+		return buf;
+	}
 	write_header(srv, f, now, json);
 	for (i = 0; i < srv->nchildren; i++) {
 		if (srv->children[i].slot < 0)
@@ -211,7 +217,25 @@ set_timeouts(int fd)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-/* One status client: read "json" or "text", answer, close. */
+static const char *const status_requests[] = {
+	[STATUS_TEXT] = "text\n", [STATUS_JSON] = "json\n",
+	[STATUS_METRICS] = "metrics\n"
+};
+
+/* What a status client asked for ("text" for anything unknown). */
+static enum status_format
+status_asked(const char *req)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(status_requests); i++)
+		if (strncmp(req, status_requests[i],
+		    strlen(status_requests[i]) - 1) == 0)
+			return (enum status_format)i;
+	return STATUS_TEXT;
+}
+
+/* One status client: read "json", "metrics" or "text", answer, close. */
 void
 status_serve(struct pfsd_server *srv)
 {
@@ -232,7 +256,7 @@ status_serve(struct pfsd_server *srv)
 	set_timeouts(fd);
 	n = recv(fd, req, sizeof(req) - 1, 0);
 	req[n > 0 ? n : 0] = '\0';
-	if ((out = status_render(srv, strncmp(req, "json", 4) == 0, &len))
+	if ((out = status_render(srv, status_asked(req), &len))
 	    != NULL) {
 		while (off < len && (n = send(fd, out + off, len - off,
 		    MSG_NOSIGNAL)) > 0)
@@ -244,7 +268,7 @@ status_serve(struct pfsd_server *srv)
 
 /* `pfsd status`: ask the running parent; the exit code of the command. */
 int
-status_client(struct conf *c, int json)
+status_client(struct conf *c, enum status_format format)
 {
 	const char		*path = conf_str(c, OPT_STATUS_SOCKET);
 	struct sockaddr_un	 sun;
@@ -264,7 +288,8 @@ status_client(struct conf *c, int json)
 	}
 	set_timeouts(fd);
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    write(fd, json ? "json\n" : "text\n", 5) != 5) {
+	    write(fd, status_requests[format], strlen(status_requests[format]))
+	    != (ssize_t)strlen(status_requests[format])) {
 		fprintf(stderr, "pfsd status: %s: %s (is pfsd running?)\n",
 		    path, strerror(errno));
 		close(fd);

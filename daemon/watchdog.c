@@ -33,32 +33,6 @@ watchdog_due(struct pfsd_server *srv)
 	return now_ms() + (tick > 10 ? tick : 10);
 }
 
-/*
- * The peer a slot records, escaped for the log: a UNIX client names its
- * own socket (any bytes, newlines included), and the slot keeps only the
- * first bytes of that name, without a terminating NUL.
- */
-static void
-slot_peer(const struct slot *s, char *buf, size_t len, int *port)
-{
-	const struct sockaddr_un	*sun = (const void *)&s->peer;
-	size_t				 max = sizeof(s->peer) -
-					    offsetof(struct sockaddr_un, sun_path);
-	char				 raw[64];
-
-	*port = 0;
-	if (sun->sun_family == AF_UNIX) {
-		if (sun->sun_path[0] == '\0')
-			snprintf(buf, len, "unix");
-		else
-			log_escape(buf, len, sun->sun_path,
-			    strnlen(sun->sun_path, max));
-		return;
-	}
-	addr_format((const struct sockaddr *)&s->peer, raw, sizeof(raw), port);
-	log_escape(buf, len, raw, strlen(raw));
-}
-
 static void
 expire(struct pfsd_server *srv, struct child *c, struct slot *s,
     long long now)
@@ -67,7 +41,7 @@ expire(struct pfsd_server *srv, struct child *c, struct slot *s,
 	int	port;
 
 	if (c->killed_ms == 0) {
-		slot_peer(s, peer, sizeof(peer), &port);
+		scoreboard_peer(s, peer, sizeof(peer), &port);
 		log_msg(PFSD_LOG_ERR, "request_timeout: child %ld has served "
 		    "%s port %d for %lld ms (handler %s); stopping it",
 		    (long)c->pid, peer, port, now - s->req_start_ms,

@@ -112,7 +112,7 @@ START_TEST(value_or_not)
 
 	ck_assert_int_eq(parse(c, &cl, args), 0);
 	ck_assert_int_eq(cl.action, CMD_STATUS);
-	ck_assert_int_eq(cl.json, 1);
+	ck_assert_int_eq(cl.format, STATUS_JSON);
 	ck_assert_uint_eq(cl.n, 1);
 	assert_setting(&cl, 0, "mine", NULL);
 	conf_cmdline_free(&cl);
@@ -171,7 +171,8 @@ START_TEST(action_forms)
 
 	ck_assert_int_eq(parse(c, &cl, actions[_i].args), 0);
 	ck_assert_int_eq(cl.action, actions[_i].action);
-	ck_assert_int_eq(cl.json, actions[_i].json);
+	ck_assert_int_eq(cl.format, actions[_i].json ? STATUS_JSON :
+	    STATUS_TEXT);
 	if (actions[_i].conf_file == NULL)
 		ck_assert_uint_eq(cl.n, 0);
 	else {
@@ -513,7 +514,7 @@ START_TEST(status_needs_no_handler)
 
 	ck_assert_int_eq(load(c, &cl, args), 0);
 	ck_assert_int_eq(cl.action, CMD_STATUS);
-	ck_assert_int_eq(cl.json, 1);
+	ck_assert_int_eq(cl.format, STATUS_JSON);
 	ck_assert_str_eq(conf_str(c, OPT_STATUS_SOCKET), "/tmp/s");
 	conf_cmdline_free(&cl);
 	unlink(path);

@@ -533,35 +533,12 @@ reap(pid_t pid)
 	waitpid(pid, NULL, 0);
 }
 
-/* Connect from src (another loopback address) to port; -1 on failure. */
-static int
-connect_from(const char *src, int to)
-{
-	struct sockaddr_in	a;
-	int			fd;
-
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	inet_pton(AF_INET, src, &a.sin_addr);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == -1)
-		goto fail;
-	a.sin_port = htons((unsigned short)to);
-	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
-		return fd;
-fail:
-	close(fd);
-	return -1;
-}
-
 /* One request through the balancer: does the handler see src? */
 static int
 request_via(int front, const char *src)
 {
 	char	buf[512], want[128];
-	int	fd = connect_from(src, front);
+	int	fd = h_connect_from(src, front);
 
 	if (fd == -1)
 		return -1;

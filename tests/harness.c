@@ -507,6 +507,28 @@ h_connect_tcp(const char *host, int port)
 	return -1;
 }
 
+/* A TCP connection to 127.0.0.1:port from another loopback address. */
+int
+h_connect_from(const char *src, int port)
+{
+	struct sockaddr_in	a;
+	int			fd;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	if (inet_pton(AF_INET, src, &a.sin_addr) == 1 &&
+	    bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+		a.sin_port = htons((unsigned short)port);
+		inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+			return fd;
+	}
+	close(fd);
+	return -1;
+}
+
 int
 h_connect_unix(const char *path)
 {

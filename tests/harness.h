@@ -73,6 +73,7 @@ char	*h_read_file(const char *path);		/* malloc'd, NUL-ended */
 /* Client side.  Each returns bytes read into buf (NUL-ended) or -1. */
 int	 h_connect_tcp(const char *host, int port);
 int	 h_connect_unix(const char *path);
+int	 h_connect_from(const char *src, int port);	/* to 127.0.0.1 */
 ssize_t	 h_talk_fd(int fd, const char *send, char *buf, size_t len, int ms);
 ssize_t	 h_talk(const char *host, int port, const char *send, char *buf,
 	    size_t len);

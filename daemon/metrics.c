@@ -1,0 +1,188 @@
+/*
+ * metrics.c - what the pool has done, in the Prometheus text exposition
+ * format (`pfsd status --metrics`).
+ *
+ * Counting costs the serving path no lock and no syscall: each child
+ * counts in its own scoreboard slot (metrics_request, after a request),
+ * and the parent folds a slot into its own totals when it reaps the
+ * child (metrics_child_gone).  A reading is the parent's totals plus the
+ * live slots.  The parent's totals start again at each HUP, as a
+ * restarted process's counters would; Prometheus treats that as a counter
+ * reset.
+ */
+#include "internal.h"
+
+#include <sys/wait.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Upper bounds of the duration buckets, in microseconds (+Inf last). */
+static const unsigned long long metrics_bounds_us[METRICS_BUCKETS - 1] = {
+	1000, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000,
+	2500000, 5000000, 10000000
+};
+
+static const char *const exit_names[EXIT__COUNT] = {
+	[EXIT_NORMAL] = "exited",
+	[EXIT_FAILED] = "failed",
+	[EXIT_CRASHED] = "crashed",
+	[EXIT_TIMEOUT] = "timeout",
+	[EXIT_KILLED] = "killed"
+};
+
+static const char *const state_names[] = {
+	"free", "starting", "idle", "accepting", "busy", "retiring", "dequeue"
+};
+
+/* Child: one request ended, allowed or denied, after us microseconds. */
+void
+metrics_request(struct slot *s, int allowed, unsigned long long us)
+{
+	size_t	i;
+
+	for (i = 0; i < METRICS_BUCKETS - 1 && us > metrics_bounds_us[i]; i++)
+		continue;
+	s->hist[i]++;
+	s->dur_us += us;
+	if (!allowed)
+		s->denied++;
+}
+
+static void
+fold(struct metrics *m, const struct slot *s)
+{
+	size_t	i;
+
+	m->served += s->served;
+	m->denied += s->denied;
+	m->dur_us += s->dur_us;
+	for (i = 0; i < METRICS_BUCKETS; i++)
+		m->hist[i] += s->hist[i];
+}
+
+/* Parent: why a child ended, for pfsd_child_exits_total. */
+static enum exit_reason
+exit_reason(const struct child *c, int status)
+{
+	int	sig;
+
+	if (c->killed_ms != 0)
+		return EXIT_TIMEOUT;	/* the watchdog ended it */
+	if (!WIFSIGNALED(status))
+		return WEXITSTATUS(status) == 0 ? EXIT_NORMAL : EXIT_FAILED;
+	sig = WTERMSIG(status);
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGABRT ||
+	    sig == SIGILL || sig == SIGFPE || sig == SIGSYS ? EXIT_CRASHED :
+	    EXIT_KILLED;
+}
+
+/* Parent: a worker was reaped; keep what its slot counted. */
+void
+metrics_child_gone(struct pfsd_server *srv, const struct child *c,
+    int status)
+{
+	if (c->slot >= 0)
+		fold(&srv->metrics, &srv->sb.slots[c->slot]);
+	srv->metrics.exits[exit_reason(c, status)]++;
+}
+
+static void
+head(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void
+write_children(FILE *f, const struct pfsd_server *srv)
+{
+	size_t		 count[2][nitems(state_names)];
+	const char	*gen[2] = { "current", "old" };
+	size_t		 i, g, st;
+
+	memset(count, 0, sizeof(count));
+	for (i = 0; i < srv->nchildren; i++) {
+		const struct child *c = &srv->children[i];
+
+		if (c->slot < 0 || c->kind == CHILD_DEQUEUE)
+			continue;
+		st = (size_t)srv->sb.slots[c->slot].state;
+		if (st < nitems(state_names))
+			count[c->kind == CHILD_OLD][st]++;
+	}
+	head(f, "pfsd_children", "gauge", "Children of the pool by state "
+	    "and generation (old: from before the last HUP).");
+	for (g = 0; g < 2; g++)
+		for (st = 1; st < nitems(state_names) - 1; st++)
+			fprintf(f, "pfsd_children{state=\"%s\",generation="
+			    "\"%s\"} %zu\n", state_names[st], gen[g],
+			    count[g][st]);
+}
+
+static void
+write_histogram(FILE *f, const struct metrics *m)
+{
+	unsigned long	cum = 0;
+	size_t		i;
+
+	head(f, "pfsd_request_duration_seconds", "histogram", "Time from "
+	    "accepting a connection to its end.");
+	for (i = 0; i < METRICS_BUCKETS; i++) {
+		cum += m->hist[i];
+		if (i < METRICS_BUCKETS - 1)
+			fprintf(f, "pfsd_request_duration_seconds_bucket{le=\""
+			    "%g\"} %lu\n", (double)metrics_bounds_us[i] / 1e6,
+			    cum);
+		else
+			fprintf(f, "pfsd_request_duration_seconds_bucket{le=\""
+			    "+Inf\"} %lu\n", cum);
+	}
+	fprintf(f, "pfsd_request_duration_seconds_sum %.6f\n"
+	    "pfsd_request_duration_seconds_count %lu\n",
+	    (double)m->dur_us / 1e6, cum);
+}
+
+/* The whole exposition, as `pfsd status --metrics` prints it. */
+void
+metrics_render(const struct pfsd_server *srv, FILE *f)
+{
+	struct metrics	m = srv->metrics;
+	unsigned long	ended = 0;
+	size_t		i;
+	long long	now = now_ms();
+
+	for (i = 0; i < srv->nchildren; i++)
+		if (srv->children[i].slot >= 0 &&
+		    srv->children[i].kind != CHILD_DEQUEUE)
+			fold(&m, &srv->sb.slots[srv->children[i].slot]);
+	head(f, "pfsd_build_info", "gauge", "pfsd's version and plugin ABI.");
+	fprintf(f, "pfsd_build_info{version=\"%s\",abi=\"%d.%d\"} 1\n",
+	    PACKAGE_VERSION, PFSD_ABI_MAJOR, PFSD_ABI_MINOR);
+	head(f, "pfsd_generation", "gauge", "HUPs since pfsd started.");
+	fprintf(f, "pfsd_generation %u\n", srv->generation);
+	head(f, "pfsd_uptime_seconds", "gauge", "Seconds since this "
+	    "generation started.");
+	fprintf(f, "pfsd_uptime_seconds %.3f\n",
+	    (double)(now - srv->start_ms) / 1000);
+	head(f, "pfsd_max_servers", "gauge", "Children the pool keeps.");
+	fprintf(f, "pfsd_max_servers %ld\n", srv->max_servers);
+	write_children(f, srv);
+	for (i = 0; i < METRICS_BUCKETS; i++)
+		ended += m.hist[i];
+	head(f, "pfsd_connections_accepted_total", "counter", "Connections "
+	    "and datagrams the children took.");
+	fprintf(f, "pfsd_connections_accepted_total %lu\n", m.served);
+	head(f, "pfsd_requests_total", "counter", "Requests that ended, by "
+	    "outcome: served by the handler, or denied by the access rules "
+	    "(a request whose child died is in pfsd_child_exits_total).");
+	fprintf(f, "pfsd_requests_total{outcome=\"served\"} %lu\n"
+	    "pfsd_requests_total{outcome=\"denied\"} %lu\n",
+	    ended - (m.denied < ended ? m.denied : ended), m.denied);
+	head(f, "pfsd_child_exits_total", "counter", "Children that ended, by "
+	    "reason (timeout: ended by request_timeout).");
+	for (i = 0; i < EXIT__COUNT; i++)
+		fprintf(f, "pfsd_child_exits_total{reason=\"%s\"} %lu\n",
+		    exit_names[i], m.exits[i]);
+	write_histogram(f, &m);
+}
