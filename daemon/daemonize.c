@@ -204,12 +204,17 @@ is_number(const char *s)
 	return 1;
 }
 
+/*
+ * The user's uid and, from its passwd entry, its group; a number with no
+ * entry gives no group (*gid is left alone, *has_gid 0).
+ */
 static int
-lookup_user(const char *name, uid_t *uid, gid_t *gid, char *err,
-    size_t errlen)
+lookup_user(const char *name, uid_t *uid, gid_t *gid, int *has_gid,
+    char *err, size_t errlen)
 {
 	struct passwd	*pw;
 
+	*has_gid = 0;
 	if ((pw = getpwnam(name)) == NULL && is_number(name))
 		pw = getpwuid((uid_t)strtoul(name, NULL, 10));
 	if (pw == NULL && is_number(name)) {
@@ -222,6 +227,7 @@ lookup_user(const char *name, uid_t *uid, gid_t *gid, char *err,
 	}
 	*uid = pw->pw_uid;
 	*gid = pw->pw_gid;
+	*has_gid = 1;
 	return 0;
 }
 
@@ -241,24 +247,62 @@ lookup_group(const char *name, gid_t *gid, char *err, size_t errlen)
 	return 0;
 }
 
-/*
- * The groups: every `group` value, each possibly naming several
- * ("group a b c"); the first is the primary.
- */
-static int
-resolve_groups(const struct conf *c, gid_t *gids, size_t *ngids,
-    char *err, size_t errlen)
+#define GROUP_SEP	" ,"
+
+/* How many group names the `group` values hold ("group a b c"). */
+static size_t
+count_groups(const struct conf *c)
 {
-	size_t	 i, n = 0, max = *ngids;
-	char	 one[256], *tok, *save;
+	const char	*s;
+	size_t		 i, n = 0;
 
 	for (i = 0; conf_isset(c, OPT_GROUP) && i < conf_count(c, OPT_GROUP);
-	    i++) {
-		snprintf(one, sizeof(one), "%s", conf_at(c, OPT_GROUP, i));
-		for (tok = strtok_r(one, " ,", &save); tok != NULL && n < max;
-		    tok = strtok_r(NULL, " ,", &save))
-			if (lookup_group(tok, &gids[n++], err, errlen) == -1)
+	    i++)
+		for (s = conf_at(c, OPT_GROUP, i); *s != '\0'; ) {
+			s += strspn(s, GROUP_SEP);
+			if (*s != '\0')
+				n++;
+			s += strcspn(s, GROUP_SEP);
+		}
+	return n;
+}
+
+/*
+ * The groups: every `group` value, each possibly naming several; the
+ * first is the primary.  As many as setgroups(2) takes (NGROUPS_MAX, in
+ * the kernel's count): more is refused, never cut short.  *gids is
+ * malloc'ed (room for one more), *ngids says how many.
+ */
+static int
+resolve_groups(const struct conf *c, gid_t **gids, size_t *ngids,
+    char *err, size_t errlen)
+{
+	size_t	 i, n = 0, want = count_groups(c);
+	long	 max = sysconf(_SC_NGROUPS_MAX);
+	char	*one, *tok, *save;
+
+	if (max > 0 && want > (size_t)max) {
+		snprintf(err, errlen, "group: %zu groups named; this system "
+		    "allows at most %ld", want, max);
+		return -1;
+	}
+	if ((*gids = calloc(want + 1, sizeof(**gids))) == NULL) {
+		snprintf(err, errlen, "group: %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; want > 0 && i < conf_count(c, OPT_GROUP); i++) {
+		if ((one = strdup(conf_at(c, OPT_GROUP, i))) == NULL) {
+			snprintf(err, errlen, "group: %s", strerror(errno));
+			return -1;
+		}
+		for (tok = strtok_r(one, GROUP_SEP, &save); tok != NULL &&
+		    n < want; tok = strtok_r(NULL, GROUP_SEP, &save))
+			if (lookup_group(tok, &(*gids)[n++], err, errlen) ==
+			    -1) {
+				free(one);
 				return -1;
+			}
+		free(one);
 	}
 	*ngids = n;
 	return 0;
@@ -311,33 +355,67 @@ do_chroot(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The gid to run as, and the groups.  A uid without a passwd entry has
+ * no group of its own: "group" must name one.  Group 0 is kept after a
+ * drop only when "group" names it.
+ */
+static int
+choose_groups(struct pfsd_server *srv, const char *user, uid_t uid,
+    int has_gid, gid_t *gid, gid_t **gids, size_t *ngids, char *err,
+    size_t errlen)
+{
+	int	 named = conf_isset(srv->conf, OPT_GROUP);
+
+	if (resolve_groups(srv->conf, gids, ngids, err, errlen) == -1)
+		return -1;
+	if (*ngids > 0) {
+		*gid = (*gids)[0];
+		return 0;
+	}
+	if (user != NULL && !has_gid && !named) {
+		snprintf(err, errlen, "user: %s has no passwd entry, so no "
+		    "group of its own; name one with \"group\"", user);
+		return -1;
+	}
+	if (user != NULL && uid != 0 && *gid == 0 && !named) {
+		snprintf(err, errlen, "user: the group of %s is 0 (root); "
+		    "name the group to run as with \"group\" (\"group root\" "
+		    "if that is meant)", user);
+		return -1;
+	}
+	(*gids)[(*ngids)++] = *gid;
+	return 0;
+}
+
 /* After binding: chroot, then groups, gid and uid, verified. */
 int
 privs_drop(struct pfsd_server *srv, char *err, size_t errlen)
 {
 	const char	*user = conf_str(srv->conf, OPT_USER);
-	gid_t		 gids[64];
-	size_t		 ngids = nitems(gids);
+	gid_t		*gids = NULL;
+	size_t		 ngids = 0;
 	uid_t		 uid = getuid();
 	gid_t		 gid = getgid();
+	int		 has_gid = 1, rc = -1;
 
-	if (user != NULL && lookup_user(user, &uid, &gid, err, errlen) == -1)
+	if (user != NULL && lookup_user(user, &uid, &gid, &has_gid, err,
+	    errlen) == -1)
 		return -1;
-	if (resolve_groups(srv->conf, gids, &ngids, err, errlen) == -1)
-		return -1;
-	if (ngids > 0)
-		gid = gids[0];
-	else
-		gids[ngids++] = gid;
+	if (choose_groups(srv, user, uid, has_gid, &gid, &gids, &ngids, err,
+	    errlen) == -1)
+		goto out;
 	if (user != NULL || conf_isset(srv->conf, OPT_GROUP))
 		chown_own_files(srv, user != NULL ? uid : (uid_t)-1, gid);
 	if (conf_str(srv->conf, OPT_CHROOT) != NULL &&
 	    do_chroot(conf_str(srv->conf, OPT_CHROOT), err, errlen) == -1)
-		return -1;
+		goto out;
 	if (conf_str(srv->conf, OPT_CHROOT) != NULL)
 		log_jailed();
-	if (user == NULL && !conf_isset(srv->conf, OPT_GROUP))
-		return 0;
+	if (user == NULL && !conf_isset(srv->conf, OPT_GROUP)) {
+		rc = 0;
+		goto out;
+	}
 	if ((geteuid() == 0 && setgroups(ngids, gids) == -1) ||
 	    setresgid(gid, gid, gid) == -1 ||
 	    (user != NULL && setresuid(uid, uid, uid) == -1)) {
@@ -346,9 +424,12 @@ privs_drop(struct pfsd_server *srv, char *err, size_t errlen)
 		    conf_isset(srv->conf, OPT_GROUP) ?
 		    conf_at(srv->conf, OPT_GROUP, 0) : "its group",
 		    strerror(errno));
-		return -1;
+		goto out;
 	}
-	return verify_drop(user != NULL ? uid : getuid(), gid, err, errlen);
+	rc = verify_drop(user != NULL ? uid : getuid(), gid, err, errlen);
+out:
+	free(gids);
+	return rc;
 }
 
 static int notify_fd = -1;

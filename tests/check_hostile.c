@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -448,6 +449,154 @@ START_TEST(test_udp_request_data)
 }
 END_TEST
 
+/* The value of a /proc/PID/status field ("Groups:"), trimmed. */
+static char *
+proc_status(pid_t pid, const char *field, char *buf, size_t len)
+{
+	static char	 text[16384];
+	char		 path[64], *at, *end;
+	size_t		 n;
+	FILE		*f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	buf[0] = '\0';
+	if ((f = fopen(path, "r")) == NULL)	/* size 0 to stat(2) */
+		return buf;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	if ((at = strstr(text, field)) != NULL) {
+		at += strlen(field);
+		at += strspn(at, " \t");
+		end = at + strcspn(at, "\n");
+		while (end > at && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		snprintf(buf, len, "%.*s", (int)(end - at), at);
+	}
+	return buf;
+}
+
+/* The first child of a started pfsd. */
+static pid_t
+first_child(struct hproc *p)
+{
+	pid_t	kid;
+
+	ck_assert_int_eq(h_wait_children(p->pid, 1, 5000), 0);
+	ck_assert_int_ge(h_children(p->pid, &kid, 1), 1);
+	return kid;
+}
+
+/* Start pfsd expecting it to fail at startup; its wait status. */
+static int
+start_fails(struct hproc *p, const char *const *av)
+{
+	int	status;
+
+	ck_assert_int_eq(h_start(p, av), 0);
+	if ((status = h_wait_exit(p, 5000)) == -1)
+		h_stop(p, SIGKILL, 1000);
+	ck_assert_msg(status != -1, "pfsd started:\n%s", log_tail(p->log));
+	return status;
+}
+
+/*
+ * user 4242, a uid with no passwd entry: without group it has no group
+ * of its own, and root's group 0 must not stay -- refused.  With group
+ * 4242 it runs as 4242/4242 with no other group.
+ */
+START_TEST(test_uid_without_passwd)
+{
+	const char	*av[] = { "--handler=" PLUGIN("echo"), portarg,
+			    "--user=4242", "--max_servers=1", NULL, NULL };
+	char		 buf[256];
+	struct hproc	 p;
+	pid_t		 kid;
+	int		 status;
+
+	ck_assert_msg(geteuid() == 0, "this test runs as root (CI does)");
+	ck_assert_msg(getpwuid(4242) == NULL, "uid 4242 exists here");
+	port = h_free_port();
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
+	status = start_fails(&p, av);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	ck_assert_msg(h_log_has(&p, "user: 4242 has no passwd entry, so no "
+	    "group of its own; name one with \"group\""), "%s",
+	    log_tail(p.log));
+
+	av[4] = "--group=4242";
+	unlink(p.log);
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_int_eq(h_wait_ready(&p, READY_MS), 0);
+	kid = first_child(&p);
+	ck_assert_str_eq(proc_status(kid, "Uid:", buf, sizeof(buf)),
+	    "4242\t4242\t4242\t4242");
+	ck_assert_str_eq(proc_status(kid, "Gid:", buf, sizeof(buf)),
+	    "4242\t4242\t4242\t4242");
+	ck_assert_str_eq(proc_status(kid, "Groups:", buf, sizeof(buf)), "4242");
+	talk_ok("hi\n", "hi\n");
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/*
+ * A group list longer than 255 bytes and 64 groups: every group is
+ * taken (it used to be cut, and the stub looked up as a group).
+ */
+START_TEST(test_long_group_list)
+{
+	char		 garg[1024], want[1024], buf[1024];
+	const char	*av[] = { "--user=nobody", "--max_servers=1", garg,
+			    NULL };
+	struct hproc	 p;
+	size_t		 o = 0, w = 0;
+	int		 g;
+
+	ck_assert_msg(geteuid() == 0, "this test runs as root (CI does)");
+	o = (size_t)snprintf(garg, sizeof(garg), "--group=");
+	for (g = 10000; g <= 10060; g++) {
+		o += (size_t)snprintf(garg + o, sizeof(garg) - o, "%s%d",
+		    g > 10000 ? " " : "", g);
+		w += (size_t)snprintf(want + w, sizeof(want) - w, "%s%d",
+		    g > 10000 ? " " : "", g);
+	}
+	ck_assert_int_gt((int)strlen(garg), 300);
+	start(&p, PLUGIN("echo"), av);
+	ck_assert_str_eq(proc_status(first_child(&p), "Gid:", buf,
+	    sizeof(buf)), "10000\t10000\t10000\t10000");
+	ck_assert_str_eq(proc_status(first_child(&p), "Groups:", buf,
+	    sizeof(buf)), want);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/* More groups than the system allows: refused, saying so. */
+START_TEST(test_too_many_groups)
+{
+	char		 carg[600], want[128];
+	const char	*av[] = { "-c", carg, NULL };
+	long		 max = sysconf(_SC_NGROUPS_MAX), g;
+	struct hproc	 p;
+	FILE		*f;
+	int		 status;
+
+	ck_assert_msg(geteuid() == 0, "this test runs as root (CI does)");
+	snprintf(carg, sizeof(carg), "%s", h_path("groups.conf"));
+	ck_assert_ptr_nonnull(f = fopen(carg, "w"));
+	fprintf(f, "handler %s\nport 127.0.0.1:%d\nuser nobody\ngroup",
+	    PLUGIN("echo"), h_free_port());
+	for (g = 0; g <= max; g++)
+		fprintf(f, " %ld", 100000 + g);
+	fprintf(f, "\n");
+	fclose(f);
+	status = start_fails(&p, av);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+	snprintf(want, sizeof(want), "group: %ld groups named; this system "
+	    "allows at most %ld", max + 1, max);
+	ck_assert_msg(h_log_has(&p, want), "%s", log_tail(p.log));
+}
+END_TEST
+
 Suite	*hostile_suite(void);
 
 Suite *
@@ -469,6 +618,9 @@ hostile_suite(void)
 	tcase_add_test(tc, test_unix_peer_cannot_forge_log);
 	tcase_add_test(tc, test_handler_log_escaped);
 	tcase_add_loop_test(tc, test_udp_request_data, 0, 2);
+	tcase_add_test(tc, test_uid_without_passwd);
+	tcase_add_test(tc, test_long_group_list);
+	tcase_add_test(tc, test_too_many_groups);
 	suite_add_tcase(s, tc);
 	return s;
 }
