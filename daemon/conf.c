@@ -77,8 +77,10 @@ const struct option_def conf_options[OPT__COUNT] = {
 	[OPT_MAX_REQUESTS] = { .name = "max_requests", .type = OPT_T_INT,
 	    .def = "1000", .min = 1, .max = LONG_MAX,
 	    .help = "connections a child serves before it is replaced" },
+	/* random() gives at most INT_MAX: more would be silently capped
+	 * (and jitter + 1 overflow a long). */
 	[OPT_MAX_REQUESTS_JITTER] = { .name = "max_requests_jitter",
-	    .type = OPT_T_INT, .def = "0", .min = 0, .max = LONG_MAX,
+	    .type = OPT_T_INT, .def = "0", .min = 0, .max = INT_MAX,
 	    .help = "up to this many extra requests, random per child" },
 	[OPT_CHECK_FOR_DEAD] = { .name = "check_for_dead", .type = OPT_T_INT,
 	    .def = "30", .min = 1, .max = INT_MAX,

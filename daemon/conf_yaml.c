@@ -11,6 +11,15 @@
 
 #include <yaml.h>
 
+/*
+ * Limits checked before libyaml sees the text: a configuration is a
+ * mapping of keys to values or lists (depth 2), a few kilobytes.  Deep
+ * flow nesting ("[[[[...") costs libyaml time quadratic in the depth
+ * (80 KB of brackets: seconds), so it is refused first.
+ */
+#define CY_SIZE_MAX	(4 * 1024 * 1024)
+#define CY_DEPTH_MAX	32
+
 struct cy {
 	struct conf	*c;
 	const char	*file;
@@ -87,7 +96,12 @@ cy_skip(struct cy *y)
 		switch (y->ev.type) {
 		case YAML_SEQUENCE_START_EVENT:
 		case YAML_MAPPING_START_EVENT:
-			depth++;
+			if (++depth > CY_DEPTH_MAX) {
+				conf_error(y->c, y->file, cy_line(y), "yaml",
+				    "nested deeper than %d levels",
+				    CY_DEPTH_MAX);
+				return -1;
+			}
 			break;
 		case YAML_SEQUENCE_END_EVENT:
 		case YAML_MAPPING_END_EVENT:
@@ -117,10 +131,25 @@ cy_is_null(const yaml_event_t *ev)
 	    strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0;
 }
 
+/*
+ * A NUL inside a scalar ("\0" in double quotes): the C string would end
+ * there and the rest be lost silently.  Refused like any control
+ * character in the key/value format.
+ */
+static int
+cy_has_nul(const yaml_event_t *ev)
+{
+	return memchr(ev->data.scalar.value, '\0', ev->data.scalar.length) !=
+	    NULL;
+}
+
 static void
 cy_scalar(struct cy *y, const char *key)
 {
-	if (cy_is_null(&y->ev))
+	if (cy_has_nul(&y->ev))
+		conf_error(y->c, y->file, cy_line(y), key,
+		    "contains a control character");
+	else if (cy_is_null(&y->ev))
 		conf_error(y->c, y->file, cy_line(y), key, "needs a value");
 	else
 		conf_set(y->c, key, (const char *)y->ev.data.scalar.value,
@@ -207,6 +236,13 @@ cy_mapping(struct cy *y)
 				return -1;
 			continue;
 		}
+		if (cy_has_nul(&y->ev)) {
+			conf_error(y->c, y->file, cy_line(y), "yaml",
+			    "a key contains a control character");
+			if (cy_next(y) == -1 || cy_skip(y) == -1)
+				return -1;
+			continue;
+		}
 		if ((key = strdup((const char *)y->ev.data.scalar.value)) ==
 		    NULL)
 			fatal("%s: strdup", __func__);
@@ -250,6 +286,61 @@ cy_stream(struct cy *y)
 	}
 }
 
+static int
+cy_quote_may_open(char prev)
+{
+	return prev == '\n' || prev == ' ' || prev == '\t' || prev == '[' ||
+	    prev == '{' || prev == ',' || prev == ':' || prev == '-';
+}
+
+/*
+ * Size and flow depth, before libyaml: brackets are counted outside
+ * quoted scalars and comments.  The count can only err on the side of
+ * more depth (a plain scalar's brackets count too); libyaml's events are
+ * checked again in cy_skip.  -1 (reported) when over a limit.
+ */
+static int
+cy_prescan(struct conf *c, const char *file, const char *text, size_t len)
+{
+	size_t	i;
+	int	depth = 0, line = 1, comment = 0;
+	char	quote = 0, prev = '\n', ch;
+
+	if (len > CY_SIZE_MAX) {
+		conf_error(c, file, 0, "yaml", "%zu bytes; a configuration "
+		    "may have at most %d", len, CY_SIZE_MAX);
+		return -1;
+	}
+	for (i = 0; i < len; prev = ch, i++) {
+		if ((ch = text[i]) == '\n') {
+			line++;
+			comment = 0;
+		} else if (comment)
+			continue;
+		else if (quote != 0) {
+			if (quote == '"' && ch == '\\' && i + 1 < len &&
+			    text[i + 1] != '\n')
+				i++;
+			else if (ch == quote && quote == '\'' && i + 1 < len &&
+			    text[i + 1] == '\'')
+				i++;		/* '' in single quotes */
+			else if (ch == quote)
+				quote = 0;
+		} else if (ch == '#' && (prev == ' ' || prev == '\t' ||
+		    prev == '\n'))
+			comment = 1;
+		else if ((ch == '"' || ch == '\'') && cy_quote_may_open(prev))
+			quote = ch;
+		else if ((ch == '[' || ch == '{') && ++depth > CY_DEPTH_MAX) {
+			conf_error(c, file, line, "yaml", "nested deeper than "
+			    "%d levels", CY_DEPTH_MAX);
+			return -1;
+		} else if ((ch == ']' || ch == '}') && depth > 0)
+			depth--;
+	}
+	return 0;
+}
+
 /* Parse TEXT (LEN bytes) as YAML into c; -1 if it added errors. */
 int
 conf_parse_yaml(struct conf *c, const char *file, const char *text,
@@ -258,6 +349,8 @@ conf_parse_yaml(struct conf *c, const char *file, const char *text,
 	struct cy	y;
 	size_t		before = c->nerrors;
 
+	if (cy_prescan(c, file, text, len) == -1)
+		return -1;
 	memset(&y, 0, sizeof y);
 	y.c = c;
 	y.file = file;

@@ -42,6 +42,7 @@ static const char *const lp_protos[] = { "tcp", "udp", "unix" };
 struct lp_state {
 	char		 buf[512];	/* cut as parts are taken */
 	char		 spec[512];	/* as written, for messages */
+	size_t		 speclen;	/* its whole length */
 	int		 proto;		/* -1 until named */
 	int		 ipv;		/* IPV_* bits, 0 until named */
 	char		*err;
@@ -53,6 +54,8 @@ struct lc_vec {
 	struct listener	*ls;
 	size_t		 n, cap;
 };
+
+#define LP_QUOTE_MAX	300	/* characters of a port entry quoted back */
 
 static int	lp_fail(struct lp_state *, const char *, ...)
 		    PFSD_PRINTF(2, 3);
@@ -66,7 +69,12 @@ lp_fail(struct lp_state *st, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(st->err, st->errlen, "\"%s\": %s", st->spec, msg);
+	/* a long entry is quoted in part: the reason must fit the buffer */
+	if (st->speclen > LP_QUOTE_MAX)
+		snprintf(st->err, st->errlen, "\"%.*s...\" (%zu characters): "
+		    "%s", LP_QUOTE_MAX - 3, st->spec, st->speclen, msg);
+	else
+		snprintf(st->err, st->errlen, "\"%s\": %s", st->spec, msg);
 	return -1;
 }
 
@@ -379,12 +387,14 @@ listen_parse(const char *spec, const char *defhost, const char *defproto,
 	    spec[len - 1]) != NULL; len--)
 		;
 	snprintf(st.spec, sizeof(st.spec), "%.*s", (int)len, spec);
+	st.speclen = len;
 	if (len == 0) {
 		snprintf(err, errlen, "empty port");
 		return -1;
 	}
 	if (len >= sizeof(st.buf))
-		return lp_fail(&st, "too long");
+		return lp_fail(&st, "too long (at most %zu characters)",
+		    sizeof(st.buf) - 1);
 	memcpy(st.buf, spec, len);
 	while ((rc = lp_strip_one(&st)) == 1)
 		;

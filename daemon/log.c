@@ -355,8 +355,10 @@ log_escape(char *dst, size_t dstlen, const char *src, size_t len)
 
 /*
  * The message with control characters (newline, carriage return, escape
- * sequences...) written as \xNN: whatever reached a message -- a client's
- * text in a handler's pfsd_log(), a path -- a line stays one line.
+ * sequences...) and bytes from 0x7f up written as \xNN: whatever reached
+ * a message -- a client's text in a handler's pfsd_log(), a path -- a
+ * line stays one line of printable ASCII.  (A backslash is left alone:
+ * log_escape, for peer-controlled text, escapes it too.)
  */
 static void
 copy_printable(char *dst, size_t dstlen, const char *src)
@@ -366,7 +368,7 @@ copy_printable(char *dst, size_t dstlen, const char *src)
 
 	for (; *src != '\0' && o + 5 < dstlen; src++) {
 		c = (unsigned char)*src;
-		if (c < 0x20 || c == 0x7f)
+		if (c < 0x20 || c >= 0x7f)
 			o += (size_t)snprintf(dst + o, dstlen - o, "\\x%02x", c);
 		else
 			dst[o++] = (char)c;

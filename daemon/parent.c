@@ -395,7 +395,9 @@ begin_stop(struct pfsd_server *srv, int sig)
 	notify_send("STOPPING=1");
 	listen_close_all(srv->ls, srv->nls, 0);
 	if (srv->stopping == SIGQUIT) {
-		srv->stop_deadline_ms = now_ms() + grace * 1000;
+		/* 0: no limit -- busy children finish, however long */
+		srv->stop_deadline_ms = grace > 0 ? now_ms() + grace * 1000 :
+		    -1;
 		for (i = 0; i < srv->nchildren; i++)
 			parent_retire(srv, &srv->children[i]);
 	} else {
@@ -468,7 +470,8 @@ stop_deadline(struct pfsd_server *srv)
 {
 	size_t	i;
 
-	if (!srv->stopping || now_ms() < srv->stop_deadline_ms)
+	if (!srv->stopping || srv->stop_deadline_ms < 0 ||
+	    now_ms() < srv->stop_deadline_ms)
 		return;
 	for (i = 0; i < srv->nchildren; i++) {
 		if (srv->stopping == SIGQUIT)

@@ -597,6 +597,213 @@ START_TEST(test_too_many_groups)
 }
 END_TEST
 
+/* pfsd -t on a file written from len bytes of text; its output. */
+static int
+check_file(const char *name, const char *text, size_t len, char *out,
+    size_t outlen)
+{
+	const char	*av[] = { "-t", "-c", NULL, NULL };
+	char		*path = h_path(name);
+	FILE		*f;
+
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	ck_assert_int_eq(fwrite(text, 1, len, f), len);
+	fclose(f);
+	av[2] = path;
+	return h_run(av, out, outlen);
+}
+
+static void
+assert_refused(int status, const char *out, const char *want)
+{
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78,
+	    "accepted:\n%s", out);
+	ck_assert_msg(strstr(out, want) != NULL, "no \"%s\" in:\n%s", want,
+	    out);
+}
+
+/*
+ * YAML "\0" in a value or a key: the C string would end there ("...\0/udp"
+ * silently became a TCP port).  Refused, like control characters in the
+ * key/value format.
+ */
+START_TEST(test_yaml_nul_refused)
+{
+	static const char	 val[] = "handler: echo\n"
+				    "port: \"127.0.0.1:20999\\0/udp\"\n";
+	static const char	 key[] = "handler: echo\n\"port\\0x\": 1\n";
+	char			 out[4096], want[700];
+
+	snprintf(want, sizeof(want), "%s:2: port: contains a control "
+	    "character", h_path("nul.yaml"));
+	assert_refused(check_file("nul.yaml", val, sizeof(val) - 1, out,
+	    sizeof(out)), out, want);
+	snprintf(want, sizeof(want), "%s:2: yaml: a key contains a control "
+	    "character", h_path("key.yaml"));
+	assert_refused(check_file("key.yaml", key, sizeof(key) - 1, out,
+	    sizeof(out)), out, want);
+}
+END_TEST
+
+/*
+ * Deep YAML: 80 KB of flow brackets (libyaml took seconds), then deep
+ * block nesting: a clear error naming the line.
+ */
+START_TEST(test_yaml_depth_refused)
+{
+	char	*text, out[4096], want[700];
+	size_t	 n = 40000, o;
+
+	ck_assert_ptr_nonnull(text = malloc(2 * n + 64));
+	o = (size_t)sprintf(text, "handler: echo\nport: ");
+	memset(text + o, '[', n);
+	memset(text + o + n, ']', n);
+	o += 2 * n;
+	text[o++] = '\n';
+	snprintf(want, sizeof(want), "%s:2: yaml: nested deeper than 32 "
+	    "levels", h_path("deep.yaml"));
+	assert_refused(check_file("deep.yaml", text, o, out, sizeof(out)),
+	    out, want);
+
+	o = (size_t)sprintf(text, "handler: echo\nport:\n");
+	for (n = 0; n < 2000; n++)
+		o += (size_t)sprintf(text + o, "- ");
+	o += (size_t)sprintf(text + o, "x\n");
+	snprintf(want, sizeof(want), "%s:3: yaml: nested deeper than 32 "
+	    "levels", h_path("block.yaml"));
+	assert_refused(check_file("block.yaml", text, o, out, sizeof(out)),
+	    out, want);
+	free(text);
+}
+END_TEST
+
+/* Brackets in quoted values and comments are not nesting. */
+START_TEST(test_yaml_brackets_in_strings_ok)
+{
+	char	text[1024], out[4096], b[41];
+	int	status;
+
+	memset(b, '[', 40);
+	b[40] = '\0';
+	snprintf(text, sizeof(text), "handler: %s\nport: 127.0.0.1:%d\n"
+	    "# %s\nsyslog_ident: \"%s\"\nlog_level: '%s''x' # %s\n",
+	    PLUGIN("echo"), h_free_port(), b, b, b, b);
+	status = check_file("ok.yaml", text, strlen(text), out, sizeof(out));
+	/* log_level is refused for what it is, not for depth */
+	ck_assert_msg(strstr(out, "nested") == NULL, "%s", out);
+	ck_assert_msg(strstr(out, "log_level:") != NULL, "%s", out);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 78);
+	snprintf(text, sizeof(text), "handler: %s\nport: 127.0.0.1:%d\n"
+	    "# %s\nsyslog_ident: \"%s\"\n", PLUGIN("echo"), h_free_port(),
+	    b, b);
+	status = check_file("ok.yaml", text, strlen(text), out, sizeof(out));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s",
+	    out);
+}
+END_TEST
+
+/* A YAML file larger than any configuration: refused before parsing. */
+START_TEST(test_yaml_size_refused)
+{
+	size_t	 n = 4 * 1024 * 1024 + 1;
+	char	*text, out[4096], want[700];
+
+	ck_assert_ptr_nonnull(text = malloc(n));
+	memset(text, '#', n);
+	text[n - 1] = '\n';
+	snprintf(want, sizeof(want), "%s: yaml: %zu bytes; a configuration "
+	    "may have at most %d", h_path("big.yaml"), n, 4 * 1024 * 1024);
+	assert_refused(check_file("big.yaml", text, n, out, sizeof(out)),
+	    out, want);
+	free(text);
+}
+END_TEST
+
+/*
+ * max_requests_jitter near LONG_MAX overflowed (children died at start
+ * under UBSan): bounded by the option table, and the bound works.
+ */
+START_TEST(test_jitter_bounded)
+{
+	const char	*av[] = { "-t", "--handler=echo",
+			    "--max_requests_jitter=9223372036854775807", NULL };
+	const char	*ok[] = { "--max_servers=1", "--max_requests=1",
+			    "--max_requests_jitter=2147483647", NULL };
+	char		 out[4096];
+	struct hproc	 p;
+
+	assert_refused(h_run(av, out, sizeof(out)), out,
+	    "command line: max_requests_jitter: \"9223372036854775807\" is "
+	    "out of range (at most 2147483647)");
+	start(&p, PLUGIN("echo"), ok);
+	talk_ok("one\n", "one\n");
+	talk_ok("two\n", "two\n");
+	ck_assert_msg(!h_log_has(&p, "exited with"), "%s", log_tail(p.log));
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/* A port entry of 600 characters: the reason is not cut off. */
+START_TEST(test_long_port_error_whole)
+{
+	char		 parg[1024], out[4096];
+	const char	*av[] = { "-t", "--handler=echo", parg, NULL };
+	int		 n;
+
+	n = snprintf(parg, sizeof(parg), "--port=127.0.0.1:");
+	memset(parg + n, '9', 600);
+	parg[n + 600] = '\0';
+	assert_refused(h_run(av, out, sizeof(out)), out, "...\" (610 "
+	    "characters): too long (at most 511 characters)\n");
+	parg[n + 400] = '\0';
+	assert_refused(h_run(av, out, sizeof(out)), out, "...\" (410 "
+	    "characters): port out of range");
+}
+END_TEST
+
+/*
+ * graceful_timeout 0 means no limit: idle children leave at once and run
+ * child_finish_hook (they used to be killed, each with a line), and a
+ * busy one finishes its request.
+ */
+START_TEST(test_graceful_timeout_zero_idle)
+{
+	char		 hl[600], *hooks;
+	const char	*av[] = { "--max_servers=2", "--graceful_timeout=0",
+			    hl, NULL };
+	struct hproc	 p;
+
+	snprintf(hl, sizeof(hl), "--hook_log=%s", h_path("hooks.log"));
+	start(&p, TPLUGIN("hooks"), av);
+	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
+	ck_assert_int_eq(h_stop(&p, SIGQUIT, 5000), 0);
+	ck_assert_msg(!h_log_has(&p, "killing child"), "%s", log_tail(p.log));
+	hooks = h_read_file(h_path("hooks.log"));
+	ck_assert_int_eq(count(hooks, "child_finish_hook "), 2);
+	free(hooks);
+}
+END_TEST
+
+START_TEST(test_graceful_timeout_zero_busy)
+{
+	const char	*av[] = { "--max_servers=1", "--graceful_timeout=0",
+			    "--log_level=3", NULL };
+	char		 buf[64];
+	struct hproc	 p;
+	int		 fd;
+
+	start(&p, TPLUGIN("sleepy"), av);
+	ck_assert_int_ge(fd = h_connect_tcp("127.0.0.1", port), 0);
+	ck_assert_int_eq(write(fd, "1500\n", 5), 5);
+	ck_assert_int_eq(h_wait_log(&p, "connection from", 5000), 0);
+	kill(p.pid, SIGQUIT);
+	ck_assert_int_eq(h_talk_fd(fd, "", buf, sizeof(buf), 5000), 11);
+	ck_assert_str_eq(buf, "slept 1500\n");
+	ck_assert_int_eq(h_stop(&p, SIGQUIT, 5000), 0);
+	ck_assert_msg(!h_log_has(&p, "killing child"), "%s", log_tail(p.log));
+}
+END_TEST
+
 Suite	*hostile_suite(void);
 
 Suite *
@@ -621,6 +828,14 @@ hostile_suite(void)
 	tcase_add_test(tc, test_uid_without_passwd);
 	tcase_add_test(tc, test_long_group_list);
 	tcase_add_test(tc, test_too_many_groups);
+	tcase_add_test(tc, test_yaml_nul_refused);
+	tcase_add_test(tc, test_yaml_depth_refused);
+	tcase_add_test(tc, test_yaml_brackets_in_strings_ok);
+	tcase_add_test(tc, test_yaml_size_refused);
+	tcase_add_test(tc, test_jitter_bounded);
+	tcase_add_test(tc, test_long_port_error_whole);
+	tcase_add_test(tc, test_graceful_timeout_zero_idle);
+	tcase_add_test(tc, test_graceful_timeout_zero_busy);
 	suite_add_tcase(s, tc);
 	return s;
 }
