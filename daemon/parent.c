@@ -614,12 +614,49 @@ parent_cleanup(struct pfsd_server *srv)
 	    srv->total_served);
 }
 
+/*
+ * What an operator wants to see once at the start: the sockets (with
+ * PROXY when a balancer's header is expected), the handler and whom it
+ * runs as.  Cut, not split, if a very long list does not fit.
+ */
+static void
+started_summary(const struct pfsd_server *srv, char *buf, size_t len)
+{
+	const struct conf	*c = srv->conf;
+	size_t			 i, off = 0;
+	int			 proxy = conf_num(c, OPT_PROXY_PROTOCOL) != 0;
+
+#define SUMMARY(...) do {						\
+	int n_ = snprintf(buf + off, len - off, __VA_ARGS__);		\
+	off += n_ > 0 ? (size_t)n_ : 0;					\
+	if (off >= len)							\
+		return;							\
+} while (0)
+	buf[0] = '\0';
+	SUMMARY("sockets");
+	for (i = 0; i < srv->nls; i++)
+		SUMMARY("%s %s%s", i == 0 ? "" : ",", srv->ls[i].name,
+		    proxy && srv->ls[i].proto != PFSD_PROTO_UDP ? " (PROXY)" :
+		    "");
+	SUMMARY("; handler %s (ABI %u.%u, %s); user %s, group %s, chroot %s",
+	    srv->plugin.name, srv->plugin.abi_major, srv->plugin.abi_minor,
+	    srv->plugin.path, conf_str(c, OPT_USER) != NULL ?
+	    conf_str(c, OPT_USER) : "-", conf_str(c, OPT_GROUP) != NULL ?
+	    conf_str(c, OPT_GROUP) : "-", conf_str(c, OPT_CHROOT) != NULL ?
+	    conf_str(c, OPT_CHROOT) : "-");
+#undef SUMMARY
+}
+
 static void
 parent_started(struct pfsd_server *srv)
 {
+	char	summary[1024];
+
+	started_summary(srv, summary, sizeof(summary));
 	log_msg(PFSD_LOG_NOTICE, "pfsd %s serving (generation %u, pid %ld, "
-	    "max_servers %ld, serialize %s)", PACKAGE_VERSION, srv->generation,
-	    (long)getpid(), srv->max_servers, ser_name(srv->ser.mode));
+	    "max_servers %ld, serialize %s); %s", PACKAGE_VERSION,
+	    srv->generation, (long)getpid(), srv->max_servers,
+	    ser_name(srv->ser.mode), summary);
 	retire_old(srv);
 	daemon_ready(srv);
 	notify_status(srv, 1);

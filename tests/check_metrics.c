@@ -115,6 +115,33 @@ START_TEST(test_counts)
 }
 END_TEST
 
+/* The line that says the pool is up also says what it serves, how. */
+START_TEST(test_startup_summary)
+{
+	struct hproc	 p;
+	char		 portarg[64], sockarg[600], want[1200];
+	const char	*sock = h_path("pfsd.sock");
+	const char	*av[] = { "--handler", TPLUGIN("hooks"), portarg,
+			    sockarg, "--max_servers=1", "--proxy_protocol=on",
+			    NULL };
+	int		 port = h_free_port();
+
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
+	snprintf(sockarg, sizeof(sockarg), "--port=%s/unix", sock);
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_msg(h_wait_ready(&p, READY_MS) == 0, "%s",
+	    h_read_file(p.log));
+	snprintf(want, sizeof(want), "serving (generation 0, pid %ld, "
+	    "max_servers 1, serialize flock); sockets 127.0.0.1:%d/tcp "
+	    "(PROXY), %s/unix (PROXY); handler hooks (ABI 1.", (long)p.pid,
+	    port, sock);
+	ck_assert_msg(h_log_has(&p, want), "no \"%s\" in:\n%s", want,
+	    h_read_file(p.log));
+	ck_assert(h_log_has(&p, "hooks.so); user -, group -, chroot -\n"));
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
 /* --metrics is for `pfsd status` only, like --json. */
 START_TEST(test_only_with_status)
 {
@@ -137,6 +164,7 @@ metrics_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_counts);
 	tcase_add_test(tc, test_only_with_status);
+	tcase_add_test(tc, test_startup_summary);
 	suite_add_tcase(s, tc);
 	return s;
 }
