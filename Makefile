@@ -252,10 +252,10 @@ bench: deps all $(BENCH_BINS)
 # sockets there, where systemd would.
 FUZZ_SECONDS	?= 60
 FUZZ_CC		?= clang
-FUZZ_TARGETS	= kv yaml port access inherit proxy
+FUZZ_TARGETS	= kv yaml port access inherit proxy log
 FUZZ_OBJS	= $(patsubst %,tests/fuzz/obj/%.o,conf conf_yaml conf_cmdline \
 		  log listen listen_inherit \
-		  access proxy scoreboard paths)
+		  access proxy scoreboard api paths)
 FUZZ_BINS	= $(patsubst %,tests/fuzz/bin/fuzz_%,$(FUZZ_TARGETS))
 # clang, unlike gcc, warns about vprintf-style calls in functions that
 # take a va_list (log_vmsg, conf_vadd); their callers are checked.

@@ -6,6 +6,12 @@
  * fresh conf; conf_print() then walks whatever was stored.  The return
  * value must agree with the error list, and every error must name the
  * file.
+ *
+ * The limits conf_parse_yaml() sets before libyaml sees the text are in
+ * force here as in pfsd (libFuzzer's -timeout catches a regression that
+ * makes deep input slow again).  Inputs are short, so an input starting
+ * with '[' is also parsed behind DEEP brackets, well past the depth
+ * limit: that must be refused, as such, whatever follows.
  */
 #include "internal.h"
 
@@ -14,6 +20,7 @@
 #include <string.h>
 
 #define FUZZ_FILE	"fuzz.yaml"
+#define DEEP		100000
 
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -27,6 +34,29 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if ((devnull = fopen("/dev/null", "w")) == NULL)
 		abort();
 	return 0;
+}
+
+static void
+deep(const uint8_t *data, size_t size)
+{
+	struct conf	*c = conf_new();
+	char		*text;
+	size_t		 i, len = 3 + DEEP + size;
+	int		 found = 0;
+
+	if ((text = malloc(len)) == NULL)
+		abort();
+	memcpy(text, "k: ", 3);
+	memset(text + 3, '[', DEEP);
+	memcpy(text + 3 + DEEP, data, size);
+	if (conf_parse_yaml(c, FUZZ_FILE, text, len) == 0)
+		abort();
+	for (i = 0; i < c->nerrors; i++)
+		found |= strstr(c->errors[i], "nested deeper than") != NULL;
+	if (!found)
+		abort();
+	conf_free(c);
+	free(text);
 }
 
 int
@@ -45,5 +75,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	conf_print(c, devnull);
 	conf_free(c);
+	if (size > 0 && data[0] == '[')
+		deep(data, size);
 	return 0;
 }
