@@ -6,10 +6,12 @@
 # the test suite notices.  The changes are listed in tests/mutants (see
 # the format there).  Nothing here touches the working tree: the tracked
 # and untracked-but-not-ignored files are copied to a temporary directory,
-# built and tested there once unchanged (the baseline must pass), then
+# built and tested there once unchanged (each suite must pass), then
 # each mutant is applied to that copy, built, run against its relevant
-# suites (CK_RUN_SUITE) and, if they all pass, against every suite;
-# then the file is restored.
+# suites (CK_RUN_SUITE) and, if they all pass, against each other suite
+# of tests/check_main.c's SUITES (a failure there is confirmed by a second
+# run: another test run on the machine may have taken a port); then the
+# file is restored.
 #
 #   KILLED     a test failed (or the run timed out)
 #   SURVIVED   every test passed: a test is missing
@@ -134,8 +136,8 @@ $SIG{INT} = $SIG{TERM} = sub {
 	kill 'KILL', -$running if $running;
 	exit 130;
 };
-sub make_in_copy {
-	my ($log, $suite, @targets) = @_;
+sub run_in_copy {
+	my ($log, $dir, $suite, @argv) = @_;
 	my $pid = fork // die "mutate: fork: $!\n";
 	if ($pid == 0) {
 		setpgrp(0, 0);
@@ -144,9 +146,9 @@ sub make_in_copy {
 		$ENV{CK_RUN_SUITE} = $suite if defined $suite;
 		open STDOUT, '>>', $log or die "mutate: $log: $!\n";
 		open STDERR, '>&', \*STDOUT or die "mutate: dup: $!\n";
-		chdir $tree or die "mutate: $tree: $!\n";
-		exec 'make', '--no-print-directory', @targets;
-		die "mutate: make: $!\n";
+		chdir $dir or die "mutate: $dir: $!\n";
+		exec @argv;
+		die "mutate: $argv[0]: $!\n";
 	}
 	$running = $pid;
 	my $timed_out = 0;
@@ -165,34 +167,64 @@ sub make_in_copy {
 	return $rc;
 }
 
-my @build = qw(daemon/pfsd daemon/pfsd-installed plugins tests/bin/check_pfsd);
+sub make_in_copy {
+	my ($log, @targets) = @_;
+	return run_in_copy($log, $tree, undef, 'make', '--no-print-directory',
+	    @targets);
+}
+
+# Build what `make check` builds, and its staged install (the install
+# suite reads it); 0 when it all built.
+sub build_copy {
+	my ($log) = @_;
+	remove_tree("$tree/tests/run/stage");
+	return make_in_copy($log, 'check-build') ||
+	    make_in_copy($log, 'install', 'PREFIX=/usr',
+	    "DESTDIR=$tree/tests/run/stage");
+}
+
+# One suite of the built copy; 0 when it passed.
+sub run_suite {
+	my ($log, $suite) = @_;
+	return run_in_copy($log, "$tree/tests", $suite, './bin/check_pfsd');
+}
+
 my $blog = "$tmp/baseline.log";
 # configure and every object first (deps, autoreconf, configure)
-if (make_in_copy($blog, undef, 'all') != 0 ||
-    make_in_copy($blog, undef, @build) != 0) {
+if (make_in_copy($blog, 'all') != 0 || build_copy($blog) != 0) {
 	system("tail -n 30 '$blog'");
 	die "mutate: the unmodified copy does not build\n";
 }
+# The suites, as tests/check_main.c lists them: X(name) in SUITES.
+my @suites;
+{
+	my $main = slurp("$tree/tests/check_main.c") // '';
+	my ($list) = $main =~ /#define SUITES\(X\)((?:[^\n]*\\\n)*[^\n]*)/;
+	@suites = ($list // '') =~ /X\((\w+)\)/g;
+	die "mutate: no SUITES(X) list in tests/check_main.c\n" unless @suites;
+}
 my %relevant;
 for my $m (@mutants) {
-	$relevant{$_} = 1 for split /[\s,]+/, $m->{suites};
-}
-delete $relevant{''};
-my @base = $quick ? sort(keys %relevant) : (undef);
-# Tests that fail now and then (a port taken by another run on the same
-# machine) must not stop the whole run: the baseline gets three tries.
-for my $s (@base) {
-	my $tries = 0;
-	while (make_in_copy($blog, $s, 'check') != 0) {
-		system("grep -E ':[EF]:|Checks:' '$blog' | tail -n 20");
-		die "mutate: the unmodified copy fails its tests" .
-		    (defined $s ? " (suite $s)" : "") . "; see $blog\n"
-		    if ++$tries == 3;
-		print "mutate: baseline failed; trying again\n";
+	for my $s (split /[\s,]+/, $m->{suites}) {
+		next if $s eq '';
+		die "mutate: mutant $m->{id}: no suite $s in SUITES\n"
+		    unless grep { $_ eq $s } @suites;
+		$relevant{$s} = 1;
 	}
 }
-print "mutate: baseline passes (", ($quick ? "suites @base" : "all suites"),
-    ")\n";
+my @base = $quick ? sort(keys %relevant) : @suites;
+# Tests that fail now and then (a port taken by another run on the same
+# machine) must not stop the whole run: each suite gets three tries.
+for my $s (@base) {
+	my $tries = 0;
+	while (run_suite($blog, $s) != 0) {
+		system("grep -E ':[EF]:' '$blog' | tail -n 5");
+		die "mutate: the unmodified copy fails suite $s; see $blog\n"
+		    if ++$tries == 3;
+		print "mutate: baseline: suite $s failed; trying again\n";
+	}
+}
+print "mutate: baseline passes (suites @base)\n";
 
 # --- the mutants ----------------------------------------------------------
 sub slurp { open my $f, '<', $_[0] or return undef; local $/; <$f> }
@@ -228,22 +260,29 @@ for my $m (@mutants) {
 	substr($mut, $at, length $m->{find}) = $m->{replace};
 	spew($path, $mut);
 	my $log = "$tmp/$m->{id}.log";
-	if (make_in_copy($log, undef, @build) != 0) {
+	my @flaky;
+	if (build_copy($log) != 0) {
 		($verdict, $why) = ('NOBUILD', "see $log");
 	} else {
+		my %done;
 		for my $s (split /[\s,]+/, $m->{suites}) {
-			next if $s eq '';
-			if (make_in_copy($log, $s, 'check') != 0) {
+			next if $s eq '' || $done{$s}++;
+			if (run_suite($log, $s) != 0) {
 				($verdict, $why) = ('KILLED', "by suite $s");
 				last;
 			}
 		}
-		if (!$verdict && !$quick) {
-			if (make_in_copy($log, undef, 'check') != 0) {
-				my ($suite) = `grep -m1 -E ':[EF]:' '$log'`
-				    =~ /^[^:]*:\d+:[EF]:([^:]*):/;
-				($verdict, $why) = ('KILLED', "by the full run"
-				    . ($suite ? " (test case $suite)" : ""));
+		# then the others; a failure there is confirmed by a second
+		# run (another run on the machine may have taken a port)
+		for my $s ($quick ? () : @suites) {
+			last if $verdict;
+			next if $done{$s}++;
+			next if run_suite($log, $s) == 0;
+			if (run_suite($log, $s) != 0) {
+				($verdict, $why) = ('KILLED', "by suite $s "
+				    . "(not listed for it)");
+			} else {
+				push @flaky, $s;
 			}
 		}
 		if (!$verdict) {
@@ -251,6 +290,7 @@ for my $m (@mutants) {
 			    "suites $m->{suites} pass" : "every suite passes");
 			push @survivors, $m;
 		}
+		$why .= "; failed once, passed again: @flaky" if @flaky;
 	}
 	spew($path, $orig);	# newer than the mutant's objects
 REPORT:
