@@ -229,6 +229,7 @@ valgrind: deps
 # and the score; fails below MUTATE_MIN percent killed.  Long (minutes):
 # MUTANTS="id ..." runs some, MUTATE_FLAGS=--quick only relevant suites.
 MUTATE_MIN	?= 90
+DEPS_DEB	+= git	# the copy is made of git ls-files
 .PHONY: mutate
 mutate: deps
 	perl tests/mutate.pl --min $(MUTATE_MIN) $(MUTATE_FLAGS) $(MUTANTS)
