@@ -131,6 +131,7 @@ child_signals(struct pfsd_server *srv)
 	set_signal(SIGTTIN, SIG_IGN);
 	set_signal(SIGTTOU, SIG_IGN);
 	set_signal(SIGUSR2, SIG_IGN);
+	sigpass_child(&srv->sigpass);
 #if defined(HAVE_SYS_PRCTL_H) && HAVE_DECL_PR_SET_PDEATHSIG
 	prctl(PR_SET_PDEATHSIG, SIGHUP);
 #endif
@@ -278,17 +279,22 @@ static int
 child_take(struct pfsd_server *srv, struct listener *l,
     struct pfsd_request *req)
 {
+	size_t	len;
 	ssize_t	n;
 
 	req->l = l;
 	req->peerlen = sizeof(req->peer);
 	if (l->proto == PFSD_PROTO_UDP) {
-		n = recvfrom(l->fd, ch.dgram, DGRAM_MAX, srv->nls > 1 ?
-		    MSG_DONTWAIT : 0, (struct sockaddr *)&req->peer,
-		    &req->peerlen);
+		/* udp_recv_len and udp_recv_flags, as Net::Server's recv() */
+		len = (size_t)conf_num(srv->conf, OPT_UDP_RECV_LEN);
+		n = recvfrom(l->fd, ch.dgram, len,
+		    (int)conf_num(srv->conf, OPT_UDP_RECV_FLAGS) |
+		    (srv->nls > 1 ? MSG_DONTWAIT : 0),
+		    (struct sockaddr *)&req->peer, &req->peerlen);
 		req->fd = n < 0 ? -1 : l->fd;
 		req->dgram = ch.dgram;		/* pfsd_request_data() */
-		req->dgram_len = n < 0 ? 0 : (size_t)n;
+		/* MSG_TRUNC returns the datagram's whole length */
+		req->dgram_len = n < 0 ? 0 : (size_t)n > len ? len : (size_t)n;
 	} else {
 		/* an unnamed UNIX peer gets only its family written */
 		((struct sockaddr_un *)&req->peer)->sun_path[0] = '\0';

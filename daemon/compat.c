@@ -159,10 +159,24 @@ compat_check_unix_type(struct conf *c)
 	compat_unwarn(c, "unix_type");
 }
 
+/* MSG_PEEK leaves the datagram queued: every child would read it again. */
+static void
+compat_check_udp_flags(struct conf *c)
+{
+	const struct conf_value	*v = conf_value_at(c, OPT_UDP_RECV_FLAGS, 0);
+
+	if (v != NULL && (v->num & MSG_PEEK))
+		conf_error(c, v->file, v->line, "udp_recv_flags", "%ld "
+		    "includes MSG_PEEK (%d), which leaves each datagram "
+		    "queued for the children to read again and again",
+		    v->num, MSG_PEEK);
+}
+
 /* Record an error for every Net::Server setting pfsd refuses. */
 void
 compat_check(struct conf *c)
 {
+	compat_check_udp_flags(c);
 	compat_check_log_file(c);
 	compat_check_keys(c);
 	compat_check_unix_type(c);

@@ -153,6 +153,16 @@ const struct option_def conf_options[OPT__COUNT] = {
 	[OPT_PROXY_TIMEOUT] = { .name = "proxy_timeout", .type = OPT_T_INT,
 	    .def = "5", .min = 1, .max = 3600,
 	    .help = "seconds a balancer has to send the PROXY header" },
+	[OPT_UDP_RECV_LEN] = { .name = "udp_recv_len", .type = OPT_T_INT,
+	    .def = "65536", .min = 1, .max = 65536,
+	    .help = "bytes of a datagram read (the rest is dropped)" },
+	[OPT_UDP_RECV_FLAGS] = { .name = "udp_recv_flags", .type = OPT_T_INT,
+	    .def = "0", .min = 0, .max = INT_MAX,
+	    .help = "flags given to recvfrom(2) for a datagram" },
+	[OPT_SIG_PASSTHROUGH] = { .name = "sig_passthrough", .type = OPT_T_STR,
+	    .list = 1,
+	    .help = "signals the parent passes on to the children "
+	    "(names or numbers, comma-separated)" },
 };
 
 void *

@@ -79,6 +79,9 @@ enum opt_id {
 	OPT_PROXY_PROTOCOL,
 	OPT_PROXY_ALLOW,
 	OPT_PROXY_TIMEOUT,
+	OPT_UDP_RECV_LEN,
+	OPT_UDP_RECV_FLAGS,
+	OPT_SIG_PASSTHROUGH,
 	OPT__COUNT
 };
 
@@ -311,6 +314,10 @@ int		 proxy_read(int, int, int, struct proxy_hdr *, char *, size_t);
 /* compat.c */
 void		 compat_check(struct conf *);
 
+/* sigpass.c */
+int		 sigpass_configure(struct conf *, sigset_t *);
+void		 sigpass_child(const sigset_t *);
+
 /* hooks.c */
 void		 hooks_install(struct pfsd_server *);
 void		 hooks_server_close(struct pfsd_server *);
@@ -524,6 +531,7 @@ struct pfsd_server {
 	int			 memfd_in, memfd_out;	/* UDP stdio */
 	int			 dequeue;	/* a dequeue child */
 	int			 closing;	/* pre_server_close_hook ran */
+	sigset_t		 sigpass;	/* sig_passthrough */
 };
 
 /* pfsd_request: one per child, reused for every client. */

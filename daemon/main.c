@@ -92,6 +92,9 @@ configure(struct pfsd_server *srv)
 	    NULL)
 		fatal("access_configure");
 	compat_check(c);
+	/* blocked like the parent's own until parent_signals handles them */
+	if (sigpass_configure(c, &srv->sigpass) == 0)
+		sigprocmask(SIG_BLOCK, &srv->sigpass, NULL);
 	print_messages(c->warnings, c->nwarnings);
 	if (c->nerrors > 0) {
 		print_messages(c->errors, c->nerrors);

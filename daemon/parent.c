@@ -59,6 +59,9 @@ parent_signals(struct pfsd_server *srv)
 	sa.sa_handler = on_signal;
 	for (i = 0; i < nitems(parent_sigs); i++)
 		sigaction(parent_sigs[i].sig, &sa, NULL);
+	for (i = 1; i < 65; i++)	/* sig_passthrough */
+		if (sigismember(&srv->sigpass, (int)i) == 1)
+			sigaction((int)i, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	sigemptyset(&none);
@@ -428,6 +431,10 @@ on_ttin_ttou(struct pfsd_server *srv, int sig)
 static void
 handle_signal(struct pfsd_server *srv, int sig)
 {
+	if (sigismember(&srv->sigpass, sig) == 1) {
+		log_debug("sig_passthrough: signal %d to the children", sig);
+		signal_all(srv, sig);
+	}
 	switch (sig) {
 	case SIGHUP:
 		if (!srv->stopping)

@@ -185,6 +185,14 @@ static const struct {
 	  "(Net::Server's UNIXDGRAM) are not supported" },
 	{ "unix_type datagram\n", "unix_type: \"datagram\" is not "
 	  "SOCK_STREAM or SOCK_DGRAM" },
+	{ "udp_recv_flags 2\n", "udp_recv_flags: 2 includes MSG_PEEK (2), "
+	  "which leaves each datagram queued" },
+	{ "sig_passthrough USR2,KILL\n", "sig_passthrough: \"KILL\" cannot be "
+	  "caught" },
+	{ "sig_passthrough TERM\n", "sig_passthrough: \"TERM\" stops pfsd, "
+	  "which then stops the children itself" },
+	{ "sig_passthrough SIGFOO\n", "sig_passthrough: \"SIGFOO\": not a "
+	  "signal" },
 };
 
 START_TEST(test_refused)
@@ -205,8 +213,9 @@ START_TEST(test_accepted)
 	char	out[4096];
 
 	ck_assert_int_eq(check_conf("log_file Sys::Syslog\n"
-	    "unix_type SOCK_STREAM\nport /tmp/ns.sock|SOCK_STREAM|unix\n", out,
-	    sizeof(out)), 0);
+	    "unix_type SOCK_STREAM\nport /tmp/ns.sock|SOCK_STREAM|unix\n"
+	    "sig_passthrough USR2, SIGWINCH,28\nudp_recv_len 4096\n"
+	    "udp_recv_flags 32\n", out, sizeof(out)), 0);
 	ck_assert_msg(strstr(out, "unknown key") == NULL, "%s", out);
 }
 END_TEST
@@ -570,6 +579,56 @@ START_TEST(test_log_and_fatal_hooks)
 }
 END_TEST
 
+/* sig_passthrough: a signal to the parent reaches every child. */
+START_TEST(test_sig_passthrough)
+{
+	struct hproc	p;
+	char		body[128];
+	pid_t		kids[4];
+
+	snprintf(body, sizeof(body), "max_servers 2\nsig_passthrough "
+	    "SIGWINCH\ncatch_signal %d\n", SIGWINCH);
+	start_hooks(&p, body);
+	ck_assert_int_eq(h_wait_children(p.pid, 2, HOOK_MS), 0);
+	ck_assert_int_eq(h_children(p.pid, kids, 4), 2);
+	/* both children have installed the handler */
+	while (hook_count("child_init_hook", kids[0]) +
+	    hook_count("child_init_hook", kids[1]) < 2)
+		usleep(10000);
+	kill(p.pid, SIGWINCH);
+	snprintf(body, sizeof(body), "got_signal %ld ", (long)kids[0]);
+	ck_assert_ptr_nonnull(hook_line(HOOK_MS, body, NULL));
+	snprintf(body, sizeof(body), "got_signal %ld ", (long)kids[1]);
+	ck_assert_ptr_nonnull(hook_line(HOOK_MS, body, NULL));
+	ck_assert_int_eq(hook_count("got_signal", p.pid), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, HOOK_MS), 0);
+}
+END_TEST
+
+/* udp_recv_len: a longer datagram is cut to it, as by Net::Server. */
+START_TEST(test_udp_recv_len)
+{
+	struct hproc	p;
+	char		conf[512], buf[64];
+	const char	*av[] = { "-c", conf, NULL };
+	static const char *const flags[] = { "0", "32" };	/* MSG_TRUNC */
+	size_t		i;
+
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		port = h_free_port();
+		snprintf(conf, sizeof(conf), "%s", h_write("udp.conf",
+		    "handler echo\nport 127.0.0.1:%d/udp\nmax_servers 1\n"
+		    "udp_recv_len 5\nudp_recv_flags %s\n", port, flags[i]));
+		ck_assert_int_eq(h_start(&p, av), 0);
+		ck_assert_int_eq(h_wait_ready(&p, READY_MS), 0);
+		ck_assert_int_eq(h_talk_udp("127.0.0.1", port, "hello world\n",
+		    buf, sizeof(buf), 5000), 5);
+		ck_assert_str_eq(buf, "hello");
+		ck_assert_int_eq(h_stop(&p, SIGTERM, HOOK_MS), 0);
+	}
+}
+END_TEST
+
 /* ABI 1.1 hooks are not looked up in a handler built for 1.0. */
 START_TEST(test_old_minor_hooks)
 {
@@ -619,6 +678,8 @@ compat_suite(void)
 	tcase_add_test(tc, test_set_option);
 	tcase_add_test(tc, test_log_and_fatal_hooks);
 	tcase_add_test(tc, test_old_minor_hooks);
+	tcase_add_test(tc, test_sig_passthrough);
+	tcase_add_test(tc, test_udp_recv_len);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -28,6 +28,8 @@
  *			"set=0" or "set=ERRNO"
  *	spawn_other	pre_loop_hook forks a process that exits 7 at once
  *			(for other_child_died_hook)
+ *	catch_signal N	child_init_hook installs a handler for signal N
+ *			that logs "got_signal PID PPID N" (sig_passthrough)
  *
  * process_request echoes lines like the echo handler, except these:
  *	crash		abort(): a child dying in the middle of a request
@@ -39,6 +41,7 @@
 #include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,6 +268,38 @@ run_n_children_hook(struct pfsd_server *srv, int n)
 	return hooks_log(srv, "run_n_children_hook");
 }
 
+static int	 hooks_sig_fd = -1;
+static char	 hooks_sig_line[96];
+static int	 hooks_sig_len;
+
+static void
+hooks_on_signal(int sig)
+{
+	(void)sig;
+	(void)!write(hooks_sig_fd, hooks_sig_line, (size_t)hooks_sig_len);
+}
+
+/* catch_signal N: the line is made now, the handler only writes it. */
+static void
+hooks_catch(struct pfsd_server *srv)
+{
+	const char		*n = pfsd_option(srv, "catch_signal");
+	const char		*path = pfsd_option(srv, "hook_log");
+	struct sigaction	 sa;
+
+	if (n == NULL || path == NULL)
+		return;
+	hooks_sig_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0644);
+	hooks_sig_len = snprintf(hooks_sig_line, sizeof hooks_sig_line,
+	    "got_signal %ld %ld %s\n", (long)getpid(), (long)getppid(), n);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = hooks_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(atoi(n), &sa, NULL);
+}
+
 int
 child_init_hook(struct pfsd_server *srv)
 {
@@ -275,6 +310,7 @@ child_init_hook(struct pfsd_server *srv)
 	 * may change the file without changing this child's fate */
 	fail = hooks_opt(srv, "fail_init") ||
 	    (path != NULL && access(path, F_OK) == 0);
+	hooks_catch(srv);
 	r = hooks_logf(srv, "child_init_hook", "%s%s", hooks_kind(srv),
 	    hooks_set(srv));
 	return fail ? 1 : r;
