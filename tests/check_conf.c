@@ -115,6 +115,9 @@ static const struct {
 	{ OPT_PROXY_PROTOCOL, "off", 0 },
 	{ OPT_PROXY_ALLOW, "loopback", 0 },
 	{ OPT_PROXY_TIMEOUT, "5", 5 },
+	{ OPT_UDP_RECV_LEN, "65536", 65536 },
+	{ OPT_UDP_RECV_FLAGS, "0", 0 },
+	{ OPT_SIG_PASSTHROUGH, NULL, 0 },
 };
 
 START_TEST(table_defaults)
@@ -740,6 +743,8 @@ START_TEST(print_effective)
 	    "proxy_protocol off\n"
 	    "proxy_allow loopback\n"
 	    "proxy_timeout 5\n"
+	    "udp_recv_len 65536\n"
+	    "udp_recv_flags 0\n"
 	    "greeting hi there\n"
 	    "my_list a\n"
 	    "my_list b\n", paths_plugin_dir(), SOMAXCONN), -1);
