@@ -7,10 +7,12 @@
  *
  * Stopping without dropping a connection: the parent (or the kernel, when
  * the parent dies: PR_SET_PDEATHSIG) sends SIGHUP.  The handler only sets
- * a flag -- so a handler's blocking read is never cut short (SA_RESTART) --
- * and, when the child is idle, puts /dev/null over the descriptors it may
- * be blocked on, so that the restarted accept/poll/read fails at once.  A
- * connection accepted in the same instant is still served before exit.
+ * a flag and, when the child is idle, puts /dev/null over the descriptors
+ * it may be blocked on, so that the restarted accept/poll/read fails at
+ * once.  A connection accepted in the same instant is still served before
+ * exit.  While a request is served, SIGHUP, SIGQUIT and SIGUSR1 are
+ * blocked: SA_RESTART does not restart sleep(), poll(), select() or a read
+ * with SO_RCVTIMEO, and a reload must be invisible to a running request.
  */
 #include "internal.h"
 
@@ -33,6 +35,7 @@
 
 static struct {
 	struct pfsd_server	*srv;
+	sigset_t		 lifecycle;	/* blocked while serving */
 	struct slot		*slot;
 	volatile sig_atomic_t	 retire;
 	volatile sig_atomic_t	 idle;
@@ -132,6 +135,10 @@ child_signals(struct pfsd_server *srv)
 	set_signal(SIGTTOU, SIG_IGN);
 	set_signal(SIGUSR2, SIG_IGN);
 	sigpass_child(&srv->sigpass);
+	sigemptyset(&ch.lifecycle);
+	sigaddset(&ch.lifecycle, SIGHUP);
+	sigaddset(&ch.lifecycle, SIGQUIT);
+	sigaddset(&ch.lifecycle, SIGUSR1);
 #if defined(HAVE_SYS_PRCTL_H) && HAVE_DECL_PR_SET_PDEATHSIG
 	prctl(PR_SET_PDEATHSIG, SIGHUP);
 #endif
@@ -512,6 +519,7 @@ child_serve(struct pfsd_server *srv, struct pfsd_request *req)
 	long long	 t0;
 	int		 allowed;
 
+	sigprocmask(SIG_BLOCK, &ch.lifecycle, NULL);
 	if (ch.reopen) {	/* USR1 came while we waited */
 		ch.reopen = 0;
 		log_reopen();
@@ -561,6 +569,7 @@ child_serve(struct pfsd_server *srv, struct pfsd_request *req)
 	if (p->post_client_connection_hook != NULL)
 		p->post_client_connection_hook(req);
 	ch.slot->req_start_ms = 0;
+	sigprocmask(SIG_UNBLOCK, &ch.lifecycle, NULL);	/* what came, acts */
 }
 
 __attribute__((noreturn)) static void
