@@ -1120,6 +1120,31 @@ conf_print(const struct conf *c, FILE *fp)
 	}
 }
 
+/*
+ * What a HUP saves for a rollback: every setting not left at its
+ * default, ports included, as text conf_load_file reads back.
+ */
+void
+conf_save(const struct conf *c, FILE *fp)
+{
+	const struct conf_item	*item;
+	size_t			 i, k;
+
+	for (i = 0; i < OPT__COUNT; i++) {
+		item = &c->opt[i];
+		if (i == OPT_CONF_FILE || item->level == CONF_DEFAULT)
+			continue;
+		for (k = 0; k < item->n; k++)
+			conf_print_value(fp, conf_options[i].name,
+			    &item->v[k]);
+	}
+	for (i = 0; i < c->nextra; i++) {
+		item = &c->extra[i].item;
+		for (k = 0; k < item->n; k++)
+			conf_print_value(fp, c->extra[i].key, &item->v[k]);
+	}
+}
+
 static const char *
 conf_type_word(enum opt_type type)
 {

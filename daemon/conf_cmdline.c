@@ -127,6 +127,15 @@ conf_cmdline_free(struct cmdline *cl)
 	memset(cl, 0, sizeof *cl);
 }
 
+static const char *conf_instead;
+
+/* A HUP's rollback: read path, the saved configuration, not the file. */
+void
+conf_load_instead(const char *path)
+{
+	conf_instead = path;
+}
+
 /*
  * The command line, then the file it names, then the command line's
  * settings over the file's; 0 if nothing at all was wrong.  --version
@@ -146,6 +155,8 @@ conf_load(struct conf *c, int argc, char **argv, struct cmdline *cl)
 		    cl->values[i] != NULL && *cl->values[i] != '\0')
 			file = cl->values[i];
 	}
+	if (conf_instead != NULL)
+		file = conf_instead;
 	if (file != NULL)
 		conf_load_file(c, file);
 	for (i = 0; i < cl->n; i++)

@@ -477,10 +477,11 @@ notify_send(const char *msg)
 void
 notify_status(struct pfsd_server *srv, int ready)
 {
-	char	msg[160];
+	char	msg[160 + sizeof(srv->reload_status)];
 
 	snprintf(msg, sizeof(msg), "%sSTATUS=generation %u, %zu children, "
-	    "max_servers %ld", ready ? "READY=1\n" : "", srv->generation,
-	    parent_count(srv, CHILD_WORKER, 1), srv->max_servers);
+	    "max_servers %ld%s%s", ready ? "READY=1\n" : "", srv->generation,
+	    parent_count(srv, CHILD_WORKER, 1), srv->max_servers,
+	    srv->reload_status[0] != '\0' ? "; " : "", srv->reload_status);
 	notify_send(msg);
 }

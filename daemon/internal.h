@@ -23,11 +23,9 @@
 #define ERRBUF_SIZE		512
 #define SCOREBOARD_SLOTS	4160	/* max_servers bound + dequeue room */
 
-/* Environment passed from a parent to the process it re-execs into. */
+/* The listening sockets a parent hands to the image it re-execs into
+ * (the rest of what goes across is restart.c's own). */
 #define ENV_LISTEN_FDS		"PFSD_LISTEN_FDS"
-#define ENV_OLD_CHILDREN	"PFSD_OLD_CHILDREN"
-#define ENV_GENERATION		"PFSD_GENERATION"
-#define ENV_REEXEC		"PFSD_REEXEC"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -189,6 +187,7 @@ const struct conf_value *conf_value_at(const struct conf *, enum opt_id,
 		    size_t);
 const struct conf_item *conf_lookup(const struct conf *, const char *);
 void		 conf_print(const struct conf *, FILE *);
+void		 conf_save(const struct conf *, FILE *);
 void		 conf_absolute_paths(struct conf *, const char *);
 void		 conf_usage(FILE *);
 
@@ -197,6 +196,7 @@ int		 conf_cmdline_parse(struct conf *, int, char **,
 		    struct cmdline *);
 void		 conf_cmdline_free(struct cmdline *);
 int		 conf_load(struct conf *, int, char **, struct cmdline *);
+void		 conf_load_instead(const char *);
 
 /* conf_yaml.c */
 int		 conf_parse_yaml(struct conf *, const char *, const char *,
@@ -279,6 +279,9 @@ extern int	(*listen_socket_fn)(int, int, int);
 
 /* listen_inherit.c */
 int		 listen_inherit(struct listener *, size_t, char *, size_t);
+int		 listen_inherit_env(struct listener *, size_t, const char *,
+		    char *, size_t);
+void		 listen_close_unused(void);
 char		*listen_env(const struct listener *, size_t);
 
 /* access.c */
@@ -327,6 +330,7 @@ void		 hooks_child_gone(struct pfsd_server *, pid_t, int, int);
 /* plugin.c */
 struct plugin {
 	void		*handle;
+	int		 fd;		/* the private copy, kept for a HUP */
 	char		*path;
 	const char	*name;
 	unsigned int	 abi_major, abi_minor;
@@ -367,6 +371,7 @@ extern const size_t plugin_nhooks;
 int		 plugin_path(const struct conf *, char *, size_t);
 int		 plugin_load(struct plugin *, const char *, char *, size_t);
 void		 plugin_unload(struct plugin *);
+void		 plugin_load_instead(int);
 int		 plugin_configure(struct conf *, struct plugin *);
 
 /* scoreboard.c */
@@ -513,7 +518,11 @@ struct pfsd_server {
 	long long		 last_dequeue_ms;
 	pid_t			 checker;	/* HUP check in flight */
 	int			 checker_out;	/* its output (a memfd) */
+	long long		 checker_deadline_ms;
+	int			 checker_killed;
+	char			 reload_status[256];	/* the last HUP's fate */
 	int			 status_fd;	/* status_socket, or -1 */
+	int			 status_inherited;	/* from before the HUP */
 	long long		 status_pause_ms;	/* EMFILE: until */
 	int			 hup_pending;
 	long long		 start_ms;
@@ -568,16 +577,27 @@ size_t		 parent_count(const struct pfsd_server *, int, int);
 void		 parent_retire(struct pfsd_server *, struct child *);
 
 /* restart.c */
+void		 restart_init(struct pfsd_server *);
+const char	*restart_exe(void);
+const char	*restart_listen_fds(void);
+int		 restart_status_fd(void);
 void		 restart_begin(struct pfsd_server *);
+void		 restart_cancel(struct pfsd_server *, const char *);
+long long	 restart_due(struct pfsd_server *);
+void		 restart_timer(struct pfsd_server *);
 void		 restart_checked(struct pfsd_server *, int);
-void		 restart_adopt(struct pfsd_server *);
+int		 restart_can_roll_back(struct pfsd_server *);
+void		 restart_rollback(struct pfsd_server *, const char *,
+		    const char *);
+void		 restart_commit(struct pfsd_server *);
 
 /* watchdog.c */
 long long	 watchdog_due(struct pfsd_server *);
 void		 watchdog(struct pfsd_server *);
 
 /* status.c */
-int		 status_open(struct pfsd_server *, char *, size_t);
+int		 status_open(struct pfsd_server *, int, char *, size_t);
+void		 status_drop(int);
 void		 status_serve(struct pfsd_server *);
 void		 status_close(struct pfsd_server *);
 int		 status_client(struct conf *, enum status_format);

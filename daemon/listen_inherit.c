@@ -76,6 +76,26 @@ listen_env(const struct listener *ls, size_t n)
 	return s;
 }
 
+/* Handed-over sockets the configuration lacks, kept for a rollback. */
+static struct li_entry	*li_kept;
+static size_t		 li_nkept;
+
+static int
+li_keep(const struct li_entry *e)
+{
+	struct li_entry	*k;
+
+	if ((k = reallocarray(li_kept, li_nkept + 1, sizeof(*k))) == NULL)
+		return -1;
+	li_kept = k;
+	k[li_nkept].fd = e->fd;
+	k[li_nkept].own = e->own;
+	if ((k[li_nkept].name = strdup(e->name)) == NULL)
+		return -1;
+	li_nkept++;
+	return 0;
+}
+
 static int
 li_hex(int c)
 {
@@ -323,10 +343,12 @@ li_taken(const struct listener *ls, size_t n, int fd)
 /*
  * One entry of ENV_LISTEN_FDS.  A bad one (fd not open, not a socket, not
  * what its name says) is a warning and left alone; a good one that the
- * configuration no longer has is closed.
+ * configuration no longer has is closed, or with keep left open for
+ * listen_close_unused (a HUP's new image may yet roll back to it).
  */
 static void
-li_env_entry(struct listener *ls, size_t n, const struct li_entry *e)
+li_env_entry(struct listener *ls, size_t n, const struct li_entry *e,
+    int keep)
 {
 	struct li_sock	 si;
 	struct listener	*l;
@@ -346,13 +368,15 @@ li_env_entry(struct listener *ls, size_t n, const struct li_entry *e)
 		li_adopt(l, e->fd, &si, e->own);
 		return;
 	}
+	if (keep && li_keep(e) == 0)
+		return;
 	log_msg(PFSD_LOG_NOTICE, "port %s: no longer configured, closed",
 	    e->name);
 	close(e->fd);
 }
 
 static int
-li_env(struct listener *ls, size_t n, const char *val, char *err,
+li_env(struct listener *ls, size_t n, const char *val, int keep, char *err,
     size_t errlen)
 {
 	struct li_entry	*e;
@@ -369,7 +393,7 @@ li_env(struct listener *ls, size_t n, const char *val, char *err,
 		return -1;
 	}
 	for (i = 0; i < ne; i++)
-		li_env_entry(ls, n, &e[i]);
+		li_env_entry(ls, n, &e[i], keep);
 	free(e);
 	free(s);
 	return 0;
@@ -426,11 +450,30 @@ li_systemd(struct listener *ls, size_t n, char *err, size_t errlen)
 }
 
 /*
- * Take the listeners handed over by the previous process (ENV_LISTEN_FDS)
- * or by systemd (LISTEN_FDS/LISTEN_PID) before listen_bind_all, so that
- * they are never bound twice.  Clears those variables.  0, or -1 with err
- * when a variable is not in its format at all.
+ * Take the listeners handed over by the previous process (env, the value
+ * of ENV_LISTEN_FDS, or NULL) or by systemd (LISTEN_FDS/LISTEN_PID)
+ * before listen_bind_all, so that they are never bound twice.  Handed-over
+ * sockets the configuration lacks stay open until listen_close_unused.
+ * Clears systemd's variables.  0, or -1 with err when a variable is not
+ * in its format at all.
  */
+int
+listen_inherit_env(struct listener *ls, size_t n, const char *env, char *err,
+    size_t errlen)
+{
+	int	rc = 0;
+
+	if (env != NULL && *env != '\0')
+		rc = li_env(ls, n, env, 1, err, errlen);
+	if (rc == 0)
+		rc = li_systemd(ls, n, err, errlen);
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDNAMES");
+	return rc;
+}
+
+/* The same, reading (and clearing) ENV_LISTEN_FDS; the unused closed. */
 int
 listen_inherit(struct listener *ls, size_t n, char *err, size_t errlen)
 {
@@ -438,7 +481,7 @@ listen_inherit(struct listener *ls, size_t n, char *err, size_t errlen)
 	int		 rc = 0;
 
 	if (v != NULL && *v != '\0')
-		rc = li_env(ls, n, v, err, errlen);
+		rc = li_env(ls, n, v, 0, err, errlen);
 	if (rc == 0)
 		rc = li_systemd(ls, n, err, errlen);
 	unsetenv(ENV_LISTEN_FDS);
@@ -446,4 +489,21 @@ listen_inherit(struct listener *ls, size_t n, char *err, size_t errlen)
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDNAMES");
 	return rc;
+}
+
+/* The new generation serves: close the handed-over sockets it lacks. */
+void
+listen_close_unused(void)
+{
+	size_t	i;
+
+	for (i = 0; i < li_nkept; i++) {
+		log_msg(PFSD_LOG_NOTICE, "port %s: no longer configured, "
+		    "closed", li_kept[i].name);
+		close(li_kept[i].fd);
+		free(li_kept[i].name);
+	}
+	free(li_kept);
+	li_kept = NULL;
+	li_nkept = 0;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 static struct pfsd_server server;
+static const char *step = "configuration";	/* what startup is doing */
 
 /* The parent's signals, blocked from the first instruction until its
  * handlers are in place: none arriving during startup or a restart is
@@ -129,7 +130,10 @@ usage(struct pfsd_server *srv)
 	conf_usage_handler(stdout, c, srv->plugin.name);
 }
 
-/* Undo what startup did so far, then exit with code. */
+/*
+ * Undo what startup did so far, then exit with code; an image started by
+ * a HUP rolls back to the running generation instead (restart.c).
+ */
 __attribute__((noreturn)) static void
 startup_fail(struct pfsd_server *srv, int code, const char *fmt, ...)
 {
@@ -139,6 +143,10 @@ startup_fail(struct pfsd_server *srv, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (srv->reexec) {
+		restart_rollback(srv, step, msg);	/* returns if it cannot */
+		code = EXIT_UNAVAILABLE;
+	}
 	if (srv->plugin.fatal_hook != NULL)
 		srv->plugin.fatal_hook(srv, msg);
 	if (log_fd() != -1)
@@ -147,30 +155,65 @@ startup_fail(struct pfsd_server *srv, int code, const char *fmt, ...)
 	status_close(srv);
 	listen_close_all(srv->ls, srv->nls, 1);
 	ser_cleanup(&srv->ser);
-	if (srv->pidfile_written)
+	if (srv->pidfile_written || srv->reexec)
 		pidfile_remove(conf_str(srv->conf, OPT_PID_FILE));
 	exit(code);
+}
+
+/* argv[0] searched in PATH as execvp(3) would; NULL if not there. */
+static char *
+search_path(const char *name)
+{
+	const char	*path = getenv("PATH"), *p, *end;
+	char		*full;
+
+	for (p = path; p != NULL && *p != '\0'; p = *end ? end + 1 : end) {
+		end = strchrnul(p, ':');
+		if (asprintf(&full, "%.*s/%s", (int)(end - p), p, name) == -1)
+			return NULL;
+		if (access(full, X_OK) == 0)
+			return full;
+		free(full);
+	}
+	return NULL;
+}
+
+/*
+ * The executable a HUP re-executes: the path pfsd was started as, made
+ * absolute, not where it resolves to (/proc/self/exe): an upgrade that
+ * switches a symbolic link to a new binary must run the new one.
+ */
+static char *
+own_path(const char *argv0, const char *cwd)
+{
+	char	*s;
+
+	if (restart_exe() != NULL)
+		return strdup(restart_exe());
+	if (argv0[0] == '/')
+		return strdup(argv0);
+	if (strchr(argv0, '/') != NULL) {
+		if (strncmp(argv0, "./", 2) == 0)
+			argv0 += 2;
+		return asprintf(&s, "%s/%s", cwd, argv0) == -1 ? NULL : s;
+	}
+	if ((s = search_path(argv0)) != NULL && s[0] != '/') {
+		free(s);	/* a relative PATH entry */
+		s = NULL;
+	}
+	return s != NULL ? s : realpath("/proc/self/exe", NULL);
 }
 
 static void
 remember_origin(struct pfsd_server *srv, char **argv)
 {
-	char	buf[PATH_MAX];
-	ssize_t	n;
-
 	srv->argv = argv;
-	if ((n = readlink("/proc/self/exe", buf, sizeof(buf) - 1)) > 0) {
-		buf[n] = '\0';
-		srv->exe = strdup(buf);
-	} else
-		srv->exe = realpath(argv[0], NULL);
 	srv->cwd = getcwd(NULL, 0);
-	if (srv->exe == NULL || srv->cwd == NULL)
-		fatal("cannot find my own executable or directory");
-	if (getenv(ENV_GENERATION) != NULL)
-		srv->generation = (unsigned int)strtoul(getenv(ENV_GENERATION),
-		    NULL, 10);
-	srv->reexec = getenv(ENV_REEXEC) != NULL;
+	if (srv->cwd == NULL)
+		fatal("cannot find the directory I was started in");
+	srv->exe = own_path(argv[0], srv->cwd);
+	if (srv->exe == NULL)
+		fatal("cannot find my own executable");
 }
 
 static void
@@ -180,9 +223,12 @@ start_logging(struct pfsd_server *srv)
 	const struct conf_value	*v;
 	char			 err[ERRBUF_SIZE];
 
+	step = "log_file";
 	if (log_open(conf_str(c, OPT_LOG_FILE), conf_str(c, OPT_SYSLOG_IDENT),
 	    conf_str(c, OPT_SYSLOG_FACILITY), (int)conf_num(c, OPT_LOG_LEVEL),
 	    err, sizeof(err)) == -1) {
+		if (srv->reexec)	/* rolls back */
+			startup_fail(srv, EXIT_UNAVAILABLE, "%s", err);
 		v = conf_value_at(c, OPT_LOG_FILE, conf_isset(c, OPT_LOG_FILE) ?
 		    conf_count(c, OPT_LOG_FILE) - 1 : 0);
 		if (v != NULL && v->line > 0)
@@ -199,8 +245,9 @@ static void
 hook_or_fail(struct pfsd_server *srv, int (*hook)(struct pfsd_server *),
     const char *name)
 {
+	step = name;
 	if (hook != NULL && hook(srv) != 0)
-		startup_fail(srv, 1, "%s of %s failed; stopping", name,
+		startup_fail(srv, 1, "%s of %s returned non-zero", name,
 		    srv->plugin.path);
 }
 
@@ -213,31 +260,36 @@ acquire_resources(struct pfsd_server *srv)
 
 	if (srv->reexec && srv->plugin.restart_open_hook != NULL)
 		srv->plugin.restart_open_hook(srv);	/* after a HUP */
-	if (listen_inherit(srv->ls, srv->nls, err, sizeof(err)) == -1 ||
+	step = "bind";
+	if (listen_inherit_env(srv->ls, srv->nls, restart_listen_fds(), err,
+	    sizeof(err)) == -1 ||
 	    listen_bind_all(srv->ls, srv->nls, err, sizeof(err)) == -1)
 		startup_fail(srv, EXIT_UNAVAILABLE, "%s", err);
 	hook_or_fail(srv, srv->plugin.post_bind_hook, "post_bind_hook");
+	step = "serialize";
 	if (ser_setup(&srv->ser, srv->conf, srv->nls, err, sizeof(err)) == -1)
 		startup_fail(srv, EXIT_UNAVAILABLE, "%s", err);
-	if (status_open(srv, err, sizeof(err)) == -1)
+	step = "status_socket";
+	if (status_open(srv, restart_status_fd(), err, sizeof(err)) == -1)
 		startup_fail(srv, EXIT_UNAVAILABLE, "%s", err);
+	step = "pid_file";
 	if (pidfile != NULL && !srv->reexec) {
 		if (pidfile_write(pidfile, err, sizeof(err)) == -1)
 			startup_fail(srv, EXIT_UNAVAILABLE, "%s", err);
 		srv->pidfile_written = 1;
 	}
+	step = "scoreboard";
 	if (scoreboard_init(&srv->sb, SCOREBOARD_SLOTS) == -1)
 		startup_fail(srv, EXIT_UNAVAILABLE, "scoreboard: %s",
 		    strerror(errno));
 }
 
 static int
-run(struct pfsd_server *srv, char **argv)
+run(struct pfsd_server *srv)
 {
 	const char	*pidfile = conf_str(srv->conf, OPT_PID_FILE);
 	char		 err[ERRBUF_SIZE];
 
-	remember_origin(srv, argv);
 	conf_absolute_paths(srv->conf, srv->cwd);
 	start_logging(srv);
 	if (pidfile != NULL && !srv->reexec &&
@@ -249,9 +301,11 @@ run(struct pfsd_server *srv, char **argv)
 		startup_fail(srv, 1, "%s", err);
 	acquire_resources(srv);
 	notify_open();
+	step = "/dev/null";
 	if ((srv->devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
 		startup_fail(srv, EXIT_UNAVAILABLE, "/dev/null: %s",
 		    strerror(errno));
+	step = "user";
 	if (privs_drop(srv, err, sizeof(err)) == -1)
 		startup_fail(srv, 1, "%s", err);
 	if (geteuid() == 0 && conf_str(srv->conf, OPT_USER) == NULL)
@@ -270,6 +324,7 @@ server_init(struct pfsd_server *srv)
 {
 	memset(srv, 0, sizeof(*srv));
 	srv->ready_fd = srv->status_fd = srv->checker_out = -1;
+	srv->plugin.fd = -1;
 	srv->sigpipe[0] = srv->sigpipe[1] = -1;
 	srv->ser.lock_fd = srv->ser.semid = -1;
 	srv->ser.pipe_r = srv->ser.pipe_w = -1;
@@ -287,6 +342,7 @@ main(int argc, char **argv)
 	block_signals();
 	open_std_fds();
 	server_init(srv);
+	restart_init(srv);
 	log_init("pfsd", PFSD_LOG_NOTICE);
 	if ((srv->conf = conf_new()) == NULL)
 		fatal("conf_new");
@@ -307,8 +363,15 @@ main(int argc, char **argv)
 	default:
 		break;
 	}
-	if (configure(srv) == -1 || rc == -1)
+	if (action == CMD_RUN)
+		remember_origin(srv, argv);
+	if (configure(srv) == -1 || rc == -1) {
+		if (action == CMD_RUN && srv->reexec)
+			startup_fail(srv, EXIT_CONFIG, "%s", srv->conf->nerrors >
+			    0 ? srv->conf->errors[0] : "the handler refused "
+			    "the configuration");
 		return EXIT_CONFIG;
+	}
 	if (action == CMD_CHECK) {
 		printf("pfsd: configuration ok\n");
 		return 0;
@@ -318,5 +381,5 @@ main(int argc, char **argv)
 		listen_print(srv->ls, srv->nls, stdout);
 		return 0;
 	}
-	return run(srv, argv);
+	return run(srv);
 }

@@ -149,6 +149,8 @@ close_parent_fds(struct pfsd_server *srv)
 		close(srv->status_fd);
 	if (srv->ready_fd != -1)
 		close(srv->ready_fd);
+	if (srv->plugin.fd != -1)
+		close(srv->plugin.fd);
 }
 
 /* Fork one child of kind; -1 when the fork failed (logged). */
@@ -396,6 +398,7 @@ begin_stop(struct pfsd_server *srv, int sig)
 	    sig == SIGQUIT ? "graceful" : "fast");
 	hooks_server_close(srv);	/* the children still run */
 	notify_send("STOPPING=1");
+	restart_cancel(srv, sig_name(sig));
 	listen_close_all(srv->ls, srv->nls, 0);
 	if (srv->stopping == SIGQUIT) {
 		/* 0: no limit -- busy children finish, however long */
@@ -570,6 +573,7 @@ parent_timeout(struct pfsd_server *srv)
 	if (srv->stopping)
 		due = min_due(due, srv->stop_deadline_ms);
 	due = min_due(due, watchdog_due(srv));
+	due = min_due(due, restart_due(srv));
 	if (srv->status_pause_ms > now)
 		due = min_due(due, srv->status_pause_ms);
 	if (srv->token_audit_ms > 0)
@@ -677,7 +681,7 @@ parent_main(struct pfsd_server *srv)
 		fatal("signals");
 	srv->start_ms = srv->last_dead_check_ms = srv->last_dequeue_ms =
 	    now_ms();
-	restart_adopt(srv);
+	restart_commit(srv);
 	fill_pool(srv);
 	parent_started(srv);
 	while (!srv->stopping || srv->nchildren > 0 || srv->checker > 0) {
@@ -689,6 +693,7 @@ parent_main(struct pfsd_server *srv)
 		check_dead(srv);
 		audit_token(srv);
 		watchdog(srv);
+		restart_timer(srv);
 		stop_deadline(srv);
 		if (srv->plugin.idle_loop_hook != NULL)
 			srv->plugin.idle_loop_hook(srv);

@@ -141,9 +141,20 @@ plugin_dlerror(const char *path, const char *opened, char *err,
 /*
  * Load a private copy of the .so (a memfd), not the file itself: the
  * user may `cp new.so plugins/` over it while children run it, and a
- * file rewritten in place under a mapping kills them with SIGBUS.
- * Returns the fd of the copy (name in buf), or -1 to dlopen the file.
+ * file rewritten in place under a mapping kills them with SIGBUS.  The
+ * copy stays open: a HUP hands it to the new image, which rolls back to
+ * it if its own handler fails.  Returns the fd of the copy (name in
+ * buf), or -1 to dlopen the file.
  */
+static int	plugin_instead = -1;
+
+/* A HUP's rollback: load the handler copy saved in fd, not the file. */
+void
+plugin_load_instead(int fd)
+{
+	plugin_instead = fd;
+}
+
 static int
 plugin_snapshot(const char *path, char *buf, size_t len)
 {
@@ -151,8 +162,15 @@ plugin_snapshot(const char *path, char *buf, size_t len)
 	ssize_t	n;
 	int	in, out;
 
-	if ((in = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (plugin_instead != -1)
+		in = dup(plugin_instead);
+	else
+		in = open(path, O_RDONLY | O_CLOEXEC);
+	if (in == -1 || lseek(in, 0, SEEK_SET) == -1) {
+		if (in != -1)
+			close(in);
 		return -1;
+	}
 	if ((out = memfd_create("pfsd-handler", MFD_CLOEXEC)) == -1) {
 		close(in);
 		return -1;
@@ -314,20 +332,24 @@ plugin_load(struct plugin *p, const char *path, char *err, size_t errlen)
 	int	fd;
 
 	memset(p, 0, sizeof *p);
+	p->fd = -1;
 	if ((fd = plugin_snapshot(path, copy, sizeof(copy))) == -1)
 		snprintf(copy, sizeof(copy), "%.63s", path);
 	/* RTLD_NOW: an unresolved symbol is an error now, not a crash later */
 	p->handle = dlopen(fd == -1 ? path : copy, RTLD_NOW | RTLD_LOCAL);
-	if (fd != -1)
-		close(fd);	/* the mapping stays */
 	if (p->handle == NULL) {
 		plugin_dlerror(path, fd == -1 ? path : copy, err, errlen);
+		if (fd != -1)
+			close(fd);
 		return -1;
 	}
 	if (plugin_check(p, path, err, errlen) == -1) {
+		if (fd != -1)
+			close(fd);
 		plugin_unload(p);
 		return -1;
 	}
+	p->fd = fd;
 	return 0;
 }
 
@@ -337,9 +359,12 @@ plugin_unload(struct plugin *p)
 {
 	if (p->handle != NULL)
 		dlclose(p->handle);
+	if (p->fd > 0)
+		close(p->fd);
 	free(p->path);
 	free(p->opts);
 	memset(p, 0, sizeof *p);
+	p->fd = -1;
 }
 
 /*

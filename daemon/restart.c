@@ -1,14 +1,27 @@
 /*
- * restart.c - HUP: restart in place, same pid, without dropping a
- * connection.
+ * restart.c - HUP: reload in place, same pid, without dropping a
+ * connection, and without ever taking the service down.  The whole
+ * sequence lives here (docs/DESIGN.md and pfsd(8) RELOAD draw it):
  *
- * 1. A separate process runs "pfsd -t" with the original command line; if
- *    the new configuration or handler is broken, log why and go on serving.
- * 2. Otherwise re-exec: the listening sockets stay open across execve()
- *    (described in PFSD_LISTEN_FDS), so the kernel keeps queuing
- *    connections; the children of the old generation are named in
- *    PFSD_OLD_CHILDREN and go on serving until the new generation runs,
- *    then finish their request and exit; the new parent reaps them.
+ * 1. begin: a separate process runs "pfsd -t" with the original command
+ *    line, under a time limit; if the new configuration or handler is
+ *    broken, log why and go on serving.
+ * 2. exec: the listening sockets and the status socket stay open across
+ *    execve() (their descriptors are named in the environment), so the
+ *    kernel keeps queuing connections; the children of the old generation
+ *    are named too and go on serving until the new generation runs.  The
+ *    running generation's effective configuration and its private copy
+ *    of the handler go across as memfds: what a rollback needs.
+ * 3. adopt: the new image takes the old children into its care and
+ *    retires them once it serves (commit).
+ * 4. rollback: if the new image cannot start (bind, user, files, handler,
+ *    a hook), it does not exit: it re-executes itself once more with the
+ *    saved configuration and handler, the inherited sockets and the old
+ *    children, as the same generation.  Only a failure of that rollback
+ *    image stops pfsd.
+ *
+ * Every variable and descriptor handed across execve() is read and
+ * cleared in restart_init(), and set in set_env(): nowhere else.
  * Signals are blocked across execve() and stay pending, so none is lost.
  */
 #include "internal.h"
@@ -17,11 +30,136 @@
 #include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define CHECK_OUTPUT_MAX	4096
+#define CHECK_TIMEOUT_MS	30000	/* the HUP check's time limit */
+
+/* Environment passed from a parent to the image it execs into. */
+#define ENV_OLD_CHILDREN	"PFSD_OLD_CHILDREN"
+#define ENV_GENERATION		"PFSD_GENERATION"
+#define ENV_SAVED		"PFSD_SAVED"	/* GEN:CONF_FD:HANDLER_FD */
+#define ENV_ROLLBACK		"PFSD_ROLLBACK"	/* why: a rollback image */
+#define ENV_STATUS_FD		"PFSD_STATUS_FD"
+#define ENV_EXE			"PFSD_EXE"
+
+/* What this image received from the previous one. */
+static struct {
+	char		*listen_fds;	/* ENV_LISTEN_FDS as received */
+	char		*old_children;	/* ENV_OLD_CHILDREN as received */
+	char		*rollback;	/* set: we are a rollback; why */
+	char		*exe;
+	unsigned int	 saved_gen;	/* generation of the saved state */
+	int		 conf_fd;	/* its configuration (a memfd) */
+	int		 handler_fd;	/* its handler's private copy */
+	int		 status_fd;	/* its status socket */
+	char		 conf_path[32];	/* /proc/self/fd/N of conf_fd */
+} rs = { .conf_fd = -1, .handler_fd = -1, .status_fd = -1 };
+
+static char *
+take_env(const char *name)
+{
+	const char	*v = getenv(name);
+	char		*s = v != NULL && *v != '\0' ? strdup(v) : NULL;
+
+	unsetenv(name);
+	return s;
+}
+
+/* An inherited descriptor, or -1 if the text is not one that is open. */
+static int
+env_fd(const char *s)
+{
+	char	*end;
+	long	 fd;
+
+	if (s == NULL)
+		return -1;
+	errno = 0;
+	fd = strtol(s, &end, 10);
+	if (end == s || errno != 0 || fd < 3 || fd > INT_MAX ||
+	    fcntl((int)fd, F_GETFD) == -1)
+		return -1;
+	fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+	return (int)fd;
+}
+
+static void
+parse_saved(const char *s)
+{
+	unsigned int	gen;
+	int		cfd, hfd;
+
+	if (s == NULL || sscanf(s, "%u:%d:%d", &gen, &cfd, &hfd) != 3)
+		return;
+	rs.saved_gen = gen;
+	snprintf(rs.conf_path, sizeof(rs.conf_path), "%d", cfd);
+	rs.conf_fd = env_fd(rs.conf_path);
+	snprintf(rs.conf_path, sizeof(rs.conf_path), "%d", hfd);
+	rs.handler_fd = env_fd(rs.conf_path);
+	snprintf(rs.conf_path, sizeof(rs.conf_path), "/proc/self/fd/%d",
+	    rs.conf_fd);
+}
+
+/*
+ * First thing in main(): take what the previous image handed over, and
+ * clear it from the environment (the children and the -t check must not
+ * see it).  A rollback image loads the saved configuration and handler.
+ */
+void
+restart_init(struct pfsd_server *srv)
+{
+	char	*gen, *saved, *status;
+
+	rs.listen_fds = take_env(ENV_LISTEN_FDS);
+	rs.old_children = take_env(ENV_OLD_CHILDREN);
+	rs.rollback = take_env(ENV_ROLLBACK);
+	rs.exe = take_env(ENV_EXE);
+	gen = take_env(ENV_GENERATION);
+	saved = take_env(ENV_SAVED);
+	status = take_env(ENV_STATUS_FD);
+	if (gen != NULL) {
+		srv->generation = (unsigned int)strtoul(gen, NULL, 10);
+		srv->reexec = 1;
+	}
+	parse_saved(saved);
+	rs.status_fd = env_fd(status);
+	free(gen);
+	free(saved);
+	free(status);
+	if (rs.rollback != NULL && (rs.conf_fd == -1 || rs.handler_fd == -1)) {
+		free(rs.rollback);	/* nothing to roll back to */
+		rs.rollback = NULL;
+	}
+	if (rs.rollback != NULL) {
+		conf_load_instead(rs.conf_path);
+		plugin_load_instead(rs.handler_fd);
+	}
+}
+
+/* The executable of the previous image, when there was one. */
+const char *
+restart_exe(void)
+{
+	return rs.exe;
+}
+
+/* ENV_LISTEN_FDS as the previous image handed it over, or NULL. */
+const char *
+restart_listen_fds(void)
+{
+	return rs.listen_fds;
+}
+
+/* The status socket the previous image handed over, or -1. */
+int
+restart_status_fd(void)
+{
+	return rs.status_fd;
+}
 
 static char **
 check_argv(struct pfsd_server *srv)
@@ -36,6 +174,31 @@ check_argv(struct pfsd_server *srv)
 	memcpy(av, srv->argv, n * sizeof(*av));
 	av[n] = "-t";
 	return av;
+}
+
+/* Remember what the last reload did, for pfsd status and sd_notify. */
+static void
+set_reload_status(struct pfsd_server *srv, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(srv->reload_status, sizeof(srv->reload_status), fmt, ap);
+	va_end(ap);
+	notify_status(srv, 0);
+}
+
+/* Is the executable still there to re-exec? */
+static int
+exe_usable(struct pfsd_server *srv)
+{
+	if (access(srv->exe, X_OK) == 0)
+		return 1;
+	log_msg(PFSD_LOG_ERR, "HUP: %s: %s; HUP refused, still serving "
+	    "generation %u", srv->exe, strerror(errno), srv->generation);
+	set_reload_status(srv, "HUP refused: %s: %s", srv->exe,
+	    strerror(errno));
+	return 0;
 }
 
 /* HUP: start checking the new configuration in a separate process. */
@@ -56,6 +219,8 @@ restart_begin(struct pfsd_server *srv)
 		    conf_str(srv->conf, OPT_CHROOT));
 		return;
 	}
+	if (!exe_usable(srv))
+		return;
 	log_msg(PFSD_LOG_NOTICE, "HUP: checking the new configuration");
 	if ((fd = memfd_create("pfsd-check", MFD_CLOEXEC)) == -1 ||
 	    (av = check_argv(srv)) == NULL) {
@@ -80,6 +245,43 @@ restart_begin(struct pfsd_server *srv)
 	}
 	srv->checker = pid;
 	srv->checker_out = fd;
+	srv->checker_deadline_ms = now_ms() + CHECK_TIMEOUT_MS;
+}
+
+/* Stop (or time limit): kill the check at once; it is reaped as usual. */
+void
+restart_cancel(struct pfsd_server *srv, const char *why)
+{
+	if (srv->checker <= 0 || srv->checker_killed)
+		return;
+	log_msg(PFSD_LOG_NOTICE, "HUP: %s: configuration check (pid %ld) "
+	    "killed", why, (long)srv->checker);
+	kill(srv->checker, SIGKILL);
+	srv->checker_killed = 1;
+	srv->hup_pending = 0;
+}
+
+/* When the check must be over, or -1. */
+long long
+restart_due(struct pfsd_server *srv)
+{
+	return srv->checker > 0 && !srv->checker_killed ?
+	    srv->checker_deadline_ms : -1;
+}
+
+/* The check ran out of time: refuse the HUP. */
+void
+restart_timer(struct pfsd_server *srv)
+{
+	if (srv->checker <= 0 || srv->checker_killed ||
+	    now_ms() < srv->checker_deadline_ms)
+		return;
+	log_msg(PFSD_LOG_ERR, "HUP: the configuration check took more than "
+	    "%d s; HUP refused, still serving generation %u",
+	    CHECK_TIMEOUT_MS / 1000, srv->generation);
+	restart_cancel(srv, "time limit");
+	set_reload_status(srv, "HUP refused: the check took more than %d s",
+	    CHECK_TIMEOUT_MS / 1000);
 }
 
 /* Log what the check printed, one line at a time. */
@@ -101,71 +303,121 @@ log_check_output(struct pfsd_server *srv)
 }
 
 static void
-set_cloexec(struct listener *ls, size_t n, int on)
+set_inheritable(int fd, int on)
+{
+	if (fd >= 0)
+		fcntl(fd, F_SETFD, on ? 0 : FD_CLOEXEC);
+}
+
+/* The listeners this image holds go across execve() (or not). */
+static void
+listeners_inheritable(struct pfsd_server *srv, int on)
 {
 	size_t	i;
 
-	for (i = 0; i < n; i++)
-		if (ls[i].fd != -1)
-			fcntl(ls[i].fd, F_SETFD, on ? FD_CLOEXEC : 0);
+	for (i = 0; i < srv->nls; i++)
+		set_inheritable(srv->ls[i].fd, on);
 }
 
-static int
-set_children_env(struct pfsd_server *srv)
+static char *
+children_list(struct pfsd_server *srv)
 {
 	char	*buf, *p;
 	size_t	 i;
-	int	 rc;
 
 	if ((buf = malloc(srv->nchildren * 12 + 1)) == NULL)
-		return -1;
+		return NULL;
 	*(p = buf) = '\0';
 	for (i = 0; i < srv->nchildren; i++)
 		p += sprintf(p, "%s%ld", i ? "," : "",
 		    (long)srv->children[i].pid);
-	rc = setenv(ENV_OLD_CHILDREN, buf, 1);
-	free(buf);
-	return rc;
+	return buf;
 }
 
 static int
-set_env(struct pfsd_server *srv)
+setenv_num(const char *name, long n)
 {
-	char	*fds, gen[16];
-	int	 rc;
+	char	buf[24];
 
-	if ((fds = listen_env(srv->ls, srv->nls)) == NULL)
-		return -1;
-	snprintf(gen, sizeof(gen), "%u", srv->generation + 1);
-	rc = setenv(ENV_LISTEN_FDS, fds, 1) | setenv(ENV_GENERATION, gen, 1) |
-	    setenv(ENV_REEXEC, "1", 1) | set_children_env(srv);
-	free(fds);
-	return rc;
+	snprintf(buf, sizeof(buf), "%ld", n);
+	return setenv(name, buf, 1);
 }
 
 static void
 unset_env(void)
 {
 	unsetenv(ENV_LISTEN_FDS);
-	unsetenv(ENV_GENERATION);
-	unsetenv(ENV_REEXEC);
 	unsetenv(ENV_OLD_CHILDREN);
+	unsetenv(ENV_GENERATION);
+	unsetenv(ENV_SAVED);
+	unsetenv(ENV_ROLLBACK);
+	unsetenv(ENV_STATUS_FD);
+	unsetenv(ENV_EXE);
+}
+
+/* What the next image receives; why (non-NULL) makes it a rollback. */
+static int
+set_env(struct pfsd_server *srv, const char *fds, const char *children,
+    unsigned int gen, unsigned int saved_gen, int conf_fd, int handler_fd,
+    const char *why)
+{
+	char	saved[64];
+	int	rc;
+
+	snprintf(saved, sizeof(saved), "%u:%d:%d", saved_gen, conf_fd,
+	    handler_fd);
+	rc = setenv(ENV_LISTEN_FDS, fds != NULL ? fds : "", 1) |
+	    setenv(ENV_OLD_CHILDREN, children != NULL ? children : "", 1) |
+	    setenv_num(ENV_GENERATION, gen) | setenv(ENV_EXE, srv->exe, 1);
+	if (conf_fd != -1 && handler_fd != -1)
+		rc |= setenv(ENV_SAVED, saved, 1);
+	if (srv->status_fd != -1)
+		rc |= setenv_num(ENV_STATUS_FD, srv->status_fd);
+	if (why != NULL)
+		rc |= setenv(ENV_ROLLBACK, why, 1);
+	if (rc != 0)
+		unset_env();
+	return rc;
+}
+
+/* The running configuration, as text conf_load_file reads back. */
+static int
+save_conf(struct pfsd_server *srv)
+{
+	FILE	*f;
+	int	 fd, dfd;
+
+	if ((fd = memfd_create("pfsd-conf", MFD_CLOEXEC)) == -1)
+		return -1;
+	if ((dfd = dup(fd)) == -1 || (f = fdopen(dfd, "w")) == NULL) {
+		if (dfd != -1)
+			close(dfd);
+		close(fd);
+		return -1;
+	}
+	conf_save(srv->conf, f);
+	if (fclose(f) == EOF) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* execve() failed: stay this generation, with a fresh serializer. */
 static void
-restart_failed(struct pfsd_server *srv, sigset_t *old)
+exec_failed(struct pfsd_server *srv, sigset_t *old, int conf_fd)
 {
 	char	err[ERRBUF_SIZE];
 	size_t	i;
 
 	log_warn("HUP: cannot re-exec %s", srv->exe);
 	unset_env();
-	set_cloexec(srv->ls, srv->nls, 1);
+	close(conf_fd);
+	listeners_inheritable(srv, 0);
+	set_inheritable(srv->status_fd, 0);
+	set_inheritable(srv->plugin.fd, 0);
 	if (ser_setup(&srv->ser, srv->conf, srv->nls, err, sizeof(err)) == -1)
 		fatalx("HUP: %s", err);
-	if (status_open(srv, err, sizeof(err)) == -1)
-		log_warnx("%s", err);
 	for (i = 0; i < srv->nchildren; i++)
 		parent_retire(srv, &srv->children[i]);
 	sigprocmask(SIG_SETMASK, old, NULL);
@@ -174,28 +426,40 @@ restart_failed(struct pfsd_server *srv, sigset_t *old)
 static void
 restart_exec(struct pfsd_server *srv)
 {
-	sigset_t	all, old;
-	char		msg[96];
+	sigset_t	 all, old;
+	char		 msg[96], *fds, *children;
+	int		 conf_fd, rc = -1;
 
 	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%lld",
 	    now_ms() * 1000);
 	notify_send(msg);
 	log_msg(PFSD_LOG_NOTICE, "HUP: restarting in place (generation %u)",
 	    srv->generation + 1);
-	if (set_env(srv) == -1) {
-		log_warn("HUP: environment");
-		unset_env();
+	fds = listen_env(srv->ls, srv->nls);
+	children = children_list(srv);
+	if ((conf_fd = save_conf(srv)) != -1 && fds != NULL &&
+	    children != NULL)
+		rc = set_env(srv, fds, children, srv->generation + 1,
+		    srv->generation, conf_fd, srv->plugin.fd, NULL);
+	free(fds);
+	free(children);
+	if (rc == -1) {
+		log_warn("HUP: cannot hand over to the new generation");
+		if (conf_fd != -1)
+			close(conf_fd);
 		return;
 	}
 	hooks_restart_close(srv);
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
-	set_cloexec(srv->ls, srv->nls, 0);
+	listeners_inheritable(srv, 1);
+	set_inheritable(srv->status_fd, 1);
+	set_inheritable(conf_fd, 1);
+	set_inheritable(srv->plugin.fd, 1);
 	ser_cleanup(&srv->ser);		/* the new generation makes its own */
-	status_close(srv);
 	if (chdir(srv->cwd) == 0)
 		execv(srv->exe, srv->argv);
-	restart_failed(srv, &old);
+	exec_failed(srv, &old, conf_fd);
 }
 
 /* The check process ended: re-exec if it passed. */
@@ -203,20 +467,24 @@ void
 restart_checked(struct pfsd_server *srv, int status)
 {
 	int	ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	int	killed = srv->checker_killed;
 
 	srv->checker = 0;
-	if (!ok)
+	srv->checker_killed = 0;
+	if (!ok && !killed)
 		log_check_output(srv);
 	else {
 		close(srv->checker_out);
 		srv->checker_out = -1;
 	}
-	if (srv->stopping)
+	if (srv->stopping || killed)
 		return;
-	if (!ok)
+	if (!ok) {
 		log_msg(PFSD_LOG_ERR, "HUP: the new configuration was "
 		    "refused; still serving with the current one");
-	else if (!srv->hup_pending)
+		set_reload_status(srv, "HUP refused: the new configuration "
+		    "did not pass the check");
+	} else if (!srv->hup_pending && exe_usable(srv))
 		restart_exec(srv);
 	if (srv->hup_pending) {
 		srv->hup_pending = 0;
@@ -224,11 +492,83 @@ restart_checked(struct pfsd_server *srv, int status)
 	}
 }
 
-/* New generation: take the children of the old one into our care. */
-void
-restart_adopt(struct pfsd_server *srv)
+/* Can a failure of this image still be rolled back? */
+int
+restart_can_roll_back(struct pfsd_server *srv)
 {
-	const char	*env = getenv(ENV_OLD_CHILDREN);
+	return srv->reexec && rs.rollback == NULL && rs.conf_fd != -1 &&
+	    rs.handler_fd != -1 && srv->exe != NULL;
+}
+
+/* Put back what this image made that generation N does not have. */
+static void
+undo_image(struct pfsd_server *srv)
+{
+	size_t	i;
+
+	for (i = 0; i < srv->nls; i++) {
+		if (srv->ls[i].fd == -1)
+			continue;
+		if (srv->ls[i].inherited)
+			set_inheritable(srv->ls[i].fd, 1);
+		else
+			listen_close_all(&srv->ls[i], 1, 1);
+	}
+	ser_cleanup(&srv->ser);
+	if (!srv->status_inherited) {	/* a new path: generation N's back */
+		status_close(srv);
+		srv->status_fd = rs.status_fd;
+	}
+	set_inheritable(srv->status_fd, 1);
+	set_inheritable(rs.conf_fd, 1);
+	set_inheritable(rs.handler_fd, 1);
+}
+
+/*
+ * This image (generation N+1) failed at step: re-execute as generation N
+ * with what it saved.  Returns only when that is impossible (logged);
+ * the caller then stops.
+ */
+void
+restart_rollback(struct pfsd_server *srv, const char *step,
+    const char *reason)
+{
+	char		why[ERRBUF_SIZE + 128];
+	sigset_t	all;
+
+	if (rs.rollback != NULL) {
+		log_msg(PFSD_LOG_ERR, "HUP: the rollback to generation %u "
+		    "failed at %s: %s; stopping", srv->generation, step,
+		    reason);
+		return;
+	}
+	if (!restart_can_roll_back(srv))
+		return;
+	snprintf(why, sizeof(why), "generation %u failed at %s: %s",
+	    srv->generation, step, reason);
+	log_msg(PFSD_LOG_ERR, "HUP: %s; rolling back to generation %u",
+	    why, rs.saved_gen);
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	undo_image(srv);
+	if (srv->cwd != NULL && chdir(srv->cwd) == -1)
+		log_warn("HUP: rollback: chdir %s", srv->cwd);
+	if (set_env(srv, rs.listen_fds, rs.old_children, rs.saved_gen,
+	    rs.saved_gen, rs.conf_fd, rs.handler_fd, why) == 0)
+		execv(srv->exe, srv->argv);
+	log_msg(PFSD_LOG_ERR, "HUP: cannot re-exec %s for the rollback: "
+	    "%s; stopping", srv->exe, strerror(errno));
+}
+
+/*
+ * The new image serves: what the previous one handed over is ours now.
+ * The old children are taken into our care (retired by parent_started),
+ * sockets the configuration no longer has are closed, a rollback says so.
+ */
+void
+restart_commit(struct pfsd_server *srv)
+{
+	const char	*env = rs.old_children;
 	char		*end;
 	long		 pid;
 
@@ -242,5 +582,24 @@ restart_adopt(struct pfsd_server *srv)
 			parent_add_child(srv, (pid_t)pid, -1, CHILD_OLD);
 		env = *end == ',' ? end + 1 : end;
 	}
-	unset_env();
+	listen_close_unused();
+	if (rs.status_fd != -1 && rs.status_fd != srv->status_fd)
+		status_drop(rs.status_fd);
+	if (rs.conf_fd != -1)
+		close(rs.conf_fd);
+	if (rs.handler_fd != -1)
+		close(rs.handler_fd);
+	rs.status_fd = rs.conf_fd = rs.handler_fd = -1;
+	free(rs.listen_fds);
+	free(rs.old_children);
+	rs.listen_fds = rs.old_children = NULL;
+	if (rs.rollback != NULL) {
+		log_msg(PFSD_LOG_ERR, "HUP: %s; generation %u kept",
+		    rs.rollback, srv->generation);
+		snprintf(srv->reload_status, sizeof(srv->reload_status),
+		    "HUP: %s; generation %u kept", rs.rollback,
+		    srv->generation);
+		free(rs.rollback);
+		rs.rollback = NULL;
+	}
 }

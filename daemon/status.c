@@ -16,6 +16,7 @@
 
 #define STATUS_TIMEOUT_MS	1000
 #define STATUS_PAUSE_MS		1000	/* out of descriptors: wait */
+#define SUN_PATH_MAX		sizeof(((struct sockaddr_un *)0)->sun_path)
 
 static const char *const state_names[] = {
 	"free", "starting", "idle", "accepting", "busy", "retiring", "dequeue"
@@ -35,26 +36,54 @@ unix_addr(const char *path, struct sockaddr_un *sun, char *err,
 	return 0;
 }
 
+/* The path a listening UNIX socket is bound to, or "" (buf). */
+static const char *
+bound_path(int fd, char *buf, size_t len)
+{
+	struct sockaddr_un	sun;
+	socklen_t		slen = sizeof(sun);
+
+	memset(&sun, 0, sizeof(sun));
+	buf[0] = '\0';
+	if (getsockname(fd, (struct sockaddr *)&sun, &slen) == 0 &&
+	    sun.sun_family == AF_UNIX)
+		snprintf(buf, len, "%.*s", (int)sizeof(sun.sun_path),
+		    sun.sun_path);
+	return buf;
+}
+
 /*
  * Bind status_socket (if configured), mode 0600 from the start: made
  * under umask 0177, not chmod()ed after, which would leave a moment
  * when others may connect and would follow a symbolic link swapped in.
- * An old socket there is ours to replace; any other file is an error.
+ * After a HUP the previous image's socket (inherited, -1 if none) is
+ * taken as it is when it is the configured one: nothing to unlink or
+ * bind again, which the unprivileged user could not do in a root-owned
+ * directory.  An old socket file is ours to replace; any other file is
+ * an error.
  */
 int
-status_open(struct pfsd_server *srv, char *err, size_t errlen)
+status_open(struct pfsd_server *srv, int inherited, char *err, size_t errlen)
 {
 	const char		*path = conf_str(srv->conf, OPT_STATUS_SOCKET);
+	char			 have[SUN_PATH_MAX + 1];
 	struct sockaddr_un	 sun;
 	struct stat		 st;
 	mode_t			 mask;
 	int			 fd, rc;
 
 	srv->status_fd = -1;
+	srv->status_inherited = 0;
 	if (path == NULL)
 		return 0;
 	if (unix_addr(path, &sun, err, errlen) == -1)
 		return -1;
+	if (inherited != -1 && strcmp(bound_path(inherited, have,
+	    sizeof(have)), path) == 0) {
+		srv->status_fd = inherited;
+		srv->status_inherited = 1;
+		return 0;
+	}
 	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
 		snprintf(err, errlen, "status_socket %s: exists and is not a "
 		    "socket", path);
@@ -63,7 +92,9 @@ status_open(struct pfsd_server *srv, char *err, size_t errlen)
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    0)) == -1)
 		goto fail;
-	unlink(path);	/* ours: the parent is the only one to bind it */
+	if (unlink(path) == -1 && errno != ENOENT)	/* ours: see above */
+		log_warn("status_socket %s: cannot remove the old socket",
+		    path);
 	mask = umask(0177);
 	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(mask);
@@ -78,6 +109,13 @@ fail:
 	return -1;
 }
 
+static void
+remove_socket(const char *path)
+{
+	if (path[0] != '\0' && unlink(path) == -1 && errno != ENOENT)
+		log_warn("status_socket %s: cannot remove", path);
+}
+
 void
 status_close(struct pfsd_server *srv)
 {
@@ -87,8 +125,20 @@ status_close(struct pfsd_server *srv)
 		return;
 	close(srv->status_fd);
 	srv->status_fd = -1;
+	srv->status_inherited = 0;
 	if (path != NULL)
-		unlink(path);
+		remove_socket(path);
+}
+
+/* A handed-over status socket the new configuration does not use. */
+void
+status_drop(int fd)
+{
+	char	path[SUN_PATH_MAX + 1];
+
+	bound_path(fd, path, sizeof(path));
+	close(fd);
+	remove_socket(path);
 }
 
 static void
@@ -150,6 +200,20 @@ count_states(struct pfsd_server *srv, size_t *busy, size_t *idle)
 	}
 }
 
+/* A JSON string's content: quotes, backslashes and controls escaped. */
+static void
+json_text(FILE *f, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", (unsigned char)*s);
+		else
+			fputc(*s, f);
+	}
+}
+
 static void
 write_header(struct pfsd_server *srv, FILE *f, long long now, int json)
 {
@@ -161,20 +225,25 @@ write_header(struct pfsd_server *srv, FILE *f, long long now, int json)
 	for (i = 0; i < srv->nchildren; i++)
 		if (srv->children[i].slot >= 0)
 			served += srv->sb.slots[srv->children[i].slot].served;
-	if (json)
+	if (json) {
 		fprintf(f, "{\n  \"pid\": %ld, \"generation\": %u, "
 		    "\"uptime_s\": %lld, \"max_servers\": %ld, "
 		    "\"children\": %zu, \"busy\": %zu, \"idle\": %zu, "
-		    "\"served\": %lu,\n  \"slots\": [", (long)getpid(),
+		    "\"served\": %lu, \"last_reload\": \"", (long)getpid(),
 		    srv->generation, (now - srv->start_ms) / 1000,
 		    srv->max_servers, srv->nchildren, busy, idle, served);
-	else
-		fprintf(f, "pfsd %s pid %ld generation %u up %llds "
-		    "max_servers %ld children %zu busy %zu idle %zu "
-		    "served %lu\n%-8s %-10s %8s %16s %s\n", PACKAGE_VERSION,
-		    (long)getpid(), srv->generation, (now - srv->start_ms) /
-		    1000, srv->max_servers, srv->nchildren, busy, idle, served,
-		    "PID", "STATE", "SERVED", "REQUEST_AGE_MS", "PEER");
+		json_text(f, srv->reload_status);
+		fprintf(f, "\",\n  \"slots\": [");
+		return;
+	}
+	fprintf(f, "pfsd %s pid %ld generation %u up %llds max_servers %ld "
+	    "children %zu busy %zu idle %zu served %lu\n", PACKAGE_VERSION,
+	    (long)getpid(), srv->generation, (now - srv->start_ms) / 1000,
+	    srv->max_servers, srv->nchildren, busy, idle, served);
+	if (srv->reload_status[0] != '\0')
+		fprintf(f, "last reload: %s\n", srv->reload_status);
+	fprintf(f, "%-8s %-10s %8s %16s %s\n", "PID", "STATE", "SERVED",
+	    "REQUEST_AGE_MS", "PEER");
 }
 
 static char *

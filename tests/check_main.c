@@ -18,7 +18,7 @@
 
 #define SUITES(X) \
 	X(conf) X(yaml) X(cmdline) X(listen) X(access) X(plugin) \
-	X(engine) X(serialize) X(signals) X(daemon) \
+	X(engine) X(serialize) X(signals) X(daemon) X(restart) \
 	X(docs) X(faults) X(beyond) X(install) X(compat) X(hostile) \
 	X(proxy) X(options) X(metrics) X(http)
 

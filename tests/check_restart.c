@@ -1,0 +1,482 @@
+/*
+ * check_restart.c - the reload (HUP) never takes the service down: what
+ * fails in the new image rolls back to the running generation (same pid,
+ * same sockets, under load with no connection refused, reset or failed);
+ * the status socket is handed over, not recreated; the re-exec runs the
+ * binary pfsd was started as; a stop is not held up by the check; a
+ * running request never sees the reload or a graceful stop.
+ */
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <check.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define READY_MS	10000
+
+static char	sock[512];	/* the status socket */
+#define LOAD_SECS	"1"
+
+static int	port;
+
+static void
+write_conf(const char *body)
+{
+	char	tmp[600];
+
+	snprintf(tmp, sizeof(tmp), "%s", h_write("pfsd.conf.new",
+	    "port 127.0.0.1:%d\nlog_file %s\n%s", port, h_path("pfsd.log"),
+	    body));
+	ck_assert_int_eq(rename(tmp, h_path("pfsd.conf")), 0);
+}
+
+static void
+start_conf(struct hproc *p, const char *body)
+{
+	static char	conf[512];
+	const char	*av[] = { "-c", conf, NULL };
+
+	port = h_free_port();
+	snprintf(sock, sizeof(sock), "%s", h_path("st.sock"));
+	write_conf(body);
+	snprintf(conf, sizeof(conf), "%s", h_path("pfsd.conf"));
+	ck_assert_int_eq(h_start(p, av), 0);
+	ck_assert_msg(h_wait_ready(p, READY_MS) == 0, "not ready:\n%s",
+	    h_read_file(h_path("pfsd.log")));
+}
+
+static int
+log_has(const char *s)
+{
+	char	*log = h_read_file(h_path("pfsd.log"));
+	int	 found = log != NULL && strstr(log, s) != NULL;
+
+	free(log);
+	return found;
+}
+
+static int
+wait_log(const char *s, int ms)
+{
+	for (; ms > 0; ms -= 10) {
+		if (log_has(s))
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+/* The load generator, in the background for secs seconds. */
+static pid_t
+load_start(const char *secs)
+{
+	char	portstr[16], out[512];
+	pid_t	pid;
+	int	fd;
+
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	snprintf(out, sizeof(out), "%s", h_path("loadgen.out"));
+	if ((pid = fork()) == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		execl(SRCDIR "/bench/loadgen", "loadgen", "-h", "127.0.0.1",
+		    "-p", portstr, "-c", "4", "-s", "16", "-d", secs,
+		    "-T", "10000",
+		    (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	return pid;
+}
+
+/* Wait for the load generator: every connection answered. */
+static void
+load_check(pid_t lg)
+{
+	char	*out;
+	int	 status;
+
+	ck_assert_int_eq(waitpid(lg, &status, 0), lg);
+	out = h_read_file(h_path("loadgen.out"));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+	    strstr(out, " errors=0 refused=0 reset=0 ") != NULL,
+	    "the load generator saw failures across the reload: %s", out);
+	free(out);
+}
+
+/* Still the same process, serving. */
+static void
+assert_serving(struct hproc *p)
+{
+	char	buf[64];
+
+	ck_assert_int_eq(kill(p->pid, 0), 0);
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "still\n", buf,
+	    sizeof(buf)), 6);
+	ck_assert_str_eq(buf, "still\n");
+}
+
+/*
+ * A HUP whose new image fails after the exec, under load: rolled back to
+ * generation 0 with the same pid, said in the log, in pfsd status and in
+ * sd_notify STATUS; then a good HUP still works.
+ */
+static void
+rollback_case(const char *good, const char *bad, const char *step)
+{
+	struct hproc	 p;
+	char		 want[128], out[4096];
+	const char	*st[] = { "status", "--status_socket", sock, NULL };
+	pid_t		 lg;
+
+	start_conf(&p, good);
+	lg = load_start(LOAD_SECS);
+	usleep(200000);
+	write_conf(bad);
+	kill(p.pid, SIGHUP);
+	snprintf(want, sizeof(want), "HUP: generation 1 failed at %s: ",
+	    step);
+	ck_assert_msg(wait_log(want, READY_MS) == 0, "no \"%s\" in\n%s",
+	    want, h_read_file(h_path("pfsd.log")));
+	ck_assert_int_eq(wait_log("; generation 0 kept", READY_MS), 0);
+	ck_assert_int_eq(h_wait_notify(&p, "generation 0 kept", READY_MS),
+	    0);
+	load_check(lg);
+	assert_serving(&p);
+	ck_assert_msg(h_run(st, out, sizeof(out)) == 0, "status: %s", out);
+	ck_assert_msg(strstr(out, "generation 0 ") != NULL &&
+	    strstr(out, want) != NULL, "pfsd status: %s", out);
+	write_conf(good);
+	kill(p.pid, SIGHUP);
+	ck_assert_int_eq(wait_log("serving (generation 1,", READY_MS), 0);
+	assert_serving(&p);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+
+#define STATUS_SOCK	"status_socket %s\n"
+
+START_TEST(test_rollback_pre_loop_hook)
+{
+	char	good[600], bad[700];
+
+	snprintf(good, sizeof(good), "handler " TPLUGIN("hooks") "\n"
+	    "max_servers 3\n" STATUS_SOCK, h_path("st.sock"));
+	snprintf(bad, sizeof(bad), "%sfail_hook pre_loop_hook\n", good);
+	rollback_case(good, bad, "pre_loop_hook");
+}
+END_TEST
+
+/* A new port someone else holds: the service keeps its old port. */
+START_TEST(test_rollback_held_port)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof(sin);
+	char			good[600], bad[700];
+	int			fd;
+
+	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(fd, 1), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	snprintf(good, sizeof(good), "handler echo\nmax_servers 3\n"
+	    STATUS_SOCK, h_path("st.sock"));
+	snprintf(bad, sizeof(bad), "%sport 127.0.0.1:%d\n", good,
+	    ntohs(sin.sin_port));
+	rollback_case(good, bad, "bind");
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_rollback_bad_user)
+{
+	char	good[600], bad[700];
+
+	snprintf(good, sizeof(good), "handler echo\nmax_servers 3\n"
+	    STATUS_SOCK, h_path("st.sock"));
+	snprintf(bad, sizeof(bad), "%suser no_such_user_h14\n", good);
+	rollback_case(good, bad, "user");
+}
+END_TEST
+
+/* Running as nobody, the new log file is in a directory nobody cannot
+ * write. */
+START_TEST(test_rollback_log_dir)
+{
+	char	good[600], bad[700];
+
+	ck_assert_int_eq(mkdir(h_path("rootonly"), 0755), 0);
+	snprintf(good, sizeof(good), "handler echo\nmax_servers 3\n"
+	    "user nobody\n" STATUS_SOCK, h_path("st.sock"));
+	snprintf(bad, sizeof(bad), "%slog_file %s/pfsd.log\n", good,
+	    h_path("rootonly"));
+	rollback_case(good, bad, "log_file");
+}
+END_TEST
+
+/*
+ * The deployment systemd gives: user nobody, status_socket in a
+ * root-owned 0755 directory.  Two HUPs with the configuration unchanged:
+ * the status socket is handed over (nobody could not remove it), pfsd
+ * serves and answers status after each.
+ */
+START_TEST(test_status_socket_nobody)
+{
+	struct hproc	 p;
+	struct stat	 st1, st2;
+	char		 body[600], out[4096];
+	const char	*st[] = { "status", "--status_socket", sock, NULL };
+	pid_t		 lg;
+	int		 i;
+
+	snprintf(body, sizeof(body), "handler echo\nmax_servers 2\n"
+	    "user nobody\n" STATUS_SOCK, h_path("st.sock"));
+	start_conf(&p, body);
+	ck_assert_int_eq(lstat(h_path("st.sock"), &st1), 0);
+	lg = load_start(LOAD_SECS);
+	for (i = 1; i <= 2; i++) {
+		usleep(200000);
+		kill(p.pid, SIGHUP);
+		snprintf(body, sizeof(body), "serving (generation %d,", i);
+		ck_assert_msg(wait_log(body, READY_MS) == 0, "%s",
+		    h_read_file(h_path("pfsd.log")));
+		ck_assert_msg(h_run(st, out, sizeof(out)) == 0, "status: %s", out);
+		snprintf(body, sizeof(body), "generation %d ", i);
+		ck_assert_msg(strstr(out, body) != NULL, "%s", out);
+	}
+	load_check(lg);
+	assert_serving(&p);
+	ck_assert_int_eq(lstat(h_path("st.sock"), &st2), 0);
+	ck_assert_uint_eq(st1.st_ino, st2.st_ino);	/* the same socket */
+	ck_assert_int_eq(log_has("cannot remove"), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+static void
+copy_binary(const char *to)
+{
+	char	*data;
+	FILE	*in, *out;
+	size_t	 n;
+
+	ck_assert_ptr_nonnull(in = fopen(PFSD_BIN, "rb"));
+	ck_assert_ptr_nonnull(out = fopen(to, "wb"));
+	data = malloc(1 << 16);
+	while ((n = fread(data, 1, 1 << 16, in)) > 0)
+		ck_assert_uint_eq(fwrite(data, 1, n, out), n);
+	free(data);
+	fclose(in);
+	ck_assert_int_eq(fchmod(fileno(out), 0755), 0);
+	fclose(out);
+}
+
+static void
+exe_is(pid_t pid, const char *want)
+{
+	char	path[64], buf[600];
+	ssize_t	n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/exe", (long)pid);
+	ck_assert_int_gt(n = readlink(path, buf, sizeof(buf) - 1), 0);
+	buf[n] = '\0';
+	ck_assert_str_eq(buf, want);
+}
+
+/*
+ * An upgrade: pfsd started as DIR/pfsd, a symbolic link to pfsd-1; the
+ * link switched to pfsd-2 and HUP: pfsd-2 runs.  The link removed: the
+ * HUP is refused with the reason, and pfsd serves on.
+ */
+START_TEST(test_symlink_new_binary)
+{
+	struct hproc	 p;
+	char		 link[512], one[512], two[512], tmp[512];
+	char		 conf[512];
+	pid_t		 pid;
+
+	snprintf(link, sizeof(link), "%s", h_path("pfsd"));
+	snprintf(one, sizeof(one), "%s", h_path("pfsd-1"));
+	snprintf(two, sizeof(two), "%s", h_path("pfsd-2"));
+	snprintf(tmp, sizeof(tmp), "%s", h_path("pfsd.tmp"));
+	copy_binary(one);
+	copy_binary(two);
+	ck_assert_int_eq(symlink("pfsd-1", link), 0);
+	port = h_free_port();
+	write_conf("handler " PLUGIN("echo") "\nmax_servers 2\n");
+	snprintf(conf, sizeof(conf), "%s", h_path("pfsd.conf"));
+	memset(&p, 0, sizeof(p));
+	if ((pid = fork()) == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execl(link, link, "-c", conf, (char *)NULL);
+		_exit(127);
+	}
+	p.pid = pid;
+	ck_assert_int_eq(wait_log("serving (generation 0,", READY_MS), 0);
+	exe_is(pid, one);
+	ck_assert_int_eq(symlink("pfsd-2", tmp), 0);
+	ck_assert_int_eq(rename(tmp, link), 0);
+	kill(pid, SIGHUP);
+	ck_assert_int_eq(wait_log("serving (generation 1,", READY_MS), 0);
+	exe_is(pid, two);
+	assert_serving(&p);
+	ck_assert_int_eq(unlink(link), 0);
+	kill(pid, SIGHUP);
+	ck_assert_int_eq(wait_log("No such file or directory; HUP refused",
+	    READY_MS), 0);
+	assert_serving(&p);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/* TERM while a slow post_configure_hook holds the check: pfsd stops at
+ * once, the checker with it. */
+START_TEST(test_term_during_check)
+{
+	struct hproc	p;
+	long long	t;
+	struct timespec	ts;
+	int		status;
+
+	start_conf(&p, "handler " TPLUGIN("waiter") "\nmax_servers 2\n");
+	write_conf("handler " TPLUGIN("waiter") "\nmax_servers 2\n"
+	    "waiter_configure_ms 20000\n");
+	kill(p.pid, SIGHUP);
+	ck_assert_int_eq(wait_log("HUP: checking the new configuration",
+	    READY_MS), 0);
+	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+	kill(p.pid, SIGTERM);
+	status = h_wait_exit(&p, 5000);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ck_assert_msg(status != -1 && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0, "pfsd did not stop during the check");
+	ck_assert_int_lt(ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 - t, 4000);
+	ck_assert_int_eq(log_has("HUP: TERM: configuration check"), 1);
+	h_stop(&p, SIGKILL, 1000);
+}
+END_TEST
+
+/* Start one waiter request; the connection. */
+static int
+wait_request(const char *what)
+{
+	int	fd;
+
+	ck_assert_int_ge(fd = h_connect_tcp("127.0.0.1", port), 0);
+	ck_assert_int_eq(write(fd, what, strlen(what)),
+	    (ssize_t)strlen(what));
+	return fd;
+}
+
+/* One line, without shutting our side down (the server reads it). */
+static void
+read_answer(int fd, char *buf, size_t len)
+{
+	struct pollfd	pfd = { fd, POLLIN, 0 };
+	size_t		off = 0;
+	ssize_t		n;
+
+	while (off + 1 < len && memchr(buf, '\n', off) == NULL &&
+	    poll(&pfd, 1, 5000) == 1 &&
+	    (n = read(fd, buf + off, len - off - 1)) > 0)
+		off += (size_t)n;
+	buf[off] = '\0';
+	close(fd);
+	ck_assert_msg(memchr(buf, '\n', off) != NULL, "no answer: %s", buf);
+}
+
+/* The three requests ran their full second, not cut short. */
+static void
+requests_whole(int *fds)
+{
+	static const char *const want[] = { "sleep done=1 ", "poll done=1 ",
+	    "read done=1 " };
+	char	buf[128];
+	int	i;
+
+	for (i = 0; i < 3; i++) {
+		read_answer(fds[i], buf, sizeof(buf));
+		ck_assert_msg(strncmp(buf, want[i], strlen(want[i])) == 0 &&
+		    atoi(strstr(buf, "elapsed=") + 8) >= 990,
+		    "request cut short: %s", buf);
+	}
+}
+
+static void
+start_requests(struct hproc *p, int *fds)
+{
+	char	out[4096];
+	const char	*st[] = { "status", "--status_socket", sock, NULL };
+	int	i, busy = 0;
+
+	fds[0] = wait_request("sleep 1\n");
+	fds[1] = wait_request("poll 1000\n");
+	fds[2] = wait_request("read 1000\n");
+	for (i = 0; i < 200 && busy < 3; i++) {
+		usleep(5000);
+		ck_assert_msg(h_run(st, out, sizeof(out)) == 0, "status: %s", out);
+		busy = atoi(strstr(out, " busy ") + 6);
+	}
+	ck_assert_int_eq(busy, 3);
+}
+
+/* HUP, then QUIT, while a sleep(), a poll() and a read() run. */
+START_TEST(test_requests_not_interrupted)
+{
+	struct hproc	p;
+	char		body[600];
+	int		fds[3];
+
+	snprintf(body, sizeof(body), "handler " TPLUGIN("waiter") "\n"
+	    "max_servers 4\n" STATUS_SOCK, h_path("st.sock"));
+	start_conf(&p, body);
+	start_requests(&p, fds);
+	kill(p.pid, SIGHUP);
+	ck_assert_int_eq(wait_log("serving (generation 1,", READY_MS), 0);
+	requests_whole(fds);
+	start_requests(&p, fds);
+	kill(p.pid, SIGQUIT);
+	requests_whole(fds);
+	ck_assert_int_eq(h_wait_exit(&p, 5000), 0);
+	h_stop(&p, SIGKILL, 1000);
+}
+END_TEST
+
+Suite	*restart_suite(void);
+
+Suite *
+restart_suite(void)
+{
+	Suite	*s = suite_create("restart");
+	TCase	*tc = tcase_create("restart");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_rollback_pre_loop_hook);
+	tcase_add_test(tc, test_rollback_held_port);
+	tcase_add_test(tc, test_rollback_bad_user);
+	tcase_add_test(tc, test_rollback_log_dir);
+	tcase_add_test(tc, test_status_socket_nobody);
+	tcase_add_test(tc, test_symlink_new_binary);
+	tcase_add_test(tc, test_term_during_check);
+	tcase_add_test(tc, test_requests_not_interrupted);
+	suite_add_tcase(s, tc);
+	return s;
+}
