@@ -78,7 +78,7 @@ DAEMON_LIB_SRCS	= daemon/conf.c daemon/conf_yaml.c daemon/conf_cmdline.c \
 		  daemon/parent.c daemon/child.c daemon/daemonize.c \
 		  daemon/status.c daemon/restart.c daemon/watchdog.c \
 		  daemon/compat.c daemon/hooks.c daemon/metrics.c \
-		  daemon/sigpass.c
+		  daemon/sigpass.c daemon/check.c
 DAEMON_LIB_OBJS	= $(DAEMON_LIB_SRCS:.c=.o)
 PLUGINS		= $(patsubst %.c,%.so,$(wildcard plugins/*.c))
 TEST_PLUGINS	= $(patsubst %.c,%.so,$(wildcard tests/plugins/*.c))

@@ -581,6 +581,7 @@ void		 restart_init(struct pfsd_server *);
 const char	*restart_exe(void);
 const char	*restart_listen_fds(void);
 int		 restart_status_fd(void);
+int		 restart_held(const char *);
 void		 restart_begin(struct pfsd_server *);
 void		 restart_cancel(struct pfsd_server *, const char *);
 long long	 restart_due(struct pfsd_server *);
@@ -590,6 +591,9 @@ int		 restart_can_roll_back(struct pfsd_server *);
 void		 restart_rollback(struct pfsd_server *, const char *,
 		    const char *);
 void		 restart_commit(struct pfsd_server *);
+
+/* check.c */
+void		 check_world(struct pfsd_server *);
 
 /* watchdog.c */
 long long	 watchdog_due(struct pfsd_server *);

@@ -78,7 +78,7 @@ refused(struct pfsd_server *srv, const char *hook)
 
 /* Everything -t checks: the handler, sockets, access rules. */
 static int
-configure(struct pfsd_server *srv)
+configure(struct pfsd_server *srv, enum cmd_action action)
 {
 	struct conf	*c = srv->conf;
 
@@ -96,6 +96,8 @@ configure(struct pfsd_server *srv)
 	/* blocked like the parent's own until parent_signals handles them */
 	if (sigpass_configure(c, &srv->sigpass) == 0)
 		sigprocmask(SIG_BLOCK, &srv->sigpass, NULL);
+	if (action == CMD_CHECK && c->nerrors == 0)
+		check_world(srv);
 	print_messages(c->warnings, c->nwarnings);
 	if (c->nerrors > 0) {
 		print_messages(c->errors, c->nerrors);
@@ -365,7 +367,7 @@ main(int argc, char **argv)
 	}
 	if (action == CMD_RUN)
 		remember_origin(srv, argv);
-	if (configure(srv) == -1 || rc == -1) {
+	if (configure(srv, action) == -1 || rc == -1) {
 		if (action == CMD_RUN && srv->reexec)
 			startup_fail(srv, EXIT_CONFIG, "%s", srv->conf->nerrors >
 			    0 ? srv->conf->errors[0] : "the handler refused "

@@ -45,6 +45,7 @@
 #define ENV_ROLLBACK		"PFSD_ROLLBACK"	/* why: a rollback image */
 #define ENV_STATUS_FD		"PFSD_STATUS_FD"
 #define ENV_EXE			"PFSD_EXE"
+#define ENV_CHECK_HELD		"PFSD_CHECK_HELD"	/* for the -t check */
 
 /* What this image received from the previous one. */
 static struct {
@@ -52,6 +53,7 @@ static struct {
 	char		*old_children;	/* ENV_OLD_CHILDREN as received */
 	char		*rollback;	/* set: we are a rollback; why */
 	char		*exe;
+	char		*held;		/* the check: what pfsd holds */
 	unsigned int	 saved_gen;	/* generation of the saved state */
 	int		 conf_fd;	/* its configuration (a memfd) */
 	int		 handler_fd;	/* its handler's private copy */
@@ -118,6 +120,7 @@ restart_init(struct pfsd_server *srv)
 	rs.old_children = take_env(ENV_OLD_CHILDREN);
 	rs.rollback = take_env(ENV_ROLLBACK);
 	rs.exe = take_env(ENV_EXE);
+	rs.held = take_env(ENV_CHECK_HELD);
 	gen = take_env(ENV_GENERATION);
 	saved = take_env(ENV_SAVED);
 	status = take_env(ENV_STATUS_FD);
@@ -152,6 +155,49 @@ const char *
 restart_listen_fds(void)
 {
 	return rs.listen_fds;
+}
+
+/*
+ * In the check a HUP runs: does the running pfsd hold name (a listener's
+ * name or the status socket's path), so that it is handed over, not made
+ * again?  With NULL: is this such a check at all?
+ */
+int
+restart_held(const char *name)
+{
+	const char	*p;
+	size_t		 len;
+
+	if (rs.held == NULL || name == NULL)
+		return rs.held != NULL;
+	len = strlen(name);
+	for (p = rs.held; (p = strstr(p, name)) != NULL; p += len)
+		if ((p == rs.held || p[-1] == '\n') &&
+		    (p[len] == '\n' || p[len] == '\0'))
+			return 1;
+	return 0;
+}
+
+/* What the running pfsd holds, one per line, for the check. */
+static char *
+held_list(struct pfsd_server *srv)
+{
+	const char	*st = conf_str(srv->conf, OPT_STATUS_SOCKET);
+	char		*s;
+	size_t		 i, len = 2;
+	FILE		*f;
+
+	if ((f = open_memstream(&s, &len)) == NULL)
+		return NULL;
+	fprintf(f, "-\n");	/* never empty: an empty variable is unset */
+	for (i = 0; i < srv->nls; i++)
+		if (srv->ls[i].fd != -1)
+			fprintf(f, "%s\n", srv->ls[i].name);
+	if (st != NULL && srv->status_fd != -1)
+		fprintf(f, "%s\n", st);
+	if (fclose(f) == EOF)
+		return NULL;
+	return s;
 }
 
 /* The status socket the previous image handed over, or -1. */
@@ -205,7 +251,7 @@ exe_usable(struct pfsd_server *srv)
 void
 restart_begin(struct pfsd_server *srv)
 {
-	char	**av;
+	char	**av, *held;
 	pid_t	  pid;
 	int	  fd;
 
@@ -222,22 +268,26 @@ restart_begin(struct pfsd_server *srv)
 	if (!exe_usable(srv))
 		return;
 	log_msg(PFSD_LOG_NOTICE, "HUP: checking the new configuration");
+	av = NULL;
 	if ((fd = memfd_create("pfsd-check", MFD_CLOEXEC)) == -1 ||
-	    (av = check_argv(srv)) == NULL) {
+	    (av = check_argv(srv)) == NULL || (held = held_list(srv)) == NULL) {
 		log_warn("HUP: cannot check the configuration");
 		if (fd != -1)
 			close(fd);
+		free(av);
 		return;
 	}
 	if ((pid = fork()) == 0) {
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);
+		setenv(ENV_CHECK_HELD, held, 1);
 		if (chdir(srv->cwd) == -1)
 			_exit(126);
 		execv(srv->exe, av);
 		_exit(127);
 	}
 	free(av);
+	free(held);
 	if (pid == -1) {
 		log_warn("HUP: fork");
 		close(fd);
@@ -353,6 +403,7 @@ unset_env(void)
 	unsetenv(ENV_ROLLBACK);
 	unsetenv(ENV_STATUS_FD);
 	unsetenv(ENV_EXE);
+	unsetenv(ENV_CHECK_HELD);
 }
 
 /* What the next image receives; why (non-NULL) makes it a rollback. */

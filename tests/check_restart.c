@@ -131,16 +131,20 @@ assert_serving(struct hproc *p)
 }
 
 /*
- * A HUP whose new image fails after the exec, under load: rolled back to
- * generation 0 with the same pid, said in the log, in pfsd status and in
- * sd_notify STATUS; then a good HUP still works.
+ * A HUP with a configuration that cannot start, under load: either the
+ * check refuses it (refused set) or the new image fails after the exec
+ * and rolls back to generation 0, same pid.  want is in the log; pfsd
+ * status and sd_notify STATUS say what happened; then a good HUP works.
  */
 static void
-rollback_case(const char *good, const char *bad, const char *step)
+reload_fails(const char *good, const char *bad, const char *want,
+    int refused)
 {
 	struct hproc	 p;
-	char		 want[128], out[4096];
+	char		 out[4096];
 	const char	*st[] = { "status", "--status_socket", sock, NULL };
+	const char	*fate = refused ? "HUP refused: the new configuration "
+			    "did not pass the check" : "; generation 0 kept";
 	pid_t		 lg;
 
 	start_conf(&p, good);
@@ -148,23 +152,30 @@ rollback_case(const char *good, const char *bad, const char *step)
 	usleep(200000);
 	write_conf(bad);
 	kill(p.pid, SIGHUP);
-	snprintf(want, sizeof(want), "HUP: generation 1 failed at %s: ",
-	    step);
 	ck_assert_msg(wait_log(want, READY_MS) == 0, "no \"%s\" in\n%s",
 	    want, h_read_file(h_path("pfsd.log")));
-	ck_assert_int_eq(wait_log("; generation 0 kept", READY_MS), 0);
-	ck_assert_int_eq(h_wait_notify(&p, "generation 0 kept", READY_MS),
-	    0);
+	ck_assert_int_eq(h_wait_notify(&p, fate, READY_MS), 0);
 	load_check(lg);
 	assert_serving(&p);
 	ck_assert_msg(h_run(st, out, sizeof(out)) == 0, "status: %s", out);
 	ck_assert_msg(strstr(out, "generation 0 ") != NULL &&
-	    strstr(out, want) != NULL, "pfsd status: %s", out);
+	    strstr(out, fate) != NULL, "pfsd status: %s", out);
+	ck_assert_int_eq(log_has("serving (generation 1,"), 0);
 	write_conf(good);
 	kill(p.pid, SIGHUP);
 	ck_assert_int_eq(wait_log("serving (generation 1,", READY_MS), 0);
 	assert_serving(&p);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+
+static void
+rollback_case(const char *good, const char *bad, const char *step)
+{
+	char	want[128];
+
+	snprintf(want, sizeof(want), "HUP: generation 1 failed at %s: ",
+	    step);
+	reload_fails(good, bad, want, 0);
 }
 
 #define STATUS_SOCK	"status_socket %s\n"
@@ -180,12 +191,25 @@ START_TEST(test_rollback_pre_loop_hook)
 }
 END_TEST
 
-/* A new port someone else holds: the service keeps its old port. */
+/* The same with post_bind_hook. */
+START_TEST(test_rollback_post_bind_hook)
+{
+	char	good[600], bad[700];
+
+	snprintf(good, sizeof(good), "handler " TPLUGIN("hooks") "\n"
+	    "max_servers 3\n" STATUS_SOCK, h_path("st.sock"));
+	snprintf(bad, sizeof(bad), "%sfail_hook post_bind_hook\n", good);
+	rollback_case(good, bad, "post_bind_hook");
+}
+END_TEST
+
+/* A new port someone else holds: the check says who; the service keeps
+ * its old port. */
 START_TEST(test_rollback_held_port)
 {
 	struct sockaddr_in	sin;
 	socklen_t		len = sizeof(sin);
-	char			good[600], bad[700];
+	char			good[600], bad[700], want[160];
 	int			fd;
 
 	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
@@ -199,7 +223,10 @@ START_TEST(test_rollback_held_port)
 	    STATUS_SOCK, h_path("st.sock"));
 	snprintf(bad, sizeof(bad), "%sport 127.0.0.1:%d\n", good,
 	    ntohs(sin.sin_port));
-	rollback_case(good, bad, "bind");
+	snprintf(want, sizeof(want), "127.0.0.1:%d/tcp: address already in "
+	    "use, held by pid %ld (check_pfsd)", ntohs(sin.sin_port),
+	    (long)getpid());
+	reload_fails(good, bad, want, 1);
 	close(fd);
 }
 END_TEST
@@ -211,7 +238,8 @@ START_TEST(test_rollback_bad_user)
 	snprintf(good, sizeof(good), "handler echo\nmax_servers 3\n"
 	    STATUS_SOCK, h_path("st.sock"));
 	snprintf(bad, sizeof(bad), "%suser no_such_user_h14\n", good);
-	rollback_case(good, bad, "user");
+	reload_fails(good, bad, "user: no such user \"no_such_user_h14\"",
+	    1);
 }
 END_TEST
 
@@ -226,7 +254,7 @@ START_TEST(test_rollback_log_dir)
 	    "user nobody\n" STATUS_SOCK, h_path("st.sock"));
 	snprintf(bad, sizeof(bad), "%slog_file %s/pfsd.log\n", good,
 	    h_path("rootonly"));
-	rollback_case(good, bad, "log_file");
+	reload_fails(good, bad, "rootonly is not writable by pfsd", 1);
 }
 END_TEST
 
@@ -460,6 +488,142 @@ START_TEST(test_requests_not_interrupted)
 }
 END_TEST
 
+/* pfsd -t on conf: the exit status; its output in out. */
+static int
+check_conf(const char *body, char *out, size_t len)
+{
+	char		 conf[512];
+	const char	*av[] = { "-t", "-c", conf, NULL };
+
+	snprintf(conf, sizeof(conf), "%s", h_write("t.conf", "%s", body));
+	return h_run(av, out, len);
+}
+
+static void
+assert_out(const char *out, const char *want)
+{
+	ck_assert_msg(strstr(out, want) != NULL, "no \"%s\" in:\n%s", want,
+	    out);
+}
+
+/* -t checks the world the start needs, every problem at once. */
+START_TEST(test_check_world)
+{
+	struct sockaddr_in	sin;
+	socklen_t		slen = sizeof(sin);
+	char			body[2048], want[256], out[4096], longp[200];
+	int			fd, status;
+
+	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(fd, 1), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &slen), 0);
+	memset(longp, 'x', sizeof(longp) - 1);
+	longp[sizeof(longp) - 1] = '\0';
+	snprintf(body, sizeof(body), "handler echo\n"
+	    "port 127.0.0.1:%d\n"
+	    "user no_such_user_h14\n"
+	    "group no_such_group_h14\n"
+	    "chroot %s/no_such_dir\n"
+	    "pid_file %s/no_such_dir/pfsd.pid\n"
+	    "status_socket /tmp/%s\n", ntohs(sin.sin_port), h_dir(), h_dir(),
+	    longp);
+	status = check_conf(body, out, sizeof(out));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78, "%s",
+	    out);
+	assert_out(out, "t.conf:3: user: no such user \"no_such_user_h14\"");
+	assert_out(out, "t.conf:4: group: no such group "
+	    "\"no_such_group_h14\"");
+	assert_out(out, "t.conf:5: chroot: ");
+	assert_out(out, "no_such_dir: No such file or directory");
+	assert_out(out, "t.conf:6: pid_file: ");
+	assert_out(out, "t.conf:7: status_socket: ");
+	assert_out(out, "path too long");
+	snprintf(want, sizeof(want), "t.conf:2: port: 127.0.0.1:%d/tcp: "
+	    "address already in use, held by pid %ld (check_pfsd)",
+	    ntohs(sin.sin_port), (long)getpid());
+	assert_out(out, want);
+	close(fd);
+	/* and fixed, it passes */
+	snprintf(body, sizeof(body), "handler echo\nport 127.0.0.1:%d\n"
+	    "user nobody\npid_file %s/pfsd.pid\n", ntohs(sin.sin_port),
+	    h_dir());
+	ck_assert_msg(check_conf(body, out, sizeof(out)) == 0, "%s", out);
+}
+END_TEST
+
+/* A uid with no passwd entry has no group to run as: set one. */
+START_TEST(test_check_numeric_uid)
+{
+	char	out[4096];
+	int	status;
+
+	status = check_conf("handler echo\nuser 4242\n", out, sizeof(out));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78, "%s",
+	    out);
+	assert_out(out, "t.conf:2: user: uid 4242 has no passwd entry");
+	ck_assert_msg(check_conf("handler echo\nuser 4242\ngroup 4242\n",
+	    out, sizeof(out)) == 0, "%s", out);
+}
+END_TEST
+
+/* The lock file is made again by every new generation, as the user. */
+START_TEST(test_check_lock_dir)
+{
+	char	body[1024], out[4096];
+	int	status;
+
+	ck_assert_int_eq(mkdir(h_path("rootonly"), 0755), 0);
+	snprintf(body, sizeof(body), "handler echo\nuser nobody\n"
+	    "serialize flock\nlock_file %s/pfsd.lock\n", h_path("rootonly"));
+	status = check_conf(body, out, sizeof(out));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78, "%s",
+	    out);
+	assert_out(out, "t.conf:4: lock_file: ");
+	assert_out(out, "rootonly is not writable by uid 65534");
+}
+END_TEST
+
+/* Running as nobody, a new port below 1024: the check says why. */
+START_TEST(test_check_privileged_port)
+{
+	struct hproc	p;
+	char		body[600], want[200];
+	int		low;
+
+	for (low = 1000; low > 900; low--) {	/* a free one */
+		struct sockaddr_in	sin;
+		int			fd = socket(AF_INET, SOCK_STREAM, 0);
+
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((unsigned short)low);
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0) {
+			close(fd);
+			break;
+		}
+		close(fd);
+	}
+	snprintf(body, sizeof(body), "handler echo\nmax_servers 2\n"
+	    "user nobody\n");
+	start_conf(&p, body);
+	snprintf(body, sizeof(body), "handler echo\nmax_servers 2\n"
+	    "user nobody\nport 127.0.0.1:%d\n", low);
+	write_conf(body);
+	kill(p.pid, SIGHUP);
+	snprintf(want, sizeof(want), "127.0.0.1:%d/tcp: a privileged port, "
+	    "and pfsd runs as uid 65534 here", low);
+	ck_assert_msg(wait_log(want, READY_MS) == 0, "%s",
+	    h_read_file(h_path("pfsd.log")));
+	assert_serving(&p);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
 Suite	*restart_suite(void);
 
 Suite *
@@ -470,6 +634,7 @@ restart_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_rollback_pre_loop_hook);
+	tcase_add_test(tc, test_rollback_post_bind_hook);
 	tcase_add_test(tc, test_rollback_held_port);
 	tcase_add_test(tc, test_rollback_bad_user);
 	tcase_add_test(tc, test_rollback_log_dir);
@@ -477,6 +642,10 @@ restart_suite(void)
 	tcase_add_test(tc, test_symlink_new_binary);
 	tcase_add_test(tc, test_term_during_check);
 	tcase_add_test(tc, test_requests_not_interrupted);
+	tcase_add_test(tc, test_check_world);
+	tcase_add_test(tc, test_check_numeric_uid);
+	tcase_add_test(tc, test_check_lock_dir);
+	tcase_add_test(tc, test_check_privileged_port);
 	suite_add_tcase(s, tc);
 	return s;
 }
