@@ -393,6 +393,7 @@ struct slot {
 	volatile int		 token;		/* TOKEN_*: the pipe token */
 	volatile int		 last;		/* serving its last request */
 	unsigned int		 generation;
+	char			 handler[32];	/* its name, for the log */
 	volatile unsigned long	 served;
 	volatile long long	 req_start_ms;	/* monotonic; 0 when idle */
 	long long		 started_ms;
@@ -407,12 +408,14 @@ struct slot {
 #define TOKEN_HELD	2
 
 struct scoreboard {
+	int		 fd;		/* the memfd, handed over on HUP */
 	struct slot	*slots;
 	size_t		 nslots;
 	volatile int	*retiring;	/* children on their last request */
 };
 
-int		 scoreboard_init(struct scoreboard *, size_t);
+int		 scoreboard_init(struct scoreboard *, size_t, int);
+int		 scoreboard_find(struct scoreboard *, pid_t);
 int		 scoreboard_alloc(struct scoreboard *);
 void		 scoreboard_release(struct scoreboard *, int);
 int		 scoreboard_may_retire(struct scoreboard *, int, int);
@@ -455,6 +458,7 @@ struct child {
 	int		 signalled;	/* told to retire */
 	long long	 started_ms;
 	long long	 killed_ms;	/* watchdog: SIGTERM sent at */
+	long long	 retired_ms;	/* old generation: told to go at */
 };
 
 #define CHILD_WORKER	0
@@ -582,6 +586,8 @@ const char	*restart_exe(void);
 const char	*restart_listen_fds(void);
 int		 restart_status_fd(void);
 int		 restart_held(const char *);
+int		 restart_scoreboard_fd(void);
+void		 restart_retire_old(struct pfsd_server *);
 void		 restart_begin(struct pfsd_server *);
 void		 restart_cancel(struct pfsd_server *, const char *);
 long long	 restart_due(struct pfsd_server *);

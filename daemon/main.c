@@ -281,7 +281,8 @@ acquire_resources(struct pfsd_server *srv)
 		srv->pidfile_written = 1;
 	}
 	step = "scoreboard";
-	if (scoreboard_init(&srv->sb, SCOREBOARD_SLOTS) == -1)
+	if (scoreboard_init(&srv->sb, SCOREBOARD_SLOTS,
+	    restart_scoreboard_fd()) == -1)
 		startup_fail(srv, EXIT_UNAVAILABLE, "scoreboard: %s",
 		    strerror(errno));
 }
@@ -326,7 +327,7 @@ server_init(struct pfsd_server *srv)
 {
 	memset(srv, 0, sizeof(*srv));
 	srv->ready_fd = srv->status_fd = srv->checker_out = -1;
-	srv->plugin.fd = -1;
+	srv->plugin.fd = srv->sb.fd = -1;
 	srv->sigpipe[0] = srv->sigpipe[1] = -1;
 	srv->ser.lock_fd = srv->ser.semid = -1;
 	srv->ser.pipe_r = srv->ser.pipe_w = -1;

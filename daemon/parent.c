@@ -151,6 +151,8 @@ close_parent_fds(struct pfsd_server *srv)
 		close(srv->ready_fd);
 	if (srv->plugin.fd != -1)
 		close(srv->plugin.fd);
+	if (srv->sb.fd != -1)
+		close(srv->sb.fd);
 }
 
 /* Fork one child of kind; -1 when the fork failed (logged). */
@@ -184,6 +186,8 @@ spawn(struct pfsd_server *srv, int kind)
 		return -1;
 	}
 	srv->sb.slots[slot].pid = pid;
+	snprintf(srv->sb.slots[slot].handler, sizeof(srv->sb.slots[slot].handler),
+	    "%s", srv->plugin.name);
 	parent_add_child(srv, pid, slot, kind);
 	if (srv->plugin.register_child != NULL)
 		srv->plugin.register_child(srv, pid, kind == CHILD_DEQUEUE ?
@@ -504,6 +508,7 @@ audit_token(struct pfsd_server *srv)
 	srv->token_audit_ms = 0;
 	for (i = 0; i < srv->nchildren; i++)
 		if (srv->children[i].slot >= 0 &&
+		    srv->children[i].kind != CHILD_OLD &&	/* its own pipe */
 		    srv->sb.slots[srv->children[i].slot].token == TOKEN_HELD)
 			held = 1;
 	ser_audit_token(&srv->ser, held);
@@ -601,17 +606,6 @@ parent_wait(struct pfsd_server *srv)
 		status_serve(srv);
 }
 
-/* Old children (before a HUP) finish their request and go. */
-static void
-retire_old(struct pfsd_server *srv)
-{
-	size_t	i;
-
-	for (i = 0; i < srv->nchildren; i++)
-		if (srv->children[i].kind == CHILD_OLD)
-			parent_retire(srv, &srv->children[i]);
-}
-
 static void
 parent_cleanup(struct pfsd_server *srv)
 {
@@ -668,7 +662,7 @@ parent_started(struct pfsd_server *srv)
 	    "max_servers %ld, serialize %s); %s", PACKAGE_VERSION,
 	    srv->generation, (long)getpid(), srv->max_servers,
 	    ser_name(srv->ser.mode), summary);
-	retire_old(srv);
+	restart_retire_old(srv);
 	daemon_ready(srv);
 	notify_status(srv, 1);
 }

@@ -46,6 +46,9 @@
 #define ENV_STATUS_FD		"PFSD_STATUS_FD"
 #define ENV_EXE			"PFSD_EXE"
 #define ENV_CHECK_HELD		"PFSD_CHECK_HELD"	/* for the -t check */
+#define ENV_SCOREBOARD_FD	"PFSD_SCOREBOARD_FD"
+
+#define OLD_KILL_MS		1000	/* old child: SIGTERM to SIGKILL */
 
 /* What this image received from the previous one. */
 static struct {
@@ -58,8 +61,9 @@ static struct {
 	int		 conf_fd;	/* its configuration (a memfd) */
 	int		 handler_fd;	/* its handler's private copy */
 	int		 status_fd;	/* its status socket */
+	int		 sb_fd;		/* its scoreboard */
 	char		 conf_path[32];	/* /proc/self/fd/N of conf_fd */
-} rs = { .conf_fd = -1, .handler_fd = -1, .status_fd = -1 };
+} rs = { .conf_fd = -1, .handler_fd = -1, .status_fd = -1, .sb_fd = -1 };
 
 static char *
 take_env(const char *name)
@@ -114,7 +118,7 @@ parse_saved(const char *s)
 void
 restart_init(struct pfsd_server *srv)
 {
-	char	*gen, *saved, *status;
+	char	*gen, *saved, *status, *sb;
 
 	rs.listen_fds = take_env(ENV_LISTEN_FDS);
 	rs.old_children = take_env(ENV_OLD_CHILDREN);
@@ -124,12 +128,15 @@ restart_init(struct pfsd_server *srv)
 	gen = take_env(ENV_GENERATION);
 	saved = take_env(ENV_SAVED);
 	status = take_env(ENV_STATUS_FD);
+	sb = take_env(ENV_SCOREBOARD_FD);
 	if (gen != NULL) {
 		srv->generation = (unsigned int)strtoul(gen, NULL, 10);
 		srv->reexec = 1;
 	}
 	parse_saved(saved);
 	rs.status_fd = env_fd(status);
+	rs.sb_fd = env_fd(sb);
+	free(sb);
 	free(gen);
 	free(saved);
 	free(status);
@@ -198,6 +205,13 @@ held_list(struct pfsd_server *srv)
 	if (fclose(f) == EOF)
 		return NULL;
 	return s;
+}
+
+/* The scoreboard the previous image handed over, or -1. */
+int
+restart_scoreboard_fd(void)
+{
+	return rs.sb_fd;
 }
 
 /* The status socket the previous image handed over, or -1. */
@@ -311,18 +325,106 @@ restart_cancel(struct pfsd_server *srv, const char *why)
 	srv->hup_pending = 0;
 }
 
-/* When the check must be over, or -1. */
+/* The new generation serves: the old children finish and go. */
+void
+restart_retire_old(struct pfsd_server *srv)
+{
+	struct child	*c;
+	size_t		 i;
+
+	for (i = 0; i < srv->nchildren; i++) {
+		c = &srv->children[i];
+		if (c->kind != CHILD_OLD)
+			continue;
+		parent_retire(srv, c);
+		c->retired_ms = now_ms();
+	}
+}
+
+/* When an old child is due for SIGTERM or SIGKILL; -1 if none is. */
+static long long
+old_due(struct pfsd_server *srv, const struct child *c)
+{
+	long long	grace = conf_num(srv->conf, OPT_GRACEFUL_TIMEOUT) * 1000;
+
+	if (c->kind != CHILD_OLD || c->retired_ms == 0)
+		return -1;
+	return c->killed_ms == 0 ? c->retired_ms + grace :
+	    c->killed_ms + OLD_KILL_MS;
+}
+
+/* When the check must be over or an old child is due; -1 if never. */
 long long
 restart_due(struct pfsd_server *srv)
 {
-	return srv->checker > 0 && !srv->checker_killed ?
-	    srv->checker_deadline_ms : -1;
+	long long	due = srv->checker > 0 && !srv->checker_killed ?
+			    srv->checker_deadline_ms : -1, d;
+	size_t		i;
+
+	for (i = 0; i < srv->nchildren; i++)
+		if ((d = old_due(srv, &srv->children[i])) >= 0 &&
+		    (due < 0 || d < due))
+			due = d;
+	return due;
 }
 
-/* The check ran out of time: refuse the HUP. */
+/* "PEER port N for T ms (handler H, generation G)" of an old child. */
+static void
+old_describe(struct pfsd_server *srv, const struct child *c, char *buf,
+    size_t len)
+{
+	const struct slot	*s;
+	char			 peer[64] = "?";
+	int			 port = 0;
+
+	if (c->slot < 0) {
+		snprintf(buf, len, "(no scoreboard slot)");
+		return;
+	}
+	s = &srv->sb.slots[c->slot];
+	if (s->req_start_ms == 0) {
+		snprintf(buf, len, "between requests (handler %.31s, "
+		    "generation %u)", s->handler, s->generation);
+		return;
+	}
+	if (s->peer.sin6_family == AF_UNIX)
+		snprintf(peer, sizeof(peer), "a UNIX client");
+	else if (s->peer.sin6_family != 0)
+		addr_format((const struct sockaddr *)&s->peer, peer,
+		    sizeof(peer), &port);
+	snprintf(buf, len, "serving %s port %d for %lld ms (handler %.31s, "
+	    "generation %u)", peer, port, now_ms() - s->req_start_ms,
+	    s->handler, s->generation);
+}
+
+/* graceful_timeout bounds the old generation: SIGTERM, then SIGKILL. */
+static void
+old_bound(struct pfsd_server *srv)
+{
+	struct child	*c;
+	char		 what[256];
+	long long	 d;
+	size_t		 i;
+
+	for (i = 0; i < srv->nchildren; i++) {
+		c = &srv->children[i];
+		if ((d = old_due(srv, c)) < 0 || now_ms() < d)
+			continue;
+		old_describe(srv, c, what, sizeof(what));
+		log_msg(PFSD_LOG_WARNING, "graceful_timeout: old child %ld "
+		    "still %s after the HUP; %s", (long)c->pid, what,
+		    c->killed_ms == 0 ? "SIGTERM" : "SIGKILL");
+		kill(c->pid, c->killed_ms == 0 ? SIGTERM : SIGKILL);
+		c->killed_ms = now_ms();
+	}
+}
+
+/* The check ran out of time: refuse the HUP.  Old children past
+ * graceful_timeout: stop them. */
 void
 restart_timer(struct pfsd_server *srv)
 {
+	old_bound(srv);
 	if (srv->checker <= 0 || srv->checker_killed ||
 	    now_ms() < srv->checker_deadline_ms)
 		return;
@@ -404,6 +506,7 @@ unset_env(void)
 	unsetenv(ENV_STATUS_FD);
 	unsetenv(ENV_EXE);
 	unsetenv(ENV_CHECK_HELD);
+	unsetenv(ENV_SCOREBOARD_FD);
 }
 
 /* What the next image receives; why (non-NULL) makes it a rollback. */
@@ -424,6 +527,9 @@ set_env(struct pfsd_server *srv, const char *fds, const char *children,
 		rc |= setenv(ENV_SAVED, saved, 1);
 	if (srv->status_fd != -1)
 		rc |= setenv_num(ENV_STATUS_FD, srv->status_fd);
+	if (srv->sb.fd != -1 || rs.sb_fd != -1)
+		rc |= setenv_num(ENV_SCOREBOARD_FD, srv->sb.fd != -1 ?
+		    srv->sb.fd : rs.sb_fd);
 	if (why != NULL)
 		rc |= setenv(ENV_ROLLBACK, why, 1);
 	if (rc != 0)
@@ -467,6 +573,7 @@ exec_failed(struct pfsd_server *srv, sigset_t *old, int conf_fd)
 	listeners_inheritable(srv, 0);
 	set_inheritable(srv->status_fd, 0);
 	set_inheritable(srv->plugin.fd, 0);
+	set_inheritable(srv->sb.fd, 0);
 	if (ser_setup(&srv->ser, srv->conf, srv->nls, err, sizeof(err)) == -1)
 		fatalx("HUP: %s", err);
 	for (i = 0; i < srv->nchildren; i++)
@@ -507,6 +614,7 @@ restart_exec(struct pfsd_server *srv)
 	set_inheritable(srv->status_fd, 1);
 	set_inheritable(conf_fd, 1);
 	set_inheritable(srv->plugin.fd, 1);
+	set_inheritable(srv->sb.fd, 1);
 	ser_cleanup(&srv->ser);		/* the new generation makes its own */
 	if (chdir(srv->cwd) == 0)
 		execv(srv->exe, srv->argv);
@@ -573,6 +681,7 @@ undo_image(struct pfsd_server *srv)
 	set_inheritable(srv->status_fd, 1);
 	set_inheritable(rs.conf_fd, 1);
 	set_inheritable(rs.handler_fd, 1);
+	set_inheritable(srv->sb.fd != -1 ? srv->sb.fd : rs.sb_fd, 1);
 }
 
 /*
@@ -611,6 +720,24 @@ restart_rollback(struct pfsd_server *srv, const char *step,
 	    "%s; stopping", srv->exe, strerror(errno));
 }
 
+/* Slots of old children that are gone (or not ours) are free again. */
+static void
+release_stale_slots(struct pfsd_server *srv)
+{
+	size_t	i, k;
+
+	for (i = 0; i < srv->sb.nslots; i++) {
+		if (srv->sb.slots[i].state == SLOT_FREE &&
+		    srv->sb.slots[i].pid == 0)
+			continue;
+		for (k = 0; k < srv->nchildren; k++)
+			if (srv->children[k].slot == (int)i)
+				break;
+		if (k == srv->nchildren)
+			scoreboard_release(&srv->sb, (int)i);
+	}
+}
+
 /*
  * The new image serves: what the previous one handed over is ours now.
  * The old children are taken into our care (retired by parent_started),
@@ -630,9 +757,11 @@ restart_commit(struct pfsd_server *srv)
 		/* only our own children: a stale or forged variable must
 		 * not make us signal other processes */
 		if (waitpid((pid_t)pid, NULL, WNOHANG) == 0)
-			parent_add_child(srv, (pid_t)pid, -1, CHILD_OLD);
+			parent_add_child(srv, (pid_t)pid,
+			    scoreboard_find(&srv->sb, (pid_t)pid), CHILD_OLD);
 		env = *end == ',' ? end + 1 : end;
 	}
+	release_stale_slots(srv);
 	listen_close_unused();
 	if (rs.status_fd != -1 && rs.status_fd != srv->status_fd)
 		status_drop(rs.status_fd);

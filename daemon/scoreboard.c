@@ -3,15 +3,31 @@
  * writes only its own slot, with plain stores (no locks on the hot path);
  * the parent reads them to pick an idle child for TTOU, to find a lost
  * pipe token, to time requests (request_timeout) and to answer status.
+ *
+ * The slots live in a memfd, which a HUP hands to the new image: the
+ * children of the old generation keep their slots, so request_timeout
+ * and status still see them.  A tail after the slots says which layout
+ * they have; a new binary with another layout starts a fresh map.
  */
 #include "internal.h"
 
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#define SB_MAGIC	0x70667362u	/* "pfsb" */
+
+struct sb_tail {
+	int		retiring;	/* children on their last request */
+	unsigned int	magic;
+	unsigned int	slot_size;
+	unsigned int	nslots;
+};
 
 long long
 now_us(void)
@@ -32,23 +48,70 @@ now_ms(void)
 static size_t
 map_size(size_t n)
 {
-	return n * sizeof(struct slot) + sizeof(int);
+	return n * sizeof(struct slot) + sizeof(struct sb_tail);
 }
 
-/* Map n zeroed slots shared with every child forked later. */
-int
-scoreboard_init(struct scoreboard *sb, size_t n)
+/* Is the inherited fd a scoreboard of this layout? */
+static int
+sb_usable(int fd, size_t n)
 {
-	void	*p;
+	struct sb_tail	tail;
+	struct stat	st;
 
-	p = mmap(NULL, map_size(n), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
+	return fd != -1 && fstat(fd, &st) == 0 &&
+	    (size_t)st.st_size == map_size(n) &&
+	    pread(fd, &tail, sizeof(tail), (off_t)(n * sizeof(struct slot))) ==
+	    (ssize_t)sizeof(tail) && tail.magic == SB_MAGIC &&
+	    tail.slot_size == sizeof(struct slot) && tail.nslots == n;
+}
+
+/*
+ * Map n slots shared with every child forked later: the previous image's
+ * (inherited, from a HUP) when it has this layout, else n zeroed ones.
+ */
+int
+scoreboard_init(struct scoreboard *sb, size_t n, int inherited)
+{
+	struct sb_tail	*tail;
+	void		*p;
+	int		 fd = inherited;
+
+	if (!sb_usable(fd, n)) {
+		if (inherited != -1)
+			close(inherited);
+		if ((fd = memfd_create("pfsd-scoreboard", MFD_CLOEXEC)) == -1)
+			return -1;
+		if (ftruncate(fd, (off_t)map_size(n)) == -1) {
+			close(fd);
+			return -1;
+		}
+	}
+	p = mmap(NULL, map_size(n), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		close(fd);
 		return -1;
+	}
+	sb->fd = fd;
 	sb->slots = p;
 	sb->nslots = n;
-	sb->retiring = (volatile int *)&sb->slots[n];
+	tail = (struct sb_tail *)(void *)&sb->slots[n];
+	tail->magic = SB_MAGIC;
+	tail->slot_size = sizeof(struct slot);
+	tail->nslots = (unsigned int)n;
+	sb->retiring = &tail->retiring;
 	return 0;
+}
+
+/* Parent: the slot of the (old) child pid, or -1. */
+int
+scoreboard_find(struct scoreboard *sb, pid_t pid)
+{
+	size_t	i;
+
+	for (i = 0; i < sb->nslots; i++)
+		if (sb->slots[i].pid == pid && sb->slots[i].state != SLOT_FREE)
+			return (int)i;
+	return -1;
 }
 
 /* Parent: take a free slot for a child about to be forked; -1 if full. */

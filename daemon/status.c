@@ -174,13 +174,15 @@ write_child(FILE *f, const struct child *c, const struct slot *s,
 
 	slot_peer(s, peer, sizeof(peer));
 	if (json)
-		fprintf(f, "%s\n    {\"pid\": %ld, \"state\": \"%s\", "
-		    "\"served\": %lu, \"request_age_ms\": %lld, "
-		    "\"peer\": \"%s\"}", first ? "" : ",", (long)c->pid,
+		fprintf(f, "%s\n    {\"pid\": %ld, \"generation\": %u, "
+		    "\"state\": \"%s\", \"served\": %lu, "
+		    "\"request_age_ms\": %lld, \"peer\": \"%s\"}",
+		    first ? "" : ",", (long)c->pid, s->generation,
 		    state_names[s->state], s->served, age, peer);
 	else
-		fprintf(f, "%-8ld %-10s %8lu %16lld %s\n", (long)c->pid,
-		    state_names[s->state], s->served, age < 0 ? 0 : age, peer);
+		fprintf(f, "%-8ld %-10s %8lu %3u %16lld %s\n", (long)c->pid,
+		    state_names[s->state], s->served, s->generation,
+		    age < 0 ? 0 : age, peer);
 }
 
 static void
@@ -242,8 +244,8 @@ write_header(struct pfsd_server *srv, FILE *f, long long now, int json)
 	    srv->max_servers, srv->nchildren, busy, idle, served);
 	if (srv->reload_status[0] != '\0')
 		fprintf(f, "last reload: %s\n", srv->reload_status);
-	fprintf(f, "%-8s %-10s %8s %16s %s\n", "PID", "STATE", "SERVED",
-	    "REQUEST_AGE_MS", "PEER");
+	fprintf(f, "%-8s %-10s %8s %3s %16s %s\n", "PID", "STATE", "SERVED",
+	    "GEN", "REQUEST_AGE_MS", "PEER");
 }
 
 static char *

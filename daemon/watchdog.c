@@ -70,7 +70,7 @@ watchdog(struct pfsd_server *srv)
 	now = now_ms();
 	for (i = 0; i < srv->nchildren; i++) {
 		c = &srv->children[i];
-		if (c->kind != CHILD_WORKER || c->slot < 0)
+		if (c->kind == CHILD_DEQUEUE || c->slot < 0)
 			continue;
 		start = srv->sb.slots[c->slot].req_start_ms;
 		if (start > 0 && now - start > t)

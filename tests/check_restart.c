@@ -488,6 +488,92 @@ START_TEST(test_requests_not_interrupted)
 }
 END_TEST
 
+/* The pid of the busy child as pfsd status --json shows it, or 0. */
+static long
+busy_child(unsigned int gen)
+{
+	const char	*js[] = { "status", "--json", "--status_socket", sock,
+			    NULL };
+	char		 out[8192], want[64], *s;
+	int		 i;
+
+	snprintf(want, sizeof(want), "\"generation\": %u, \"state\": "
+	    "\"busy\"", gen);
+	for (i = 0; i < 500; i++) {
+		if (h_run(js, out, sizeof(out)) == 0 &&
+		    (s = strstr(out, want)) != NULL) {
+			while (s > out && strncmp(s, "{\"pid\": ", 8) != 0)
+				s--;
+			return atol(s + 8);
+		}
+		usleep(10000);
+	}
+	return 0;
+}
+
+/*
+ * After a HUP an old child keeps its scoreboard slot: pfsd status lists
+ * it with its generation, and graceful_timeout bounds it (SIGTERM,
+ * logged with its peer, handler and request age).
+ */
+START_TEST(test_old_generation_bounded)
+{
+	struct hproc	p;
+	char		body[600], want[160], buf[64];
+	long		old;
+	int		fd, i;
+
+	snprintf(body, sizeof(body), "handler " TPLUGIN("sleepy") "\n"
+	    "max_servers 2\ngraceful_timeout 1\n" STATUS_SOCK,
+	    h_path("st.sock"));
+	start_conf(&p, body);
+	ck_assert_int_ge(fd = h_connect_tcp("127.0.0.1", port), 0);
+	ck_assert_int_eq(write(fd, "5000\n", 5), 5);
+	ck_assert_int_gt(old = busy_child(0), 0);
+	kill(p.pid, SIGHUP);
+	ck_assert_int_eq(wait_log("serving (generation 1,", READY_MS), 0);
+	ck_assert_int_eq(busy_child(0), old);	/* listed, generation 0 */
+	snprintf(want, sizeof(want), "graceful_timeout: old child %ld still "
+	    "serving 127.0.0.1 port ", old);
+	ck_assert_msg(wait_log(want, 3000) == 0, "%s",
+	    h_read_file(h_path("pfsd.log")));
+	ck_assert_int_eq(wait_log("(handler sleepy, generation 0) after the "
+	    "HUP; SIGTERM", 10), 0);
+	ck_assert_int_eq(h_talk_fd(fd, NULL, buf, sizeof(buf), 3000), 0);
+	for (i = 0; i < 300 && kill((pid_t)old, 0) == 0; i++)
+		usleep(10000);	/* SIGTERM ends it, or SIGKILL a second on */
+	ck_assert_int_eq(kill((pid_t)old, 0), -1);
+	ck_assert_int_eq(h_wait_no_zombies(p.pid, 3000), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/* request_timeout still covers a request in flight at the HUP. */
+START_TEST(test_old_child_request_timeout)
+{
+	struct hproc	p;
+	char		body[600], want[160];
+	long		old;
+	int		fd;
+
+	snprintf(body, sizeof(body), "handler " TPLUGIN("sleepy") "\n"
+	    "max_servers 2\nrequest_timeout 1\n" STATUS_SOCK,
+	    h_path("st.sock"));
+	start_conf(&p, body);
+	ck_assert_int_ge(fd = h_connect_tcp("127.0.0.1", port), 0);
+	ck_assert_int_eq(write(fd, "1", 1), 1);	/* and nothing more */
+	ck_assert_int_gt(old = busy_child(0), 0);
+	kill(p.pid, SIGHUP);
+	ck_assert_int_eq(wait_log("serving (generation 1,", READY_MS), 0);
+	snprintf(want, sizeof(want), "request_timeout: child %ld has served",
+	    old);
+	ck_assert_msg(wait_log(want, 3000) == 0, "%s",
+	    h_read_file(h_path("pfsd.log")));
+	close(fd);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
 /* pfsd -t on conf: the exit status; its output in out. */
 static int
 check_conf(const char *body, char *out, size_t len)
@@ -642,6 +728,8 @@ restart_suite(void)
 	tcase_add_test(tc, test_symlink_new_binary);
 	tcase_add_test(tc, test_term_during_check);
 	tcase_add_test(tc, test_requests_not_interrupted);
+	tcase_add_test(tc, test_old_generation_bounded);
+	tcase_add_test(tc, test_old_child_request_timeout);
 	tcase_add_test(tc, test_check_world);
 	tcase_add_test(tc, test_check_numeric_uid);
 	tcase_add_test(tc, test_check_lock_dir);
