@@ -40,7 +40,9 @@ SYSTEMD_VERSION	?= $(shell systemctl --version 2>/dev/null | \
 #   haproxy, nginx-light, libnginx-mod-stream	balancers in front of
 #		pfsd in the PROXY protocol tests
 #   logrotate	the deployment test rotates with conf/pfsd.logrotate
-#   prometheus	promtool checks `pfsd status --metrics`
+#   prometheus	promtool checks `pfsd status --metrics`; a real
+#		Prometheus scrapes metrics_listen
+#   curl	HTTP client of the metrics tests
 DEPS_DEB	= gcc g++ make libc6-dev libyaml-dev libpcre2-dev check autoconf \
 		  automake pkg-config mandoc valgrind perl libnet-server-perl \
 		  libnet-cidr-perl netbase systemd clang libclang-rt-14-dev \
@@ -78,7 +80,7 @@ DAEMON_LIB_SRCS	= daemon/conf.c daemon/conf_yaml.c daemon/conf_cmdline.c \
 		  daemon/parent.c daemon/child.c daemon/daemonize.c \
 		  daemon/status.c daemon/restart.c daemon/watchdog.c \
 		  daemon/compat.c daemon/hooks.c daemon/metrics.c \
-		  daemon/sigpass.c daemon/check.c
+		  daemon/sigpass.c daemon/check.c daemon/metrics_http.c
 DAEMON_LIB_OBJS	= $(DAEMON_LIB_SRCS:.c=.o)
 PLUGINS		= $(patsubst %.c,%.so,$(wildcard plugins/*.c))
 TEST_PLUGINS	= $(patsubst %.c,%.so,$(wildcard tests/plugins/*.c))

@@ -163,6 +163,11 @@ const struct option_def conf_options[OPT__COUNT] = {
 	    .list = 1,
 	    .help = "signals the parent passes on to the children "
 	    "(names or numbers, comma-separated)" },
+	[OPT_METRICS_LISTEN] = { .name = "metrics_listen", .type = OPT_T_STR,
+	    .help = "HOST:PORT where the parent answers GET /metrics" },
+	[OPT_METRICS_ALLOW] = { .name = "metrics_allow", .type = OPT_T_STR,
+	    .list = 1, .def = "loopback",
+	    .help = "who may read metrics_listen (CIDR, or loopback)" },
 };
 
 void *

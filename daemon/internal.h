@@ -80,6 +80,8 @@ enum opt_id {
 	OPT_UDP_RECV_LEN,
 	OPT_UDP_RECV_FLAGS,
 	OPT_SIG_PASSTHROUGH,
+	OPT_METRICS_LISTEN,
+	OPT_METRICS_ALLOW,
 	OPT__COUNT
 };
 
@@ -489,6 +491,17 @@ void		 metrics_child_gone(struct pfsd_server *, const struct child *,
 		    int);
 void		 metrics_render(const struct pfsd_server *, FILE *);
 
+/* metrics_http.c */
+struct pollfd;
+void		 metrics_http_configure(struct pfsd_server *);
+int		 metrics_http_open(struct pfsd_server *, char *, size_t);
+void		 metrics_http_close(void);
+void		 metrics_http_forget(void);
+size_t		 metrics_http_pollfds(struct pollfd *, size_t);
+long long	 metrics_http_due(void);
+void		 metrics_http_events(struct pfsd_server *,
+		    const struct pollfd *, size_t);
+
 struct pfsd_server {
 	struct conf		*conf;
 	struct plugin		 plugin;
@@ -496,6 +509,7 @@ struct pfsd_server {
 	size_t			 nls;
 	struct access		*acl;
 	struct cidr_set		*proxy_allow;	/* proxy_protocol */
+	struct cidr_set		*metrics_allow;	/* metrics_listen */
 	struct serializer	 ser;
 	struct scoreboard	 sb;
 

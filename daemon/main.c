@@ -92,6 +92,7 @@ configure(struct pfsd_server *srv, enum cmd_action action)
 	    (srv->proxy_allow = cidr_set_configure(c, OPT_PROXY_ALLOW)) ==
 	    NULL)
 		fatal("access_configure");
+	metrics_http_configure(srv);
 	compat_check(c);
 	/* blocked like the parent's own until parent_signals handles them */
 	if (sigpass_configure(c, &srv->sigpass) == 0)
@@ -155,6 +156,7 @@ startup_fail(struct pfsd_server *srv, int code, const char *fmt, ...)
 		fprintf(stderr, "pfsd: %s\n", msg);
 	log_msg(PFSD_LOG_ERR, "%s", msg);
 	status_close(srv);
+	metrics_http_close();
 	listen_close_all(srv->ls, srv->nls, 1);
 	ser_cleanup(&srv->ser);
 	if (srv->pidfile_written || srv->reexec)
@@ -272,7 +274,8 @@ acquire_resources(struct pfsd_server *srv)
 	if (ser_setup(&srv->ser, srv->conf, srv->nls, err, sizeof(err)) == -1)
 		startup_fail(srv, EXIT_UNAVAILABLE, "%s", err);
 	step = "status_socket";
-	if (status_open(srv, restart_status_fd(), err, sizeof(err)) == -1)
+	if (status_open(srv, restart_status_fd(), err, sizeof(err)) == -1 ||
+	    metrics_http_open(srv, err, sizeof(err)) == -1)
 		startup_fail(srv, EXIT_UNAVAILABLE, "%s", err);
 	step = "pid_file";
 	if (pidfile != NULL && !srv->reexec) {

@@ -147,6 +147,7 @@ close_parent_fds(struct pfsd_server *srv)
 	close(srv->sigpipe[1]);
 	if (srv->status_fd != -1)
 		close(srv->status_fd);
+	metrics_http_forget();
 	if (srv->ready_fd != -1)
 		close(srv->ready_fd);
 	if (srv->plugin.fd != -1)
@@ -579,6 +580,7 @@ parent_timeout(struct pfsd_server *srv)
 		due = min_due(due, srv->stop_deadline_ms);
 	due = min_due(due, watchdog_due(srv));
 	due = min_due(due, restart_due(srv));
+	due = min_due(due, metrics_http_due());
 	if (srv->status_pause_ms > now)
 		due = min_due(due, srv->status_pause_ms);
 	if (srv->token_audit_ms > 0)
@@ -591,19 +593,23 @@ parent_timeout(struct pfsd_server *srv)
 static void
 parent_wait(struct pfsd_server *srv)
 {
-	struct pollfd	pfd[2];
-	nfds_t		n = 1;
+	struct pollfd	pfd[2 + 16];
+	nfds_t		n = 1, m;
+	int		st = 0;
 
 	pfd[0].fd = srv->sigpipe[0];
 	pfd[0].events = POLLIN;
 	if (srv->status_fd != -1 && now_ms() >= srv->status_pause_ms) {
 		pfd[1].fd = srv->status_fd;
 		pfd[1].events = POLLIN;
-		n = 2;
+		n = st = 2;
 	}
-	if (poll(pfd, n, parent_timeout(srv)) > 0 && n == 2 &&
-	    pfd[1].revents != 0)
+	m = metrics_http_pollfds(pfd + n, nitems(pfd) - n);
+	if (poll(pfd, n + m, parent_timeout(srv)) < 0)
+		return;
+	if (st == 2 && pfd[1].revents != 0)
 		status_serve(srv);
+	metrics_http_events(srv, pfd + n, m);
 }
 
 static void
@@ -611,6 +617,7 @@ parent_cleanup(struct pfsd_server *srv)
 {
 	hooks_server_close(srv);	/* ran at the stop, unless ... */
 	status_close(srv);
+	metrics_http_close();
 	listen_close_all(srv->ls, srv->nls, 1);
 	ser_cleanup(&srv->ser);
 	if (conf_str(srv->conf, OPT_PID_FILE) != NULL)

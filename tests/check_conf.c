@@ -118,6 +118,8 @@ static const struct {
 	{ OPT_UDP_RECV_LEN, "65536", 65536 },
 	{ OPT_UDP_RECV_FLAGS, "0", 0 },
 	{ OPT_SIG_PASSTHROUGH, NULL, 0 },
+	{ OPT_METRICS_LISTEN, NULL, 0 },
+	{ OPT_METRICS_ALLOW, "loopback", 0 },
 };
 
 START_TEST(table_defaults)
@@ -745,6 +747,7 @@ START_TEST(print_effective)
 	    "proxy_timeout 5\n"
 	    "udp_recv_len 65536\n"
 	    "udp_recv_flags 0\n"
+	    "metrics_allow loopback\n"
 	    "greeting hi there\n"
 	    "my_list a\n"
 	    "my_list b\n", paths_plugin_dir(), SOMAXCONN), -1);

@@ -3,9 +3,13 @@
  * checked by Prometheus's own promtool, and counts that match what the
  * test did to the running daemon (served, denied, a crash, durations).
  */
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <check.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +146,148 @@ START_TEST(test_startup_summary)
 }
 END_TEST
 
+/* Run a shell command; its output (stdout+stderr) in out; exit status. */
+static int
+sh(char *out, size_t len, const char *fmt, ...)
+{
+	char	 cmd[2048];
+	va_list	 ap;
+	FILE	*f;
+	size_t	 n;
+	int	 st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	ck_assert_ptr_nonnull(f = popen(cmd, "r"));
+	n = fread(out, 1, len - 1, f);
+	out[n] = '\0';
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void
+start_metrics(struct hproc *p, int port, int mport)
+{
+	char		 portarg[64], marg[64];
+	const char	*av[] = { "--handler", TPLUGIN("hooks"), portarg, marg,
+			    "--max_servers=2", NULL };
+
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
+	snprintf(marg, sizeof(marg), "--metrics_listen=127.0.0.1:%d", mport);
+	ck_assert_int_eq(h_start(p, av), 0);
+	ck_assert_msg(h_wait_ready(p, READY_MS) == 0, "%s",
+	    h_read_file(p->log));
+}
+
+/*
+ * metrics_listen: the parent answers GET /metrics over HTTP (curl sees
+ * the exposition, promtool accepts it); other paths get 404, other
+ * methods 405.
+ */
+START_TEST(test_http)
+{
+	struct hproc	 p;
+	static char	 out[16384];
+	int		 port = h_free_port(), mport = h_free_port();
+
+	start_metrics(&p, port, mport);
+	ck_assert_int_eq(sh(out, sizeof(out), "curl -sS -D %s "
+	    "http://127.0.0.1:%d/metrics | promtool check metrics 2>&1",
+	    h_path("headers"), mport), 0);
+	ck_assert_ptr_nonnull(strstr(h_read_file(h_path("headers")),
+	    "Content-Type: text/plain; version=0.0.4"));
+	ck_assert_int_eq(sh(out, sizeof(out), "curl -sS "
+	    "http://127.0.0.1:%d/metrics", mport), 0);
+	ck_assert(series(out, "pfsd_max_servers") == 2);
+	ck_assert_int_eq(sh(out, sizeof(out), "curl -s -o /dev/null -w "
+	    "'%%{http_code} ' http://127.0.0.1:%d/nothing; curl -s -o "
+	    "/dev/null -w '%%{http_code}' -X POST http://127.0.0.1:%d/metrics",
+	    mport, mport), 0);
+	ck_assert_str_eq(out, "404 405");
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/*
+ * Clients that connect and say nothing never stall the parent: with more
+ * of them than it serves at once, it still grows the pool on TTIN and
+ * answers a scrape once they time out.
+ */
+START_TEST(test_http_silent_clients)
+{
+	struct hproc	 p;
+	static char	 out[16384];
+	int		 port = h_free_port(), mport = h_free_port();
+	int		 fd[9], i;
+
+	start_metrics(&p, port, mport);
+	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
+	for (i = 0; i < 9; i++)
+		ck_assert_int_ge(fd[i] = h_connect_tcp("127.0.0.1", mport), 0);
+	ck_assert_int_eq(kill(p.pid, SIGTTIN), 0);
+	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", out, sizeof(out)),
+	    2);
+	ck_assert_int_eq(sh(out, sizeof(out), "curl -sS -m 10 "
+	    "http://127.0.0.1:%d/metrics", mport), 0);
+	ck_assert(series(out, "pfsd_max_servers") == 3);
+	for (i = 0; i < 9; i++)
+		close(fd[i]);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/*
+ * A real Prometheus scrapes metrics_listen: its HTTP API then has pfsd's
+ * series with the value pfsd reports.
+ */
+START_TEST(test_prometheus_scrape)
+{
+	struct hproc	 p;
+	static char	 out[16384];
+	const char	*cfg, *log = h_path("prometheus.log");
+	int		 port = h_free_port(), mport = h_free_port();
+	int		 wport = h_free_port(), i, found = 0;
+	pid_t		 pp;
+
+	start_metrics(&p, port, mport);
+	cfg = h_write("prometheus.yml", "global:\n  scrape_interval: 1s\n"
+	    "scrape_configs:\n  - job_name: pfsd\n    static_configs:\n"
+	    "      - targets: ['127.0.0.1:%d']\n", mport);
+	if ((pp = fork()) == 0) {
+		int	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		char	a1[600], a2[600], a3[64];
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		snprintf(a1, sizeof(a1), "--config.file=%s", cfg);
+		snprintf(a2, sizeof(a2), "--storage.tsdb.path=%s",
+		    h_path("tsdb"));
+		snprintf(a3, sizeof(a3), "--web.listen-address=127.0.0.1:%d",
+		    wport);
+		execlp("prometheus", "prometheus", a1, a2, a3, (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(pp, 0);
+	for (i = 0; i < 300 && !found; i++) {
+		if (sh(out, sizeof(out), "curl -s 'http://127.0.0.1:%d/api/v1/"
+		    "query?query=pfsd_max_servers'", wport) == 0 &&
+		    strstr(out, "\"job\":\"pfsd\"") != NULL)
+			found = 1;
+		else
+			poll(NULL, 0, 50);
+	}
+	kill(pp, SIGTERM);
+	waitpid(pp, NULL, 0);
+	ck_assert_msg(found, "no pfsd series in Prometheus; last answer:\n"
+	    "%s\nits log:\n%.2000s", out, h_read_file(log));
+	ck_assert_msg(strstr(out, "\"2\"]") != NULL, "%s", out);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
 /* --metrics is for `pfsd status` only, like --json. */
 START_TEST(test_only_with_status)
 {
@@ -159,12 +305,24 @@ Suite *
 metrics_suite(void)
 {
 	Suite	*s = suite_create("metrics");
-	TCase	*tc = tcase_create("metrics");
+	TCase	*tc;
 
+	tc = tcase_create("status");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_counts);
 	tcase_add_test(tc, test_only_with_status);
 	tcase_add_test(tc, test_startup_summary);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("http");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_http);
+	tcase_add_test(tc, test_http_silent_clients);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("prometheus");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_prometheus_scrape);
 	suite_add_tcase(s, tc);
 	return s;
 }
