@@ -5,7 +5,8 @@
 #   make            build daemon/pfsd and the shipped handlers
 #   make run        build and serve the echo handler on 127.0.0.1:20203
 #   make check      build and run every test (SANITIZE=1: ASan+UBSan build)
-#   make soak       the soak test at full size (SOAK_COUNT=100000 connections)
+#   make soak       the soak tests at full size (SOAK_COUNT=100000 connections,
+#                   100 rolled-back HUPs)
 #   make valgrind   the parent's whole life under valgrind (also in check)
 #   make fuzz       run the libFuzzer targets, FUZZ_SECONDS (60) each
 #   make deps       install the Debian packages of DEPS_DEB (deps-list prints it)
@@ -217,6 +218,8 @@ SOAK_COUNT	?= 100000
 soak: deps
 	@$(MAKE) --no-print-directory $(CHECK_DEPS)
 	cd tests && PFSD_SOAK_COUNT=$(SOAK_COUNT) CK_RUN_SUITE=faults \
+	  CK_RUN_CASE=soak ./bin/check_pfsd
+	cd tests && PFSD_SOAK_COUNT=$(SOAK_COUNT) CK_RUN_SUITE=restart \
 	  CK_RUN_CASE=soak ./bin/check_pfsd
 
 valgrind: deps

@@ -358,6 +358,8 @@ ck_ports(struct conf *c, const struct listener *ls, size_t n)
 			continue;
 		if (errno == EADDRINUSE) {
 			ck_holder(l, who, sizeof(who));
+			if (strstr(who, " (pfsd)") != NULL)
+				continue;	/* a running pfsd hands it over */
 			conf_error(c, l->file, l->line, "port", "%s: address "
 			    "already in use%s (stop it or choose another "
 			    "port)", l->name, who);

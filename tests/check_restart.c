@@ -27,7 +27,7 @@
 #define READY_MS	10000
 
 static char	sock[512];	/* the status socket */
-#define LOAD_SECS	"1"
+#define LOAD_SECS	"0.6"
 
 static int	port;
 
@@ -130,36 +130,49 @@ assert_serving(struct hproc *p)
 	ck_assert_str_eq(buf, "still\n");
 }
 
+/* A configuration a HUP must not take, and what the log says of it. */
+struct bad_reload {
+	char	conf[700];
+	char	want[200];	/* in the log */
+	int	refused;	/* by the check; else rolled back */
+};
+
 /*
- * A HUP with a configuration that cannot start, under load: either the
- * check refuses it (refused set) or the new image fails after the exec
- * and rolls back to generation 0, same pid.  want is in the log; pfsd
- * status and sd_notify STATUS say what happened; then a good HUP works.
+ * HUPs with configurations that cannot start, one after the other under
+ * one load: either the check refuses each (refused) or the new image
+ * fails after the exec and rolls back to generation 0, same pid.  The
+ * log, pfsd status and sd_notify STATUS say so; no connection fails;
+ * then a good HUP works.
  */
 static void
-reload_fails(const char *good, const char *bad, const char *want,
-    int refused)
+reload_fails(const char *good, struct bad_reload *bad, int n)
 {
 	struct hproc	 p;
 	char		 out[4096];
 	const char	*st[] = { "status", "--status_socket", sock, NULL };
-	const char	*fate = refused ? "HUP refused: the new configuration "
-			    "did not pass the check" : "; generation 0 kept";
+	const char	*fate;
 	pid_t		 lg;
+	int		 i;
 
 	start_conf(&p, good);
-	lg = load_start(LOAD_SECS);
-	usleep(200000);
-	write_conf(bad);
-	kill(p.pid, SIGHUP);
-	ck_assert_msg(wait_log(want, READY_MS) == 0, "no \"%s\" in\n%s",
-	    want, h_read_file(h_path("pfsd.log")));
-	ck_assert_int_eq(h_wait_notify(&p, fate, READY_MS), 0);
+	lg = load_start(n > 1 ? "1" : LOAD_SECS);
+	usleep(100000);
+	for (i = 0; i < n; i++) {
+		fate = bad[i].refused ? "HUP refused: the new configuration "
+		    "did not pass the check" : "; generation 0 kept";
+		write_conf(bad[i].conf);
+		kill(p.pid, SIGHUP);
+		ck_assert_msg(wait_log(bad[i].want, READY_MS) == 0,
+		    "no \"%s\" in\n%s", bad[i].want,
+		    h_read_file(h_path("pfsd.log")));
+		ck_assert_int_eq(h_wait_notify(&p, fate, READY_MS), 0);
+		ck_assert_msg(h_run(st, out, sizeof(out)) == 0, "status: %s",
+		    out);
+		ck_assert_msg(strstr(out, "generation 0 ") != NULL &&
+		    strstr(out, fate) != NULL, "pfsd status: %s", out);
+	}
 	load_check(lg);
 	assert_serving(&p);
-	ck_assert_msg(h_run(st, out, sizeof(out)) == 0, "status: %s", out);
-	ck_assert_msg(strstr(out, "generation 0 ") != NULL &&
-	    strstr(out, fate) != NULL, "pfsd status: %s", out);
 	ck_assert_int_eq(log_has("serving (generation 1,"), 0);
 	write_conf(good);
 	kill(p.pid, SIGHUP);
@@ -168,48 +181,40 @@ reload_fails(const char *good, const char *bad, const char *want,
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 
-static void
-rollback_case(const char *good, const char *bad, const char *step)
-{
-	char	want[128];
-
-	snprintf(want, sizeof(want), "HUP: generation 1 failed at %s: ",
-	    step);
-	reload_fails(good, bad, want, 0);
-}
-
 #define STATUS_SOCK	"status_socket %s\n"
 
-START_TEST(test_rollback_pre_loop_hook)
+/* Hooks only the new image runs fail: rolled back each time. */
+START_TEST(test_rollback_hooks)
 {
-	char	good[600], bad[700];
+	struct bad_reload	bad[2];
+	char			good[600];
 
 	snprintf(good, sizeof(good), "handler " TPLUGIN("hooks") "\n"
 	    "max_servers 3\n" STATUS_SOCK, h_path("st.sock"));
-	snprintf(bad, sizeof(bad), "%sfail_hook pre_loop_hook\n", good);
-	rollback_case(good, bad, "pre_loop_hook");
+	snprintf(bad[0].conf, sizeof(bad[0].conf), "%sfail_hook "
+	    "pre_loop_hook\n", good);
+	snprintf(bad[0].want, sizeof(bad[0].want), "HUP: generation 1 "
+	    "failed at pre_loop_hook: ");
+	snprintf(bad[1].conf, sizeof(bad[1].conf), "%sfail_hook "
+	    "post_bind_hook\n", good);
+	snprintf(bad[1].want, sizeof(bad[1].want), "HUP: generation 1 "
+	    "failed at post_bind_hook: ");
+	bad[0].refused = bad[1].refused = 0;
+	reload_fails(good, bad, 2);
 }
 END_TEST
 
-/* The same with post_bind_hook. */
-START_TEST(test_rollback_post_bind_hook)
+/*
+ * A new port someone else holds (the check names the holder) and a user
+ * that does not exist: the check refuses both; the service keeps its
+ * port and its pid.
+ */
+START_TEST(test_refused_port_and_user)
 {
-	char	good[600], bad[700];
-
-	snprintf(good, sizeof(good), "handler " TPLUGIN("hooks") "\n"
-	    "max_servers 3\n" STATUS_SOCK, h_path("st.sock"));
-	snprintf(bad, sizeof(bad), "%sfail_hook post_bind_hook\n", good);
-	rollback_case(good, bad, "post_bind_hook");
-}
-END_TEST
-
-/* A new port someone else holds: the check says who; the service keeps
- * its old port. */
-START_TEST(test_rollback_held_port)
-{
+	struct bad_reload	bad[2];
 	struct sockaddr_in	sin;
 	socklen_t		len = sizeof(sin);
-	char			good[600], bad[700], want[160];
+	char			good[600];
 	int			fd;
 
 	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
@@ -221,40 +226,37 @@ START_TEST(test_rollback_held_port)
 	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
 	snprintf(good, sizeof(good), "handler echo\nmax_servers 3\n"
 	    STATUS_SOCK, h_path("st.sock"));
-	snprintf(bad, sizeof(bad), "%sport 127.0.0.1:%d\n", good,
-	    ntohs(sin.sin_port));
-	snprintf(want, sizeof(want), "127.0.0.1:%d/tcp: address already in "
-	    "use, held by pid %ld (check_pfsd)", ntohs(sin.sin_port),
-	    (long)getpid());
-	reload_fails(good, bad, want, 1);
+	snprintf(bad[0].conf, sizeof(bad[0].conf), "%sport 127.0.0.1:%d\n",
+	    good, ntohs(sin.sin_port));
+	snprintf(bad[0].want, sizeof(bad[0].want), "127.0.0.1:%d/tcp: "
+	    "address already in use, held by pid %ld (check_pfsd)",
+	    ntohs(sin.sin_port), (long)getpid());
+	snprintf(bad[1].conf, sizeof(bad[1].conf), "%suser "
+	    "no_such_user_h14\n", good);
+	snprintf(bad[1].want, sizeof(bad[1].want), "user: no such user "
+	    "\"no_such_user_h14\"");
+	bad[0].refused = bad[1].refused = 1;
+	reload_fails(good, bad, 2);
 	close(fd);
 }
 END_TEST
 
-START_TEST(test_rollback_bad_user)
-{
-	char	good[600], bad[700];
-
-	snprintf(good, sizeof(good), "handler echo\nmax_servers 3\n"
-	    STATUS_SOCK, h_path("st.sock"));
-	snprintf(bad, sizeof(bad), "%suser no_such_user_h14\n", good);
-	reload_fails(good, bad, "user: no such user \"no_such_user_h14\"",
-	    1);
-}
-END_TEST
-
 /* Running as nobody, the new log file is in a directory nobody cannot
- * write. */
-START_TEST(test_rollback_log_dir)
+ * write: refused. */
+START_TEST(test_refused_log_dir)
 {
-	char	good[600], bad[700];
+	struct bad_reload	bad;
+	char			good[600];
 
 	ck_assert_int_eq(mkdir(h_path("rootonly"), 0755), 0);
 	snprintf(good, sizeof(good), "handler echo\nmax_servers 3\n"
 	    "user nobody\n" STATUS_SOCK, h_path("st.sock"));
-	snprintf(bad, sizeof(bad), "%slog_file %s/pfsd.log\n", good,
-	    h_path("rootonly"));
-	reload_fails(good, bad, "rootonly is not writable by pfsd", 1);
+	snprintf(bad.conf, sizeof(bad.conf), "%slog_file %s/pfsd.log\n",
+	    good, h_path("rootonly"));
+	snprintf(bad.want, sizeof(bad.want), "rootonly is not writable by "
+	    "pfsd");
+	bad.refused = 1;
+	reload_fails(good, &bad, 1);
 }
 END_TEST
 
@@ -279,7 +281,7 @@ START_TEST(test_status_socket_nobody)
 	ck_assert_int_eq(lstat(h_path("st.sock"), &st1), 0);
 	lg = load_start(LOAD_SECS);
 	for (i = 1; i <= 2; i++) {
-		usleep(200000);
+		usleep(100000);
 		kill(p.pid, SIGHUP);
 		snprintf(body, sizeof(body), "serving (generation %d,", i);
 		ck_assert_msg(wait_log(body, READY_MS) == 0, "%s",
@@ -523,12 +525,11 @@ START_TEST(test_old_generation_bounded)
 	long		old;
 	int		fd, i;
 
-	snprintf(body, sizeof(body), "handler " TPLUGIN("sleepy") "\n"
+	snprintf(body, sizeof(body), "handler " TPLUGIN("waiter") "\n"
 	    "max_servers 2\ngraceful_timeout 1\n" STATUS_SOCK,
 	    h_path("st.sock"));
 	start_conf(&p, body);
-	ck_assert_int_ge(fd = h_connect_tcp("127.0.0.1", port), 0);
-	ck_assert_int_eq(write(fd, "5000\n", 5), 5);
+	fd = wait_request("read 5000\n");
 	ck_assert_int_gt(old = busy_child(0), 0);
 	kill(p.pid, SIGHUP);
 	ck_assert_int_eq(wait_log("serving (generation 1,", READY_MS), 0);
@@ -537,7 +538,7 @@ START_TEST(test_old_generation_bounded)
 	    "serving 127.0.0.1 port ", old);
 	ck_assert_msg(wait_log(want, 3000) == 0, "%s",
 	    h_read_file(h_path("pfsd.log")));
-	ck_assert_int_eq(wait_log("(handler sleepy, generation 0) after the "
+	ck_assert_int_eq(wait_log("(handler waiter, generation 0) after the "
 	    "HUP; SIGTERM", 10), 0);
 	ck_assert_int_eq(h_talk_fd(fd, NULL, buf, sizeof(buf), 3000), 0);
 	for (i = 0; i < 300 && kill((pid_t)old, 0) == 0; i++)
@@ -571,6 +572,99 @@ START_TEST(test_old_child_request_timeout)
 	    h_read_file(h_path("pfsd.log")));
 	close(fd);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/* How many times the log has s. */
+static int
+log_count(const char *s)
+{
+	char	*log = h_read_file(h_path("pfsd.log")), *p;
+	int	 n = 0;
+
+	for (p = log; p != NULL && (p = strstr(p, s)) != NULL; p++)
+		n++;
+	free(log);
+	return n;
+}
+
+static void
+wait_log_count(const char *s, int n)
+{
+	int	i;
+
+	for (i = 0; i < 1000 && log_count(s) < n; i++)
+		usleep(10000);
+	ck_assert_msg(log_count(s) >= n, "\"%s\" not logged %d times:\n%s",
+	    s, n, h_read_file(h_path("pfsd.log")));
+}
+
+static long
+proc_kib(pid_t pid, const char *field)
+{
+	char	path[64], st[4096], *v;
+	long	kib = -1;
+	ssize_t	n;
+	int	fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return -1;
+	n = read(fd, st, sizeof(st) - 1);	/* one read: a proc file */
+	close(fd);
+	st[n > 0 ? n : 0] = '\0';
+	if ((v = strstr(st, field)) != NULL)
+		kib = strtol(v + strlen(field), NULL, 10);
+	return kib;
+}
+
+/*
+ * HUPs alternating a failing and a good configuration under load: every
+ * connection answered, and the parent's descriptors and memory flat
+ * across the rollbacks (make soak: 100 of them; make check: 5).
+ */
+START_TEST(test_soak_rollbacks)
+{
+	struct hproc	 p;
+	char		 good[600], bad[700], said[64];
+	const char	*soak = getenv("PFSD_SOAK_COUNT");
+	int		 n = soak != NULL ? 100 : 5, i, fds0, fds1, status;
+	long		 rss0, rss1;
+	pid_t		 lg;
+
+	snprintf(good, sizeof(good), "handler " TPLUGIN("hooks") "\n"
+	    "max_servers 4\n" STATUS_SOCK, h_path("st.sock"));
+	snprintf(bad, sizeof(bad), "%sfail_hook pre_loop_hook\n", good);
+	start_conf(&p, good);
+	kill(p.pid, SIGHUP);	/* the baseline is a re-executed image */
+	wait_log_count("serving (generation 1,", 1);
+	ck_assert_int_eq(h_wait_children(p.pid, 4, 5000), 0);
+	fds0 = h_fd_count(p.pid);
+	rss0 = proc_kib(p.pid, "\nVmRSS:");
+	lg = load_start("600");
+	for (i = 1; i <= n; i++) {
+		write_conf(bad);
+		kill(p.pid, SIGHUP);
+		wait_log_count(" kept", i);
+		write_conf(good);
+		kill(p.pid, SIGHUP);
+		snprintf(said, sizeof(said), "serving (generation %d,", i + 1);
+		wait_log_count(said, 1);
+	}
+	kill(lg, SIGTERM);
+	load_check(lg);
+	ck_assert_int_eq(h_wait_children(p.pid, 4, 5000), 0);
+	ck_assert_int_eq(h_wait_no_zombies(p.pid, 5000), 0);
+	fds1 = h_fd_count(p.pid);
+	rss1 = proc_kib(p.pid, "\nVmRSS:");
+	fprintf(stderr, "soak: %d rollbacks and %d good HUPs under load; "
+	    "parent fds %d/%d, VmRSS %ld/%ld KiB\n", n, n, fds0, fds1, rss0,
+	    rss1);
+	ck_assert_int_eq(fds1, fds0);
+	ck_assert_int_gt(rss0, 0);
+	ck_assert_int_lt(labs(rss1 - rss0), 256);
+	status = h_stop(&p, SIGTERM, 5000);
+	ck_assert_int_eq(status, 0);
 }
 END_TEST
 
@@ -638,6 +732,20 @@ START_TEST(test_check_world)
 	    "user nobody\npid_file %s/pfsd.pid\n", ntohs(sin.sin_port),
 	    h_dir());
 	ck_assert_msg(check_conf(body, out, sizeof(out)) == 0, "%s", out);
+}
+END_TEST
+
+/* -t by hand while pfsd runs: its own ports are not "in use". */
+START_TEST(test_check_while_running)
+{
+	struct hproc	 p;
+	char		 out[4096], conf[512];
+	const char	*av[] = { "-t", "-c", conf, NULL };
+
+	start_conf(&p, "handler echo\nmax_servers 2\n");
+	snprintf(conf, sizeof(conf), "%s", h_path("pfsd.conf"));
+	ck_assert_msg(h_run(av, out, sizeof(out)) == 0, "%s", out);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
 
@@ -719,11 +827,9 @@ restart_suite(void)
 	TCase	*tc = tcase_create("restart");
 
 	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_rollback_pre_loop_hook);
-	tcase_add_test(tc, test_rollback_post_bind_hook);
-	tcase_add_test(tc, test_rollback_held_port);
-	tcase_add_test(tc, test_rollback_bad_user);
-	tcase_add_test(tc, test_rollback_log_dir);
+	tcase_add_test(tc, test_rollback_hooks);
+	tcase_add_test(tc, test_refused_port_and_user);
+	tcase_add_test(tc, test_refused_log_dir);
 	tcase_add_test(tc, test_status_socket_nobody);
 	tcase_add_test(tc, test_symlink_new_binary);
 	tcase_add_test(tc, test_term_during_check);
@@ -731,9 +837,14 @@ restart_suite(void)
 	tcase_add_test(tc, test_old_generation_bounded);
 	tcase_add_test(tc, test_old_child_request_timeout);
 	tcase_add_test(tc, test_check_world);
+	tcase_add_test(tc, test_check_while_running);
 	tcase_add_test(tc, test_check_numeric_uid);
 	tcase_add_test(tc, test_check_lock_dir);
 	tcase_add_test(tc, test_check_privileged_port);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("soak");	/* make soak runs it at full size */
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_soak_rollbacks);
 	suite_add_tcase(s, tc);
 	return s;
 }
