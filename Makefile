@@ -248,6 +248,11 @@ bench: deps all $(BENCH_BINS)
 	bench/run.sh
 	bench/proxy.sh
 
+# 20 HUPs whose new image fails and rolls back, under load (bench/rollback.sh)
+.PHONY: bench-rollback
+bench-rollback: deps all $(BENCH_BINS) tests/plugins/hooks.so
+	bench/rollback.sh
+
 # --- fuzzing (libFuzzer) -------------------------------------------------
 # make fuzz [FUZZ_SECONDS=60]: build tests/fuzz/fuzz_*.c with clang against
 # their own sanitized objects of the daemon (tests/fuzz/obj/, never mixed
