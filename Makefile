@@ -44,11 +44,13 @@ SYSTEMD_VERSION	?= $(shell systemctl --version 2>/dev/null | \
 #   prometheus	promtool checks `pfsd status --metrics`; a real
 #		Prometheus scrapes metrics_listen
 #   curl	HTTP client of the metrics tests
+#   libssl-dev	proto ssl (OpenSSL 3)
+#   openssl, python3	TLS clients of the tests, and their certificates
 DEPS_DEB	= gcc g++ make libc6-dev libyaml-dev libpcre2-dev check autoconf \
 		  automake pkg-config mandoc valgrind perl libnet-server-perl \
 		  libnet-cidr-perl netbase systemd clang libclang-rt-14-dev \
 		  strace haproxy nginx-light libnginx-mod-stream logrotate \
-		  prometheus curl python3
+		  prometheus libssl-dev openssl curl python3
 
 NOCONF_GOALS	= deps deps-list install-conf clean distclean help
 ifeq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
@@ -81,8 +83,10 @@ DAEMON_LIB_SRCS	= daemon/conf.c daemon/conf_yaml.c daemon/conf_cmdline.c \
 		  daemon/parent.c daemon/child.c daemon/daemonize.c \
 		  daemon/status.c daemon/restart.c daemon/watchdog.c \
 		  daemon/compat.c daemon/hooks.c daemon/metrics.c \
-		  daemon/sigpass.c daemon/check.c daemon/metrics_http.c
+		  daemon/sigpass.c daemon/check.c daemon/metrics_http.c \
+		  daemon/tls.c
 DAEMON_LIB_OBJS	= $(DAEMON_LIB_SRCS:.c=.o)
+DAEMON_LIBS	= $(PCRE2_LIBS) $(SSL_LIBS) $(DL_LIBS) -lpthread
 PLUGINS		= $(patsubst %.c,%.so,$(wildcard plugins/*.c))
 TEST_PLUGINS	= $(patsubst %.c,%.so,$(wildcard tests/plugins/*.c))
 TEST_SRCS	= $(wildcard tests/check_*.c) tests/harness.c tests/conf_helpers.c
@@ -138,7 +142,8 @@ FORCE:
 # --- the daemon -----------------------------------------------------------
 daemon/%.o: daemon/%.c daemon/internal.h daemon/pfsd.h daemon/config.h \
 	    .build-flags
-	$(CC) $(ALL_CFLAGS) $(YAML_CFLAGS) $(PCRE2_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(YAML_CFLAGS) $(PCRE2_CFLAGS) $(SSL_CFLAGS) \
+	  -c -o $@ $<
 
 daemon/paths-build.o: daemon/paths.c daemon/internal.h daemon/config.h \
 		      .build-flags
@@ -158,14 +163,12 @@ daemon/libpfsd.a: $(DAEMON_LIB_OBJS)
 daemon/pfsd: daemon/main.o daemon/paths-build.o daemon/libpfsd.a \
 	     daemon/pfsd.sym
 	$(CC) $(ALL_LDFLAGS) $(EXPORTS) -o $@ daemon/main.o \
-	  daemon/paths-build.o daemon/libpfsd.a $(YAML_LIBS) $(PCRE2_LIBS) \
-	  $(DL_LIBS)
+	  daemon/paths-build.o daemon/libpfsd.a $(YAML_LIBS) $(DAEMON_LIBS)
 
 daemon/pfsd-installed: daemon/main.o daemon/paths-inst.o daemon/libpfsd.a \
 		       daemon/pfsd.sym
 	$(CC) $(ALL_LDFLAGS) $(EXPORTS) -o $@ daemon/main.o \
-	  daemon/paths-inst.o daemon/libpfsd.a $(YAML_LIBS) $(PCRE2_LIBS) \
-	  $(DL_LIBS)
+	  daemon/paths-inst.o daemon/libpfsd.a $(YAML_LIBS) $(DAEMON_LIBS)
 
 # --- handlers -------------------------------------------------------------
 plugins: $(PLUGINS)
@@ -190,8 +193,7 @@ tests/%.o: tests/%.c tests/harness.h tests/conf_helpers.h \
 tests/bin/check_pfsd: $(TEST_OBJS) daemon/paths-build.o daemon/libpfsd.a
 	@mkdir -p tests/bin
 	$(CC) $(ALL_LDFLAGS) $(EXPORTS) -o $@ $(TEST_OBJS) \
-	  daemon/paths-build.o daemon/libpfsd.a $(YAML_LIBS) $(PCRE2_LIBS) \
-	  $(DL_LIBS) \
+	  daemon/paths-build.o daemon/libpfsd.a $(YAML_LIBS) $(DAEMON_LIBS) \
 	  $(CHECK_LIBS)
 
 tests/bin/cxx_header: daemon/pfsd.h tests/cxx_header.cc

@@ -196,7 +196,8 @@ need_local(const struct pfsd_request *creq)
 		return;
 	req->have_local = 1;
 	if (req->l->proto == PFSD_PROTO_UDP ||
-	    getsockname(req->fd, (struct sockaddr *)&ss, &len) == -1) {
+	    getsockname(req->tls != NULL ? req->net_fd : req->fd,
+	    (struct sockaddr *)&ss, &len) == -1) {
 		memcpy(&ss, &req->l->addr, sizeof(ss));
 	}
 	addr_format((struct sockaddr *)&ss, req->local_addr,
@@ -321,4 +322,29 @@ pfsd_set_option(struct pfsd_server *srv, const char *key, const char *value)
 		break;
 	}
 	return 0;
+}
+
+/* TLS: NULL on plain connections (pfsd_request.tls is NULL). */
+const char *
+pfsd_tls_version(const struct pfsd_request *req)
+{
+	return req->tls != NULL ? tls_name(req->tls, TLS_NAME_VERSION) : NULL;
+}
+
+const char *
+pfsd_tls_cipher(const struct pfsd_request *req)
+{
+	return req->tls != NULL ? tls_name(req->tls, TLS_NAME_CIPHER) : NULL;
+}
+
+const char *
+pfsd_tls_sni(const struct pfsd_request *req)
+{
+	return req->tls != NULL ? tls_name(req->tls, TLS_NAME_SNI) : NULL;
+}
+
+const char *
+pfsd_tls_peer_subject(const struct pfsd_request *req)
+{
+	return req->tls != NULL ? tls_name(req->tls, TLS_NAME_SUBJECT) : NULL;
 }

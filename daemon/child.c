@@ -535,6 +535,11 @@ child_serve(struct pfsd_server *srv, struct pfsd_request *req)
 		return;
 	}
 	memcpy(&ch.slot->peer, &req->peer, sizeof(ch.slot->peer));
+	if (req->l->tls && tls_accept(srv, req) == -1) {
+		close(req->fd);		/* logged; costs only this client */
+		ch.slot->req_start_ms = 0;
+		return;
+	}
 	ch.slot->served = ++srv->served;
 	if (srv->served == srv->max_requests) {
 		/* the replacement starts while this last request is served */
@@ -566,6 +571,8 @@ child_serve(struct pfsd_server *srv, struct pfsd_request *req)
 		ch.req_fd = -1;
 		close(req->fd);
 	}
+	if (req->tls != NULL)
+		tls_end(req);	/* the relay finishes, close_notify */
 	if (p->post_client_connection_hook != NULL)
 		p->post_client_connection_hook(req);
 	ch.slot->req_start_ms = 0;

@@ -36,7 +36,14 @@ static const char *const conf_serialize_choices[] = {
 	"flock", "semaphore", "pipe", "none", NULL
 };
 static const char *const conf_proto_choices[] = {
-	"tcp", "udp", "unix", NULL
+	"tcp", "udp", "unix", "ssl", NULL
+};
+/* Names, and the numbers IO::Socket::SSL takes (3: peer + fail if none). */
+static const char *const conf_verify_choices[] = {
+	"none", "peer", "require", "0", "1", "3", NULL
+};
+static const char *const conf_tls_version_choices[] = {
+	"TLSv1.2", "TLSv1.3", NULL
 };
 static const char *const conf_ipv_choices[] = { "4", "6", "*", NULL };
 static const char *const conf_proxy_choices[] = {
@@ -168,6 +175,27 @@ const struct option_def conf_options[OPT__COUNT] = {
 	[OPT_METRICS_ALLOW] = { .name = "metrics_allow", .type = OPT_T_STR,
 	    .list = 1, .def = "loopback",
 	    .help = "who may read metrics_listen (CIDR, or loopback)" },
+	[OPT_SSL_CERT_FILE] = { .name = "SSL_cert_file", .type = OPT_T_PATH,
+	    .help = "ssl ports: certificate chain (PEM)" },
+	[OPT_SSL_KEY_FILE] = { .name = "SSL_key_file", .type = OPT_T_PATH,
+	    .help = "ssl ports: private key (PEM), read before the user "
+	    "changes" },
+	[OPT_SSL_CA_FILE] = { .name = "SSL_ca_file", .type = OPT_T_PATH,
+	    .help = "CA certificates for client certificates (PEM)" },
+	[OPT_SSL_CA_PATH] = { .name = "SSL_ca_path", .type = OPT_T_PATH,
+	    .help = "directory of hashed CA certificates" },
+	[OPT_SSL_VERIFY_MODE] = { .name = "SSL_verify_mode",
+	    .type = OPT_T_ENUM, .def = "none", .choices = conf_verify_choices,
+	    .help = "client certificates: none, peer (checked if sent), "
+	    "require" },
+	[OPT_SSL_CIPHER_LIST] = { .name = "SSL_cipher_list", .type = OPT_T_STR,
+	    .help = "TLS 1.2 ciphers, OpenSSL syntax (default: safe list)" },
+	[OPT_SSL_VERSION] = { .name = "SSL_version", .type = OPT_T_ENUM,
+	    .def = "TLSv1.2", .choices = conf_tls_version_choices,
+	    .help = "lowest TLS version: TLSv1.2 or TLSv1.3" },
+	[OPT_SSL_HANDSHAKE_TIMEOUT] = { .name = "ssl_handshake_timeout",
+	    .type = OPT_T_INT, .def = "10", .min = 1, .max = 3600,
+	    .help = "seconds a client has to finish the TLS handshake" },
 };
 
 void *

@@ -82,6 +82,14 @@ enum opt_id {
 	OPT_SIG_PASSTHROUGH,
 	OPT_METRICS_LISTEN,
 	OPT_METRICS_ALLOW,
+	OPT_SSL_CERT_FILE,
+	OPT_SSL_KEY_FILE,
+	OPT_SSL_CA_FILE,
+	OPT_SSL_CA_PATH,
+	OPT_SSL_VERIFY_MODE,
+	OPT_SSL_CIPHER_LIST,
+	OPT_SSL_VERSION,
+	OPT_SSL_HANDSHAKE_TIMEOUT,
 	OPT__COUNT
 };
 
@@ -241,16 +249,20 @@ int		 log_limited(struct log_limit *, int, int, const char *, ...)
 		    PFSD_PRINTF(4, 5);
 
 /* listen.c */
+#define PROTO_SSL	3	/* a name only: TCP with TLS (listener.tls) */
+
 struct listen_spec {
 	char	host[256];	/* "*", an address or a name; path for unix */
 	char	port[64];	/* number or service name; empty for unix */
 	int	proto;		/* enum pfsd_proto */
 	int	ipv;		/* 4, 6, or 0 for both */
+	int	tls;		/* "ssl": proto is PFSD_PROTO_TCP */
 };
 
 struct listener {
 	int		 fd;
 	int		 proto;		/* enum pfsd_proto */
+	int		 tls;		/* proto ssl: TCP with TLS */
 	int		 family;	/* AF_INET, AF_INET6, AF_UNIX */
 	char		*host;		/* numeric address, "*" or a path */
 	int		 port;		/* bound port; 0 for unix */
@@ -512,6 +524,7 @@ struct pfsd_server {
 	struct cidr_set		*metrics_allow;	/* metrics_listen */
 	struct serializer	 ser;
 	struct scoreboard	 sb;
+	struct tls		*tls;		/* ssl ports: the context */
 
 	/* startup */
 	char			**argv;
@@ -582,6 +595,8 @@ struct pfsd_request {
 	socklen_t		 proxylen;	/* a PROXY header came */
 	char			 proxy_addr[64];
 	int			 allowed;	/* passed allow/deny */
+	struct tls_conn		*tls;		/* ssl: fd is the relay's */
+	int			 net_fd;	/* ssl: the TCP connection */
 };
 
 /* api.c */
@@ -631,6 +646,18 @@ __attribute__((noreturn))
 void		 child_main(struct pfsd_server *, int);
 __attribute__((noreturn))
 void		 dequeue_main(struct pfsd_server *, int);
+
+/* tls.c */
+struct tls;
+struct tls_conn;
+int		 tls_configure(struct pfsd_server *);
+int		 tls_accept(struct pfsd_server *, struct pfsd_request *);
+void		 tls_end(struct pfsd_request *);
+#define TLS_NAME_VERSION	0
+#define TLS_NAME_CIPHER		1
+#define TLS_NAME_SNI		2
+#define TLS_NAME_SUBJECT	3
+const char	*tls_name(const struct tls_conn *, int);
 
 /* daemonize.c */
 int		 daemon_background(struct pfsd_server *, char *, size_t);

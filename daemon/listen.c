@@ -36,7 +36,8 @@
 /* socket(2) as this file calls it; tests replace it to fake "no IPv6". */
 int	(*listen_socket_fn)(int, int, int) = socket;
 
-static const char *const lp_protos[] = { "tcp", "udp", "unix" };
+/* Indexed by enum pfsd_proto, then PROTO_SSL. */
+static const char *const lp_protos[] = { "tcp", "udp", "unix", "ssl" };
 
 /* One port entry being parsed: a copy cut from the end as parts are read. */
 struct lp_state {
@@ -326,6 +327,7 @@ lp_unix(struct lp_state *st, struct listen_spec *out)
 		    SUN_PATH_MAX - 1);
 	memcpy(out->host, st->buf, len + 1);
 	out->proto = PFSD_PROTO_UNIX;
+	out->tls = 0;
 	out->ipv = 0;
 	return 0;
 }
@@ -403,6 +405,10 @@ listen_parse(const char *spec, const char *defhost, const char *defproto,
 	    sizeof(hostbuf)) == -1)
 		return -1;
 	out->proto = st.proto;
+	if (out->proto == PROTO_SSL) {	/* TLS over TCP */
+		out->proto = PFSD_PROTO_TCP;
+		out->tls = 1;
+	}
 	out->ipv = st.ipv == IPV_4 ? 4 : st.ipv == IPV_6 ? 6 : 0;
 	if (st.buf[0] == '/') {
 		st.proto = named;
@@ -474,6 +480,7 @@ lc_add(struct lc_vec *v, const struct listen_spec *sp, const char *host,
 	memset(&l, 0, sizeof(l));
 	l.fd = -1;
 	l.proto = sp->proto;
+	l.tls = sp->tls;
 	l.family = sa->sa_family;
 	l.port = sp->proto == PFSD_PROTO_UNIX ? 0 : atoi(sp->port);
 	memcpy(&l.addr, sa, salen);
@@ -487,7 +494,8 @@ lc_add(struct lc_vec *v, const struct listen_spec *sp, const char *host,
 		    !(IN6_IS_ADDR_UNSPECIFIED(a) && sp->ipv != 6);
 	}
 	l.host = strdup(host);
-	l.name = listen_name(host, l.family, l.port, l.proto);
+	l.name = listen_name(host, l.family, l.port, l.tls ? PROTO_SSL :
+	    l.proto);
 	l.file = cv->file != NULL ? strdup(cv->file) : NULL;
 	if (l.host == NULL || l.name == NULL ||
 	    (cv->file != NULL && l.file == NULL) || lc_push(v, &l) == -1) {
@@ -740,7 +748,8 @@ lb_learn_port(struct listener *l, char *err, size_t errlen)
 	port = ntohs(ss.ss_family == AF_INET6 ?
 	    ((struct sockaddr_in6 *)&ss)->sin6_port :
 	    ((struct sockaddr_in *)&ss)->sin_port);
-	if ((name = listen_name(l->host, l->family, port, l->proto)) == NULL)
+	if ((name = listen_name(l->host, l->family, port, l->tls ? PROTO_SSL :
+	    l->proto)) == NULL)
 		return lb_fail(l, "cannot bind", err, errlen);
 	log_msg(PFSD_LOG_NOTICE, "port %s: bound to %s", l->name, name);
 	free(l->name);

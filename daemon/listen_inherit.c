@@ -303,6 +303,13 @@ li_name_is(const struct li_sock *si, const char *name)
 	}
 	rc = want != NULL && strcmp(want, name) == 0;
 	free(want);
+	if (!rc && proto == PFSD_PROTO_TCP && si->ss.ss_family != AF_UNIX) {
+		/* the same socket under its ssl name */
+		want = listen_name(host, si->ss.ss_family, li_port(&si->ss),
+		    PROTO_SSL);
+		rc = want != NULL && strcmp(want, name) == 0;
+		free(want);
+	}
 	return rc;
 }
 
@@ -321,7 +328,7 @@ li_adopt(struct listener *l, int fd, const struct li_sock *si, int own)
 		memcpy(&l->addr, &si->ss, si->len);
 		l->addrlen = si->len;
 		if ((name = listen_name(l->host, l->family, l->port,
-		    l->proto)) != NULL) {
+		    l->tls ? PROTO_SSL : l->proto)) != NULL) {
 			free(l->name);
 			l->name = name;
 		}

@@ -76,7 +76,7 @@ refused(struct pfsd_server *srv, const char *hook)
 	return -1;
 }
 
-/* Everything -t checks: the handler, sockets, access rules. */
+/* Everything -t checks: the handler, sockets, access rules, TLS files. */
 static int
 configure(struct pfsd_server *srv, enum cmd_action action)
 {
@@ -94,6 +94,7 @@ configure(struct pfsd_server *srv, enum cmd_action action)
 		fatal("access_configure");
 	metrics_http_configure(srv);
 	compat_check(c);
+	tls_configure(srv);
 	/* blocked like the parent's own until parent_signals handles them */
 	if (sigpass_configure(c, &srv->sigpass) == 0)
 		sigprocmask(SIG_BLOCK, &srv->sigpass, NULL);

@@ -160,6 +160,17 @@ int		 pfsd_set_option(struct pfsd_server *srv, const char *key,
 		    const char *value);
 
 /*
+ * TLS (ports with proto ssl; since ABI 1.1): the negotiated version
+ * ("TLSv1.3"), cipher, the server name the client asked for (SNI), and the
+ * subject of the client certificate when one was sent and verified.  NULL
+ * on plain connections, and when there is no such name or certificate.
+ */
+const char	*pfsd_tls_version(const struct pfsd_request *req);
+const char	*pfsd_tls_cipher(const struct pfsd_request *req);
+const char	*pfsd_tls_sni(const struct pfsd_request *req);
+const char	*pfsd_tls_peer_subject(const struct pfsd_request *req);
+
+/*
  * The hooks.  Declared here so that a plugin's definitions are checked
  * against them; define the ones you need with these exact prototypes.
  * Return 0 for success.  A non-zero return from post_configure_hook,

@@ -431,7 +431,8 @@ START_TEST(all_errors_reported)
 	want[1] = w[0];
 	want[2] = w[1];
 	want[3] = "command line: log_level: \"9\" is out of range (0..4)";
-	want[4] = "command line: proto: \"sctp\" is not one of tcp, udp, unix";
+	want[4] = "command line: proto: \"sctp\" is not one of tcp, udp, "
+	    "unix, ssl";
 	want[5] = w[2];
 	want[6] = NULL;
 	assert_msgs(c->errors, c->nerrors, want);

@@ -287,7 +287,8 @@ docs_commented_key(const char *line, char *name, size_t len)
 
 	if (line[0] != '#')
 		return 0;
-	n = strspn(line + 1, "abcdefghijklmnopqrstuvwxyz_");
+	n = strspn(line + 1, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ_");
 	if (n == 0 || n >= len || (line[1 + n] != ' ' && line[1 + n] != '\t'))
 		return 0;
 	snprintf(name, len, "%.*s", (int)n, line + 1);
@@ -331,7 +332,7 @@ START_TEST(conf_commented_examples)
 	    line = strtok_r(NULL, "\n", &save)) {
 		if (docs_commented_key(line, name, sizeof name))
 			line++;
-		else if (sscanf(line, "%63[a-z_]", name) != 1)
+		else if (sscanf(line, "%63[a-zA-Z_]", name) != 1)
 			continue;
 		if ((id = conf_find(name)) != -1)
 			seen[id] = 1;

@@ -265,7 +265,7 @@ START_TEST(all_errors_reported)
 	struct conf		*c;
 	const char *const	 want[] = {
 		"t.yaml:1: max_servers: \"abc\" is not a number",
-		"t.yaml:3: proto: \"sctp\" is not one of tcp, udp, unix",
+		"t.yaml:3: proto: \"sctp\" is not one of tcp, udp, unix, ssl",
 		"t.yaml:5: log_level: \"-1\" is out of range (0..4)",
 		NULL
 	};

@@ -1,0 +1,700 @@
+/*
+ * tls.c - proto ssl: TLS (OpenSSL 3) in front of a handler that does not
+ * know about it.
+ *
+ * The parent builds one SSL_CTX from the SSL_* keys while it still has its
+ * privileges (a key readable by root only works with "user nobody"); every
+ * child inherits it with fork(), and with it the session ticket keys, so a
+ * client resumes on whichever child accepts it.  -t builds the same
+ * context, which is how the HUP check validates renewed files.
+ *
+ * In the child, after accept: the handshake, bounded by
+ * ssl_handshake_timeout (a failure is logged at info and costs nothing but
+ * that connection), then a socketpair.  The handler gets one end as
+ * stdin/stdout and pfsd_request_fd(); a relay thread moves bytes between
+ * the other end and the TLS connection.  The request flow around the
+ * handler is the plain one: hooks, access rules, the scoreboard and
+ * request_timeout (the relay is joined before the request ends) see no
+ * difference.  When the handler is done and every copy of its end is
+ * closed, the relay sends what is left, then close_notify.
+ */
+#include "internal.h"
+
+#include <sys/socket.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#define TLS_BUF			16384	/* one TLS record of plaintext */
+#define TLS_CLOSE_NOTIFY_MS	1000	/* for close_notify to go out */
+/* Forward secrecy and AEAD only; TLS 1.3 suites are OpenSSL's own. */
+#define TLS_DEFAULT_CIPHERS	"ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:" \
+				"DHE+CHACHA20"
+#define TLS_NEVER_CIPHERS	":!aNULL:!eNULL:!EXPORT:!RC4:!MD5:!DES:!3DES"
+
+struct tls {
+	SSL_CTX		*ctx;
+	int		 handshake_ms;
+};
+
+/* One connection of a child; reused, so the buffers are allocated once. */
+struct tls_conn {
+	SSL		*ssl;
+	int		 net;		/* the TCP connection */
+	int		 app;		/* the relay's end of the socketpair */
+	pthread_t	 thread;
+	const char	*version;
+	const char	*cipher;
+	char		 sni[256];
+	char		 subject[512];
+	unsigned char	 in[TLS_BUF];	/* client to handler */
+	size_t		 in_off, in_len;
+	unsigned char	 out[TLS_BUF];	/* handler to client */
+	size_t		 out_off, out_len;
+};
+
+static struct tls_conn	*conn;
+
+/* ------------------------------------------------------------------ */
+/* Configuration (parent, and -t).                                     */
+
+/* Where to blame a key: its last value, or the first ssl port. */
+struct tls_where {
+	struct conf		*c;
+	const struct listener	*port;
+};
+
+static void	tls_complain(struct tls_where *, int, enum opt_id,
+		    const char *, ...) PFSD_PRINTF(4, 5);
+
+static void
+tls_complain(struct tls_where *w, int warn, enum opt_id id,
+    const char *fmt, ...)
+{
+	const struct conf_value	*cv = NULL;
+	const char		*file, *key;
+	char			 msg[ERRBUF_SIZE];
+	va_list			 ap;
+	int			 line;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (id != OPT_PORT && conf_count(w->c, id) > 0)
+		cv = conf_value_at(w->c, id, conf_count(w->c, id) - 1);
+	if (cv != NULL) {
+		file = cv->file;
+		line = cv->line;
+		key = conf_options[id].name;
+	} else {
+		file = w->port->file != NULL ? w->port->file : CONF_CMDLINE_FILE;
+		line = w->port->line;
+		key = "port";
+	}
+	if (warn)
+		conf_warn(w->c, file, line, key, "%s", msg);
+	else
+		conf_error(w->c, file, line, key, "%s", msg);
+}
+
+/* OpenSSL's reason for the last failure, its queue emptied. */
+static const char *
+tls_reason(void)
+{
+	static char	buf[256];
+	unsigned long	e, last = 0;
+
+	while ((e = ERR_get_error()) != 0)
+		last = e;
+	if (last == 0)
+		return "unknown error";
+	ERR_error_string_n(last, buf, sizeof(buf));
+	if (ERR_reason_error_string(last) != NULL)
+		snprintf(buf, sizeof(buf), "%s", ERR_reason_error_string(last));
+	return buf;
+}
+
+/* Can we open it?  A clear errno message before OpenSSL's own. */
+static int
+tls_readable(struct tls_where *w, enum opt_id id, const char *path)
+{
+	int	fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		tls_complain(w, 0, id, "cannot read %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Encrypted keys: no prompt on a terminal; they are refused instead. */
+static int
+tls_no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	return 0;
+}
+
+static void
+tls_time(const ASN1_TIME *t, char *buf, size_t len)
+{
+	struct tm	tm;
+
+	if (ASN1_TIME_to_tm(t, &tm) != 1 ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(buf, len, "(unreadable date)");
+}
+
+/* Not yet valid: an error.  Expired: a warning (clients decide). */
+static int
+tls_check_dates(struct tls_where *w, SSL_CTX *ctx, const char *path)
+{
+	X509	*x = SSL_CTX_get0_certificate(ctx);
+	char	 when[64];
+
+	if (x == NULL)
+		return 0;
+	if (X509_cmp_current_time(X509_get0_notBefore(x)) >= 0) {
+		tls_time(X509_get0_notBefore(x), when, sizeof(when));
+		tls_complain(w, 0, OPT_SSL_CERT_FILE, "the certificate in %s "
+		    "is not valid before %s", path, when);
+		return -1;
+	}
+	if (X509_cmp_current_time(X509_get0_notAfter(x)) <= 0) {
+		tls_time(X509_get0_notAfter(x), when, sizeof(when));
+		tls_complain(w, 1, OPT_SSL_CERT_FILE, "the certificate in %s "
+		    "expired on %s", path, when);
+	}
+	return 0;
+}
+
+static int
+tls_load_pair(struct tls_where *w, SSL_CTX *ctx)
+{
+	const char	*cert = conf_str(w->c, OPT_SSL_CERT_FILE);
+	const char	*key = conf_str(w->c, OPT_SSL_KEY_FILE);
+	enum opt_id	 keyid = OPT_SSL_KEY_FILE;
+
+	if (cert == NULL) {
+		tls_complain(w, 0, OPT_PORT, "%s needs SSL_cert_file",
+		    w->port->name);
+		return -1;
+	}
+	if (key == NULL) {	/* the key in the certificate's file */
+		key = cert;
+		keyid = OPT_SSL_CERT_FILE;
+	}
+	if (tls_readable(w, OPT_SSL_CERT_FILE, cert) == -1 ||
+	    (key != cert && tls_readable(w, keyid, key) == -1))
+		return -1;
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		tls_complain(w, 0, OPT_SSL_CERT_FILE, "%s: no PEM certificate "
+		    "(%s)", cert, tls_reason());
+		return -1;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		tls_complain(w, 0, keyid, "%s: no usable PEM private key, "
+		    "or an encrypted one (%s)", key, tls_reason());
+		return -1;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		ERR_clear_error();
+		tls_complain(w, 0, keyid, "the key in %s does not match the "
+		    "certificate in %s", key, cert);
+		return -1;
+	}
+	return tls_check_dates(w, ctx, cert);
+}
+
+/* SSL_verify_mode: 0 none, 1 peer, 2 require (the enum's index mod 3). */
+static int
+tls_verify_mode(const struct conf *c)
+{
+	return (int)(conf_num(c, OPT_SSL_VERIFY_MODE) % 3);
+}
+
+static int
+tls_load_ca(struct tls_where *w, SSL_CTX *ctx)
+{
+	const char		*file = conf_str(w->c, OPT_SSL_CA_FILE);
+	const char		*dir = conf_str(w->c, OPT_SSL_CA_PATH);
+	STACK_OF(X509_NAME)	*names;
+	int			 mode = tls_verify_mode(w->c);
+
+	if (mode == 0)
+		return 0;
+	if (file == NULL && dir == NULL) {
+		tls_complain(w, 0, OPT_SSL_VERIFY_MODE, "%s needs SSL_ca_file "
+		    "or SSL_ca_path to check client certificates",
+		    conf_str(w->c, OPT_SSL_VERIFY_MODE));
+		return -1;
+	}
+	if ((file != NULL && tls_readable(w, OPT_SSL_CA_FILE, file) == -1) ||
+	    (dir != NULL && tls_readable(w, OPT_SSL_CA_PATH, dir) == -1))
+		return -1;
+	if (SSL_CTX_load_verify_locations(ctx, file, dir) != 1) {
+		tls_complain(w, 0, file != NULL ? OPT_SSL_CA_FILE :
+		    OPT_SSL_CA_PATH, "no CA certificate in %s (%s)",
+		    file != NULL ? file : dir, tls_reason());
+		return -1;
+	}
+	/* Tell clients which CAs we take (the file's; a path lists none). */
+	if (file != NULL && (names = SSL_load_client_CA_file(file)) != NULL)
+		SSL_CTX_set_client_CA_list(ctx, names);
+	ERR_clear_error();
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (mode == 2 ?
+	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), NULL);
+	return 0;
+}
+
+static int
+tls_protocols(struct tls_where *w, SSL_CTX *ctx)
+{
+	const char	*list = conf_str(w->c, OPT_SSL_CIPHER_LIST);
+	char		 buf[1024];
+	int		 min = conf_num(w->c, OPT_SSL_VERSION) == 1 ?
+			    TLS1_3_VERSION : TLS1_2_VERSION;
+
+	if (SSL_CTX_set_min_proto_version(ctx, min) != 1 ||
+	    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
+		tls_complain(w, 0, OPT_SSL_VERSION, "%s", tls_reason());
+		return -1;
+	}
+	if (list == NULL)
+		list = TLS_DEFAULT_CIPHERS;
+	if ((size_t)snprintf(buf, sizeof(buf), "%s%s", list,
+	    TLS_NEVER_CIPHERS) >= sizeof(buf)) {
+		tls_complain(w, 0, OPT_SSL_CIPHER_LIST, "too long");
+		return -1;
+	}
+	if (SSL_CTX_set_cipher_list(ctx, buf) != 1) {
+		ERR_clear_error();
+		tls_complain(w, 0, OPT_SSL_CIPHER_LIST, "\"%s\" names no "
+		    "usable cipher (NULL, export, RC4, DES and MD5 ciphers "
+		    "are never used)", list);
+		return -1;
+	}
+	return 0;
+}
+
+static SSL_CTX *
+tls_ctx(struct tls_where *w)
+{
+	static const unsigned char	 sid_ctx[] = "pfsd";
+	SSL_CTX				*ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		tls_complain(w, 0, OPT_PORT, "SSL_CTX_new: %s", tls_reason());
+		return NULL;
+	}
+	SSL_CTX_set_default_passwd_cb(ctx, tls_no_passphrase);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
+	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+	    SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	/*
+	 * Resumption by tickets only: a per-child session cache would only
+	 * find the sessions of one child.  The ticket keys are made here, in
+	 * the parent, so every child has the same ones.
+	 */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
+	if (tls_load_pair(w, ctx) == -1 || tls_load_ca(w, ctx) == -1 ||
+	    tls_protocols(w, ctx) == -1) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+/*
+ * With an ssl port, build the context from the SSL_* keys.  Problems go
+ * to conf_error ("FILE:LINE: key: problem"), an expired certificate to
+ * conf_warn.  0, or -1.
+ */
+int
+tls_configure(struct pfsd_server *srv)
+{
+	struct tls_where	 w;
+	SSL_CTX			*ctx;
+	size_t			 i;
+
+	w.c = srv->conf;
+	w.port = NULL;
+	for (i = 0; i < srv->nls && w.port == NULL; i++)
+		if (srv->ls[i].tls)
+			w.port = &srv->ls[i];
+	if (w.port == NULL)
+		return 0;
+	if ((ctx = tls_ctx(&w)) == NULL)
+		return -1;
+	if ((srv->tls = calloc(1, sizeof(*srv->tls))) == NULL)
+		fatal("%s: calloc", __func__);
+	srv->tls->ctx = ctx;
+	srv->tls->handshake_ms = (int)conf_num(srv->conf,
+	    OPT_SSL_HANDSHAKE_TIMEOUT) * 1000;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The handshake (child).                                              */
+
+static void
+tls_log_failure(struct pfsd_request *req, const char *why)
+{
+	char	peer[128];
+
+	log_escape(peer, sizeof(peer), pfsd_peer_addr(req),
+	    strlen(pfsd_peer_addr(req)));
+	log_msg(PFSD_LOG_INFO, "TLS handshake with %s port %d on %s failed: "
+	    "%s", peer, pfsd_peer_port(req), req->l->name, why);
+}
+
+/* SSL_accept with a deadline; NULL on success, else why it failed. */
+static const char *
+tls_handshake(SSL *ssl, int fd, int ms)
+{
+	struct pollfd	 pfd;
+	long long	 deadline = now_ms() + ms, left;
+	int		 rc, e;
+
+	for (;;) {
+		ERR_clear_error();
+		if ((rc = SSL_accept(ssl)) == 1)
+			return NULL;
+		e = SSL_get_error(ssl, rc);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+			if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
+				return errno != 0 ? strerror(errno) :
+				    "connection closed by the client";
+			if (e == SSL_ERROR_ZERO_RETURN)
+				return "connection closed by the client";
+			return tls_reason();
+		}
+		pfd.fd = fd;
+		pfd.events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+		do {
+			if ((left = deadline - now_ms()) <= 0)
+				return "handshake timed out";
+			rc = poll(&pfd, 1, (int)left);
+		} while (rc == 0 || (rc == -1 && errno == EINTR));
+		if (rc == -1)
+			return strerror(errno);
+	}
+}
+
+static void
+tls_copy_names(struct tls_conn *t)
+{
+	const char	*sni;
+	X509		*x;
+
+	t->version = SSL_get_version(t->ssl);
+	t->cipher = SSL_get_cipher_name(t->ssl);
+	sni = SSL_get_servername(t->ssl, TLSEXT_NAMETYPE_host_name);
+	snprintf(t->sni, sizeof(t->sni), "%s", sni != NULL ? sni : "");
+	t->subject[0] = '\0';
+	/* Only a certificate that was checked against the CAs. */
+	if ((x = SSL_get0_peer_certificate(t->ssl)) != NULL &&
+	    SSL_get_verify_result(t->ssl) == X509_V_OK)
+		X509_NAME_oneline(X509_get_subject_name(x), t->subject,
+		    sizeof(t->subject));
+}
+
+static void	*tls_relay(void *);
+
+/* The handler's end of a socketpair becomes req->fd; the relay starts. */
+static int
+tls_start_relay(struct pfsd_request *req, struct tls_conn *t)
+{
+	sigset_t	all, old;
+	int		sp[2], rc;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
+		log_warn("TLS relay: socketpair");
+		return -1;
+	}
+	fcntl(sp[1], F_SETFL, O_NONBLOCK);
+	t->net = req->fd;
+	t->app = sp[1];
+	t->in_len = t->out_len = 0;
+	/* Signals stay with the main thread: the thread starts with none. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&t->thread, NULL, tls_relay, t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		log_msg(PFSD_LOG_ERR, "TLS relay: pthread_create: %s",
+		    strerror(rc));
+		close(sp[0]);
+		close(sp[1]);
+		return -1;
+	}
+	req->net_fd = req->fd;
+	req->fd = sp[0];
+	req->tls = t;
+	return 0;
+}
+
+/*
+ * The handshake on the connection just accepted into req, then the relay.
+ * 0: req->fd is now the handler's plaintext end.  -1: logged; the caller
+ * closes req->fd and takes the next client.
+ */
+int
+tls_accept(struct pfsd_server *srv, struct pfsd_request *req)
+{
+	struct tls_conn	*t;
+	const char	*why;
+
+	req->tls = NULL;
+	if (conn == NULL && (conn = calloc(1, sizeof(*conn))) == NULL) {
+		log_warn("TLS: calloc");
+		return -1;
+	}
+	t = conn;
+	fcntl(req->fd, F_SETFL, O_NONBLOCK);
+	if ((t->ssl = SSL_new(srv->tls->ctx)) == NULL ||
+	    SSL_set_fd(t->ssl, req->fd) != 1) {
+		tls_log_failure(req, tls_reason());
+		goto fail;
+	}
+	if ((why = tls_handshake(t->ssl, req->fd,
+	    srv->tls->handshake_ms)) != NULL) {
+		tls_log_failure(req, why);
+		goto fail;
+	}
+	tls_copy_names(t);
+	if (tls_start_relay(req, t) == 0)
+		return 0;
+fail:
+	ERR_clear_error();
+	SSL_free(t->ssl);
+	t->ssl = NULL;
+	return -1;
+}
+
+/*
+ * The handler is done and its end is closed (req->fd included): wait for
+ * the relay to deliver the rest and close_notify, then close the TCP
+ * connection.  req->fd is left -1.
+ */
+void
+tls_end(struct pfsd_request *req)
+{
+	struct tls_conn	*t = req->tls;
+
+	if (t == NULL)
+		return;
+	pthread_join(t->thread, NULL);
+	SSL_free(t->ssl);
+	t->ssl = NULL;
+	close(t->net);
+	req->tls = NULL;
+	req->fd = -1;
+	req->net_fd = -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* The relay (a thread of the child, one connection at a time).        */
+
+#define WANT_NET_IN	0x01
+#define WANT_NET_OUT	0x02
+#define WANT_APP_IN	0x04
+#define WANT_APP_OUT	0x08
+
+struct relay {
+	struct tls_conn	*t;
+	int		 net_eof;	/* client sent close_notify or FIN */
+	int		 app_eof;	/* the handler's end is closed */
+	int		 dead;		/* TLS error: stop */
+	int		 want;		/* WANT_* from the last attempts */
+	int		 progress;
+};
+
+static int
+ssl_want(SSL *ssl, int rc)
+{
+	switch (SSL_get_error(ssl, rc)) {
+	case SSL_ERROR_WANT_READ:
+		return WANT_NET_IN;
+	case SSL_ERROR_WANT_WRITE:
+		return WANT_NET_OUT;
+	case SSL_ERROR_ZERO_RETURN:
+		return -1;
+	default:
+		return -2;
+	}
+}
+
+/* Client to handler: decrypt into in[], write it to the app end. */
+static void
+relay_in(struct relay *r)
+{
+	struct tls_conn	*t = r->t;
+	ssize_t		 n;
+	int		 rc, w;
+
+	if (t->in_len == 0 && !r->net_eof) {
+		ERR_clear_error();
+		if ((rc = SSL_read(t->ssl, t->in, sizeof(t->in))) > 0) {
+			t->in_off = 0;
+			t->in_len = (size_t)rc;
+			r->progress = 1;
+		} else if ((w = ssl_want(t->ssl, rc)) > 0)
+			r->want |= w;
+		else {
+			/* EOF from the client: EOF on the handler's stdin */
+			r->net_eof = 1;
+			r->dead = w == -2;
+			shutdown(t->app, SHUT_WR);
+			r->progress = 1;
+		}
+	}
+	if (t->in_len == 0)
+		return;
+	if ((n = write(t->app, t->in + t->in_off, t->in_len)) > 0) {
+		t->in_off += (size_t)n;
+		t->in_len -= (size_t)n;
+		r->progress = 1;
+	} else if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		r->want |= WANT_APP_OUT;
+	else {
+		/* the handler will read no more: drop the rest */
+		t->in_len = 0;
+		r->net_eof = 1;
+		r->progress = 1;
+	}
+}
+
+/* Handler to client: read the app end into out[], encrypt it. */
+static void
+relay_out(struct relay *r)
+{
+	struct tls_conn	*t = r->t;
+	ssize_t		 n;
+	int		 rc, w;
+
+	if (t->out_len == 0 && !r->app_eof) {
+		if ((n = read(t->app, t->out, sizeof(t->out))) > 0) {
+			t->out_off = 0;
+			t->out_len = (size_t)n;
+			r->progress = 1;
+		} else if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			r->want |= WANT_APP_IN;
+		else {
+			r->app_eof = 1;
+			r->progress = 1;
+		}
+	}
+	if (t->out_len == 0)
+		return;
+	ERR_clear_error();
+	if ((rc = SSL_write(t->ssl, t->out + t->out_off,
+	    (int)t->out_len)) > 0) {
+		t->out_off += (size_t)rc;
+		t->out_len -= (size_t)rc;
+		r->progress = 1;
+	} else if ((w = ssl_want(t->ssl, rc)) > 0)
+		r->want |= w;
+	else
+		r->dead = 1;
+}
+
+static void
+relay_wait(struct relay *r)
+{
+	struct pollfd	pfd[2];
+
+	pfd[0].fd = r->t->net;
+	pfd[0].events = (r->want & WANT_NET_IN ? POLLIN : 0) |
+	    (r->want & WANT_NET_OUT ? POLLOUT : 0);
+	pfd[1].fd = r->t->app;
+	pfd[1].events = (r->want & WANT_APP_IN ? POLLIN : 0) |
+	    (r->want & WANT_APP_OUT ? POLLOUT : 0);
+	if (pfd[0].events == 0)
+		pfd[0].fd = -1;
+	if (pfd[1].events == 0)
+		pfd[1].fd = -1;
+	if (poll(pfd, 2, -1) == -1 && errno != EINTR)
+		r->dead = 1;
+}
+
+/* close_notify, given a moment to leave when the socket is full. */
+static void
+relay_close_notify(struct tls_conn *t)
+{
+	struct pollfd	pfd;
+	long long	deadline = now_ms() + TLS_CLOSE_NOTIFY_MS, left;
+	int		rc, w;
+
+	for (;;) {
+		ERR_clear_error();
+		if ((rc = SSL_shutdown(t->ssl)) >= 0)
+			return;		/* sent; no need to wait for theirs */
+		if ((w = ssl_want(t->ssl, rc)) <= 0 ||
+		    (left = deadline - now_ms()) <= 0)
+			return;
+		pfd.fd = t->net;
+		pfd.events = w == WANT_NET_IN ? POLLIN : POLLOUT;
+		if (poll(&pfd, 1, (int)left) <= 0)
+			return;
+	}
+}
+
+static void *
+tls_relay(void *arg)
+{
+	struct relay	r;
+
+	memset(&r, 0, sizeof(r));
+	r.t = arg;
+	for (;;) {
+		do {
+			r.want = 0;
+			r.progress = 0;
+			relay_in(&r);
+			if (!r.dead)
+				relay_out(&r);
+		} while (r.progress && !r.dead &&
+		    !(r.app_eof && r.t->out_len == 0));
+		if (r.dead || (r.app_eof && r.t->out_len == 0))
+			break;
+		relay_wait(&r);
+	}
+	if (!r.dead)
+		relay_close_notify(r.t);
+	else
+		SSL_set_quiet_shutdown(r.t->ssl, 1);
+	ERR_clear_error();
+	/* the handler's writes fail from now on (EPIPE), its reads see EOF */
+	close(r.t->app);
+	return NULL;
+}
+
+/* A name of the connection (TLS_NAME_*) for pfsd_tls_*(); NULL if none. */
+const char *
+tls_name(const struct tls_conn *t, int what)
+{
+	switch (what) {
+	case TLS_NAME_VERSION:
+		return t->version;
+	case TLS_NAME_CIPHER:
+		return t->cipher;
+	case TLS_NAME_SNI:
+		return t->sni[0] != '\0' ? t->sni : NULL;
+	default:
+		return t->subject[0] != '\0' ? t->subject : NULL;
+	}
+}
