@@ -202,7 +202,10 @@ tls_load_pair(struct tls_where *w, SSL_CTX *ctx)
 		    "(%s)", cert, tls_reason());
 		return -1;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+	/* a mismatch is said below, in plainer words */
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 &&
+	    ERR_GET_REASON(ERR_peek_last_error()) !=
+	    X509_R_KEY_VALUES_MISMATCH) {
 		tls_complain(w, 0, keyid, "%s: no usable PEM private key, "
 		    "or an encrypted one (%s)", key, tls_reason());
 		return -1;

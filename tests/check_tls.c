@@ -1,0 +1,585 @@
+/*
+ * check_tls.c - proto ssl against clients nobody here wrote: openssl
+ * s_client (TLS 1.2 and 1.3, client certificates, resumption on another
+ * child), curl, Python's ssl module; a TLS and a plain port in one pool;
+ * handshakes that fail or stall; every bad SSL_* setting at -t.
+ *
+ * The certificates (ECDSA P-256: a CA, the server, a client, one not yet
+ * valid and one expired) and the tlsinfo handler of pfsd-plugin(3) are
+ * made once per run, by the openssl command and cc, in a directory of
+ * tests/run.
+ */
+#define _GNU_SOURCE		/* asprintf */
+#include <sys/wait.h>
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define TLS_OUT		16384
+#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
+
+Suite	*tls_suite(void);
+
+static char	certdir[512];
+
+/* The certificates, as a shell script run in certdir. */
+static const char gen_certs[] =
+    "set -e\n"
+    "ec() { openssl genpkey -algorithm EC -pkeyopt "
+    "ec_paramgen_curve:P-256 -out \"$1\"; }\n"
+    "ec ca.key; ec srv.key; ec cli.key; ec other.key\n"
+    "openssl req -x509 -new -key ca.key -out ca.pem -days 2 "
+    "-subj /CN=pfsd-test-ca\n"
+    "openssl req -new -key srv.key -subj /CN=localhost -out srv.csr\n"
+    "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > srv.ext\n"
+    "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key "
+    "-CAcreateserial -days 2 -extfile srv.ext -out srv.pem\n"
+    "openssl req -new -key cli.key -subj /CN=alice/O=pfsd-test "
+    "-out cli.csr\n"
+    "openssl x509 -req -in cli.csr -CA ca.pem -CAkey ca.key "
+    "-CAcreateserial -days 2 -out cli.pem\n"
+    /* dates in the past and the future need openssl ca */
+    "mkdir db; : > db/index.txt; echo 01 > db/serial\n"
+    "printf '[ca]\\ndefault_ca=d\\n[d]\\ndatabase=db/index.txt\\n"
+    "new_certs_dir=db\\nserial=db/serial\\ndefault_md=sha256\\npolicy=p\\n"
+    "unique_subject=no\\n[p]\\ncommonName=supplied\\n' > ca.cnf\n"
+    "ca() { openssl ca -config ca.cnf -batch -notext -cert ca.pem "
+    "-keyfile ca.key -in srv.csr -startdate $1 -enddate $2 -out $3; }\n"
+    "ca 20990101000000Z 20991231000000Z future.pem\n"
+    "ca 20200101000000Z 20200102000000Z expired.pem\n"
+    "echo 'not a certificate' > junk.pem\n";
+
+/* Run cmd with sh in certdir, stdout and stderr into out: wait status. */
+static int
+sh(const char *cmd, char *out, size_t len)
+{
+	char	*full;
+	size_t	 off = 0, n;
+	FILE	*p;
+
+	ck_assert_int_ne(asprintf(&full, "cd '%s' && (%s) 2>&1", certdir,
+	    cmd), -1);
+	ck_assert_ptr_nonnull(p = popen(full, "r"));
+	while (off + 1 < len && (n = fread(out + off, 1, len - off - 1,
+	    p)) > 0)
+		off += n;
+	out[off] = '\0';
+	free(full);
+	return pclose(p);
+}
+
+/* The tlsinfo example of pfsd-plugin.3, as its reader would copy it. */
+static void
+extract_example(const char *path)
+{
+	char		*page = h_read_file(SRCDIR "/man/pfsd-plugin.3");
+	const char	*p, *end;
+	FILE		*f;
+
+	ck_assert_ptr_nonnull(page);
+	ck_assert_ptr_nonnull(p = strstr(page, "begin example tlsinfo.c"));
+	ck_assert_ptr_nonnull(p = strstr(p, "\n.Bd -literal"));
+	p = strchr(p + 1, '\n') + 1;
+	ck_assert_ptr_nonnull(end = strstr(p, "\n.Ed\n"));
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	for (; p <= end; p++) {
+		if (*p == '\\' && p[1] == 'e') {
+			fputc('\\', f);
+			p++;
+		} else if (*p == '\\' && p[1] == '&')
+			p++;
+		else
+			fputc(*p, f);
+	}
+	fclose(f);
+	free(page);
+}
+
+static void
+setup_certs(void)
+{
+	char	out[TLS_OUT], cmd[1024];
+
+	snprintf(certdir, sizeof(certdir), SRCDIR "/tests/run/tls.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(certdir));
+	ck_assert_msg(sh(gen_certs, out, sizeof(out)) == 0, "%s", out);
+	snprintf(cmd, sizeof(cmd), "%s/tlsinfo.c", certdir);
+	extract_example(cmd);
+	snprintf(cmd, sizeof(cmd), "${CC:-cc} -shared -fPIC -Wall -Werror "
+	    "-I'%s/daemon' -o tlsinfo.so tlsinfo.c", SRCDIR);
+	ck_assert_msg(sh(cmd, out, sizeof(out)) == 0, "%s", out);
+}
+
+static void
+teardown_certs(void)
+{
+	char	cmd[600], out[256];
+
+	if (certdir[0] == '\0')
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", certdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "%s: %s\n", cmd, out);
+}
+
+/* --- a running pfsd ------------------------------------------------------ */
+
+struct srv {
+	struct hproc	p;
+	int		tls_port, plain_port;
+};
+
+static char *
+cert(const char *name)
+{
+	static char	bufs[8][600];
+	static int	i;
+	char		*b = bufs[i++ % 8];
+
+	snprintf(b, sizeof(bufs[0]), "%s/%s", certdir, name);
+	return b;
+}
+
+/* pfsd with a TLS port and a plain one, extra arguments after. */
+static void
+start(struct srv *s, const char *handler, const char *const *extra)
+{
+	const char	*av[40];
+	char		 a[4][700];
+	size_t		 n = 0;
+
+	s->tls_port = h_free_port();
+	do
+		s->plain_port = h_free_port();
+	while (s->plain_port == s->tls_port);
+	snprintf(a[0], sizeof(a[0]), "--port=127.0.0.1:%d/ssl", s->tls_port);
+	snprintf(a[1], sizeof(a[1]), "--port=127.0.0.1:%d", s->plain_port);
+	snprintf(a[2], sizeof(a[2]), "--SSL_cert_file=%s", cert("srv.pem"));
+	snprintf(a[3], sizeof(a[3]), "--SSL_key_file=%s", cert("srv.key"));
+	av[n++] = handler;
+	av[n++] = a[0];
+	av[n++] = a[1];
+	av[n++] = a[2];
+	av[n++] = a[3];
+	av[n++] = "--log_level=3";
+	while (extra != NULL && *extra != NULL && n < 38)
+		av[n++] = *extra++;
+	av[n] = NULL;
+	ck_assert_int_eq(h_start(&s->p, av), 0);
+	ck_assert_msg(h_wait_ready(&s->p, 10000) == 0, "not ready:\n%s",
+	    h_read_file(s->p.log));
+}
+
+static void
+stop(struct srv *s)
+{
+	ck_assert_int_ne(h_stop(&s->p, SIGTERM, 10000), -1);
+}
+
+#define TLSINFO		"--handler=%s/tlsinfo.so"
+
+static const char *
+tlsinfo(void)
+{
+	static char	buf[700];
+
+	snprintf(buf, sizeof(buf), TLSINFO, certdir);
+	return buf;
+}
+
+/* openssl s_client to the TLS port with opts; its output in out. */
+static int
+s_client(struct srv *s, const char *opts, const char *input, char *out,
+    size_t len)
+{
+	char	cmd[2048];
+
+	snprintf(cmd, sizeof(cmd), "printf '%s' | timeout 10 openssl s_client "
+	    "-connect 127.0.0.1:%d -servername localhost -CAfile ca.pem "
+	    "-verify_return_error -ign_eof %s", input, s->tls_port, opts);
+	return sh(cmd, out, len);
+}
+
+/* --- serving ------------------------------------------------------------- */
+
+/* TLS 1.2 and 1.3 on one port, plain text on the other, one pool. */
+START_TEST(test_versions_and_plain_port)
+{
+	static const char *const v[][2] = {
+		{ "-tls1_2", "TLSv1.2 ECDHE-ECDSA-" },
+		{ "-tls1_3", "TLSv1.3 TLS_" },
+	};
+	const char *const	 extra[] = { "--max_servers=2", NULL };
+	struct srv		 s;
+	char			 out[TLS_OUT], want[128], buf[256];
+	size_t			 i;
+
+	start(&s, tlsinfo(), extra);
+	for (i = 0; i < NITEMS(v); i++) {
+		ck_assert_msg(s_client(&s, v[i][0], "", out, sizeof(out)) == 0,
+		    "%s", out);
+		ck_assert_msg(strstr(out, v[i][1]) != NULL, "%s:\n%s",
+		    v[i][0], out);
+		snprintf(want, sizeof(want), "port=%d sni=localhost "
+		    "subject=-\n", s.tls_port);
+		ck_assert_msg(strstr(out, want) != NULL, "no \"%s\" in\n%s",
+		    want, out);
+	}
+	ck_assert_int_gt(h_talk("127.0.0.1", s.plain_port, "", buf,
+	    sizeof(buf)), 0);
+	snprintf(want, sizeof(want), "plain port=%d\n", s.plain_port);
+	ck_assert_str_eq(buf, want);
+	stop(&s);
+}
+END_TEST
+
+/*
+ * The relay both ways with Python's ssl module: 300 KB echoed in lines
+ * (more than the socket buffers, so the relay must not block one way
+ * while the other fills), then "quit": the end is a close_notify, not a
+ * bare FIN (a ragged EOF raises SSLEOFError here).
+ */
+static const char py_echo[] =
+    "python3 - %d <<'EOF'\n"
+    "import socket, ssl, sys\n"
+    "ctx = ssl.create_default_context(cafile='ca.pem')\n"
+    "s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))\n"
+    "t = ctx.wrap_socket(s, server_hostname='localhost',\n"
+    "                    suppress_ragged_eofs=False)\n"
+    "data = b''.join(b'%%05d' %% i + b'x' * 94 + b'\\n' for i in range(3000))\n"
+    "t.sendall(data + b'quit\\n')\n"
+    "got = b''\n"
+    "while True:\n"
+    "    d = t.recv(65536)\n"
+    "    if not d:\n"
+    "        break\n"
+    "    got += d\n"
+    "print(t.version(), len(got), got == data)\n"
+    "EOF\n";
+
+START_TEST(test_relay_python)
+{
+	const char *const	 extra[] = { "--max_servers=1", NULL };
+	struct srv		 s;
+	char			 cmd[2048], out[TLS_OUT];
+
+	start(&s, "--handler=echo", extra);
+	snprintf(cmd, sizeof(cmd), py_echo, s.tls_port);
+	ck_assert_msg(sh(cmd, out, sizeof(out)) == 0, "%s", out);
+	ck_assert_str_eq(out, "TLSv1.3 300000 True\n");
+	/* and the same child serves plain text next */
+	ck_assert_int_eq(h_talk("127.0.0.1", s.plain_port, "hi\nquit\n", cmd,
+	    sizeof(cmd)), 3);
+	ck_assert_str_eq(cmd, "hi\n");
+	stop(&s);
+}
+END_TEST
+
+/* curl over TLS to http_hello: two requests on one kept-alive connection. */
+START_TEST(test_curl_http_hello)
+{
+	struct srv	s;
+	char		cmd[1024], out[TLS_OUT];
+
+	start(&s, "--handler=http_hello", NULL);
+	snprintf(cmd, sizeof(cmd), "timeout 10 curl -sS -v --cacert ca.pem "
+	    "--resolve localhost:%d:127.0.0.1 https://localhost:%d/ "
+	    "https://localhost:%d/again 2>&1", s.tls_port, s.tls_port,
+	    s.tls_port);
+	ck_assert_msg(sh(cmd, out, sizeof(out)) == 0, "%s", out);
+	ck_assert_msg(strstr(out, "SSL connection using TLSv1.3") != NULL,
+	    "%s", out);
+	ck_assert_msg(strstr(out, "Hello, world!\n") != NULL &&
+	    strstr(strstr(out, "Hello, world!\n") + 1, "Hello, world!\n") !=
+	    NULL, "not two answers:\n%s", out);
+	ck_assert_msg(strstr(out, "Re-using existing connection") != NULL,
+	    "%s", out);
+	stop(&s);
+}
+END_TEST
+
+/* SSL_verify_mode require, then peer: subject only when verified. */
+START_TEST(test_client_certificates)
+{
+	const char *const	 req[] = { "--SSL_verify_mode=require",
+				    NULL, NULL };
+	struct srv		 s;
+	char			 ca[700], out[TLS_OUT];
+
+	snprintf(ca, sizeof(ca), "--SSL_ca_file=%s", cert("ca.pem"));
+	((const char **)req)[1] = ca;
+	start(&s, tlsinfo(), req);
+	s_client(&s, "-cert cli.pem -key cli.key", "", out, sizeof(out));
+	ck_assert_msg(strstr(out, "subject=/CN=alice/O=pfsd-test\n") != NULL,
+	    "%s", out);
+	s_client(&s, "", "", out, sizeof(out));
+	ck_assert_msg(strstr(out, " sni=") == NULL, "%s", out);
+	ck_assert_int_eq(h_wait_log(&s.p, "TLS handshake with 127.0.0.1 port",
+	    5000), 0);
+	stop(&s);
+
+	((const char **)req)[0] = "--SSL_verify_mode=peer";
+	start(&s, tlsinfo(), req);
+	s_client(&s, "", "", out, sizeof(out));
+	ck_assert_msg(strstr(out, "subject=-\n") != NULL, "%s", out);
+	s_client(&s, "-cert cli.pem -key cli.key", "", out, sizeof(out));
+	ck_assert_msg(strstr(out, "subject=/CN=alice/O=pfsd-test\n") != NULL,
+	    "%s", out);
+	stop(&s);
+}
+END_TEST
+
+/* The pids of the children the log says served "connection from". */
+static int
+served_by(struct srv *s, pid_t *pids, int max)
+{
+	char	*log = h_read_file(s->p.log), *p;
+	int	 n = 0;
+
+	ck_assert_ptr_nonnull(log);
+	for (p = strstr(log, "]: info: connection from"); p != NULL && n < max;
+	    p = strstr(p + 1, "]: info: connection from")) {
+		while (p > log && p[-1] != '[')
+			p--;
+		pids[n++] = (pid_t)atoi(p);
+		p = strchr(p, ']');
+	}
+	free(log);
+	return n;
+}
+
+/*
+ * A session made with one child resumes on another: max_requests 1, so
+ * every connection is a new child, forked from the parent that made the
+ * ticket keys.  TLS 1.3 and 1.2.
+ */
+START_TEST(test_resumption_across_children)
+{
+	const char *const	 extra[] = { "--max_servers=1",
+				    "--max_requests=1", NULL };
+	static const char *const v[] = { "-tls1_3", "-tls1_2" };
+	struct srv		 s;
+	char			 opts[128], out[TLS_OUT];
+	pid_t			 pids[8];
+	size_t			 i;
+
+	start(&s, tlsinfo(), extra);
+	for (i = 0; i < NITEMS(v); i++) {
+		snprintf(opts, sizeof(opts), "%s -sess_out sess%zu", v[i], i);
+		ck_assert_msg(s_client(&s, opts, "", out, sizeof(out)) == 0,
+		    "%s", out);
+		ck_assert_msg(strstr(out, "\nNew, TLSv1.") != NULL, "%s", out);
+		snprintf(opts, sizeof(opts), "%s -sess_in sess%zu", v[i], i);
+		ck_assert_msg(s_client(&s, opts, "", out, sizeof(out)) == 0,
+		    "%s", out);
+		ck_assert_msg(strstr(out, "\nReused, TLSv1.") != NULL,
+		    "%s: not resumed:\n%s", v[i], out);
+	}
+	ck_assert_int_eq(h_wait_log(&s.p, "info: connection from", 1000), 0);
+	ck_assert_int_eq(served_by(&s, pids, 8), 4);
+	ck_assert_int_ne(pids[0], pids[1]);
+	ck_assert_int_ne(pids[2], pids[3]);
+	stop(&s);
+}
+END_TEST
+
+/*
+ * A plain-text client on the TLS port, and one that stops in the middle
+ * of its ClientHello: each logged at info with the peer, the second after
+ * ssl_handshake_timeout; the one child serves on, unchanged.
+ */
+START_TEST(test_bad_clients_cost_no_child)
+{
+	const char *const	 extra[] = { "--max_servers=1",
+				    "--ssl_handshake_timeout=1", NULL };
+	struct srv		 s;
+	char			 out[TLS_OUT], buf[256];
+	pid_t			 before, after;
+	int			 fd;
+
+	start(&s, tlsinfo(), extra);
+	ck_assert_int_eq(h_wait_children(s.p.pid, 1, 5000), 0);
+	ck_assert_int_eq(h_children(s.p.pid, &before, 1), 1);
+	/* an alert or a reset, never an answer in plain text */
+	buf[0] = '\0';
+	h_talk("127.0.0.1", s.tls_port, "GET / HTTP/1.0\r\n\r\n", buf,
+	    sizeof(buf));
+	ck_assert_ptr_null(strstr(buf, "plain"));
+	ck_assert_int_eq(h_wait_log(&s.p, " on 127.0.0.1:", 5000), 0);
+	ck_assert_int_eq(h_wait_log(&s.p, "failed: http request", 5000), 0);
+
+	ck_assert_int_ge(fd = h_connect_tcp("127.0.0.1", s.tls_port), 0);
+	ck_assert_int_eq(write(fd, "\x16\x03\x01\x02", 4), 4);
+	ck_assert_int_eq(h_wait_log(&s.p, "failed: handshake timed out",
+	    5000), 0);
+	ck_assert_int_eq(read(fd, buf, sizeof(buf)), 0);	/* closed */
+	close(fd);
+
+	ck_assert_int_eq(s_client(&s, "", "", out, sizeof(out)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "sni=localhost"));
+	ck_assert_int_eq(h_children(s.p.pid, &after, 1), 1);
+	ck_assert_int_eq(before, after);
+	stop(&s);
+}
+END_TEST
+
+/* A key only root may read, served by children running as nobody. */
+START_TEST(test_root_only_key_user_nobody)
+{
+	char			 key[700], out[TLS_OUT], path[64];
+	const char *const	 extra[] = { "--user=nobody", key, NULL };
+	struct srv		 s;
+	pid_t			 child;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "tls: root_only_key skipped: not root\n");
+		return;
+	}
+	snprintf(key, sizeof(key), "--SSL_key_file=%s", cert("root.key"));
+	ck_assert_int_eq(sh("install -m 600 srv.key root.key", out,
+	    sizeof(out)), 0);
+	start(&s, tlsinfo(), extra);
+	ck_assert_msg(s_client(&s, "", "", out, sizeof(out)) == 0, "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "sni=localhost"));
+	ck_assert_int_ge(h_children(s.p.pid, &child, 1), 1);
+	snprintf(path, sizeof(path), "grep ^Uid: /proc/%ld/status",
+	    (long)child);
+	ck_assert_int_eq(sh(path, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "Uid:\t65534\t65534\t65534\t65534\n");
+	stop(&s);
+}
+END_TEST
+
+/* --- bad input ----------------------------------------------------------- */
+
+/* pfsd -t with this configuration after "handler" and the ssl port. */
+static int
+check_conf(const char *body, char *out, size_t len)
+{
+	const char	*av[] = { "-t", "-c", NULL,
+			    "--plugin_dir=" SRCDIR "/plugins", NULL };
+	int		 status;
+
+	av[2] = h_write("t.conf", "handler echo\nport 127.0.0.1:1/ssl\n%s",
+	    body);
+	status = h_run(av, out, len);
+	ck_assert_msg(WIFEXITED(status), "%s", out);
+	return WEXITSTATUS(status);
+}
+
+/* tmpl with $D the certificates' directory, $T the path of t.conf. */
+static void
+subst(const char *tmpl, char *out, size_t len)
+{
+	size_t		 off = 0;
+	const char	*r;
+
+	for (; *tmpl != '\0' && off + 1 < len; tmpl++) {
+		r = NULL;
+		if (tmpl[0] == '$' && tmpl[1] == 'D')
+			r = certdir;
+		else if (tmpl[0] == '$' && tmpl[1] == 'T')
+			r = h_path("t.conf");
+		if (r == NULL) {
+			out[off++] = *tmpl;
+			continue;
+		}
+		off += (size_t)snprintf(out + off, len - off, "%s", r);
+		if (off >= len)
+			off = len - 1;
+		tmpl++;
+	}
+	out[off] = '\0';
+}
+
+#define PAIR	"SSL_cert_file $D/srv.pem\nSSL_key_file $D/srv.key\n"
+
+/* Each bad setting: exit 78 and "t.conf:LINE: key: problem". */
+START_TEST(test_bad_settings)
+{
+	static const struct {
+		const char	*conf;
+		const char	*want;
+	} bad[] = {
+		{ "", "$T:2: port: 127.0.0.1:1/ssl needs SSL_cert_file" },
+		{ "SSL_cert_file $D/none.pem\n", "$T:3: SSL_cert_file: cannot "
+		    "read $D/none.pem: No such file or directory" },
+		{ "SSL_cert_file $D/junk.pem\n", "$T:3: SSL_cert_file: "
+		    "$D/junk.pem: no PEM certificate (" },
+		{ "SSL_cert_file $D/srv.pem\nSSL_key_file $D/junk.pem\n",
+		    "$T:4: SSL_key_file: $D/junk.pem: no usable PEM private "
+		    "key" },
+		{ "SSL_cert_file $D/srv.pem\nSSL_key_file $D/other.key\n",
+		    "$T:4: SSL_key_file: the key in $D/other.key does not "
+		    "match the certificate in $D/srv.pem" },
+		{ "SSL_cert_file $D/future.pem\nSSL_key_file $D/srv.key\n",
+		    "$T:3: SSL_cert_file: the certificate in $D/future.pem is "
+		    "not valid before 2099-01-01 00:00:00 UTC" },
+		{ PAIR "SSL_cipher_list NULL-SHA:EXP-RC4-MD5\n",
+		    "$T:5: SSL_cipher_list: \"NULL-SHA:EXP-RC4-MD5\" names no "
+		    "usable cipher" },
+		{ PAIR "SSL_verify_mode require\n",
+		    "$T:5: SSL_verify_mode: require needs SSL_ca_file or "
+		    "SSL_ca_path" },
+		{ PAIR "SSL_verify_mode peer\nSSL_ca_file $D/none.pem\n",
+		    "$T:6: SSL_ca_file: cannot read $D/none.pem: No such file" },
+		{ PAIR "SSL_verify_mode 1\nSSL_ca_file $D/junk.pem\n",
+		    "$T:6: SSL_ca_file: no CA certificate in $D/junk.pem" },
+		{ "SSL_version SSLv3\n", "$T:3: SSL_version: \"SSLv3\" is not "
+		    "one of TLSv1.2, TLSv1.3" },
+	};
+	char	body[2048], want[2048], out[TLS_OUT];
+	size_t	i;
+
+	for (i = 0; i < NITEMS(bad); i++) {
+		subst(bad[i].conf, body, sizeof(body));
+		ck_assert_msg(check_conf(body, out, sizeof(out)) == 78,
+		    "not refused:\n%s%s", body, out);
+		subst(bad[i].want, want, sizeof(want));
+		ck_assert_msg(strstr(out, want) != NULL, "%swant: %s\ngot: %s",
+		    body, want, out);
+	}
+}
+END_TEST
+
+/* An expired certificate: a warning with the date, and it starts. */
+START_TEST(test_expired_certificate_warns)
+{
+	char	body[2048], want[2048], out[TLS_OUT];
+
+	subst("SSL_cert_file $D/expired.pem\nSSL_key_file $D/srv.key\n", body,
+	    sizeof(body));
+	ck_assert_msg(check_conf(body, out, sizeof(out)) == 0, "%s", out);
+	subst("$T:3: SSL_cert_file: the certificate in $D/expired.pem "
+	    "expired on 2020-01-02 00:00:00 UTC", want, sizeof(want));
+	ck_assert_msg(strstr(out, want) != NULL, "want: %s\ngot: %s", want,
+	    out);
+}
+END_TEST
+
+Suite *
+tls_suite(void)
+{
+	Suite	*s = suite_create("tls");
+	TCase	*tc = tcase_create("tls");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_unchecked_fixture(tc, setup_certs, teardown_certs);
+	tcase_add_test(tc, test_versions_and_plain_port);
+	tcase_add_test(tc, test_relay_python);
+	tcase_add_test(tc, test_curl_http_hello);
+	tcase_add_test(tc, test_client_certificates);
+	tcase_add_test(tc, test_resumption_across_children);
+	tcase_add_test(tc, test_bad_clients_cost_no_child);
+	tcase_add_test(tc, test_root_only_key_user_nobody);
+	tcase_add_test(tc, test_bad_settings);
+	tcase_add_test(tc, test_expired_certificate_warns);
+	suite_add_tcase(s, tc);
+	return s;
+}
