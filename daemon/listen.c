@@ -851,7 +851,9 @@ listen_close_all(struct listener *ls, size_t n, int unlink_files)
 			close(ls[i].fd);
 		ls[i].fd = -1;
 		if (unlink_files && ls[i].unlink_path) {
-			unlink(ls[i].host);
+			if (unlink(ls[i].host) == -1 && errno != ENOENT)
+				log_warn("%s: cannot remove the socket file",
+				    ls[i].host);
 			ls[i].unlink_path = 0;
 		}
 	}

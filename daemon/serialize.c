@@ -232,8 +232,9 @@ ser_cleanup(struct serializer *ser)
 {
 	if (ser->owner != getpid())
 		return;
-	if (ser->lock_path != NULL && ser->lock_unlink)
-		unlink(ser->lock_path);
+	if (ser->lock_path != NULL && ser->lock_unlink &&
+	    unlink(ser->lock_path) == -1 && errno != ENOENT)
+		log_warn("lock_file %s: cannot remove", ser->lock_path);
 	if (ser->semid != -1)
 		semctl(ser->semid, 0, IPC_RMID);
 	if (ser->pipe_r != -1)

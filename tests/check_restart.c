@@ -296,6 +296,10 @@ START_TEST(test_status_socket_nobody)
 	ck_assert_uint_eq(st1.st_ino, st2.st_ino);	/* the same socket */
 	ck_assert_int_eq(log_has("cannot remove"), 0);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+	/* at the stop nobody cannot remove it: said, with the reason */
+	snprintf(body, sizeof(body), "status_socket %s: cannot remove: "
+	    "Permission denied", h_path("st.sock"));
+	ck_assert_int_eq(log_has(body), 1);
 }
 END_TEST
 
