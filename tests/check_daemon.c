@@ -675,6 +675,44 @@ START_TEST(test_log_escapes_unix_peer)
 END_TEST
 
 /*
+ * The request_timeout line names the peer from the scoreboard, where a
+ * UNIX client's path is kept cut short (26 bytes): escaped too, the
+ * backslash included (as "\\x41": not taken for an escaped "A").
+ */
+START_TEST(test_log_escapes_timeout_peer)
+{
+	struct hproc		 p;
+	struct sockaddr_un	 sun;
+	char			 portarg[600], want[700];
+	char			 cdir[] = "/tmp/pfsd-t.XXXXXX";
+	const char		*av[] = { "--handler=echo", portarg,
+				    "--request_timeout=1", NULL };
+	int			 fd;
+
+	snprintf(portarg, sizeof(portarg), "--port=%s/unix", h_path("s"));
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_msg(h_wait_ready(&p, 10000) == 0, "%s", h_read_file(p.log));
+	ck_assert_ptr_nonnull(mkdtemp(cdir));
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/\\x41\x7f\xff", cdir);
+	ck_assert_int_ne(fd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	unlink(sun.sun_path);
+	rmdir(cdir);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", h_path("s"));
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	snprintf(want, sizeof(want), "has served %s/\\\\x41\\x7f\\xff port 0 "
+	    "for ", cdir);
+	ck_assert_int_eq(h_wait_log(&p, "request_timeout: child", 5000), 0);
+	ck_assert_msg(h_log_has(&p, want), "no \"%s\" in:\n%s", want,
+	    h_read_file(p.log));
+	close(fd);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/*
  * Children logging at once (log_level info: one line per connection)
  * into one log file: every line whole and well-formed, none lost, none
  * mixed with another; four clients connect 100 times each, in parallel,
@@ -817,6 +855,7 @@ daemon_suite(void)
 	tcase_add_test(tc, test_log_file_format_and_levels);
 	tcase_add_test(tc, test_log_level_info_logs_connections);
 	tcase_add_test(tc, test_log_escapes_unix_peer);
+	tcase_add_test(tc, test_log_escapes_timeout_peer);
 	tcase_add_test(tc, test_log_lines_concurrent);
 	tcase_add_test(tc, test_syslog);
 	tcase_add_test(tc, test_exit_codes);

@@ -1312,6 +1312,38 @@ START_TEST(test_hooks_options)
 }
 END_TEST
 
+/* What the API says of a peer and of options, without a daemon: an IPv4
+ * client of a dual-stack socket is plain IPv4; a repeated key's value is
+ * its last one, every one in order through pfsd_option_at. */
+START_TEST(test_api_peer_and_repeated_option)
+{
+	struct tenv		 t;
+	struct sockaddr_in6	*sin6;
+
+	tenv_init(&t, tconf("allow", "a", "allow", "b", NULL),
+	    PFSD_PROTO_TCP);
+	ck_assert_str_eq(pfsd_option(&t.srv, "allow"), "b");
+	ck_assert_uint_eq(pfsd_option_count(&t.srv, "allow"), 2);
+	ck_assert_str_eq(pfsd_option_at(&t.srv, "allow", 0), "a");
+	ck_assert_str_eq(pfsd_option_at(&t.srv, "allow", 1), "b");
+	ck_assert_ptr_null(pfsd_option_at(&t.srv, "allow", 2));
+	sin6 = (struct sockaddr_in6 *)&t.req.peer;
+	memset(sin6, 0, sizeof(*sin6));
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(6543);
+	ck_assert_int_eq(inet_pton(AF_INET6, "::ffff:127.0.0.9",
+	    &sin6->sin6_addr), 1);
+	t.req.peerlen = sizeof(*sin6);
+	ck_assert_str_eq(pfsd_peer_addr(&t.req), "127.0.0.9");
+	ck_assert_int_eq(pfsd_peer_port(&t.req), 6543);
+	t.req.have_addr = 0;
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::9", &sin6->sin6_addr),
+	    1);
+	ck_assert_str_eq(pfsd_peer_addr(&t.req), "2001:db8::9");
+	tenv_free(&t, NULL);
+}
+END_TEST
+
 START_TEST(test_hooks_requests)
 {
 	struct plugin	 p;
@@ -1404,6 +1436,7 @@ plugin_suite(void)
 	tcase_add_test(tc, test_hooks_log);
 	tcase_add_test(tc, test_hooks_options);
 	tcase_add_test(tc, test_hooks_requests);
+	tcase_add_test(tc, test_api_peer_and_repeated_option);
 	tcase_add_test_raise_signal(tc, test_hooks_crash, SIGABRT);
 	suite_add_tcase(s, tc);
 	return s;
