@@ -113,6 +113,7 @@ if (@only) {
 
 # --- the copy -------------------------------------------------------------
 my $tmp = tempdir('pfsd-mutate.XXXXXX', TMPDIR => 1, CLEANUP => !$keep);
+chmod 0755, $tmp;	# tests run pfsd as nobody from the copy
 my $tree = "$tmp/tree";
 {
 	local $/ = "\0";
