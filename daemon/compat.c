@@ -30,7 +30,22 @@ static const struct {
 	{ "log4perl_", 1, "a Log::Log4perl setting of Net::Server; pfsd "
 	    "does not use Log::Log4perl: " COMPAT_LOGGING },
 	{ "log_function", 0, "Net::Server's Perl logging callback; pfsd "
-	    "has none: " COMPAT_LOGGING },
+	    "has none: " COMPAT_LOGGING " (or a write_to_log_hook in the "
+	    "handler)" },
+	{ "syslog_logsock", 0, "Sys::Syslog's choice of socket; pfsd "
+	    "logs through syslog(3) to the local /dev/log: have the local "
+	    "syslog daemon forward to a remote one" },
+	{ "syslog_logopt", 0, "Sys::Syslog's openlog options; pfsd opens "
+	    "syslog with the pid in each line and at once (pid,ndelay)" },
+	{ "double_reverse_lookups", 0, "forward-confirmed reverse lookups "
+	    "are not implemented: pfsd_peer_host() and the allow/deny rules "
+	    "see the PTR name unconfirmed (reverse_lookups 1)" },
+	{ "tie_client_stdout", 0, "standard input and output are the "
+	    "client's socket itself: nothing to tie" },
+	{ "tied_stdout_callback", 0, "a Perl callback; write to standard "
+	    "output, or to pfsd_request_fd()" },
+	{ "tied_stdin_callback", 0, "a Perl callback; read standard "
+	    "input, or pfsd_request_fd()" },
 };
 
 /*

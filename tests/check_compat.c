@@ -175,6 +175,13 @@ static const struct {
 	  "a Net::Server logging module; pfsd has none" },
 	{ "log_function mylog\n", "log_function: Net::Server's Perl logging "
 	  "callback; pfsd has none" },
+	{ "syslog_logsock udp\n", "syslog_logsock: Sys::Syslog's choice of "
+	  "socket; pfsd logs through syslog(3)" },
+	{ "syslog_logopt pid,cons\n", "syslog_logopt: Sys::Syslog's openlog "
+	  "options" },
+	{ "double_reverse_lookups 1\n", "double_reverse_lookups: "
+	  "forward-confirmed reverse lookups are not implemented" },
+	{ "tied_stdin_callback foo\n", "tied_stdin_callback: a Perl callback" },
 	{ "port /tmp/ns.sock|unixdgram\n", "port: \"/tmp/ns.sock|unixdgram\": "
 	  "UNIX datagram sockets are not supported: use a stream UNIX socket "
 	  "(PATH/unix) or a UDP port (HOST:PORT/udp)" },
@@ -650,6 +657,138 @@ START_TEST(test_old_minor_hooks)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- */
+
+struct ctable {
+	char	ns[128][64];	/* Net::Server name */
+	char	pf[128][64];	/* pfsd name, "" for none */
+	size_t	n;
+};
+
+/* The rows ".It Li NAME No \\(-> Li PFSD" (or "\\(em") of pfsd(8)'s
+ * COMPATIBILITY TABLE. */
+static void
+ctable_read(struct ctable *t)
+{
+	char	*man, *line, *save, ns[64], pf[64];
+	int	 in = 0;
+
+	memset(t, 0, sizeof(*t));
+	ck_assert_ptr_nonnull(man = h_read_file(SRCDIR "/man/pfsd.8"));
+	for (line = strtok_r(man, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, ".Sh ", 4) == 0)
+			in = strcmp(line, ".Sh COMPATIBILITY TABLE") == 0;
+		if (!in || strncmp(line, ".It Li ", 7) != 0)
+			continue;
+		if (sscanf(line, ".It Li %63s No \\(-> Li %63s", ns, pf) == 2)
+			;
+		else if (sscanf(line, ".It Li %63s No \\(-> \\(em", ns) == 1 &&
+		    strstr(line, "\\(em") != NULL)
+			pf[0] = '\0';
+		else
+			ck_abort_msg("pfsd(8): not a table row: %s", line);
+		ck_assert_uint_lt(t->n, nitems(t->ns));
+		snprintf(t->ns[t->n], sizeof(t->ns[0]), "%s", ns);
+		snprintf(t->pf[t->n], sizeof(t->pf[0]), "%s", pf);
+		t->n++;
+	}
+	free(man);
+	ck_assert_uint_gt(t->n, 60);
+}
+
+static int
+ctable_has(const struct ctable *t, const char *ns)
+{
+	size_t	i;
+
+	for (i = 0; i < t->n; i++)
+		if (strcmp(t->ns[i], ns) == 0)
+			return 1;
+	return 0;
+}
+
+/* Is name a key of pfsd, a hook, or a function of pfsd.h? */
+static int
+pfsd_has(const char *name, const char *header)
+{
+	const char	*p;
+	char		 call[160];
+	size_t		 i;
+
+	if (conf_find(name) >= 0)
+		return 1;
+	for (i = 0; i < plugin_nhooks; i++)
+		if (strcmp(plugin_hook_names[i], name) == 0)
+			return 1;
+	/* declared: NAME( after a blank, a tab or a '*' */
+	snprintf(call, sizeof(call), "%s(", name);
+	for (p = header; (p = strstr(p, call)) != NULL; p++)
+		if (p > header && strchr(" \t*", p[-1]) != NULL)
+			return 1;
+	return 0;
+}
+
+/* Every pfsd name the table gives exists; the README has the same rows. */
+START_TEST(test_table_names_exist)
+{
+	struct ctable	 t;
+	char		*header, *readme, row[300];
+	size_t		 i;
+
+	ctable_read(&t);
+	ck_assert_ptr_nonnull(header = h_read_file(SRCDIR "/daemon/pfsd.h"));
+	ck_assert_ptr_nonnull(readme = h_read_file(SRCDIR "/README.md"));
+	for (i = 0; i < t.n; i++) {
+		ck_assert_msg(t.pf[i][0] == '\0' || pfsd_has(t.pf[i], header),
+		    "pfsd(8) maps %s to %s, which pfsd does not have",
+		    t.ns[i], t.pf[i]);
+		if (t.pf[i][0] != '\0')
+			snprintf(row, sizeof(row), "| `%s` | `%s` |", t.ns[i],
+			    t.pf[i]);
+		else
+			snprintf(row, sizeof(row), "| `%s` | \u2014 |", t.ns[i]);
+		ck_assert_msg(strstr(readme, row) != NULL, "README.md lacks "
+		    "the row %s", row);
+	}
+	free(header);
+	free(readme);
+}
+END_TEST
+
+/*
+ * Every option and hook Net::Server itself declares (asked of the
+ * installed Net::Server::PreForkSimple, with its UDP, UNIX and syslog
+ * options) is in the table, and so nothing can be left out silently.
+ */
+START_TEST(test_table_covers_net_server)
+{
+	static const char perl[] = "perl -MNet::Server::PreForkSimple "
+	    "-MNet::Server::Proto::UDP -MNet::Server::Log::Sys::Syslog -e '"
+	    "my %n = map { $_ => 1 } keys %{ Net::Server::PreForkSimple->new"
+	    "->options }; $n{$_} = 1 for grep { /_hook$/ } (keys %Net::Server::,"
+	    " keys %Net::Server::PreForkSimple::); $n{$_} = 1 for qw(udp_recv_len"
+	    " udp_recv_flags udp_broadcast unix_type syslog_logsock syslog_ident"
+	    " syslog_logopt syslog_facility process_request register_child"
+	    " dequeue); print \"$_\\n\" for sort keys %n' 2>&1";
+	struct ctable	 t;
+	char		 name[128];
+	FILE		*fp;
+	size_t		 n = 0;
+
+	ctable_read(&t);
+	ck_assert_ptr_nonnull(fp = popen(perl, "r"));
+	while (fgets(name, sizeof(name), fp) != NULL) {
+		name[strcspn(name, "\n")] = '\0';
+		ck_assert_msg(ctable_has(&t, name), "Net::Server has %s; the "
+		    "table in pfsd(8) does not", name);
+		n++;
+	}
+	ck_assert_int_eq(pclose(fp), 0);
+	ck_assert_uint_gt(n, 55);
+}
+END_TEST
+
 Suite *
 compat_suite(void)
 {
@@ -668,6 +807,11 @@ compat_suite(void)
 	tcase_add_loop_test(tc, test_refused, 0,
 	    (int)(sizeof(refusals) / sizeof(refusals[0])));
 	tcase_add_test(tc, test_accepted);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("table");
+	tcase_add_test(tc, test_table_names_exist);
+	tcase_add_test(tc, test_table_covers_net_server);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hooks");
