@@ -180,14 +180,19 @@ pidfile_remove(const char *path)
 	ssize_t	n;
 	int	fd;
 
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1)
+	const char	*here = paths_here(path);	/* chrooted? */
+
+	if (here == NULL)		/* outside the jail: the janitor's */
+		return;
+	if ((fd = open(here, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
 		return;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	buf[n > 0 ? n : 0] = '\0';
 	if (strtol(buf, NULL, 10) != (long)getpid())
 		return;
-	if (unlink(path) == -1) {
+	if (unlink(here) == -1) {
 		snprintf(err, sizeof(err), "%s", strerror(errno));
 		log_warnx("pid_file %s: cannot remove: %s", path, err);
 	}
@@ -388,6 +393,8 @@ choose_groups(struct pfsd_server *srv, const char *user, uid_t uid,
 	return 0;
 }
 
+static void	janitor_start(struct pfsd_server *);
+
 /* After binding: chroot, then groups, gid and uid, verified. */
 int
 privs_drop(struct pfsd_server *srv, char *err, size_t errlen)
@@ -407,11 +414,15 @@ privs_drop(struct pfsd_server *srv, char *err, size_t errlen)
 		goto out;
 	if (user != NULL || conf_isset(srv->conf, OPT_GROUP))
 		chown_own_files(srv, user != NULL ? uid : (uid_t)-1, gid);
+	if (conf_str(srv->conf, OPT_CHROOT) != NULL)
+		janitor_start(srv);
 	if (conf_str(srv->conf, OPT_CHROOT) != NULL &&
 	    do_chroot(conf_str(srv->conf, OPT_CHROOT), err, errlen) == -1)
 		goto out;
-	if (conf_str(srv->conf, OPT_CHROOT) != NULL)
-		log_jailed();
+	if (conf_str(srv->conf, OPT_CHROOT) != NULL) {
+		paths_set_jail(conf_str(srv->conf, OPT_CHROOT));
+		log_jailed(conf_str(srv->conf, OPT_CHROOT));
+	}
 	if (user == NULL && !conf_isset(srv->conf, OPT_GROUP)) {
 		rc = 0;
 		goto out;
@@ -430,6 +441,148 @@ privs_drop(struct pfsd_server *srv, char *err, size_t errlen)
 out:
 	free(gids);
 	return rc;
+}
+
+/*
+ * -t and startup, with chroot: a log_file outside the jail cannot be
+ * reopened on SIGUSR1 from inside (nothing is kept open across the
+ * chroot that would lead out of it): said as a warning.
+ */
+void
+chroot_check_conf(struct pfsd_server *srv)
+{
+	struct conf		*c = srv->conf;
+	const struct conf_value	*v;
+	const char		*root = conf_str(c, OPT_CHROOT), *log;
+	char			*abs = NULL, *cwd;
+
+	log = conf_str(c, OPT_LOG_FILE);
+	if (root == NULL || log == NULL || *log == '\0' ||
+	    strcmp(log, "syslog") == 0 || strcmp(log, "Sys::Syslog") == 0)
+		return;
+	if (*log != '/' && (cwd = getcwd(NULL, 0)) != NULL) {
+		if (asprintf(&abs, "%s/%s", cwd, log) == -1)
+			abs = NULL;
+		free(cwd);
+	}
+	if (paths_in_jail(root, abs != NULL ? abs : log) == NULL &&
+	    (v = conf_value_at(c, OPT_LOG_FILE,
+	    conf_count(c, OPT_LOG_FILE) - 1)) != NULL)
+		conf_warn(c, v->file, v->line, "log_file", "%s is not under "
+		    "chroot %s, so SIGUSR1 cannot reopen it from inside: "
+		    "rotate it with copytruncate, put it in the chroot (a "
+		    "plain path, no . or ..) or use syslog", log, root);
+	free(abs);
+}
+
+/*
+ * With chroot, the files pfsd removes at exit (pid file, UNIX sockets,
+ * status socket) are usually outside the jail, where the unprivileged
+ * parent cannot reach them.  A janitor, forked before the chroot, stays
+ * outside holding nothing but the read end of a pipe whose write end
+ * every pfsd process holds; when the last one is gone (stop, crash or
+ * kill -9) it removes them: the pid file only if it still holds the
+ * parent's pid, a socket only if it still is a socket.  The list is
+ * fixed before the chroot: the processes in the jail cannot change it.
+ */
+struct janitor {
+	char	**paths;
+	int	 *sockets;	/* paths[i] must be a socket */
+	size_t	  n;
+	pid_t	  parent;
+	char	 *pidfile;
+};
+
+static void
+janitor_add(struct janitor *j, const char *path, int sock)
+{
+	char	**p;
+	int	 *k;
+
+	if (path == NULL || (p = reallocarray(j->paths, j->n + 1,
+	    sizeof(*p))) == NULL)
+		return;
+	j->paths = p;
+	if ((k = reallocarray(j->sockets, j->n + 1, sizeof(*k))) == NULL)
+		return;
+	j->sockets = k;
+	if ((j->paths[j->n] = strdup(path)) != NULL)
+		j->sockets[j->n++] = sock;
+}
+
+__attribute__((noreturn)) static void
+janitor_run(struct janitor *j, int fd)
+{
+	struct stat	st;
+	char		buf[32];
+	ssize_t		n;
+	size_t		i;
+	int		pf;
+
+	while ((n = read(fd, buf, sizeof(buf))) != 0)
+		if (n == -1 && errno != EINTR)
+			break;
+	for (i = 0; i < j->n; i++)
+		if (lstat(j->paths[i], &st) == 0 && S_ISSOCK(st.st_mode) ==
+		    j->sockets[i])
+			(void)unlink(j->paths[i]);
+	if (j->pidfile != NULL && (pf = open(j->pidfile, O_RDONLY |
+	    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) != -1) {
+		n = read(pf, buf, sizeof(buf) - 1);
+		close(pf);
+		buf[n > 0 ? n : 0] = '\0';
+		if (strtol(buf, NULL, 10) == (long)j->parent)
+			(void)unlink(j->pidfile);
+	}
+	_exit(0);
+}
+
+static void
+janitor_start(struct pfsd_server *srv)
+{
+	struct janitor	 j;
+	size_t		 i;
+	pid_t		 pid;
+	int		 p[2], fd;
+
+	memset(&j, 0, sizeof(j));
+	j.parent = getpid();
+	for (i = 0; i < srv->nls; i++)
+		if (srv->ls[i].family == AF_UNIX && srv->ls[i].unlink_path)
+			janitor_add(&j, srv->ls[i].host, 1);
+	if (srv->status_fd != -1)
+		janitor_add(&j, conf_str(srv->conf, OPT_STATUS_SOCKET), 1);
+	if (srv->pidfile_written)
+		j.pidfile = (char *)conf_str(srv->conf, OPT_PID_FILE);
+	if ((j.n == 0 && j.pidfile == NULL) || pipe2(p, O_CLOEXEC) == -1)
+		goto out;
+	if ((pid = fork()) == 0) {
+		/* the janitor is not a child of the pool's parent */
+		if (fork() != 0)
+			_exit(0);
+		setsid();
+		if ((fd = dup2(p[0], 3)) != 3)
+			_exit(1);
+		close(0);
+		close(1);
+		close(2);
+		closefrom(4);		/* sockets, log: none kept open */
+		janitor_run(&j, fd);
+	}
+	close(p[0]);
+	if (pid == -1) {
+		log_warn("chroot: cleanup process");
+		close(p[1]);
+		goto out;
+	}
+	waitpid(pid, NULL, 0);
+	/* inherited by every child: the janitor waits for them all */
+	srv->janitor_fd = p[1];
+out:
+	for (i = 0; i < j.n; i++)
+		free(j.paths[i]);
+	free(j.paths);
+	free(j.sockets);
 }
 
 static int notify_fd = -1;

@@ -214,6 +214,9 @@ int		 conf_parse_yaml(struct conf *, const char *, const char *,
 
 /* paths.c (built twice: for the build tree and for the installed tree) */
 const char	*paths_plugin_dir(void);
+const char	*paths_in_jail(const char *, const char *);
+void		 paths_set_jail(const char *);
+const char	*paths_here(const char *);
 
 /* log.c */
 struct log_limit {		/* repeats of one message, counted */
@@ -244,7 +247,7 @@ size_t		 log_escape(char *, size_t, const char *, size_t);
 int		 log_fd(void);
 int		 log_created(void);
 void		 log_check_conf(struct conf *);
-void		 log_jailed(void);
+void		 log_jailed(const char *);
 int		 log_limited(struct log_limit *, int, int, const char *, ...)
 		    PFSD_PRINTF(4, 5);
 
@@ -534,6 +537,7 @@ struct pfsd_server {
 	int			 reexec;	/* started by a HUP re-exec */
 	int			 pidfile_written;
 	int			 ready_fd;	/* background: tell the caller */
+	int			 janitor_fd;	/* chroot: see daemonize.c */
 
 	/* parent */
 	long			 max_servers;
@@ -668,6 +672,7 @@ int		 pidfile_check(const char *, char *, size_t);
 int		 pidfile_write(const char *, char *, size_t);
 void		 pidfile_remove(const char *);
 int		 privs_drop(struct pfsd_server *, char *, size_t);
+void		 chroot_check_conf(struct pfsd_server *);
 void		 notify_open(void);
 void		 notify_send(const char *);
 void		 notify_status(struct pfsd_server *, int);

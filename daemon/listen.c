@@ -851,7 +851,10 @@ listen_close_all(struct listener *ls, size_t n, int unlink_files)
 			close(ls[i].fd);
 		ls[i].fd = -1;
 		if (unlink_files && ls[i].unlink_path) {
-			if (unlink(ls[i].host) == -1 && errno != ENOENT)
+			/* chrooted: the janitor removes those outside */
+			if (paths_here(ls[i].host) != NULL &&
+			    unlink(paths_here(ls[i].host)) == -1 &&
+			    errno != ENOENT)
 				log_warn("%s: cannot remove the socket file",
 				    ls[i].host);
 			ls[i].unlink_path = 0;

@@ -23,19 +23,18 @@ static struct {
 	int	 level;
 	int	 fd;		/* -1 with syslog */
 	int	 use_syslog;
-	char	*path;		/* log file, for messages */
-	int	 dirfd;		/* its directory, opened before any chroot */
-	char	*base;		/* its name in dirfd, for reopen */
+	char	*path;		/* log file, for reopen */
+	const char *jail_path;	/* chrooted: where path is, from inside */
+	int	 jailed;
 	int	 created;	/* pfsd created the file (may chown it) */
-	int	 jailed;	/* chrooted: reopen through dirfd */
 	char	 ident[64];
 	int	 facility;
 	/* the handler's write_to_log_hook and fatal_hook (hooks.c) */
 	int	(*sink)(int, const char *);
 	void	(*fatal)(const char *);
 	int	 in_hook;	/* a hook that logs is not called again */
-} lg = { .level = PFSD_LOG_NOTICE, .fd = STDERR_FILENO, .dirfd = -1,
-    .ident = "pfsd", .facility = LOG_DAEMON };
+} lg = { .level = PFSD_LOG_NOTICE, .fd = STDERR_FILENO, .ident = "pfsd",
+    .facility = LOG_DAEMON };
 
 static const char *const level_names[] = {
 	"error", "warning", "notice", "info", "debug"
@@ -109,7 +108,7 @@ log_facility(const char *name)
 }
 
 /*
- * Open the log file NAME (in directory dirfd) to append.  Not through a
+ * Open the log file NAME (PATH, for messages) to append.  Not through a
  * symbolic link, and only a regular file with a single link: whoever can
  * write the directory could otherwise make pfsd, root at startup, append
  * to (and chown to the daemon's user) a file such as /etc/passwd, hang on
@@ -118,18 +117,18 @@ log_facility(const char *name)
  * says whether this open made the file.
  */
 static int
-open_file(int dirfd, const char *name, const char *path, int *created,
-    char *err, size_t errlen)
+open_file(const char *name, const char *path, int *created, char *err,
+    size_t errlen)
 {
 	struct stat	st;
 	int		fd, flags = O_WRONLY | O_APPEND | O_CLOEXEC |
 			    O_NOFOLLOW | O_NONBLOCK | O_NOCTTY;
 
 	*created = 1;
-	if ((fd = openat(dirfd, name, flags | O_CREAT | O_EXCL, 0640)) == -1 &&
+	if ((fd = open(name, flags | O_CREAT | O_EXCL, 0640)) == -1 &&
 	    errno == EEXIST) {
 		*created = 0;
-		fd = openat(dirfd, name, flags);
+		fd = open(name, flags);
 	}
 	if (fd == -1) {
 		snprintf(err, errlen, "%s: cannot open log file: %s", path,
@@ -152,41 +151,6 @@ open_file(int dirfd, const char *name, const char *path, int *created,
 		return -1;
 	}
 	(void)fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);
-	return fd;
-}
-
-/*
- * The directory of path, opened (O_PATH) now so that reopening works
- * from inside a chroot and after the working directory changed.
- */
-static int
-open_dir(const char *path, const char **base, char *err, size_t errlen)
-{
-	const char	*slash = strrchr(path, '/');
-	char		*dir;
-	int		 fd;
-
-	*base = slash != NULL ? slash + 1 : path;
-	if (**base == '\0') {
-		snprintf(err, errlen, "%s: cannot open log file: it names a "
-		    "directory", path);
-		return -1;
-	}
-	if (slash == NULL)
-		dir = strdup(".");
-	else if (slash == path)
-		dir = strdup("/");
-	else
-		dir = strndup(path, (size_t)(slash - path));
-	if (dir == NULL) {
-		snprintf(err, errlen, "strdup: %s", strerror(ENOMEM));
-		return -1;
-	}
-	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1)
-		snprintf(err, errlen, "%s: cannot open log file: %s: %s",
-		    path, dir, strerror(errno));
-	free(dir);
 	return fd;
 }
 
@@ -230,8 +194,7 @@ int
 log_open(const char *dest, const char *ident, const char *facility,
     int level, char *err, size_t errlen)
 {
-	const char	*base;
-	int		 fd, dirfd, fac = LOG_DAEMON;
+	int	fd, fac = LOG_DAEMON;
 
 	if (ident != NULL)
 		snprintf(lg.ident, sizeof(lg.ident), "%s", ident);
@@ -250,25 +213,15 @@ log_open(const char *dest, const char *ident, const char *facility,
 		lg.fd = -1;
 		return 0;
 	}
-	if ((dirfd = open_dir(dest, &base, err, errlen)) == -1)
+	if ((fd = open_file(dest, dest, &lg.created, err, errlen)) == -1)
 		return -1;
-	if ((fd = open_file(dirfd, base, dest, &lg.created, err,
-	    errlen)) == -1) {
-		close(dirfd);
-		return -1;
-	}
 	free(lg.path);
-	free(lg.base);
-	if ((lg.path = strdup(dest)) == NULL ||
-	    (lg.base = strdup(base)) == NULL) {
+	if ((lg.path = strdup(dest)) == NULL) {
 		close(fd);
-		close(dirfd);
 		snprintf(err, errlen, "strdup: %s", strerror(ENOMEM));
 		return -1;
 	}
-	if (lg.dirfd != -1)
-		close(lg.dirfd);
-	lg.dirfd = dirfd;
+	lg.jail_path = NULL;
 	lg.fd = fd;
 	return 0;
 }
@@ -283,12 +236,15 @@ log_reopen(void)
 
 	if (lg.path == NULL)
 		return 0;
-	/* Outside a chroot the path is looked up again: the directory may
-	 * have been replaced.  Inside, it can only be reached through the
-	 * descriptor kept from before the chroot. */
-	if ((fd = open_file(lg.jailed ? lg.dirfd : AT_FDCWD,
-	    lg.jailed ? lg.base : lg.path, lg.path, &created, err,
-	    sizeof(err))) == -1) {
+	if (lg.jailed && lg.jail_path == NULL) {
+		log_msg(PFSD_LOG_ERR, "%s: cannot reopen the log file from "
+		    "inside the chroot; still writing to the old file",
+		    lg.path);
+		return -1;
+	}
+	/* chrooted: the same file, by its path inside the jail */
+	if ((fd = open_file(lg.jail_path != NULL ? lg.jail_path : lg.path,
+	    lg.path, &created, err, sizeof(err))) == -1) {
 		log_msg(PFSD_LOG_ERR, "%s; still writing to the old file",
 		    err);
 		return -1;
@@ -305,12 +261,14 @@ log_level(void)
 	return lg.level;
 }
 
-/* After chroot: the log's path means nothing any more, its directory
- * descriptor does. */
+/* After chroot to root: reopen the log by its path inside the jail (-t
+ * refused a log_file outside it). */
 void
-log_jailed(void)
+log_jailed(const char *root)
 {
 	lg.jailed = 1;
+	if (lg.path != NULL)
+		lg.jail_path = paths_in_jail(root, lg.path);
 }
 
 /* Did pfsd create the log file it writes (then it may chown it)? */

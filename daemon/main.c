@@ -88,6 +88,7 @@ configure(struct pfsd_server *srv, enum cmd_action action)
 	conf_check_unknown(c);
 	listen_configure(c, &srv->ls, &srv->nls);
 	log_check_conf(c);
+	chroot_check_conf(srv);
 	if ((srv->acl = access_configure(c)) == NULL ||
 	    (srv->proxy_allow = cidr_set_configure(c, OPT_PROXY_ALLOW)) ==
 	    NULL)
@@ -332,6 +333,7 @@ server_init(struct pfsd_server *srv)
 	memset(srv, 0, sizeof(*srv));
 	srv->ready_fd = srv->status_fd = srv->checker_out = -1;
 	srv->plugin.fd = srv->sb.fd = -1;
+	srv->janitor_fd = -1;
 	srv->sigpipe[0] = srv->sigpipe[1] = -1;
 	srv->ser.lock_fd = srv->ser.semid = -1;
 	srv->ser.pipe_r = srv->ser.pipe_w = -1;

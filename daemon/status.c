@@ -126,8 +126,8 @@ status_close(struct pfsd_server *srv)
 	close(srv->status_fd);
 	srv->status_fd = -1;
 	srv->status_inherited = 0;
-	if (path != NULL)
-		remove_socket(path);
+	if (paths_here(path) != NULL)		/* chroot */
+		remove_socket(paths_here(path));
 }
 
 /* A handed-over status socket the new configuration does not use. */

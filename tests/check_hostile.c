@@ -805,6 +805,119 @@ START_TEST(test_graceful_timeout_zero_busy)
 }
 END_TEST
 
+/*
+ * chroot with a UNIX socket, pid file, status socket and log file inside
+ * the jail: USR1 reopens the log there (its path used to be looked up
+ * inside the jail as if it were outside), and a stop removes the files
+ * (they used to stay behind).
+ */
+START_TEST(test_chroot_cleanup_and_reopen)
+{
+	char		 jail[512], a[5][700], sock[600], log[600], buf[64];
+	const char	*av[] = { "--handler=echo", "--max_servers=1", a[0], a[1],
+			    a[2], a[3], a[4], NULL };
+	struct hproc	 p;
+	struct stat	 st;
+	long long	 end;
+
+	ck_assert_msg(geteuid() == 0, "this test runs as root (CI does)");
+	snprintf(jail, sizeof(jail), "%s", h_path("jail"));
+	ck_assert_int_eq(mkdir(jail, 0755), 0);
+	ck_assert_int_eq(mkdir(h_path("jail/run"), 0755), 0);
+	ck_assert_int_eq(mkdir(h_path("jail/log"), 0755), 0);
+	snprintf(sock, sizeof(sock), "%s/run/s.sock", jail);
+	snprintf(log, sizeof(log), "%s/log/pfsd.log", jail);
+	snprintf(a[0], sizeof(a[0]), "--chroot=%s", jail);
+	snprintf(a[1], sizeof(a[1]), "--port=%s/unix", sock);
+	snprintf(a[2], sizeof(a[2]), "--pid_file=%s/run/pfsd.pid", jail);
+	snprintf(a[3], sizeof(a[3]), "--status_socket=%s/run/status.sock",
+	    jail);
+	snprintf(a[4], sizeof(a[4]), "--log_file=%s", log);
+	/* LeakSanitizer (SANITIZE=1 builds) needs /proc, absent in the jail */
+	setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_msg(h_wait_ready(&p, READY_MS) == 0, "%s", log_tail(log));
+	ck_assert_int_eq(h_talk_unix(sock, "jailed\n", buf, sizeof(buf)), 7);
+	ck_assert_int_eq(rename(log, h_path("jail/log/pfsd.log.1")), 0);
+	kill(p.pid, SIGUSR1);
+	end = mono_ms() + 5000;
+	while (file_count(log, "USR1: log file reopened") == 0 &&
+	    mono_ms() < end)
+		poll(NULL, 0, 10);
+	ck_assert_msg(file_count(log, "USR1: log file reopened") == 1, "%s",
+	    log_tail(h_path("jail/log/pfsd.log.1")));
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+	ck_assert_int_eq(stat(h_path("jail/run/pfsd.pid"), &st), -1);
+	ck_assert_int_eq(stat(sock, &st), -1);
+	ck_assert_int_eq(stat(h_path("jail/run/status.sock"), &st), -1);
+	ck_assert_int_eq(file_count(log, "stopped"), 1);
+}
+END_TEST
+
+/* Wait up to ms for path to be gone; 0 when it is. */
+static int
+wait_gone(const char *path, int ms)
+{
+	long long	end = mono_ms() + ms;
+	struct stat	st;
+
+	while (lstat(path, &st) == 0 && mono_ms() < end)
+		poll(NULL, 0, 10);
+	return lstat(path, &st) == 0 ? -1 : 0;
+}
+
+/*
+ * chroot with the pid file, a UNIX socket and the status socket outside
+ * the jail (as usual: /run/pfsd): removed at the stop all the same (by
+ * the janitor left outside); the log outside the jail cannot be reopened
+ * on USR1, which -t says and USR1 logs, the old file staying in use.
+ */
+START_TEST(test_chroot_files_outside)
+{
+	char		 jail[512], a[5][700], sock[600], log[600], out[4096];
+	char		 buf[64];
+	const char	*av[] = { "--handler=echo", "--max_servers=1", a[0], a[1],
+			    a[2], a[3], a[4], NULL };
+	const char	*t_av[] = { "-t", "--handler=echo", a[0], a[4], NULL };
+	struct hproc	 p;
+	long long	 end;
+	int		 status;
+
+	ck_assert_msg(geteuid() == 0, "this test runs as root (CI does)");
+	snprintf(jail, sizeof(jail), "%s", h_path("jail"));
+	ck_assert_int_eq(mkdir(jail, 0755), 0);
+	snprintf(sock, sizeof(sock), "%s", h_path("s.sock"));
+	snprintf(log, sizeof(log), "%s", h_path("pfsd.log"));
+	snprintf(a[0], sizeof(a[0]), "--chroot=%s", jail);
+	snprintf(a[1], sizeof(a[1]), "--port=%s/unix", sock);
+	snprintf(a[2], sizeof(a[2]), "--pid_file=%s", h_path("pfsd.pid"));
+	snprintf(a[3], sizeof(a[3]), "--status_socket=%s",
+	    h_path("status.sock"));
+	snprintf(a[4], sizeof(a[4]), "--log_file=%s", log);
+	status = h_run(t_av, out, sizeof(out));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", out);
+	ck_assert_msg(strstr(out, "log_file: ") != NULL && strstr(out,
+	    "is not under chroot") != NULL && strstr(out, "SIGUSR1 cannot "
+	    "reopen it") != NULL, "%s", out);
+
+	setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_msg(h_wait_ready(&p, READY_MS) == 0, "%s", log_tail(log));
+	ck_assert_int_eq(h_talk_unix(sock, "jailed\n", buf, sizeof(buf)), 7);
+	kill(p.pid, SIGUSR1);
+	end = mono_ms() + 5000;
+	while (file_count(log, "cannot reopen the log file from inside the "
+	    "chroot; still writing to the old file") == 0 && mono_ms() < end)
+		poll(NULL, 0, 10);
+	ck_assert_msg(file_count(log, "cannot reopen the log file from inside "
+	    "the chroot") == 1, "%s", log_tail(log));
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+	ck_assert_int_eq(wait_gone(h_path("pfsd.pid"), 5000), 0);
+	ck_assert_int_eq(wait_gone(sock, 5000), 0);
+	ck_assert_int_eq(wait_gone(h_path("status.sock"), 5000), 0);
+}
+END_TEST
+
 Suite	*hostile_suite(void);
 
 Suite *
@@ -837,6 +950,8 @@ hostile_suite(void)
 	tcase_add_test(tc, test_long_port_error_whole);
 	tcase_add_test(tc, test_graceful_timeout_zero_idle);
 	tcase_add_test(tc, test_graceful_timeout_zero_busy);
+	tcase_add_test(tc, test_chroot_cleanup_and_reopen);
+	tcase_add_test(tc, test_chroot_files_outside);
 	suite_add_tcase(s, tc);
 	return s;
 }
