@@ -513,31 +513,20 @@ retire_cap(const struct pfsd_server *srv)
 
 /* The request flow for one client (pfsd-plugin(3) lists the order). */
 static void
-child_serve(struct pfsd_server *srv, struct pfsd_request *req)
+child_request(struct pfsd_server *srv, struct pfsd_request *req,
+    long long t0)
 {
 	struct plugin	*p = &srv->plugin;
-	long long	 t0;
 	int		 allowed;
 
-	sigprocmask(SIG_BLOCK, &ch.lifecycle, NULL);
-	if (ch.reopen) {	/* USR1 came while we waited */
-		ch.reopen = 0;
-		log_reopen();
-	}
 	req->have_addr = req->have_host = req->have_local = 0;
 	req->proxylen = 0;
-	ch.slot->state = SLOT_BUSY;
-	t0 = now_us();
-	ch.slot->req_start_ms = t0 / 1000;
 	if (ch.proxy_mode != 0 && req->l->proto != PFSD_PROTO_UDP &&
-	    child_proxy(srv, req) == -1) {
-		ch.slot->req_start_ms = 0;
+	    child_proxy(srv, req) == -1)
 		return;
-	}
 	memcpy(&ch.slot->peer, &req->peer, sizeof(ch.slot->peer));
 	if (req->l->tls && tls_accept(srv, req) == -1) {
 		close(req->fd);		/* logged; costs only this client */
-		ch.slot->req_start_ms = 0;
 		return;
 	}
 	ch.slot->served = ++srv->served;
@@ -575,6 +564,27 @@ child_serve(struct pfsd_server *srv, struct pfsd_request *req)
 		tls_end(req);	/* the relay finishes, close_notify */
 	if (p->post_client_connection_hook != NULL)
 		p->post_client_connection_hook(req);
+}
+
+/*
+ * One client, from accept to close.  HUP, QUIT and USR1 stay blocked the
+ * whole time, whichever way the request ends, so a reload never cuts a
+ * handler short; what came meanwhile acts when it is done.
+ */
+static void
+child_serve(struct pfsd_server *srv, struct pfsd_request *req)
+{
+	long long	t0;
+
+	sigprocmask(SIG_BLOCK, &ch.lifecycle, NULL);
+	if (ch.reopen) {	/* USR1 came while we waited */
+		ch.reopen = 0;
+		log_reopen();
+	}
+	ch.slot->state = SLOT_BUSY;
+	t0 = now_us();
+	ch.slot->req_start_ms = t0 / 1000;
+	child_request(srv, req, t0);
 	ch.slot->req_start_ms = 0;
 	sigprocmask(SIG_UNBLOCK, &ch.lifecycle, NULL);	/* what came, acts */
 }

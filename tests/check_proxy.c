@@ -398,7 +398,13 @@ START_TEST(test_bad_header_closed)
 	ck_assert_str_eq(buf, "peer=192.0.2.3 port=9 proxy=127.0.0.1\n");
 	ck_assert_int_eq(h_children(p.pid, after, 4), 1);
 	ck_assert_int_eq(after[0], before[0]);
-	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+	/* one more refused, then a graceful stop: the child, idle again,
+	 * must still hear QUIT at once (graceful_timeout is 30 s) */
+	fd = h_connect_tcp("127.0.0.1", port);
+	ck_assert_int_eq(write(fd, "NOT A HEADER\r\n", 14), 14);
+	ck_assert_int_le(h_talk_fd(fd, "", buf, sizeof(buf), 5000), 0);
+	ck_assert_msg(h_stop(&p, SIGQUIT, 3000) == 0, "QUIT not acted on; "
+	    "log:\n%s", h_read_file(p.log));
 }
 END_TEST
 
