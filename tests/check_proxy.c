@@ -715,6 +715,51 @@ START_TEST(test_haproxy_fleet)
 }
 END_TEST
 
+/*
+ * A TLS port behind HAProxy: the PROXY header comes first, in the clear,
+ * then the handshake; the handler sees plaintext and the client's own
+ * address.
+ */
+START_TEST(test_haproxy_tls_backend)
+{
+	struct hproc	 p;
+	char		 portarg[64], certarg[600], keyarg[600], cmd[1200];
+	const char	*cfg, *hlog = h_path("haproxy.log");
+	const char	*av[] = { "--handler", TPLUGIN("peer"), portarg,
+			    certarg, keyarg, "--proxy_protocol=v2", NULL };
+	int		 back = h_free_port(), front = h_free_port(), rc;
+	pid_t		 hp;
+
+	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey ec -pkeyopt "
+	    "ec_paramgen_curve:P-256 -nodes -keyout %s -out %s -days 1 "
+	    "-subj /CN=localhost >/dev/null 2>&1", h_path("key.pem"),
+	    h_path("cert.pem"));
+	rc = system(cmd);
+	ck_assert_msg(rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 0,
+	    "openssl could not make a certificate");
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d/ssl", back);
+	snprintf(certarg, sizeof(certarg), "--SSL_cert_file=%s",
+	    h_path("cert.pem"));
+	snprintf(keyarg, sizeof(keyarg), "--SSL_key_file=%s",
+	    h_path("key.pem"));
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_msg(h_wait_ready(&p, READY_MS) == 0, "%s",
+	    h_read_file(p.log));
+	cfg = h_write("haproxy.cfg", "defaults\n  mode tcp\n"
+	    "  timeout connect 2s\n  timeout client 10s\n"
+	    "  timeout server 10s\n"
+	    "frontend fe\n  bind 127.0.0.1:%d\n  default_backend be\n"
+	    "backend be\n  server a 127.0.0.1:%d send-proxy-v2 ssl "
+	    "verify none\n", front, back);
+	hp = spawn((const char *const[]){ "haproxy", "-f", cfg, "-db", NULL },
+	    hlog);
+	wait_balancer(front, hlog);
+	ck_assert_int_eq(request_via(front, "127.0.0.9"), 0);
+	reap(hp);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
 /* nginx's stream module as the balancer (proxy_protocol on). */
 START_TEST(test_nginx_stream)
 {
@@ -776,6 +821,7 @@ proxy_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_haproxy_fleet);
 	tcase_add_test(tc, test_nginx_stream);
+	tcase_add_test(tc, test_haproxy_tls_backend);
 	suite_add_tcase(s, tc);
 	return s;
 }
