@@ -40,6 +40,9 @@ static const char gen_certs[] =
     "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > srv.ext\n"
     "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key "
     "-CAcreateserial -days 2 -extfile srv.ext -out srv.pem\n"
+    /* the renewed certificate: same key, new serial */
+    "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key "
+    "-CAcreateserial -days 3 -extfile srv.ext -out renewed.pem\n"
     "openssl req -new -key cli.key -subj /CN=alice/O=pfsd-test "
     "-out cli.csr\n"
     "openssl x509 -req -in cli.csr -CA ca.pem -CAkey ca.key "
@@ -456,6 +459,87 @@ START_TEST(test_root_only_key_user_nobody)
 }
 END_TEST
 
+/*
+ * HUP with a renewed certificate while Python's ssl module keeps four
+ * threads of TLS connections going: every connection succeeds, the ones
+ * after the reload see the new certificate.  Then a broken certificate:
+ * the HUP check refuses it and TLS goes on with the renewed one.
+ */
+static const char py_reload[] =
+    "python3 - %d %ld <<'EOF'\n"
+    "import os, shutil, signal, socket, ssl, sys, threading, time\n"
+    "port, pid = int(sys.argv[1]), int(sys.argv[2])\n"
+    "ctx = ssl.create_default_context(cafile='ca.pem')\n"
+    "new = open('renewed.pem').read()\n"
+    "ok, bad, serials, stop = [0], [], set(), [False]\n"
+    "lock = threading.Lock()\n"
+    "def one():\n"
+    "    with socket.create_connection(('127.0.0.1', port), 10) as s:\n"
+    "        with ctx.wrap_socket(s, server_hostname='localhost') as t:\n"
+    "            t.sendall(b'ping\\nquit\\n')\n"
+    "            got = b''\n"
+    "            while True:\n"
+    "                d = t.recv(100)\n"
+    "                if not d:\n"
+    "                    break\n"
+    "                got += d\n"
+    "            assert got == b'ping\\n', got\n"
+    "            return t.getpeercert()['serialNumber']\n"
+    "def load():\n"
+    "    while not stop[0]:\n"
+    "        try:\n"
+    "            sn = one()\n"
+    "            with lock:\n"
+    "                ok[0] += 1\n"
+    "                serials.add(sn)\n"
+    "        except Exception as e:\n"
+    "            with lock:\n"
+    "                bad.append(repr(e))\n"
+    "ts = [threading.Thread(target=load) for i in range(4)]\n"
+    "[t.start() for t in ts]\n"
+    "time.sleep(0.5)\n"
+    "first = set(serials)\n"
+    "shutil.copy('renewed.pem', 'live.pem.new')\n"
+    "os.replace('live.pem.new', 'live.pem')\n"
+    "os.kill(pid, signal.SIGHUP)\n"
+    "end = time.time() + 15\n"
+    "while time.time() < end and len(serials) < 2:\n"
+    "    time.sleep(0.05)\n"
+    "time.sleep(0.3)\n"
+    "stop[0] = True\n"
+    "[t.join() for t in ts]\n"
+    "print('ok', ok[0] > 20, 'failed', len(bad), 'serials', len(first),\n"
+    "      len(serials), bad[:3])\n"
+    "EOF\n";
+
+START_TEST(test_hup_renewed_certificate_under_load)
+{
+	char			 cert_arg[700], out[TLS_OUT], cmd[4096];
+	const char *const	 extra[] = { cert_arg, "--max_servers=4", NULL };
+	struct srv		 s;
+
+	ck_assert_int_eq(sh("cp srv.pem live.pem", out, sizeof(out)), 0);
+	snprintf(cert_arg, sizeof(cert_arg), "--SSL_cert_file=%s",
+	    cert("live.pem"));
+	start(&s, "--handler=echo", extra);
+	snprintf(cmd, sizeof(cmd), py_reload, s.tls_port, (long)s.p.pid);
+	ck_assert_msg(sh(cmd, out, sizeof(out)) == 0, "%s", out);
+	ck_assert_msg(strcmp(out, "ok True failed 0 serials 1 2 []\n") == 0,
+	    "%s\n%s", out, h_read_file(s.p.log));
+	ck_assert_int_eq(h_wait_log(&s.p, "serving (generation 1,", 5000), 0);
+
+	ck_assert_int_eq(sh("cp junk.pem live.pem", out, sizeof(out)), 0);
+	kill(s.p.pid, SIGHUP);
+	ck_assert_int_eq(h_wait_log(&s.p, "live.pem: no PEM certificate",
+	    10000), 0);
+	ck_assert_int_eq(h_wait_log(&s.p, "still serving", 10000), 0);
+	ck_assert_msg(s_client(&s, "", "ping\\nquit\\n", out, sizeof(out)) ==
+	    0, "%s", out);
+	ck_assert_msg(strstr(out, "\nping\n") != NULL, "%s", out);
+	stop(&s);
+}
+END_TEST
+
 /* --- bad input ----------------------------------------------------------- */
 
 /* pfsd -t with this configuration after "handler" and the ssl port. */
@@ -579,6 +663,7 @@ tls_suite(void)
 	tcase_add_test(tc, test_resumption_across_children);
 	tcase_add_test(tc, test_bad_clients_cost_no_child);
 	tcase_add_test(tc, test_root_only_key_user_nobody);
+	tcase_add_test(tc, test_hup_renewed_certificate_under_load);
 	tcase_add_test(tc, test_bad_settings);
 	tcase_add_test(tc, test_expired_certificate_warns);
 	suite_add_tcase(s, tc);
