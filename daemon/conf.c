@@ -196,6 +196,10 @@ const struct option_def conf_options[OPT__COUNT] = {
 	[OPT_SSL_HANDSHAKE_TIMEOUT] = { .name = "ssl_handshake_timeout",
 	    .type = OPT_T_INT, .def = "10", .min = 1, .max = 3600,
 	    .help = "seconds a client has to finish the TLS handshake" },
+	[OPT_SSL_TICKET_LIFETIME] = { .name = "ssl_ticket_lifetime",
+	    .type = OPT_T_INT, .def = "3600", .min = 1, .max = 86400,
+	    .help = "seconds a session ticket key encrypts (then it only "
+	    "decrypts, as long again)" },
 };
 
 void *

@@ -90,6 +90,7 @@ enum opt_id {
 	OPT_SSL_CIPHER_LIST,
 	OPT_SSL_VERSION,
 	OPT_SSL_HANDSHAKE_TIMEOUT,
+	OPT_SSL_TICKET_LIFETIME,
 	OPT__COUNT
 };
 
@@ -657,6 +658,7 @@ struct tls_conn;
 int		 tls_configure(struct pfsd_server *);
 int		 tls_accept(struct pfsd_server *, struct pfsd_request *);
 void		 tls_end(struct pfsd_request *);
+void		 tls_exec(struct pfsd_server *, int);
 #define TLS_NAME_VERSION	0
 #define TLS_NAME_CIPHER		1
 #define TLS_NAME_SNI		2

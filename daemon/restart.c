@@ -574,6 +574,7 @@ exec_failed(struct pfsd_server *srv, sigset_t *old, int conf_fd)
 	set_inheritable(srv->status_fd, 0);
 	set_inheritable(srv->plugin.fd, 0);
 	set_inheritable(srv->sb.fd, 0);
+	tls_exec(srv, 0);
 	if (ser_setup(&srv->ser, srv->conf, srv->nls, err, sizeof(err)) == -1)
 		fatalx("HUP: %s", err);
 	for (i = 0; i < srv->nchildren; i++)
@@ -615,6 +616,7 @@ restart_exec(struct pfsd_server *srv)
 	set_inheritable(conf_fd, 1);
 	set_inheritable(srv->plugin.fd, 1);
 	set_inheritable(srv->sb.fd, 1);
+	tls_exec(srv, 1);		/* sessions resume across the HUP */
 	ser_cleanup(&srv->ser);		/* the new generation makes its own */
 	if (chdir(srv->cwd) == 0)
 		execv(srv->exe, srv->argv);

@@ -20,17 +20,24 @@
  */
 #include "internal.h"
 
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -41,9 +48,33 @@
 				"DHE+CHACHA20"
 #define TLS_NEVER_CIPHERS	":!aNULL:!eNULL:!EXPORT:!RC4:!MD5:!DES:!3DES"
 
+#define ENV_TLS_KEYS		"PFSD_TLS_KEYS"	/* the ticket keys' memfd */
+
 struct tls {
 	SSL_CTX		*ctx;
 	int		 handshake_ms;
+	int		 keys_fd;	/* memfd of struct tls_keys */
+	struct tls_keys	*keys;		/* shared by every process */
+};
+
+/*
+ * Session ticket keys, in shared memory: made by the first parent, handed
+ * to the next one across a HUP's execve(), seen by every child.  The
+ * current key encrypts new tickets; the previous one still decrypts (the
+ * ticket is then renewed).  Whoever issues a ticket when the current key
+ * is older than ssl_ticket_lifetime rotates them, under the lock.
+ */
+struct tls_key {
+	unsigned char	 name[16];
+	unsigned char	 aes[32];
+	unsigned char	 hmac[32];
+	long long	 made;		/* wall clock, seconds */
+};
+
+struct tls_keys {
+	volatile int	 lock;
+	volatile int	 cur;		/* index of the current key */
+	struct tls_key	 k[2];
 };
 
 /* One connection of a child; reused, so the buffers are allocated once. */
@@ -290,6 +321,146 @@ tls_protocols(struct tls_where *w, SSL_CTX *ctx)
 	return 0;
 }
 
+static int	tls_lifetime;	/* ssl_ticket_lifetime, seconds */
+
+static void
+keys_lock(struct tls_keys *ks)
+{
+	while (__atomic_exchange_n(&ks->lock, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+static void
+keys_unlock(struct tls_keys *ks)
+{
+	__atomic_store_n(&ks->lock, 0, __ATOMIC_RELEASE);
+}
+
+static int
+key_make(struct tls_key *k)
+{
+	if (RAND_bytes(k->name, sizeof(k->name)) != 1 ||
+	    RAND_bytes(k->aes, sizeof(k->aes)) != 1 ||
+	    RAND_bytes(k->hmac, sizeof(k->hmac)) != 1)
+		return -1;
+	k->made = (long long)time(NULL);
+	return 0;
+}
+
+static int
+key_use(const struct tls_key *k, unsigned char *iv, EVP_CIPHER_CTX *c,
+    EVP_MAC_CTX *h, int enc)
+{
+	OSSL_PARAM	p[3];
+
+	p[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY,
+	    (void *)k->hmac, sizeof(k->hmac));
+	p[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)"SHA256", 0);
+	p[2] = OSSL_PARAM_construct_end();
+	if (EVP_MAC_CTX_set_params(h, p) != 1)
+		return -1;
+	if (enc)
+		return EVP_EncryptInit_ex(c, EVP_aes_256_cbc(), NULL, k->aes,
+		    iv) == 1 ? 0 : -1;
+	return EVP_DecryptInit_ex(c, EVP_aes_256_cbc(), NULL, k->aes, iv) ==
+	    1 ? 0 : -1;
+}
+
+/* SSL_CTX_set_tlsext_ticket_key_evp_cb: 1 ok, 2 ok and renew, 0 none. */
+static int
+tls_ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
+    EVP_CIPHER_CTX *c, EVP_MAC_CTX *h, int enc)
+{
+	struct tls_keys	*ks = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	struct tls_key	 k;
+	int		 i, rc = 0;
+
+	keys_lock(ks);
+	if (enc && (long long)time(NULL) - ks->k[ks->cur].made >=
+	    tls_lifetime && key_make(&ks->k[!ks->cur]) == 0)
+		ks->cur = !ks->cur;	/* rotated: the old one decrypts */
+	if (enc) {
+		k = ks->k[ks->cur];
+		rc = 1;
+	}
+	for (i = 0; !enc && i < 2; i++)
+		if (memcmp(name, ks->k[i].name, 16) == 0 &&
+		    (long long)time(NULL) - ks->k[i].made < 2 * tls_lifetime) {
+			k = ks->k[i];
+			rc = i == ks->cur ? 1 : 2;
+		}
+	keys_unlock(ks);
+	if (rc == 0)
+		return 0;	/* unknown or too old: a full handshake */
+	if (enc) {
+		memcpy(name, k.name, sizeof(k.name));
+		if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(
+		    EVP_aes_256_cbc())) != 1)
+			rc = -1;
+	}
+	if (rc != -1 && key_use(&k, iv, c, h, enc) == -1)
+		rc = -1;
+	OPENSSL_cleanse(&k, sizeof(k));
+	return rc;
+}
+
+/* The keys the previous image handed over, or new ones.  NULL on error. */
+static struct tls_keys *
+tls_keys(int *fdp)
+{
+	struct tls_keys	*ks;
+	struct stat	 st;
+	char		*env = getenv(ENV_TLS_KEYS), *end;
+	long		 fd = -1;
+	int		 fresh = 0;
+
+	if (env != NULL) {
+		fd = strtol(env, &end, 10);
+		if (*end != '\0' || fd < 3 || fd > INT_MAX ||
+		    fstat((int)fd, &st) == -1 ||
+		    st.st_size != (off_t)sizeof(*ks))
+			fd = -1;
+		unsetenv(ENV_TLS_KEYS);	/* the -t check must not see it */
+	}
+	if (fd == -1) {
+		if ((fd = memfd_create("pfsd-tls-keys", MFD_CLOEXEC)) == -1 ||
+		    ftruncate((int)fd, sizeof(*ks)) == -1)
+			return NULL;
+		fresh = 1;
+	}
+	fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+	ks = mmap(NULL, sizeof(*ks), PROT_READ | PROT_WRITE, MAP_SHARED,
+	    (int)fd, 0);
+	if (ks == MAP_FAILED) {
+		close((int)fd);
+		return NULL;
+	}
+	if (fresh && key_make(&ks->k[0]) == -1) {
+		munmap(ks, sizeof(*ks));
+		close((int)fd);
+		return NULL;
+	}
+	*fdp = (int)fd;
+	return ks;
+}
+
+/* HUP: the ticket keys go across execve() (on), or not after all. */
+void
+tls_exec(struct pfsd_server *srv, int on)
+{
+	char	buf[16];
+
+	if (srv->tls == NULL)
+		return;
+	snprintf(buf, sizeof(buf), "%d", srv->tls->keys_fd);
+	if (on)
+		setenv(ENV_TLS_KEYS, buf, 1);
+	else
+		unsetenv(ENV_TLS_KEYS);
+	fcntl(srv->tls->keys_fd, F_SETFD, on ? 0 : FD_CLOEXEC);
+}
+
 static SSL_CTX *
 tls_ctx(struct tls_where *w)
 {
@@ -313,6 +484,7 @@ tls_ctx(struct tls_where *w)
 	 */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
+	SSL_CTX_set_timeout(ctx, 2 * tls_lifetime);
 	if (tls_load_pair(w, ctx) == -1 || tls_load_ca(w, ctx) == -1 ||
 	    tls_protocols(w, ctx) == -1) {
 		SSL_CTX_free(ctx);
@@ -340,11 +512,16 @@ tls_configure(struct pfsd_server *srv)
 			w.port = &srv->ls[i];
 	if (w.port == NULL)
 		return 0;
+	tls_lifetime = (int)conf_num(w.c, OPT_SSL_TICKET_LIFETIME);
 	if ((ctx = tls_ctx(&w)) == NULL)
 		return -1;
 	if ((srv->tls = calloc(1, sizeof(*srv->tls))) == NULL)
 		fatal("%s: calloc", __func__);
 	srv->tls->ctx = ctx;
+	if ((srv->tls->keys = tls_keys(&srv->tls->keys_fd)) == NULL)
+		fatal("TLS session ticket keys");
+	SSL_CTX_set_app_data(ctx, srv->tls->keys);
+	SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, tls_ticket_cb);
 	srv->tls->handshake_ms = (int)conf_num(srv->conf,
 	    OPT_SSL_HANDSHAKE_TIMEOUT) * 1000;
 	return 0;

@@ -131,6 +131,7 @@ static const struct {
 	{ OPT_SSL_CIPHER_LIST, NULL, 0 },
 	{ OPT_SSL_VERSION, "TLSv1.2", 0 },
 	{ OPT_SSL_HANDSHAKE_TIMEOUT, "10", 10 },
+	{ OPT_SSL_TICKET_LIFETIME, "3600", 3600 },
 };
 
 START_TEST(table_defaults)
@@ -762,6 +763,7 @@ START_TEST(print_effective)
 	    "SSL_verify_mode none\n"
 	    "SSL_version TLSv1.2\n"
 	    "ssl_handshake_timeout 10\n"
+	    "ssl_ticket_lifetime 3600\n"
 	    "greeting hi there\n"
 	    "my_list a\n"
 	    "my_list b\n", paths_plugin_dir(), SOMAXCONN), -1);

@@ -459,6 +459,48 @@ START_TEST(test_root_only_key_user_nobody)
 }
 END_TEST
 
+/* The name of the ticket key a saved session's ticket was made with. */
+static void
+ticket_key(const char *sess, char *name, size_t len)
+{
+	char	 cmd[256], out[TLS_OUT];
+	char	*p;
+
+	snprintf(cmd, sizeof(cmd), "openssl sess_id -in %s -noout -text",
+	    sess);
+	ck_assert_msg(sh(cmd, out, sizeof(out)) == 0, "%s", out);
+	ck_assert_ptr_nonnull(p = strstr(out, "TLS session ticket:\n"));
+	ck_assert_ptr_nonnull(p = strstr(p, "0000 - "));
+	snprintf(name, len, "%.47s", p + 7);	/* 16 bytes in hex */
+}
+
+/*
+ * ssl_ticket_lifetime 1: a second later the keys have rotated, so the
+ * next ticket is made with another key; it resumes, on another child.
+ */
+START_TEST(test_ticket_keys_rotate)
+{
+	const char *const	 extra[] = { "--ssl_ticket_lifetime=1",
+				    "--max_requests=1", NULL };
+	struct srv		 s;
+	char			 out[TLS_OUT], a[64], b[64];
+
+	start(&s, tlsinfo(), extra);
+	ck_assert_msg(s_client(&s, "-sess_out a", "", out, sizeof(out)) == 0,
+	    "%s", out);
+	ticket_key("a", a, sizeof(a));
+	usleep(1100 * 1000);	/* the key's age is what is tested */
+	ck_assert_msg(s_client(&s, "-sess_out b", "", out, sizeof(out)) == 0,
+	    "%s", out);
+	ticket_key("b", b, sizeof(b));
+	ck_assert_str_ne(a, b);
+	ck_assert_msg(s_client(&s, "-sess_in b", "", out, sizeof(out)) == 0,
+	    "%s", out);
+	ck_assert_msg(strstr(out, "\nReused, TLSv1.3") != NULL, "%s", out);
+	stop(&s);
+}
+END_TEST
+
 /*
  * HUP with a renewed certificate while Python's ssl module keeps four
  * threads of TLS connections going: every connection succeeds, the ones
@@ -522,11 +564,17 @@ START_TEST(test_hup_renewed_certificate_under_load)
 	snprintf(cert_arg, sizeof(cert_arg), "--SSL_cert_file=%s",
 	    cert("live.pem"));
 	start(&s, "--handler=echo", extra);
+	ck_assert_msg(s_client(&s, "-sess_out before", "quit\\n", out,
+	    sizeof(out)) == 0, "%s", out);
 	snprintf(cmd, sizeof(cmd), py_reload, s.tls_port, (long)s.p.pid);
 	ck_assert_msg(sh(cmd, out, sizeof(out)) == 0, "%s", out);
 	ck_assert_msg(strcmp(out, "ok True failed 0 serials 1 2 []\n") == 0,
 	    "%s\n%s", out, h_read_file(s.p.log));
 	ck_assert_int_eq(h_wait_log(&s.p, "serving (generation 1,", 5000), 0);
+	/* the ticket keys came across the HUP */
+	ck_assert_msg(s_client(&s, "-sess_in before", "quit\\n", out,
+	    sizeof(out)) == 0, "%s", out);
+	ck_assert_msg(strstr(out, "\nReused, TLSv1.3") != NULL, "%s", out);
 
 	ck_assert_int_eq(sh("cp junk.pem live.pem", out, sizeof(out)), 0);
 	kill(s.p.pid, SIGHUP);
@@ -664,6 +712,7 @@ tls_suite(void)
 	tcase_add_test(tc, test_bad_clients_cost_no_child);
 	tcase_add_test(tc, test_root_only_key_user_nobody);
 	tcase_add_test(tc, test_hup_renewed_certificate_under_load);
+	tcase_add_test(tc, test_ticket_keys_rotate);
 	tcase_add_test(tc, test_bad_settings);
 	tcase_add_test(tc, test_expired_certificate_warns);
 	suite_add_tcase(s, tc);
