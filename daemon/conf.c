@@ -112,6 +112,10 @@ const struct option_def conf_options[OPT__COUNT] = {
 	[OPT_REQUEST_TIMEOUT] = { .name = "request_timeout",
 	    .type = OPT_T_INT, .def = "0", .min = 0, .max = INT_MAX,
 	    .help = "seconds a request may take, 0 for no limit" },
+	[OPT_HUP_CHECK_TIMEOUT] = { .name = "hup_check_timeout",
+	    .type = OPT_T_INT, .def = "30", .min = 1, .max = 3600,
+	    .help = "seconds the check of a HUP may take; then it is "
+	    "refused" },
 	[OPT_USER] = { .name = "user", .type = OPT_T_STR,
 	    .help = "user to run as after binding" },
 	[OPT_GROUP] = { .name = "group", .type = OPT_T_STR, .list = 1,

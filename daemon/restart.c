@@ -4,7 +4,7 @@
  * sequence lives here (docs/DESIGN.md and pfsd(8) RELOAD draw it):
  *
  * 1. begin: a separate process runs "pfsd -t" with the original command
- *    line, under a time limit; if the new configuration or handler is
+ *    line, for at most hup_check_timeout seconds; if the new configuration or handler is
  *    broken, log why and go on serving.
  * 2. exec: the listening sockets and the status socket stay open across
  *    execve() (their descriptors are named in the environment), so the
@@ -36,7 +36,6 @@
 #include <unistd.h>
 
 #define CHECK_OUTPUT_MAX	4096
-#define CHECK_TIMEOUT_MS	30000	/* the HUP check's time limit */
 
 /* Environment passed from a parent to the image it execs into. */
 #define ENV_OLD_CHILDREN	"PFSD_OLD_CHILDREN"
@@ -309,7 +308,8 @@ restart_begin(struct pfsd_server *srv)
 	}
 	srv->checker = pid;
 	srv->checker_out = fd;
-	srv->checker_deadline_ms = now_ms() + CHECK_TIMEOUT_MS;
+	srv->checker_deadline_ms = now_ms() +
+	    conf_num(srv->conf, OPT_HUP_CHECK_TIMEOUT) * 1000;
 }
 
 /* Stop (or time limit): kill the check at once; it is reaped as usual. */
@@ -349,8 +349,9 @@ old_due(struct pfsd_server *srv, const struct child *c)
 
 	if (c->kind != CHILD_OLD || c->retired_ms == 0)
 		return -1;
-	return c->killed_ms == 0 ? c->retired_ms + grace :
-	    c->killed_ms + OLD_KILL_MS;
+	if (c->killed_ms == 0)	/* graceful_timeout 0: no limit */
+		return grace > 0 ? c->retired_ms + grace : -1;
+	return c->killed_ms + OLD_KILL_MS;
 }
 
 /* When the check must be over or an old child is due; -1 if never. */
@@ -429,11 +430,11 @@ restart_timer(struct pfsd_server *srv)
 	    now_ms() < srv->checker_deadline_ms)
 		return;
 	log_msg(PFSD_LOG_ERR, "HUP: the configuration check took more than "
-	    "%d s; HUP refused, still serving generation %u",
-	    CHECK_TIMEOUT_MS / 1000, srv->generation);
+	    "hup_check_timeout (%ld s); HUP refused, still serving generation "
+	    "%u", conf_num(srv->conf, OPT_HUP_CHECK_TIMEOUT), srv->generation);
 	restart_cancel(srv, "time limit");
-	set_reload_status(srv, "HUP refused: the check took more than %d s",
-	    CHECK_TIMEOUT_MS / 1000);
+	set_reload_status(srv, "HUP refused: the check took more than %ld s",
+	    conf_num(srv->conf, OPT_HUP_CHECK_TIMEOUT));
 }
 
 /* Log what the check printed, one line at a time. */

@@ -98,6 +98,7 @@ static const struct {
 	{ OPT_LOCK_FILE, NULL, 0 },
 	{ OPT_GRACEFUL_TIMEOUT, "30", 30 },
 	{ OPT_REQUEST_TIMEOUT, "0", 0 },
+	{ OPT_HUP_CHECK_TIMEOUT, "30", 30 },
 	{ OPT_USER, NULL, 0 },
 	{ OPT_GROUP, NULL, 0 },
 	{ OPT_CHROOT, NULL, 0 },
@@ -745,6 +746,7 @@ START_TEST(print_effective)
 	    "serialize flock\n"
 	    "graceful_timeout 30\n"
 	    "request_timeout 0\n"
+	    "hup_check_timeout 30\n"
 	    "background 1\n"
 	    "setsid 0\n"
 	    "log_level 2\n"

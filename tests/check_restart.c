@@ -31,6 +31,8 @@ static char	sock[512];	/* the status socket */
 
 static int	port;
 
+static void	assert_out(const char *, const char *);
+
 static void
 write_conf(const char *body)
 {
@@ -405,6 +407,39 @@ START_TEST(test_term_during_check)
 	ck_assert_int_lt(ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 - t, 4000);
 	ck_assert_int_eq(log_has("HUP: TERM: configuration check"), 1);
 	h_stop(&p, SIGKILL, 1000);
+}
+END_TEST
+
+/* A check slower than hup_check_timeout: killed, the HUP refused, the
+ * running generation serves on. */
+START_TEST(test_check_time_limit)
+{
+	struct hproc	p;
+	char		out[4096];
+	const char	*st[] = { "status", "--status_socket", sock, NULL };
+	char		body[600];
+
+	snprintf(body, sizeof(body), "handler " TPLUGIN("waiter") "\n"
+	    "max_servers 2\nhup_check_timeout 1\n" STATUS_SOCK,
+	    h_path("st.sock"));
+	start_conf(&p, body);
+	snprintf(body + strlen(body), sizeof(body) - strlen(body),
+	    "waiter_configure_ms 20000\n");
+	write_conf(body);
+	kill(p.pid, SIGHUP);
+	ck_assert_msg(wait_log("HUP: the configuration check took more than "
+	    "hup_check_timeout (1 s); HUP refused, still serving generation 0",
+	    3000) == 0, "%s", h_read_file(h_path("pfsd.log")));
+	ck_assert_int_eq(wait_log("HUP: time limit: configuration check", 10),
+	    0);
+	ck_assert_int_eq(h_wait_children(p.pid, 2, 3000), 0);	/* reaped */
+	ck_assert_int_eq(h_run(st, out, sizeof(out)), 0);
+	assert_out(out, "last reload: HUP refused: the check took more than "
+	    "1 s");
+	ck_assert_int_gt(h_talk("127.0.0.1", port, "poll 1\n", out,
+	    sizeof(out)), 0);
+	assert_out(out, "poll done=1 ");
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
 
@@ -837,6 +872,7 @@ restart_suite(void)
 	tcase_add_test(tc, test_status_socket_nobody);
 	tcase_add_test(tc, test_symlink_new_binary);
 	tcase_add_test(tc, test_term_during_check);
+	tcase_add_test(tc, test_check_time_limit);
 	tcase_add_test(tc, test_requests_not_interrupted);
 	tcase_add_test(tc, test_old_generation_bounded);
 	tcase_add_test(tc, test_old_child_request_timeout);
