@@ -789,6 +789,121 @@ START_TEST(test_table_covers_net_server)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- */
+
+/*
+ * Configurations written the ways Net::Server's documentation describes
+ * (ports, several ports with host/proto/ipv defaults, Perl-regex and CIDR
+ * rules, user and group, pool and log settings, syslog), each read by
+ * pfsd -t and -T and by Net::Server::PreForkSimple itself
+ * (tests/net_server_conf.pl prints what it makes of the file the way -T
+ * prints).  Every line of Net::Server's must be in pfsd's -T, except the
+ * few the table in pfsd(8) calls differences, listed with each case.
+ */
+static const struct {
+	const char	*body;		/* @DIR@: the test's directory */
+	const char	*differs;	/* a Net::Server line pfsd lacks, or NULL */
+	const char	*instead;	/* ... and pfsd's line for it */
+} ns_forms[] = {
+	{ "port 20203\nport 127.0.0.1:20204\nport 127.0.0.1:20205/udp\n"
+	  "port 127.0.0.1:20206/tcp\nport @DIR@/a.sock|unix\n"
+	  "port @DIR@/b.sock|SOCK_STREAM|unix\nhost 127.0.0.1\n",
+	  /* Net::Server takes its own legacy form's word for the path */
+	  "port SOCK_STREAM/unix", "port @DIR@/b.sock/unix" },
+	{ "port 20210\nport 20211\nhost *\nipv 4\nproto udp\n", NULL, NULL },
+	{ "allow 127\\.0\\.0\\.\\d+\nallow (?i)^host\\d*\\.example\\.com$\n"
+	  "deny 10\\.0\\.0\\.(?:1|2)\ncidr_allow 192.168.0.0/16\n"
+	  "cidr_deny 192.168.1.0/24\nreverse_lookups 1\n"
+	  "port 127.0.0.1:20220\n", NULL, NULL },
+	{ "user nobody\ngroup nogroup\nlog_file @DIR@/ns.log\nlog_level 4\n"
+	  "max_servers 12\nmax_requests 500\ncheck_for_dead 15\n"
+	  "max_dequeue 2\ncheck_for_dequeue 60\nserialize flock\n"
+	  "lock_file /tmp/pfsd-ns-test.lock\nbackground 0\nsetsid 0\n"
+	  "pid_file @DIR@/ns.pid\nlisten 128\nno_client_stdout 0\n"
+	  "port 127.0.0.1:20230\n", NULL, NULL },
+	{ "log_file Sys::Syslog\nsyslog_ident myserver\n"
+	  "syslog_facility local3\nport 127.0.0.1:20240\n", NULL, NULL },
+};
+
+/* in with every "@DIR@" replaced by the test's directory. */
+static void
+with_dir(char *out, size_t len, const char *in)
+{
+	const char	*at;
+	size_t		 o = 0;
+
+	while ((at = strstr(in, "@DIR@")) != NULL && o < len) {
+		o += (size_t)snprintf(out + o, len - o, "%.*s%s",
+		    (int)(at - in), in, h_dir());
+		in = at + 5;
+	}
+	if (o < len)
+		snprintf(out + o, len - o, "%s", in);
+}
+
+/* Is line (without its newline) one of the lines of text? */
+static int
+has_line(const char *text, const char *line)
+{
+	size_t		 n = strlen(line);
+	const char	*p;
+
+	for (p = text; (p = strstr(p, line)) != NULL; p++)
+		if ((p == text || p[-1] == '\n') &&
+		    (p[n] == '\n' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+START_TEST(test_same_as_net_server_conf)
+{
+	char		 conf[512], pf[16384], ns[8192], cmd[1200], line[512];
+	char		 body[1024], differs[512], instead[512];
+	const char	*t[] = { "-t", "-c", conf, "--handler=echo", NULL };
+	const char	*T[] = { "-T", "-c", conf, "--handler=echo", NULL };
+	FILE		*fp;
+	size_t		 off = 0, lines = 0;
+	int		 status;
+
+	with_dir(body, sizeof(body), ns_forms[_i].body);
+	snprintf(conf, sizeof(conf), "%s", h_write("ns.conf", "%s", body));
+	status = h_run(t, pf, sizeof(pf));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "pfsd -t:\n%s", pf);
+	status = h_run(T, pf, sizeof(pf));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	snprintf(cmd, sizeof(cmd), "perl '%s/tests/net_server_conf.pl' "
+	    "'%s' 2>&1", SRCDIR, conf);
+	ck_assert_ptr_nonnull(fp = popen(cmd, "r"));
+	while (off + 1 < sizeof(ns) && fgets(ns + off, (int)(sizeof(ns) -
+	    off), fp) != NULL)
+		off += strlen(ns + off);
+	ck_assert_int_eq(pclose(fp), 0);
+
+	differs[0] = instead[0] = '\0';
+	if (ns_forms[_i].differs != NULL) {
+		with_dir(differs, sizeof(differs), ns_forms[_i].differs);
+		with_dir(instead, sizeof(instead), ns_forms[_i].instead);
+		ck_assert_msg(has_line(ns, differs), "Net::Server no longer "
+		    "says %s:\n%s", differs, ns);
+		ck_assert_msg(has_line(pf, instead), "%s", pf);
+	}
+	for (off = 0; ns[off] != '\0'; off += strcspn(ns + off, "\n") + 1) {
+		snprintf(line, sizeof(line), "%.*s",
+		    (int)strcspn(ns + off, "\n"), ns + off);
+		if (strcmp(line, differs) == 0)
+			continue;
+		ck_assert_msg(has_line(pf, line), "Net::Server reads \"%s\"; "
+		    "pfsd -T has not:\n%s", line, pf);
+		lines++;
+		if (ns[off + strlen(line)] == '\0')
+			break;
+	}
+	ck_assert_uint_ge(lines, 2);
+}
+END_TEST
+
 Suite *
 compat_suite(void)
 {
@@ -812,6 +927,8 @@ compat_suite(void)
 	tc = tcase_create("table");
 	tcase_add_test(tc, test_table_names_exist);
 	tcase_add_test(tc, test_table_covers_net_server);
+	tcase_add_loop_test(tc, test_same_as_net_server_conf, 0,
+	    (int)nitems(ns_forms));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hooks");
