@@ -713,19 +713,19 @@ START_TEST(test_log_escapes_timeout_peer)
 END_TEST
 
 /*
- * Children logging at once (log_level info: one line per connection)
- * into one log file: every line whole and well-formed, none lost, none
- * mixed with another; four clients connect 100 times each, in parallel,
- * to four children.
+ * Children logging at once into one log file: every line whole, none
+ * lost, none mixed with another.  Four children each log 2000 long lines
+ * as fast as they can (the hooks handler's "burst"), at the same time.
  */
 START_TEST(test_log_lines_concurrent)
 {
 	struct hproc	 p;
-	char		 portarg[64], logarg[600], buf[64], *log, *l, *nl;
-	const char	*av[] = { "--handler=echo", portarg, logarg,
-			    "--log_level=3", "--max_servers=4", NULL };
+	char		 portarg[64], logarg[600], buf[64], *log, *l, *nl, *b;
+	const char	*av[] = { "--handler=" TPLUGIN("hooks"), portarg,
+			    logarg, "--max_servers=4", NULL };
 	pid_t		 clients[4];
-	int		 port = h_free_port(), i, k, st, lines = 0;
+	size_t		 len;
+	int		 port = h_free_port(), i, st, lines = 0;
 
 	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
 	snprintf(logarg, sizeof(logarg), "--log_file=%s", h_path("pfsd.log"));
@@ -734,11 +734,13 @@ START_TEST(test_log_lines_concurrent)
 	ck_assert_int_eq(h_wait_children(p.pid, 4, 5000), 0);
 	for (i = 0; i < 4; i++) {
 		if ((clients[i] = fork()) == 0) {
-			for (k = 0; k < 100; k++)
-				if (h_talk("127.0.0.1", port, "x\n", buf,
-				    sizeof(buf)) != 2)
-					_exit(1);
-			_exit(0);
+			int	fd = h_connect_tcp("127.0.0.1", port);
+
+			/* all four connected before any sends: four
+			 * children log at once */
+			usleep(100000);
+			_exit(h_talk_fd(fd, "burst\n", buf, sizeof(buf),
+			    20000) == 11 ? 0 : 1);
 		}
 		ck_assert_int_gt(clients[i], 0);
 	}
@@ -753,16 +755,20 @@ START_TEST(test_log_lines_concurrent)
 		/* "YYYY-MM-DD HH:MM:SS.mmm pfsd[PID]: LEVEL: message" */
 		ck_assert_msg(strlen(l) > 24 && l[4] == '-' && l[10] == ' ' &&
 		    l[19] == '.' && strncmp(l + 23, " pfsd[", 6) == 0 &&
-		    strstr(l, "]: ") != NULL, "a broken log line: \"%s\"", l);
-		if (strstr(l, ": info: connection from 127.0.0.1 port ") !=
-		    NULL) {
-			ck_assert_msg(strstr(l, "/tcp") != NULL &&
-			    strstr(l, "/tcp")[4] == '\0', "\"%s\"", l);
-			lines++;
-		}
+		    strstr(l, "]: ") != NULL, "a broken log line: \"%.300s\"",
+		    l);
+		if ((b = strstr(l, ": notice: burst ")) == NULL)
+			continue;
+		/* " x...x." ends it: 200 x and a dot, nothing else */
+		len = strlen(b);
+		ck_assert_msg(len > 202 && b[len - 1] == '.' &&
+		    strspn(b + len - 201, "x") == 200 && b[len - 202] == ' ' &&
+		    strchr(b + 1, ':') == b + 8, "a mixed log line: \"%.300s\"",
+		    l);
+		lines++;
 	}
 	ck_assert_str_eq(l, "");
-	ck_assert_int_eq(lines, 400);
+	ck_assert_int_eq(lines, 4 * 2000);
 	free(log);
 }
 END_TEST

@@ -37,6 +37,8 @@
  *	info		answer one line "peer=ADDR:PORT local=ADDR:PORT
  *			proto=N pid=PID ppid=PPID generation=G requests=R"
  *	quit		end the connection
+ *	burst		log 2000 long lines with pfsd_log as fast as it can,
+ *			answer "burst done" (lines of children at once)
  */
 #include <sys/wait.h>
 #include <errno.h>
@@ -352,6 +354,21 @@ hooks_info(struct pfsd_request *req)
 	    pfsd_requests(srv));
 }
 
+/* Many long log lines at once: one write each, or they would mix. */
+static void
+hooks_burst(void)
+{
+	char	pad[201];
+	int	i;
+
+	memset(pad, 'x', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = '\0';
+	for (i = 0; i < 2000; i++)
+		pfsd_log(PFSD_LOG_NOTICE, "burst %ld %d %s.", (long)getpid(), i,
+		    pad);
+	printf("burst done\n");
+}
+
 /* Is line (with its line end) the word w? */
 static int
 hooks_is(const char *line, const char *w)
@@ -380,6 +397,8 @@ process_request(struct pfsd_request *req)
 		}
 		if (hooks_is(line, "info"))
 			hooks_info(req);
+		else if (hooks_is(line, "burst"))
+			hooks_burst();
 		else
 			fputs(line, stdout);
 		if (fflush(stdout) == EOF)
