@@ -17,6 +17,8 @@
 #include "internal.h"
 
 #include <sys/mman.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <errno.h>
@@ -511,13 +513,38 @@ retire_cap(const struct pfsd_server *srv)
 	return srv->max_servers / 10 > 2 ? (int)(srv->max_servers / 10) : 2;
 }
 
+/*
+ * The access log's outcome: denied, the client reset the connection, the
+ * handler's non-zero return, or ok.
+ */
+static void
+access_line(struct pfsd_request *req, long long us, int allowed, int rc)
+{
+	struct tcp_info	ti;
+	socklen_t	len = sizeof(ti);
+	char		outcome[32];
+
+	if (!allowed)
+		snprintf(outcome, sizeof(outcome), "denied");
+	else if (req->l->proto == PFSD_PROTO_TCP &&
+	    getsockopt(req->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+	    ti.tcpi_state == TCP_CLOSE)
+		snprintf(outcome, sizeof(outcome), "reset");
+	else if (rc != 0)
+		snprintf(outcome, sizeof(outcome), "status=%d", rc);
+	else
+		snprintf(outcome, sizeof(outcome), "ok");
+	accesslog_request(req, us, outcome);
+}
+
 /* The request flow for one client (pfsd-plugin(3) lists the order). */
 static void
 child_request(struct pfsd_server *srv, struct pfsd_request *req,
     long long t0)
 {
 	struct plugin	*p = &srv->plugin;
-	int		 allowed;
+	long long	 us;
+	int		 allowed, rc = 0;
 
 	req->have_addr = req->have_host = req->have_local = 0;
 	req->proxylen = 0;
@@ -548,13 +575,16 @@ child_request(struct pfsd_server *srv, struct pfsd_request *req,
 	if (!allowed)
 		discard_output(srv, req);
 	if (allowed)
-		p->process_request(req);
+		rc = p->process_request(req);
 	else if (p->request_denied_hook != NULL)
 		p->request_denied_hook(req);
 	if (p->post_process_request_hook != NULL)
 		p->post_process_request_hook(req);
 	detach_stdio(srv, req, allowed);
-	metrics_request(ch.slot, allowed, (unsigned long long)(now_us() - t0));
+	us = now_us() - t0;
+	metrics_request(ch.slot, allowed, (unsigned long long)us);
+	if (accesslog_on())
+		access_line(req, us, allowed, rc);
 	stdio_check(srv);
 	if (req->l->proto != PFSD_PROTO_UDP) {
 		ch.req_fd = -1;
@@ -580,6 +610,7 @@ child_serve(struct pfsd_server *srv, struct pfsd_request *req)
 	if (ch.reopen) {	/* USR1 came while we waited */
 		ch.reopen = 0;
 		log_reopen();
+		accesslog_reopen();
 	}
 	ch.slot->state = SLOT_BUSY;
 	t0 = now_us();

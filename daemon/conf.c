@@ -46,6 +46,7 @@ static const char *const conf_tls_version_choices[] = {
 	"TLSv1.2", "TLSv1.3", NULL
 };
 static const char *const conf_ipv_choices[] = { "4", "6", "*", NULL };
+static const char *const conf_format_choices[] = { "text", "json", NULL };
 static const char *const conf_proxy_choices[] = {
 	"off", "on", "v1", "v2", NULL
 };
@@ -174,6 +175,11 @@ const struct option_def conf_options[OPT__COUNT] = {
 	    .list = 1,
 	    .help = "signals the parent passes on to the children "
 	    "(names or numbers, comma-separated)" },
+	[OPT_ACCESS_LOG] = { .name = "access_log", .type = OPT_T_PATH,
+	    .help = "one line per request: a file, syslog, or off (default)" },
+	[OPT_ACCESS_LOG_FORMAT] = { .name = "access_log_format",
+	    .type = OPT_T_ENUM, .def = "text", .choices = conf_format_choices,
+	    .help = "access log lines: text or json" },
 	[OPT_METRICS_LISTEN] = { .name = "metrics_listen", .type = OPT_T_STR,
 	    .help = "HOST:PORT where the parent answers GET /metrics" },
 	[OPT_METRICS_ALLOW] = { .name = "metrics_allow", .type = OPT_T_STR,
@@ -1055,6 +1061,7 @@ conf_value_at(const struct conf *c, enum opt_id id, size_t i)
 	return i < c->opt[id].n ? &c->opt[id].v[i] : NULL;
 }
 
+/* logfile: 1 keeps "syslog" as it is (log_file), 2 "off" too (access_log). */
 static void
 conf_absolute_item(struct conf_item *item, const char *cwd, int logfile)
 {
@@ -1066,7 +1073,8 @@ conf_absolute_item(struct conf_item *item, const char *cwd, int logfile)
 		v = &item->v[k];
 		if (v->str[0] == '/' || (logfile &&
 		    (strcmp(v->str, "syslog") == 0 ||
-		    strcmp(v->str, "Sys::Syslog") == 0)))
+		    strcmp(v->str, "Sys::Syslog") == 0)) ||
+		    (logfile == 2 && strcmp(v->str, "off") == 0))
 			continue;
 		if (asprintf(&abs, "%s/%s", cwd, v->str) == -1)
 			fatal("%s: asprintf", __func__);
@@ -1088,7 +1096,8 @@ conf_absolute_paths(struct conf *c, const char *cwd)
 
 	for (i = 0; i < OPT__COUNT; i++) {
 		if (conf_options[i].type == OPT_T_PATH)
-			conf_absolute_item(&c->opt[i], cwd, i == OPT_LOG_FILE);
+			conf_absolute_item(&c->opt[i], cwd, i == OPT_LOG_FILE ?
+			    1 : i == OPT_ACCESS_LOG ? 2 : 0);
 	}
 	for (i = 0; i < c->nextra; i++) {
 		if ((o = conf_hopt_find(c, c->extra[i].key)) != NULL &&

@@ -336,6 +336,7 @@ chown_own_files(struct pfsd_server *srv, uid_t uid, gid_t gid)
 	 * someone else made (see log.c). */
 	if (log_created() && fchown(log_fd(), uid, gid) == -1)
 		log_warn("chown of the log file");
+	accesslog_chown(uid, gid);
 }
 
 static int

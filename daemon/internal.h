@@ -81,6 +81,8 @@ enum opt_id {
 	OPT_UDP_RECV_LEN,
 	OPT_UDP_RECV_FLAGS,
 	OPT_SIG_PASSTHROUGH,
+	OPT_ACCESS_LOG,
+	OPT_ACCESS_LOG_FORMAT,
 	OPT_METRICS_LISTEN,
 	OPT_METRICS_ALLOW,
 	OPT_SSL_CERT_FILE,
@@ -246,6 +248,8 @@ void		 fatal(const char *, ...) PFSD_PRINTF(1, 2);
 __attribute__((noreturn))
 void		 fatalx(const char *, ...) PFSD_PRINTF(1, 2);
 size_t		 log_escape(char *, size_t, const char *, size_t);
+int		 log_open_file(const char *, const char *, int *, char *,
+		    size_t);
 int		 log_fd(void);
 int		 log_created(void);
 void		 log_check_conf(struct conf *);
@@ -506,7 +510,18 @@ struct metrics {
 void		 metrics_request(struct slot *, int, unsigned long long);
 void		 metrics_child_gone(struct pfsd_server *, const struct child *,
 		    int);
+enum exit_reason metrics_exit_reason(const struct child *, int);
 void		 metrics_render(const struct pfsd_server *, FILE *);
+
+/* accesslog.c */
+int		 accesslog_open(const struct conf *, char *, size_t);
+int		 accesslog_on(void);
+void		 accesslog_chown(uid_t, gid_t);
+void		 accesslog_reopen(void);
+void		 accesslog_request(struct pfsd_request *, long long,
+		    const char *);
+void		 accesslog_died(const struct pfsd_server *, const struct slot *,
+		    const char *);
 
 /* metrics_http.c */
 struct pollfd;

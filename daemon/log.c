@@ -116,8 +116,8 @@ log_facility(const char *name)
  * device such as /dev/null or a terminal to the daemon's user.  *created
  * says whether this open made the file.
  */
-static int
-open_file(const char *name, const char *path, int *created, char *err,
+int
+log_open_file(const char *name, const char *path, int *created, char *err,
     size_t errlen)
 {
 	struct stat	st;
@@ -163,27 +163,35 @@ is_syslog(const char *dest)
 
 /*
  * -t and startup: a log_file that exists must be a regular file (see
- * open_file); the error names where log_file was set.
+ * log_open_file); the error names where the key was set.
  */
-void
-log_check_conf(struct conf *c)
+static void
+check_log_path(struct conf *c, enum opt_id id)
 {
 	const struct conf_value	*v;
-	const char		*path = conf_str(c, OPT_LOG_FILE);
+	const char		*path = conf_str(c, id);
 	struct stat		 st;
 
 	if (path == NULL || *path == '\0' || is_syslog(path) ||
 	    lstat(path, &st) == -1 || S_ISREG(st.st_mode))
 		return;
-	v = conf_value_at(c, OPT_LOG_FILE, conf_count(c, OPT_LOG_FILE) - 1);
+	v = conf_value_at(c, id, conf_count(c, id) - 1);
 	conf_error(c, v != NULL ? v->file : NULL, v != NULL ? v->line : 0,
-	    "log_file", "%s is %s; pfsd writes its log only to a regular "
-	    "file (or syslog; without log_file, to standard error)", path,
+	    conf_options[id].name, "%s is %s; pfsd writes its log only to a "
+	    "regular file (or syslog%s)", path,
 	    S_ISLNK(st.st_mode) ? "a symbolic link" :
 	    S_ISFIFO(st.st_mode) ? "a FIFO" :
 	    S_ISDIR(st.st_mode) ? "a directory" :
 	    S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" :
-	    "not a regular file");
+	    "not a regular file", id == OPT_LOG_FILE ?
+	    "; without log_file, to standard error" : "");
+}
+
+void
+log_check_conf(struct conf *c)
+{
+	check_log_path(c, OPT_LOG_FILE);
+	check_log_path(c, OPT_ACCESS_LOG);
 }
 
 /*
@@ -213,7 +221,7 @@ log_open(const char *dest, const char *ident, const char *facility,
 		lg.fd = -1;
 		return 0;
 	}
-	if ((fd = open_file(dest, dest, &lg.created, err, errlen)) == -1)
+	if ((fd = log_open_file(dest, dest, &lg.created, err, errlen)) == -1)
 		return -1;
 	free(lg.path);
 	if ((lg.path = strdup(dest)) == NULL) {
@@ -243,7 +251,7 @@ log_reopen(void)
 		return -1;
 	}
 	/* chrooted: the same file, by its path inside the jail */
-	if ((fd = open_file(lg.jail_path != NULL ? lg.jail_path : lg.path,
+	if ((fd = log_open_file(lg.jail_path != NULL ? lg.jail_path : lg.path,
 	    lg.path, &created, err, sizeof(err))) == -1) {
 		log_msg(PFSD_LOG_ERR, "%s; still writing to the old file",
 		    err);

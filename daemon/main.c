@@ -245,6 +245,9 @@ start_logging(struct pfsd_server *srv)
 			    v->file != NULL ? v->file : "pfsd", err);
 		exit(EXIT_UNAVAILABLE);
 	}
+	step = "access_log";
+	if (accesslog_open(c, err, sizeof(err)) == -1)
+		startup_fail(srv, EXIT_UNAVAILABLE, "access_log: %s", err);
 }
 
 static void

@@ -63,8 +63,8 @@ fold(struct metrics *m, const struct slot *s)
 }
 
 /* Parent: why a child ended, for pfsd_child_exits_total. */
-static enum exit_reason
-exit_reason(const struct child *c, int status)
+enum exit_reason
+metrics_exit_reason(const struct child *c, int status)
 {
 	int	sig;
 
@@ -85,7 +85,7 @@ metrics_child_gone(struct pfsd_server *srv, const struct child *c,
 {
 	if (c->slot >= 0)
 		fold(&srv->metrics, &srv->sb.slots[c->slot]);
-	srv->metrics.exits[exit_reason(c, status)]++;
+	srv->metrics.exits[metrics_exit_reason(c, status)]++;
 }
 
 static void

@@ -342,6 +342,19 @@ worker_gone(struct pfsd_server *srv, struct child *c, int status)
 	if (s->token != 0)	/* see serialize.c: look again shortly */
 		srv->token_audit_ms = now_ms() + TOKEN_AUDIT_MS;
 	srv->total_served += served;
+	switch (metrics_exit_reason(c, status)) {
+	case EXIT_CRASHED:
+		accesslog_died(srv, s, "crashed");
+		break;
+	case EXIT_TIMEOUT:
+		accesslog_died(srv, s, "timeout");
+		break;
+	case EXIT_KILLED:
+		accesslog_died(srv, s, "killed");
+		break;
+	default:
+		break;
+	}
 	metrics_child_gone(srv, c, status);
 	scoreboard_release(&srv->sb, c->slot);
 	if (srv->stopping)
@@ -460,6 +473,7 @@ handle_signal(struct pfsd_server *srv, int sig)
 		break;
 	case SIGUSR1:
 		signal_all(srv, SIGUSR1);	/* before the log says so */
+		accesslog_reopen();
 		if (log_reopen() == 0)
 			log_msg(PFSD_LOG_NOTICE, "USR1: log file reopened");
 		break;

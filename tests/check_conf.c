@@ -122,6 +122,8 @@ static const struct {
 	{ OPT_UDP_RECV_LEN, "65536", 65536 },
 	{ OPT_UDP_RECV_FLAGS, "0", 0 },
 	{ OPT_SIG_PASSTHROUGH, NULL, 0 },
+	{ OPT_ACCESS_LOG, NULL, 0 },
+	{ OPT_ACCESS_LOG_FORMAT, "text", 0 },
 	{ OPT_METRICS_LISTEN, NULL, 0 },
 	{ OPT_METRICS_ALLOW, "loopback", 0 },
 	{ OPT_SSL_CERT_FILE, NULL, 0 },
@@ -761,6 +763,7 @@ START_TEST(print_effective)
 	    "proxy_timeout 5\n"
 	    "udp_recv_len 65536\n"
 	    "udp_recv_flags 0\n"
+	    "access_log_format text\n"
 	    "metrics_allow loopback\n"
 	    "SSL_verify_mode none\n"
 	    "SSL_version TLSv1.2\n"

@@ -4,6 +4,7 @@
  * test did to the running daemon (served, denied, a crash, durations).
  */
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <check.h>
 #include <fcntl.h>
@@ -289,6 +290,166 @@ START_TEST(test_prometheus_scrape)
 }
 END_TEST
 
+/* --- the access log ------------------------------------------------------ */
+
+static void
+start_logged(struct hproc *p, int port, const char *format)
+{
+	char		 portarg[64], logarg[600], fmtarg[64];
+	const char	*av[] = { "--handler", TPLUGIN("hooks"), portarg, logarg,
+			    fmtarg, "--max_servers=2", "--cidr_deny=127.0.0.2",
+			    NULL };
+
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
+	snprintf(logarg, sizeof(logarg), "--access_log=%s",
+	    h_path("access.log"));
+	snprintf(fmtarg, sizeof(fmtarg), "--access_log_format=%s", format);
+	ck_assert_int_eq(h_start(p, av), 0);
+	ck_assert_msg(h_wait_ready(p, READY_MS) == 0, "%s",
+	    h_read_file(p->log));
+}
+
+/* Wait until the file at path has n lines; its text. */
+static char *
+wait_lines(const char *path, int n)
+{
+	char	*text = NULL, *s;
+	int	 i, k;
+
+	for (i = 0; i < 500; i++) {
+		free(text);
+		text = h_read_file(path);
+		for (k = 0, s = text; s != NULL && (s = strchr(s, '\n')) !=
+		    NULL; s++)
+			k++;
+		if (k >= n)
+			return text;
+		poll(NULL, 0, 10);
+	}
+	ck_abort_msg("%s has fewer than %d lines:\n%s", path, n,
+	    text != NULL ? text : "(none)");
+	return NULL;
+}
+
+/*
+ * One text line per request, at its end, with the documented fields:
+ * served (bytes both ways), denied, and a crash the parent reports.
+ */
+START_TEST(test_access_log_text)
+{
+	struct hproc	 p;
+	char		 buf[256], when[64], peer[64], local[64], handler[64];
+	char		 in[16], out[16], outcome[32], *text, *line, *save;
+	long		 pport, lport, us;
+	int		 port = h_free_port(), n = 0;
+
+	start_logged(&p, port, "text");
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "hello\n", buf,
+	    sizeof(buf)), 6);
+	ck_assert_int_le(h_talk_fd(h_connect_from("127.0.0.2", port),
+	    "hello\n", buf, sizeof(buf), 5000), 0);
+	ck_assert_int_le(h_talk("127.0.0.1", port, "crash\n", buf,
+	    sizeof(buf)), 0);
+	text = wait_lines(h_path("access.log"), 3);
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save), n++) {
+		ck_assert_msg(sscanf(line, "%63s %63s %ld %63s %ld %63s %ld "
+		    "%15s %15s %31s", when, peer, &pport, local, &lport, handler,
+		    &us, in, out, outcome) == 10, "not 10 fields: %s", line);
+		ck_assert_msg(strlen(when) == 24 && when[10] == 'T' &&
+		    when[23] == 'Z', "time: %s", line);
+		ck_assert_str_eq(handler, "hooks");
+		ck_assert_int_ge(us, 0);
+		if (n == 0) {
+			ck_assert_str_eq(peer, "127.0.0.1");
+			ck_assert_str_eq(local, "127.0.0.1");
+			ck_assert_int_eq(lport, port);
+			ck_assert_str_eq(in, "6");
+			ck_assert_str_eq(out, "6");
+			ck_assert_str_eq(outcome, "ok");
+		} else if (n == 1) {
+			ck_assert_str_eq(peer, "127.0.0.2");
+			ck_assert_str_eq(outcome, "denied");
+		} else {
+			ck_assert_str_eq(peer, "127.0.0.1");
+			ck_assert_str_eq(outcome, "crashed");
+		}
+	}
+	ck_assert_int_eq(n, 3);
+	free(text);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/* JSON: every line one object, read back by Python's json module. */
+START_TEST(test_access_log_json)
+{
+	struct hproc	 p;
+	char		 buf[512];
+	int		 port = h_free_port();
+
+	start_logged(&p, port, "json");
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "hello\n", buf,
+	    sizeof(buf)), 6);
+	ck_assert_int_le(h_talk_fd(h_connect_from("127.0.0.2", port),
+	    "hello\n", buf, sizeof(buf), 5000), 0);
+	free(wait_lines(h_path("access.log"), 2));
+	ck_assert_int_eq(sh(buf, sizeof(buf), "python3 -c 'import json,sys\n"
+	    "r=[json.loads(l) for l in open(sys.argv[1])]\n"
+	    "print(len(r), r[0][\"outcome\"], r[0][\"bytes_in\"], "
+	    "r[0][\"bytes_out\"], r[0][\"local_port\"] == %d, "
+	    "r[1][\"peer\"], r[1][\"outcome\"], "
+	    "sorted(r[0].keys()))' %s", port, h_path("access.log")), 0);
+	ck_assert_str_eq(buf, "2 ok 6 6 True 127.0.0.2 denied ['bytes_in', "
+	    "'bytes_out', 'duration_us', 'handler', 'local', 'local_port', "
+	    "'outcome', 'peer', 'peer_port', 'time']\n");
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/* USR1 (logrotate): lines go to the new file, in every child. */
+START_TEST(test_access_log_reopen)
+{
+	struct hproc	 p;
+	char		 buf[64], *text;
+	int		 port = h_free_port(), i;
+
+	start_logged(&p, port, "text");
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "a\n", buf, sizeof(buf)),
+	    2);
+	free(wait_lines(h_path("access.log"), 1));
+	ck_assert_int_eq(rename(h_path("access.log"), h_path("access.log.1")),
+	    0);
+	ck_assert_int_eq(kill(p.pid, SIGUSR1), 0);
+	ck_assert(h_wait_log(&p, "USR1: log file reopened", 5000) == 0);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(h_talk("127.0.0.1", port, "b\n", buf,
+		    sizeof(buf)), 2);
+	free(wait_lines(h_path("access.log"), 4));
+	text = h_read_file(h_path("access.log.1"));
+	ck_assert_msg(strchr(text, '\n') == text + strlen(text) - 1,
+	    "the old file got more lines:\n%s", text);
+	free(text);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/* A FIFO or a device is refused before anything starts, like log_file. */
+START_TEST(test_access_log_not_regular)
+{
+	char		 out[1024], arg[600];
+	const char	*av[] = { "--handler=echo", arg, "-t", NULL };
+	int		 st;
+
+	ck_assert_int_eq(mkfifo(h_path("fifo"), 0600), 0);
+	snprintf(arg, sizeof(arg), "--access_log=%s", h_path("fifo"));
+	st = h_run(av, out, sizeof(out));
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 78);
+	ck_assert_msg(strstr(out, "access_log: ") != NULL &&
+	    strstr(out, "is a FIFO") != NULL, "%s", out);
+}
+END_TEST
+
 /* --metrics is for `pfsd status` only, like --json. */
 START_TEST(test_only_with_status)
 {
@@ -319,6 +480,14 @@ metrics_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_http);
 	tcase_add_test(tc, test_http_silent_clients);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("access_log");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_access_log_text);
+	tcase_add_test(tc, test_access_log_json);
+	tcase_add_test(tc, test_access_log_reopen);
+	tcase_add_test(tc, test_access_log_not_regular);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("prometheus");
