@@ -5,6 +5,7 @@
 #   make            build daemon/pfsd and the shipped handlers
 #   make run        build and serve the echo handler on 127.0.0.1:20203
 #   make check      build and run every test (SANITIZE=1: ASan+UBSan build)
+#   make check-repeat  the whole suite N (20) times: flaky tests
 #   make soak       the soak tests at full size (SOAK_COUNT=100000 connections,
 #                   100 rolled-back HUPs)
 #   make valgrind   the parent's whole life under valgrind (also in check)
@@ -94,7 +95,8 @@ TEST_SRCS	= $(wildcard tests/check_*.c) tests/harness.c tests/conf_helpers.c
 TEST_OBJS	= $(TEST_SRCS:.c=.o)
 BENCH_BINS	= bench/loadgen bench/floor
 
-.PHONY: all deps deps-list run check check-build plugins install \
+.PHONY: all deps deps-list run check check-build check-stage check-repeat \
+	plugins install \
 	install-conf uninstall clean distclean \
 	bench soak valgrind fuzz help
 all: daemon/pfsd plugins
@@ -207,11 +209,35 @@ CHECK_DEPS	= daemon/pfsd daemon/pfsd-installed $(PLUGINS) \
 check-build: deps
 	@$(MAKE) --no-print-directory $(CHECK_DEPS) tests/bin/cxx_header
 
-check: check-build
+# The install suite tests a staged make install.
+check-stage: check-build
 	@rm -rf tests/run/stage
 	@$(MAKE) --no-print-directory install PREFIX=/usr \
 	  DESTDIR=$(CURDIR)/tests/run/stage > /dev/null
+
+check: check-stage
 	cd tests && ./bin/check_pfsd
+
+# make check-repeat [N=20]: the whole suite N times in a row, to find
+# flaky tests; prints the failures of each failed run and keeps its output
+# in tests/run/repeat.I.log (and its tests' files in tests/run/repeat.I.failed).
+N		?= 20
+check-repeat: check-stage
+	@rm -rf tests/run/repeat.*; fails=0; i=0; \
+	while [ $$i -lt $(N) ]; do i=$$((i + 1)); \
+	  log=tests/run/repeat.$$i.log; start=$$(date +%s); \
+	  if (cd tests && ./bin/check_pfsd) > $$log 2>&1; then \
+	    echo "run $$i/$(N): ok ($$(($$(date +%s) - start)) s)"; \
+	    rm -f $$log; \
+	  else \
+	    fails=$$((fails + 1)); \
+	    echo "run $$i/$(N): FAILED ($$(($$(date +%s) - start)) s):"; \
+	    grep -E '^[^ ]+:[0-9]+:[EF]:' $$log | sed 's/^/    /'; \
+	    [ ! -d tests/run/failed ] || \
+	      mv tests/run/failed tests/run/repeat.$$i.failed; \
+	  fi; \
+	done; \
+	echo "check-repeat: $$fails of $(N) runs failed"; [ $$fails -eq 0 ]
 
 # --- soak and valgrind ---------------------------------------------------
 # The faults suite's soak test (make check runs it with 10000 connections)
@@ -220,16 +246,18 @@ SOAK_COUNT	?= 100000
 
 soak: deps
 	@$(MAKE) --no-print-directory $(CHECK_DEPS)
-	cd tests && PFSD_SOAK_COUNT=$(SOAK_COUNT) CK_RUN_SUITE=faults \
+	cd tests && PFSD_TEST_STDERR=show PFSD_SOAK_COUNT=$(SOAK_COUNT) \
+	  CK_RUN_SUITE=faults \
 	  CK_RUN_CASE=soak ./bin/check_pfsd
-	cd tests && PFSD_SOAK_COUNT=$(SOAK_COUNT) CK_RUN_SUITE=restart \
-	  CK_RUN_CASE=soak ./bin/check_pfsd
+	cd tests && PFSD_TEST_STDERR=show PFSD_SOAK_COUNT=$(SOAK_COUNT) \
+	  CK_RUN_SUITE=restart CK_RUN_CASE=soak ./bin/check_pfsd
 
 valgrind: deps
 	@if [ "$(SANITIZE)" = 1 ]; then \
 	  echo "make valgrind: valgrind cannot run an ASan build"; exit 1; fi
 	@$(MAKE) --no-print-directory $(CHECK_DEPS)
-	cd tests && CK_RUN_SUITE=faults CK_RUN_CASE=valgrind ./bin/check_pfsd
+	cd tests && PFSD_TEST_STDERR=show CK_RUN_SUITE=faults \
+	  CK_RUN_CASE=valgrind ./bin/check_pfsd
 
 # --- mutation testing ---------------------------------------------------
 # Each mutant of tests/mutants (a realistic one-point breakage of daemon/)

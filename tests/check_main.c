@@ -66,7 +66,7 @@ main(void)
 	printf("check_pfsd: %zu suite%s, %d checks run, %d failed, "
 	    "%d skipped\n", nsuites, nsuites == 1 ? "" : "s", run, failed,
 	    skipped);
-	h_global_cleanup();
+	h_global_cleanup(failed);
 	if (run == 0) {
 		printf("check_pfsd: no check ran (CK_RUN_CASE?)\n");
 		return EXIT_FAILURE;

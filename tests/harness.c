@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -72,6 +73,142 @@ remove_test_dirs(void)
 	closedir(d);
 }
 
+/*
+ * What each test and the pfsd it starts write to stderr goes to files in
+ * the test's directory (stderr, and pfsd.stderr of h_start), so that a
+ * green run prints only Check's progress.  A test that passes removes its
+ * directory at exit; Check ends a failing one with _exit (or a signal),
+ * so after a run with failures the directories left are those of the
+ * tests that did not pass: h_global_cleanup keeps them in
+ * tests/run/failed/ and prints the last lines of their files.  PFSD_TEST_STDERR=show leaves
+ * stderr alone (make soak shows its figures).
+ */
+#define FAILED_DIR	SRCDIR "/tests/run/failed"
+#define TAIL_LINES	20
+
+static pid_t	runner_pid;
+static int	in_test;
+
+static int
+stderr_shown(void)
+{
+	const char	*show = getenv("PFSD_TEST_STDERR");
+
+	return show != NULL && strcmp(show, "show") == 0;
+}
+
+/* The last TAIL_LINES lines of the file at path, on stdout. */
+static void
+print_tail(const char *path, const char *name)
+{
+	char	*text = h_read_file(path), *p;
+	size_t	 len;
+	int	 n = 0;
+
+	if (text == NULL || (len = strlen(text)) == 0) {
+		free(text);
+		return;
+	}
+	for (p = text + len - 1; p > text; p--)
+		if (*p == '\n' && p + 1 < text + len - 1 &&
+		    ++n == TAIL_LINES) {
+			p++;
+			break;
+		}
+	printf("---- %s%s:\n%s%s", name, n == TAIL_LINES ?
+	    ", last lines" : "", p, text[len - 1] == '\n' ? "" : "\n");
+	free(text);
+}
+
+static size_t	tail_skip;
+
+/* Files that are logs: *stderr*, *.log, *.log.N (rotated). */
+static int
+tail_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	const char	*name = path + f->base, *dot = strstr(name, ".log");
+
+	if (flag == FTW_F && S_ISREG(st->st_mode) &&
+	    (strstr(name, "stderr") != NULL || (dot != NULL &&
+	    (dot[4] == '\0' || dot[4] == '.'))))
+		print_tail(path, path + tail_skip);
+	return 0;
+}
+
+/*
+ * Check forks a process for each test: in it (and not in what it forks
+ * in turn), stderr goes to the test's own file.
+ */
+static void
+test_child(void)
+{
+	int	 fd;
+
+	if (in_test || getppid() != runner_pid)
+		return;
+	in_test = 1;
+	if ((fd = open(h_path("stderr"), O_WRONLY | O_CREAT | O_APPEND,
+	    0644)) == -1)
+		return;
+	fflush(stderr);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+}
+
+static int
+by_pid(const struct dirent **a, const struct dirent **b)
+{
+	long	pa = atol((*a)->d_name + 1), pb = atol((*b)->d_name + 1);
+
+	return pa < pb ? -1 : pa > pb;
+}
+
+static int
+is_test_dir(const struct dirent *e)
+{
+	return e->d_name[0] == 't' && strchr(e->d_name, '.') != NULL;
+}
+
+/*
+ * The directories tests/run/tPID.XXXXXX left at the end of a run with
+ * failures: those of the tests that did not pass (with a stderr file),
+ * kept and shown in the order they ran, which is that of Check's list of
+ * failures (a test expected to die by a signal leaves one too); or a
+ * helper process's (removed).
+ */
+static void
+report_left_dirs(void)
+{
+	struct dirent	**e;
+	char		 path[512], kept[512];
+	int		 i, n;
+
+	if ((n = scandir(SRCDIR "/tests/run", &e, is_test_dir, by_pid)) < 0)
+		return;
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), SRCDIR "/tests/run/%s/stderr",
+		    e[i]->d_name);
+		if (access(path, F_OK) == -1) {
+			*strrchr(path, '/') = '\0';
+			nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+			free(e[i]);
+			continue;
+		}
+		*strrchr(path, '/') = '\0';
+		mkdir(FAILED_DIR, 0755);
+		snprintf(kept, sizeof(kept), FAILED_DIR "/%s", e[i]->d_name);
+		if (rename(path, kept) == -1)
+			snprintf(kept, sizeof(kept), "%s", path);
+		printf("\n==== test process %ld did not exit: its files are "
+		    "kept in %s\n", atol(e[i]->d_name + 1), kept);
+		tail_skip = strlen(kept) + 1;
+		nftw(kept, tail_entry, 16, FTW_PHYS);
+		free(e[i]);
+	}
+	free(e);
+	fflush(stdout);
+}
+
 void
 h_global_init(void)
 {
@@ -82,12 +219,19 @@ h_global_init(void)
 	snprintf(run, sizeof(run), "%ld", (long)getpid());
 	setenv("PFSD_TEST_RUN", run, 1);	/* names the skip list */
 	remove_test_dirs();
+	nftw(FAILED_DIR, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	runner_pid = getpid();
+	if (!stderr_shown())
+		pthread_atfork(NULL, NULL, test_child);
 }
 
 void
-h_global_cleanup(void)
+h_global_cleanup(int failed)
 {
-	remove_test_dirs();
+	if (failed > 0 && runner_pid == getpid() && !stderr_shown())
+		report_left_dirs();
+	else
+		remove_test_dirs();
 }
 
 /* Each test runs in its own forked process: the directory is per pid. */

@@ -27,7 +27,9 @@ struct hproc {
 };
 
 void	 h_global_init(void);
-void	 h_global_cleanup(void);
+/* After the run: with failures, keep and show the files of the tests that
+ * did not pass (see harness.c). */
+void	 h_global_cleanup(int failed);
 
 /* A private directory for this test process; files are made in it. */
 const char *h_dir(void);
