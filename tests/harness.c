@@ -121,16 +121,32 @@ print_tail(const char *path, const char *name)
 }
 
 static size_t	tail_skip;
+static int	tail_any;	/* a log file with something in it */
+
+static int
+is_log_name(const char *name)
+{
+	const char	*dot = strstr(name, ".log");
+
+	return strstr(name, "stderr") != NULL ||
+	    (dot != NULL && (dot[4] == '\0' || dot[4] == '.'));
+}
+
+static int
+any_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	if (flag == FTW_F && S_ISREG(st->st_mode) && st->st_size > 0 &&
+	    is_log_name(path + f->base))
+		tail_any = 1;
+	return 0;
+}
 
 /* Files that are logs: *stderr*, *.log, *.log.N (rotated). */
 static int
 tail_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
 {
-	const char	*name = path + f->base, *dot = strstr(name, ".log");
-
 	if (flag == FTW_F && S_ISREG(st->st_mode) &&
-	    (strstr(name, "stderr") != NULL || (dot != NULL &&
-	    (dot[4] == '\0' || dot[4] == '.'))))
+	    is_log_name(path + f->base))
 		print_tail(path, path + tail_skip);
 	return 0;
 }
@@ -171,10 +187,10 @@ is_test_dir(const struct dirent *e)
 
 /*
  * The directories tests/run/tPID.XXXXXX left at the end of a run with
- * failures: those of the tests that did not pass (with a stderr file),
- * kept and shown in the order they ran, which is that of Check's list of
- * failures (a test expected to die by a signal leaves one too); or a
- * helper process's (removed).
+ * failures: those of the tests that did not pass, kept and shown in the
+ * order they ran, which is that of Check's list of failures (a test
+ * expected to die by a signal leaves one too); removed when no log file
+ * in it has anything to show (a helper process's, or a silent test's).
  */
 static void
 report_left_dirs(void)
@@ -186,20 +202,20 @@ report_left_dirs(void)
 	if ((n = scandir(SRCDIR "/tests/run", &e, is_test_dir, by_pid)) < 0)
 		return;
 	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), SRCDIR "/tests/run/%s/stderr",
+		snprintf(path, sizeof(path), SRCDIR "/tests/run/%s",
 		    e[i]->d_name);
-		if (access(path, F_OK) == -1) {
-			*strrchr(path, '/') = '\0';
+		tail_any = 0;
+		nftw(path, any_entry, 16, FTW_PHYS);
+		if (!tail_any) {	/* a helper's, or nothing to show */
 			nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 			free(e[i]);
 			continue;
 		}
-		*strrchr(path, '/') = '\0';
 		mkdir(FAILED_DIR, 0755);
 		snprintf(kept, sizeof(kept), FAILED_DIR "/%s", e[i]->d_name);
 		if (rename(path, kept) == -1)
 			snprintf(kept, sizeof(kept), "%s", path);
-		printf("\n==== test process %ld did not exit: its files are "
+		printf("\n==== test process %ld did not pass: its files are "
 		    "kept in %s\n", atol(e[i]->d_name + 1), kept);
 		tail_skip = strlen(kept) + 1;
 		nftw(kept, tail_entry, 16, FTW_PHYS);
