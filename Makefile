@@ -278,6 +278,7 @@ bench/%: bench/%.c .build-flags config.mak.autogen
 bench: deps all $(BENCH_BINS)
 	bench/run.sh
 	bench/proxy.sh
+	bench/observe.sh
 
 # 20 HUPs whose new image fails and rolls back, under load (bench/rollback.sh)
 .PHONY: bench-rollback
