@@ -93,7 +93,7 @@ PLUGINS		= $(patsubst %.c,%.so,$(wildcard plugins/*.c))
 TEST_PLUGINS	= $(patsubst %.c,%.so,$(wildcard tests/plugins/*.c))
 TEST_SRCS	= $(wildcard tests/check_*.c) tests/harness.c tests/conf_helpers.c
 TEST_OBJS	= $(TEST_SRCS:.c=.o)
-BENCH_BINS	= bench/loadgen bench/floor
+BENCH_BINS	= bench/loadgen bench/floor bench/tlsload
 
 .PHONY: all deps deps-list run check check-build check-stage check-repeat \
 	plugins install \
@@ -272,6 +272,10 @@ mutate: deps
 	perl tests/mutate.pl --min $(MUTATE_MIN) $(MUTATE_FLAGS) $(MUTANTS)
 
 # --- benchmarks -----------------------------------------------------------
+bench/tlsload: bench/tlsload.c .build-flags config.mak.autogen
+	$(CC) -std=gnu11 -O2 -g $(WARNINGS) $(SSL_CFLAGS) -o $@ $< \
+	  $(SSL_LIBS) -lpthread
+
 bench/%: bench/%.c .build-flags config.mak.autogen
 	$(CC) -std=gnu11 -O2 -g $(WARNINGS) -o $@ $< -lm
 
@@ -279,6 +283,7 @@ bench: deps all $(BENCH_BINS)
 	bench/run.sh
 	bench/proxy.sh
 	bench/observe.sh
+	bench/tls.sh
 
 # 20 HUPs whose new image fails and rolls back, under load (bench/rollback.sh)
 .PHONY: bench-rollback
