@@ -76,6 +76,7 @@ on_retire(int sig)
 	errno = saved;
 }
 
+
 /*
  * TERM/INT: a fast stop that still runs child_finish_hook, as
  * Net::Server's does.  An idle child is woken as by HUP; a busy one has
@@ -681,4 +682,54 @@ dequeue_main(struct pfsd_server *srv, int slot)
 		srv->plugin.child_finish_hook(srv);
 	fflush(stdout);
 	_exit(0);
+}
+
+/*
+ * A graceful stop's drain child: serve the share (drain_index, every
+ * drain_step-th) of the connections the parent took from the accept
+ * queues before closing them (see parent.c), then exit.  It accepts
+ * nothing itself.
+ */
+void
+drain_main(struct pfsd_server *srv, int slot)
+{
+	struct pfsd_request	 req;
+	struct drained		*d;
+	size_t			 i;
+
+	memset(&req, 0, sizeof(req));
+	req.srv = srv;
+	ch.srv = srv;
+	ch.slot = &srv->sb.slots[slot];
+	ch.null_fd = srv->devnull;
+	srv->is_child = 1;
+	srv->slot = slot;
+	srv->served = 0;
+	srv->memfd_in = srv->memfd_out = -1;
+	srv->max_requests = (unsigned long)-1;
+	ch.slot->pid = getpid();
+	ch.slot->generation = srv->generation;
+	child_signals(srv);
+	ch.proxy_mode = child_proxy_mode(srv);
+	setvbuf(stdout, NULL, _IOLBF, BUFSIZ);
+	for (i = 0; i < srv->ndrain; i++)	/* the others' are not ours */
+		if (i % srv->drain_step != srv->drain_index)
+			close(srv->drain[i].fd);
+	if (srv->plugin.child_init_hook != NULL &&
+	    srv->plugin.child_init_hook(srv) != 0)
+		_exit(CHILD_EXIT_INIT);
+	for (i = srv->drain_index; i < srv->ndrain && !srv->done;
+	    i += srv->drain_step) {
+		d = &srv->drain[i];
+		req.l = &srv->ls[d->l];
+		req.fd = d->fd;
+		req.peerlen = d->len;
+		memcpy(&req.peer, &d->peer, sizeof(req.peer));
+		if (req.peer.ss_family == AF_UNSPEC || req.peerlen == 0)
+			req.peer.ss_family = (sa_family_t)req.l->family;
+		if (req.peerlen < sizeof(req.peer))
+			((char *)&req.peer)[req.peerlen] = '\0';
+		child_serve(srv, &req);
+	}
+	child_exit(srv, 0);
 }

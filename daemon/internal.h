@@ -473,6 +473,14 @@ void		 ser_audit_token(struct serializer *, int);
 void		 ser_cleanup(struct serializer *);
 const char	*ser_name(enum ser_mode);
 
+/* A graceful stop: a connection the parent took from the accept queue. */
+struct drained {
+	int			 fd;
+	int			 l;		/* index of its listener */
+	socklen_t		 len;
+	struct sockaddr_storage	 peer;
+};
+
 /* The daemon: one per process, shared by parent and children. */
 struct child {
 	pid_t		 pid;
@@ -555,6 +563,9 @@ struct pfsd_server {
 	int			 pidfile_written;
 	int			 ready_fd;	/* background: tell the caller */
 	int			 janitor_fd;	/* chroot: see daemonize.c */
+	struct drained		*drain;		/* graceful stop: see parent.c */
+	size_t			 ndrain;
+	size_t			 drain_index, drain_step;	/* child's share */
 
 	/* parent */
 	long			 max_servers;
@@ -667,6 +678,8 @@ __attribute__((noreturn))
 void		 child_main(struct pfsd_server *, int);
 __attribute__((noreturn))
 void		 dequeue_main(struct pfsd_server *, int);
+__attribute__((noreturn))
+void		 drain_main(struct pfsd_server *, int);
 
 /* tls.c */
 struct tls;

@@ -178,6 +178,8 @@ spawn(struct pfsd_server *srv, int kind)
 		close_parent_fds(srv);
 		if (kind == CHILD_DEQUEUE)
 			dequeue_main(srv, slot);
+		if (srv->drain != NULL)
+			drain_main(srv, slot);
 		child_main(srv, slot);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -402,6 +404,116 @@ signal_all(struct pfsd_server *srv, int sig)
 		kill(srv->children[i].pid, sig);
 }
 
+/*
+ * Graceful stop: take every connection already in the accept queue of a
+ * stream listener (the descriptions are made non-blocking: the children
+ * share them, and all are told to go), so that the listeners can be
+ * closed at once -- new clients are refused from then on -- and the
+ * queued ones served, not reset.  A connection arriving between this and
+ * the last close is reset.
+ */
+static void
+drain_queues(struct pfsd_server *srv)
+{
+	struct drained	*d;
+	struct listener	*l;
+	size_t		 i, cap = 0;
+	int		 fd, fl;
+
+	for (i = 0; i < srv->nls; i++) {
+		l = &srv->ls[i];
+		if (l->fd < 0 || l->proto == PFSD_PROTO_UDP ||
+		    (fl = fcntl(l->fd, F_GETFL)) == -1 ||
+		    fcntl(l->fd, F_SETFL, fl | O_NONBLOCK) == -1)
+			continue;
+		for (;;) {
+			if (srv->ndrain == cap) {
+				cap = cap == 0 ? 16 : cap * 2;
+				if ((d = reallocarray(srv->drain, cap,
+				    sizeof(*d))) == NULL)
+					break;
+				srv->drain = d;
+			}
+			d = &srv->drain[srv->ndrain];
+			memset(d, 0, sizeof(*d));
+			d->len = sizeof(d->peer);
+			fd = accept4(l->fd, (struct sockaddr *)&d->peer,
+			    &d->len, SOCK_CLOEXEC);
+			if (fd == -1 && (errno == EINTR ||
+			    errno == ECONNABORTED))
+				continue;
+			if (fd == -1)
+				break;	/* EAGAIN: empty (or out of fds) */
+			d->fd = fd;
+			d->l = (int)i;
+			srv->ndrain++;
+		}
+	}
+}
+
+/*
+ * Graceful stop: a busy child keeps its copy of the listening sockets
+ * (HUP waits for the end of its request), and a socket stays open while
+ * any process holds it.  shutdown(SHUT_RD) takes a TCP listener out of
+ * the LISTEN state for every holder at once: new clients are refused.
+ * The parent keeps its copy, to listen() again before it exits
+ * (resume_tcp): a socket that outlives pfsd (systemd's) must listen for
+ * the next start.  Other listeners are closed in the parent now; busy
+ * children let go of them when their request ends.
+ */
+static void
+pause_tcp(struct pfsd_server *srv)
+{
+	size_t	i;
+
+	for (i = 0; i < srv->nls; i++) {
+		if (srv->ls[i].fd < 0)
+			continue;
+		if (srv->ls[i].proto == PFSD_PROTO_TCP &&
+		    shutdown(srv->ls[i].fd, SHUT_RD) == 0)
+			continue;
+		close(srv->ls[i].fd);
+		srv->ls[i].fd = -1;
+	}
+}
+
+static void
+resume_tcp(struct pfsd_server *srv)
+{
+	size_t	i;
+
+	for (i = 0; i < srv->nls; i++)
+		if (srv->ls[i].fd >= 0 && srv->ls[i].proto == PFSD_PROTO_TCP)
+			(void)listen(srv->ls[i].fd, srv->ls[i].backlog);
+}
+
+/* Children to serve what drain_queues took: up to max_servers. */
+static void
+drain_spawn(struct pfsd_server *srv)
+{
+	size_t	i, n = srv->ndrain;
+
+	if (n > (size_t)srv->max_servers)
+		n = (size_t)srv->max_servers;
+	if (srv->ndrain > 0)
+		log_msg(PFSD_LOG_NOTICE, "graceful stop: serving %zu queued "
+		    "connection%s", srv->ndrain, srv->ndrain == 1 ? "" : "s");
+	for (i = 0; i < n; i++) {
+		srv->drain_index = i;
+		srv->drain_step = n;
+		if (spawn(srv, CHILD_WORKER) == -1)
+			break;
+	}
+	if (i < n)
+		log_warnx("graceful stop: not every queued connection will be "
+		    "served (a child could not be started)");
+	for (i = 0; i < srv->ndrain; i++)
+		close(srv->drain[i].fd);
+	free(srv->drain);
+	srv->drain = NULL;
+	srv->ndrain = 0;
+}
+
 /* QUIT (graceful) or INT/TERM (fast): begin the stop. */
 static void
 begin_stop(struct pfsd_server *srv, int sig)
@@ -417,13 +529,18 @@ begin_stop(struct pfsd_server *srv, int sig)
 	hooks_server_close(srv);	/* the children still run */
 	notify_send("STOPPING=1");
 	restart_cancel(srv, sig_name(sig));
-	listen_close_all(srv->ls, srv->nls, 0);
+	if (srv->stopping == SIGQUIT)
+		drain_queues(srv);
+	else
+		listen_close_all(srv->ls, srv->nls, 0);
 	if (srv->stopping == SIGQUIT) {
 		/* 0: no limit -- busy children finish, however long */
 		srv->stop_deadline_ms = grace > 0 ? now_ms() + grace * 1000 :
 		    -1;
 		for (i = 0; i < srv->nchildren; i++)
 			parent_retire(srv, &srv->children[i]);
+		pause_tcp(srv);
+		drain_spawn(srv);
 	} else {
 		srv->stop_deadline_ms = now_ms() + TERM_GRACE_MS;
 		signal_all(srv, SIGTERM);
@@ -632,6 +749,7 @@ parent_cleanup(struct pfsd_server *srv)
 	hooks_server_close(srv);	/* ran at the stop, unless ... */
 	status_close(srv);
 	metrics_http_close();
+	resume_tcp(srv);
 	listen_close_all(srv->ls, srv->nls, 1);
 	ser_cleanup(&srv->ser);
 	if (conf_str(srv->conf, OPT_PID_FILE) != NULL)

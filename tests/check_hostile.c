@@ -918,6 +918,57 @@ START_TEST(test_chroot_files_outside)
 }
 END_TEST
 
+/*
+ * A graceful stop while the only child is busy and two clients wait in
+ * the accept queue: new clients are refused at once (while the request
+ * still runs), the running request finishes, and the queued clients are
+ * served -- not reset when the last listener closes.
+ */
+START_TEST(test_graceful_stop_refuses_and_serves_queue)
+{
+	const char	*av[] = { "--max_servers=1", "--log_level=3", NULL };
+	char		 buf[64];
+	struct hproc	 p;
+	struct pollfd	 pfd;
+	long long	 end;
+	int		 busy, q1, q2, probe = 0, refused = 0;
+
+	start(&p, TPLUGIN("sleepy"), av);
+	ck_assert_int_ge(busy = h_connect_tcp("127.0.0.1", port), 0);
+	ck_assert_int_eq(write(busy, "1500\n", 5), 5);
+	ck_assert_int_eq(h_wait_log(&p, "connection from", 5000), 0);
+	ck_assert_int_ge(q1 = h_connect_tcp("127.0.0.1", port), 0);
+	ck_assert_int_ge(q2 = h_connect_tcp("127.0.0.1", port), 0);
+	ck_assert_int_eq(write(q1, "10\n", 3), 3);
+	ck_assert_int_eq(write(q2, "20\n", 3), 3);
+	kill(p.pid, SIGQUIT);
+	ck_assert_int_eq(h_wait_log(&p, "QUIT: graceful stop", 5000), 0);
+	/* refused while the busy request runs (it has not answered) */
+	end = mono_ms() + 1000;
+	while (!refused && mono_ms() < end) {
+		if ((probe = h_connect_tcp("127.0.0.1", port)) == -1)
+			refused = 1;
+		else {
+			close(probe);
+			poll(NULL, 0, 5);
+		}
+	}
+	pfd.fd = busy;
+	pfd.events = POLLIN;
+	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
+	ck_assert_msg(refused, "new connections still accepted during the "
+	    "graceful stop");
+	ck_assert_int_eq(h_talk_fd(q1, "", buf, sizeof(buf), 5000), 9);
+	ck_assert_str_eq(buf, "slept 10\n");
+	ck_assert_int_eq(h_talk_fd(q2, "", buf, sizeof(buf), 5000), 9);
+	ck_assert_str_eq(buf, "slept 20\n");
+	ck_assert_int_eq(h_talk_fd(busy, "", buf, sizeof(buf), 5000), 11);
+	ck_assert_str_eq(buf, "slept 1500\n");
+	ck_assert_int_eq(h_wait_exit(&p, 5000), 0);
+	ck_assert(h_log_has(&p, "graceful stop: serving 2 queued connections"));
+}
+END_TEST
+
 Suite	*hostile_suite(void);
 
 Suite *
@@ -952,6 +1003,7 @@ hostile_suite(void)
 	tcase_add_test(tc, test_graceful_timeout_zero_busy);
 	tcase_add_test(tc, test_chroot_cleanup_and_reopen);
 	tcase_add_test(tc, test_chroot_files_outside);
+	tcase_add_test(tc, test_graceful_stop_refuses_and_serves_queue);
 	suite_add_tcase(s, tc);
 	return s;
 }
