@@ -433,10 +433,10 @@ serve_logged(int port, const char *path)
  * conf/pfsd.conf, end to end, as root: the shipped files, their paths
  * moved into this test's directory.  /run/pfsd as the unit leaves it
  * (ExecStartPre), /var/log/pfsd root's; conf/pfsd.conf with its commented
- * user, group, pid_file and log_file set.  Start, serve, HUP three times,
- * rotate twice with the shipped logrotate rules (which send USR1), serve
- * into each new file, QUIT: nothing left in /run/pfsd, no process left,
- * no warning anywhere.
+ * user, group, pid_file, log_file and status_socket set.  Start, serve,
+ * HUP three times, ask the status socket, rotate twice with the shipped
+ * logrotate rules (which send USR1), serve into each new file, QUIT:
+ * nothing left in /run/pfsd, no process left, no warning anywhere.
  */
 START_TEST(test_deployment_layout)
 {
@@ -460,15 +460,17 @@ START_TEST(test_deployment_layout)
 	    "sed 's#/run/pfsd#%s#g' | sh -ex", run, logd, SRCDIR, run);
 	ck_assert_msg(sh_out(cmd, out, sizeof(out)) == 0, "%s\n%s", cmd, out);
 	snprintf(cmd, sizeof(cmd), "sed -e 's/^#\\(user\\|group\\|pid_file\\|"
-	    "log_file\\)\\([[:space:]]\\)/\\1\\2/' -e 's#/run/pfsd#%s#g' "
+	    "log_file\\|status_socket\\)\\([[:space:]]\\)/\\1\\2/' "
+	    "-e 's#/run/pfsd#%s#g' "
 	    "-e 's#/var/log/pfsd#%s#g' -e 's#^port[[:space:]].*#port "
 	    "127.0.0.1:%d#' '%s/conf/pfsd.conf' > '%s' && "
 	    "sed -e 's#/run/pfsd#%s#g' -e 's#/var/log/pfsd#%s#g' "
 	    "'%s/conf/pfsd.logrotate' > '%s' && "
 	    "grep -q '^user[[:space:]]*nobody$' '%s' && "
 	    "grep -q '^log_file[[:space:]]' '%s' && "
-	    "grep -q '^pid_file[[:space:]]' '%s'", run, logd, port, SRCDIR,
-	    conf, run, logd, SRCDIR, rot, conf, conf, conf);
+	    "grep -q '^pid_file[[:space:]]' '%s' && "
+	    "grep -q '^status_socket[[:space:]]' '%s'", run, logd, port,
+	    SRCDIR, conf, run, logd, SRCDIR, rot, conf, conf, conf, conf);
 	ck_assert_msg(sh_out(cmd, out, sizeof(out)) == 0, "%s\n%s", cmd, out);
 
 	ck_assert_int_eq(h_start(&p, av), 0);
@@ -481,6 +483,10 @@ START_TEST(test_deployment_layout)
 		ck_assert_int_eq(h_talk("127.0.0.1", port, "hi\n", out,
 		    sizeof(out)), 3);
 	}
+	/* the status socket made before the drop still answers */
+	snprintf(cmd, sizeof(cmd), "%s status -c '%s'", PFSD_BIN, conf);
+	ck_assert_msg(sh_out(cmd, out, sizeof(out)) == 0, "%s\n%s", cmd, out);
+	ck_assert_msg(strstr(out, " generation 3 ") != NULL, "%s", out);
 	for (i = 0; i < 2; i++) {
 		/* logrotate's state file is this test's; -f: rotate now */
 		snprintf(cmd, sizeof(cmd), "logrotate -f -s '%s' '%s'",
