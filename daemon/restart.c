@@ -247,16 +247,28 @@ set_reload_status(struct pfsd_server *srv, const char *fmt, ...)
 	notify_status(srv, 0);
 }
 
-/* Is the executable still there to re-exec? */
+/*
+ * Are the executable and the start directory (where relative paths of
+ * the command line lead) still there to re-exec?  If not, say which.
+ */
 static int
-exe_usable(struct pfsd_server *srv)
+origin_usable(struct pfsd_server *srv)
 {
-	if (access(srv->exe, X_OK) == 0)
-		return 1;
-	log_msg(PFSD_LOG_ERR, "HUP: %s: %s; HUP refused, still serving "
-	    "generation %u", srv->exe, strerror(errno), srv->generation);
-	set_reload_status(srv, "HUP refused: %s: %s", srv->exe,
-	    strerror(errno));
+	const char	*what;
+	int		 err;
+
+	if (access(srv->exe, X_OK) == 0) {
+		if (access(srv->cwd, X_OK) == 0)
+			return 1;
+		what = "start directory";
+	} else
+		what = "executable";
+	err = errno;
+	log_msg(PFSD_LOG_ERR, "HUP: %s %s: %s; HUP refused, still serving "
+	    "generation %u", what, *what == 's' ? srv->cwd : srv->exe,
+	    strerror(err), srv->generation);
+	set_reload_status(srv, "HUP refused: %s %s: %s", what,
+	    *what == 's' ? srv->cwd : srv->exe, strerror(err));
 	return 0;
 }
 
@@ -278,7 +290,7 @@ restart_begin(struct pfsd_server *srv)
 		    conf_str(srv->conf, OPT_CHROOT));
 		return;
 	}
-	if (!exe_usable(srv))
+	if (!origin_usable(srv))
 		return;
 	log_msg(PFSD_LOG_NOTICE, "HUP: checking the new configuration");
 	av = NULL;
@@ -646,7 +658,7 @@ restart_checked(struct pfsd_server *srv, int status)
 		    "refused; still serving with the current one");
 		set_reload_status(srv, "HUP refused: the new configuration "
 		    "did not pass the check");
-	} else if (!srv->hup_pending && exe_usable(srv))
+	} else if (!srv->hup_pending && origin_usable(srv))
 		restart_exec(srv);
 	if (srv->hup_pending) {
 		srv->hup_pending = 0;

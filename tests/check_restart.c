@@ -337,14 +337,15 @@ exe_is(pid_t pid, const char *want)
 
 /*
  * An upgrade: pfsd started as DIR/pfsd, a symbolic link to pfsd-1; the
- * link switched to pfsd-2 and HUP: pfsd-2 runs.  The link removed: the
- * HUP is refused with the reason, and pfsd serves on.
+ * link switched to pfsd-2 and HUP: pfsd-2 runs.  The link removed, or
+ * the directory pfsd was started in: the HUP is refused with the reason,
+ * and pfsd serves on.
  */
 START_TEST(test_symlink_new_binary)
 {
 	struct hproc	 p;
 	char		 link[512], one[512], two[512], tmp[512];
-	char		 conf[512];
+	char		 conf[512], start[512], want[700];
 	pid_t		 pid;
 
 	snprintf(link, sizeof(link), "%s", h_path("pfsd"));
@@ -354,12 +355,16 @@ START_TEST(test_symlink_new_binary)
 	copy_binary(one);
 	copy_binary(two);
 	ck_assert_int_eq(symlink("pfsd-1", link), 0);
+	snprintf(start, sizeof(start), "%s", h_path("start"));
+	ck_assert_int_eq(mkdir(start, 0755), 0);
 	port = h_free_port();
 	write_conf("handler " PLUGIN("echo") "\nmax_servers 2\n");
 	snprintf(conf, sizeof(conf), "%s", h_path("pfsd.conf"));
 	memset(&p, 0, sizeof(p));
 	if ((pid = fork()) == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (chdir(start) == -1)
+			_exit(126);
 		execl(link, link, "-c", conf, (char *)NULL);
 		_exit(127);
 	}
@@ -374,8 +379,16 @@ START_TEST(test_symlink_new_binary)
 	assert_serving(&p);
 	ck_assert_int_eq(unlink(link), 0);
 	kill(pid, SIGHUP);
-	ck_assert_int_eq(wait_log("No such file or directory; HUP refused",
-	    READY_MS), 0);
+	snprintf(want, sizeof(want), "HUP: executable %s: No such file or "
+	    "directory; HUP refused", link);
+	ck_assert_int_eq(wait_log(want, READY_MS), 0);
+	assert_serving(&p);
+	ck_assert_int_eq(symlink("pfsd-2", link), 0);
+	ck_assert_int_eq(rmdir(start), 0);
+	kill(pid, SIGHUP);
+	snprintf(want, sizeof(want), "HUP: start directory %s: No such file "
+	    "or directory; HUP refused", start);
+	ck_assert_int_eq(wait_log(want, READY_MS), 0);
 	assert_serving(&p);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
