@@ -45,20 +45,29 @@ static struct {
 	volatile int		 req_fd;	/* the client, while served */
 	int			 null_fd;
 	int			 lock_dummy;	/* flock target once retiring */
-	struct pollfd		*pfds;		/* several listeners */
+	struct pollfd		*pfds;		/* lock modes: the listeners */
 	char			*dgram;
 	int			 proxy_mode;	/* PROXY_V1|PROXY_V2, or 0 */
 } ch = { .null_fd = -1, .lock_dummy = -1, .req_fd = -1 };
 
-/* Async-signal-safe: make every wait of an idle child return at once. */
+/*
+ * Async-signal-safe: make every wait of an idle child return at once.
+ * epoll_wait() and poll() are never restarted after a handler, but the
+ * signal may come just before the child enters them: then the epoll set
+ * (none) or the polled listeners (the lock modes) are /dev/null already.
+ * The lock waits are restarted (SA_RESTART) and fail on the stand-ins.
+ */
 static void
 wake_up(void)
 {
 	struct pfsd_server	*srv = ch.srv;
 	size_t			 i;
 
-	for (i = 0; i < srv->nls; i++)
-		dup2(ch.null_fd, srv->ls[i].fd);
+	if (srv->ser.ep_fd != -1)
+		dup2(ch.null_fd, srv->ser.ep_fd);
+	else
+		for (i = 0; i < srv->nls; i++)
+			dup2(ch.null_fd, srv->ls[i].fd);
 	if (srv->ser.lock_fd != -1 && ch.lock_dummy != -1)
 		dup2(ch.lock_dummy, srv->ser.lock_fd);
 	if (srv->ser.pipe_r != -1)
@@ -180,7 +189,7 @@ child_resources(struct pfsd_server *srv, char *err, size_t errlen)
 	}
 	close(p[0]);
 	ch.lock_dummy = p[1];
-	if (ser_child_init(&srv->ser, err, errlen) == -1)
+	if (ser_child_init(&srv->ser, srv->ls, srv->nls, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < srv->nls; i++)
 		udp += srv->ls[i].proto == PFSD_PROTO_UDP;
@@ -190,7 +199,7 @@ child_resources(struct pfsd_server *srv, char *err, size_t errlen)
 		snprintf(err, errlen, "datagram buffers: %s", strerror(errno));
 		return -1;
 	}
-	if (srv->nls > 1 &&
+	if (srv->ser.mode != SER_NONE &&
 	    (ch.pfds = calloc(srv->nls, sizeof(*ch.pfds))) == NULL) {
 		snprintf(err, errlen, "calloc: %s", strerror(errno));
 		return -1;
@@ -250,20 +259,6 @@ child_setup(struct pfsd_server *srv, int slot)
 	setvbuf(stdout, NULL, _IOLBF, BUFSIZ);
 }
 
-/* Which listener is readable (several listeners); -1 to look again. */
-static int
-child_poll(struct pfsd_server *srv)
-{
-	size_t	i;
-
-	if (poll(ch.pfds, srv->nls, -1) <= 0)
-		return -1;
-	for (i = 0; i < srv->nls; i++)
-		if (ch.pfds[i].revents != 0)
-			return (int)i;
-	return -1;
-}
-
 static void
 accept_failed(int err)
 {
@@ -298,8 +293,7 @@ child_take(struct pfsd_server *srv, struct listener *l,
 		/* udp_recv_len and udp_recv_flags, as Net::Server's recv() */
 		len = (size_t)conf_num(srv->conf, OPT_UDP_RECV_LEN);
 		n = recvfrom(l->fd, ch.dgram, len,
-		    (int)conf_num(srv->conf, OPT_UDP_RECV_FLAGS) |
-		    (srv->nls > 1 ? MSG_DONTWAIT : 0),
+		    (int)conf_num(srv->conf, OPT_UDP_RECV_FLAGS) | MSG_DONTWAIT,
 		    (struct sockaddr *)&req->peer, &req->peerlen);
 		req->fd = n < 0 ? -1 : l->fd;
 		req->dgram = ch.dgram;		/* pfsd_request_data() */
@@ -323,11 +317,29 @@ child_take(struct pfsd_server *srv, struct listener *l,
 	return 0;
 }
 
+/*
+ * none: the kernel may have chosen this child for a connection in the
+ * instant it was told to go; take what is queued rather than leave it
+ * until the next connection wakes another child.
+ */
+static int
+child_take_last(struct pfsd_server *srv, struct pfsd_request *req)
+{
+	size_t	i;
+
+	if (srv->ser.mode != SER_NONE)
+		return -1;
+	for (i = 0; i < srv->nls; i++)
+		if (child_take(srv, &srv->ls[i], req) == 0)
+			return 0;
+	return -1;
+}
+
 /* Serialize, wait for a client, unserialize.  0 with req filled. */
 static int
 child_wait(struct pfsd_server *srv, struct pfsd_request *req)
 {
-	int	i = 0, rc;
+	int	i, rc;
 
 	ch.slot->state = SLOT_IDLE;
 	ch.idle = 1;
@@ -339,9 +351,11 @@ child_wait(struct pfsd_server *srv, struct pfsd_request *req)
 		return -1;
 	}
 	ch.slot->state = SLOT_ACCEPTING;
-	if (srv->nls > 1)
-		i = child_poll(srv);
-	rc = i < 0 ? -1 : child_take(srv, &srv->ls[i], req);
+	rc = ser_wait(&srv->ser, ch.pfds, srv->nls, &i);
+	if (rc == 0)
+		rc = child_take(srv, &srv->ls[i], req);
+	else if (ch.retire)
+		rc = child_take_last(srv, req);
 	ch.idle = 0;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	ser_release(&srv->ser, &ch.slot->token);

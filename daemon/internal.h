@@ -456,9 +456,9 @@ enum ser_mode {
 
 struct serializer {
 	enum ser_mode	 mode;
-	char		*lock_path;
-	int		 lock_unlink;	/* we made it, we remove it */
-	int		 lock_fd;	/* child: its own open of lock_path */
+	char		*lock_path;	/* lock_file, or NULL: anonymous */
+	int		 lock_fd;	/* flock: locked by every child */
+	int		 ep_fd;		/* none: the child's epoll set */
 	int		 semid;
 	int		 pipe_r, pipe_w;
 	int		 owner;		/* pid that removes the resources */
@@ -466,7 +466,10 @@ struct serializer {
 
 int		 ser_setup(struct serializer *, const struct conf *, size_t,
 		    char *, size_t);
-int		 ser_child_init(struct serializer *, char *, size_t);
+struct pollfd;
+int		 ser_child_init(struct serializer *, const struct listener *,
+		    size_t, char *, size_t);
+int		 ser_wait(struct serializer *, struct pollfd *, size_t, int *);
 int		 ser_acquire(struct serializer *, volatile int *);
 void		 ser_release(struct serializer *, volatile int *);
 void		 ser_audit_token(struct serializer *, int);

@@ -1,27 +1,54 @@
 /*
- * serialize.c - accept serialization: flock, semaphore, pipe or none.
+ * serialize.c - how idle children wait for a client: none (the default),
+ * flock, semaphore or pipe.
  *
- * Whatever instant a child dies at, the pool goes on: the kernel drops a
- * dead child's flock, SEM_UNDO gives back a dead child's semaphore, and
- * the parent writes a new pipe token when the token died with a child.
- * A child killed while it waits may have taken the token in that very
- * instant (read() completes before the kill takes effect), so the
- * parent audits instead of guessing: shortly after such a death, an
- * empty pipe with no child marked as holder means the token is lost.
+ * Every listener is non-blocking, in every mode: O_NONBLOCK is a flag of
+ * the open file, shared by every process that holds the socket (both
+ * generations during a HUP), so no child may ever count on accept()
+ * blocking.  A child waits for readiness, accepts without blocking, and
+ * goes back to waiting when another process took the connection.
+ *
+ * none: each child has its own epoll set holding every listener with
+ * EPOLLEXCLUSIVE, so the kernel wakes one idle child per connection (a
+ * busy child's set has no waiter and is passed over), whatever the
+ * number of sockets and children.  No lock, nothing shared to repair when
+ * a child dies.  bench/RESULTS.md has the measurements behind the choice.
+ *
+ * flock, semaphore, pipe: only the holder of the lock polls the
+ * listeners.  Whatever instant a child dies at, the pool goes on: the
+ * kernel drops a dead child's record lock, SEM_UNDO gives back a dead
+ * child's semaphore, and the parent writes a new pipe token when the
+ * token died with a child.  A child killed while it waits may have taken
+ * the token in that very instant (read() completes before the kill takes
+ * effect), so the parent audits instead of guessing: shortly after such
+ * a death, an empty pipe with no child marked as holder means the token
+ * is lost.
+ *
+ * flock locks one descriptor the parent opened and every child inherits:
+ * an anonymous file (memfd) unless lock_file is set.  The lock is a
+ * record lock (F_SETLKW), owned by the process rather than by the open
+ * file, so the children need no path to reopen: deleting lock_file, or a
+ * /tmp cleaner, cannot stop the pool, and nothing is ever left in /tmp.
  */
 #include "internal.h"
 
-#include <sys/file.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/sem.h>
 #include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+
+#ifndef EPOLLEXCLUSIVE
+#define EPOLLEXCLUSIVE	(1U << 28)
+#endif
 
 static const char *const ser_names[] = {
 	"none", "flock", "semaphore", "pipe"
@@ -34,39 +61,58 @@ ser_name(enum ser_mode m)
 }
 
 static int
-mode_from(const char *s, size_t nls)
+mode_from(const char *s)
 {
 	size_t	i;
 
-	if (s == NULL)		/* none with one socket */
-		return nls > 1 ? SER_FLOCK : SER_NONE;
+	if (s == NULL)
+		return SER_NONE;	/* wake-one for any number of sockets */
 	for (i = 0; i < nitems(ser_names); i++)
 		if (strcasecmp(s, ser_names[i]) == 0)
 			return (int)i;
 	return -1;
 }
 
+/* An anonymous file to lock: nothing to find in, or clean from, /tmp. */
+static int
+anon_lock_file(void)
+{
+	const char	*tmp;
+	char		 buf[4096];
+	int		 fd;
+
+#ifdef HAVE_MEMFD_CREATE
+	if ((fd = memfd_create("pfsd-lock", MFD_CLOEXEC)) != -1)
+		return fd;
+#endif
+	if ((tmp = getenv("TMPDIR")) == NULL || *tmp != '/')
+		tmp = "/tmp";
+#ifdef O_TMPFILE
+	if ((fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) != -1)
+		return fd;
+#endif
+	snprintf(buf, sizeof(buf), "%s/pfsd.lock.XXXXXX", tmp);
+	if ((fd = mkostemp(buf, O_CLOEXEC)) != -1)
+		unlink(buf);
+	return fd;
+}
+
 static int
 setup_flock(struct serializer *ser, const char *path, char *err,
     size_t errlen)
 {
-	const char	*tmp;
-	char		 buf[4096];
 	struct stat	 st;
 	int		 fd;
 
-	if (path != NULL) {
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-		    0600);
-		ser->lock_unlink = 0;
-	} else {
-		if ((tmp = getenv("TMPDIR")) == NULL || *tmp != '/')
-			tmp = "/tmp";
-		snprintf(buf, sizeof(buf), "%s/pfsd.lock.XXXXXX", tmp);
-		fd = mkostemp(buf, O_CLOEXEC);	/* 0600, never followed */
-		path = buf;
-		ser->lock_unlink = 1;
+	if (path == NULL) {
+		if ((ser->lock_fd = anon_lock_file()) == -1) {
+			snprintf(err, errlen, "serialize flock: cannot make "
+			    "an anonymous lock file: %s", strerror(errno));
+			return -1;
+		}
+		return 0;
 	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd == -1) {
 		snprintf(err, errlen, "lock_file: cannot create %s: %s",
 		    path, strerror(errno));
@@ -79,7 +125,7 @@ setup_flock(struct serializer *ser, const char *path, char *err,
 		close(fd);
 		return -1;
 	}
-	close(fd);	/* each child opens its own: flock is per open */
+	ser->lock_fd = fd;	/* children lock this very descriptor */
 	if ((ser->lock_path = strdup(path)) == NULL) {
 		snprintf(err, errlen, "strdup: %s", strerror(errno));
 		return -1;
@@ -122,8 +168,9 @@ ser_setup(struct serializer *ser, const struct conf *c, size_t nls,
 
 	memset(ser, 0, sizeof(*ser));
 	ser->lock_fd = ser->semid = ser->pipe_r = ser->pipe_w = -1;
+	ser->ep_fd = -1;
 	ser->owner = getpid();
-	if ((mode = mode_from(conf_str(c, OPT_SERIALIZE), nls)) == -1) {
+	if ((mode = mode_from(conf_str(c, OPT_SERIALIZE))) == -1) {
 		snprintf(err, errlen, "serialize: unknown mode");
 		return -1;
 	}
@@ -141,19 +188,82 @@ ser_setup(struct serializer *ser, const struct conf *c, size_t nls,
 	}
 }
 
-/* Child: open the lock file for itself (a shared open shares the lock). */
-int
-ser_child_init(struct serializer *ser, char *err, size_t errlen)
+static int
+set_nonblock(int fd)
 {
-	if (ser->mode != SER_FLOCK)
+	int	fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1)
+		return -1;
+	return (fl & O_NONBLOCK) ? 0 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/*
+ * Child: make every listener non-blocking (idempotent: the flag is the
+ * open file's) and, for none, its own epoll set of them.
+ */
+int
+ser_child_init(struct serializer *ser, const struct listener *ls,
+    size_t nls, char *err, size_t errlen)
+{
+	struct epoll_event	ev;
+	size_t			i;
+
+	for (i = 0; i < nls; i++)
+		if (set_nonblock(ls[i].fd) == -1) {
+			snprintf(err, errlen, "%s: O_NONBLOCK: %s",
+			    ls[i].name, strerror(errno));
+			return -1;
+		}
+	if (ser->mode != SER_NONE)
 		return 0;
-	ser->lock_fd = open(ser->lock_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-	if (ser->lock_fd == -1) {
-		snprintf(err, errlen, "cannot open lock file %s: %s",
-		    ser->lock_path, strerror(errno));
+	if ((ser->ep_fd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
 		return -1;
 	}
+	for (i = 0; i < nls; i++) {
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+		ev.data.u32 = (uint32_t)i;
+		if (epoll_ctl(ser->ep_fd, EPOLL_CTL_ADD, ls[i].fd, &ev) == -1) {
+			snprintf(err, errlen, "epoll_ctl %s: %s", ls[i].name,
+			    strerror(errno));
+			return -1;
+		}
+	}
 	return 0;
+}
+
+/*
+ * Child: wait until listener *which may have a client; 0, or -1 when a
+ * signal (or a retirement) interrupted the wait.  For the lock modes the
+ * caller holds the lock; pfds are the listeners, polled.
+ */
+int
+ser_wait(struct serializer *ser, struct pollfd *pfds, size_t nls, int *which)
+{
+	static size_t		next;	/* fairness among ready listeners */
+	struct epoll_event	ev;
+	size_t			i, k;
+
+	if (ser->mode == SER_NONE) {
+		/* one event: the kernel hands the rest to other children */
+		if (epoll_wait(ser->ep_fd, &ev, 1, -1) != 1)
+			return -1;
+		*which = (int)ev.data.u32;
+		return 0;
+	}
+	if (poll(pfds, nls, -1) <= 0)
+		return -1;
+	for (k = 0; k < nls; k++) {
+		i = (next + k) % nls;
+		if (pfds[i].revents != 0) {
+			next = i + 1;
+			*which = (int)i;
+			return 0;
+		}
+	}
+	return -1;
 }
 
 /*
@@ -165,11 +275,12 @@ int
 ser_acquire(struct serializer *ser, volatile int *token)
 {
 	struct sembuf	op = { 0, -1, SEM_UNDO };
+	struct flock	fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 	char		c;
 
 	switch (ser->mode) {
 	case SER_FLOCK:
-		return flock(ser->lock_fd, LOCK_EX);
+		return fcntl(ser->lock_fd, F_SETLKW, &fl);
 	case SER_SEMAPHORE:
 		return semop(ser->semid, &op, 1);
 	case SER_PIPE:
@@ -189,10 +300,11 @@ void
 ser_release(struct serializer *ser, volatile int *token)
 {
 	struct sembuf	op = { 0, 1, SEM_UNDO };
+	struct flock	fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
 
 	switch (ser->mode) {
 	case SER_FLOCK:
-		flock(ser->lock_fd, LOCK_UN);
+		fcntl(ser->lock_fd, F_SETLK, &fl);
 		break;
 	case SER_SEMAPHORE:
 		semop(ser->semid, &op, 1);
@@ -226,15 +338,14 @@ ser_audit_token(struct serializer *ser, int held)
 }
 
 /* Parent at exit: remove what ser_setup made (only in the process that
- * made it, never in a child). */
+ * made it, never in a child).  A lock_file is the user's: it stays. */
 void
 ser_cleanup(struct serializer *ser)
 {
 	if (ser->owner != getpid())
 		return;
-	if (ser->lock_path != NULL && ser->lock_unlink &&
-	    unlink(ser->lock_path) == -1 && errno != ENOENT)
-		log_warn("lock_file %s: cannot remove", ser->lock_path);
+	if (ser->lock_fd != -1)
+		close(ser->lock_fd);
 	if (ser->semid != -1)
 		semctl(ser->semid, 0, IPC_RMID);
 	if (ser->pipe_r != -1)
@@ -243,5 +354,5 @@ ser_cleanup(struct serializer *ser)
 		close(ser->pipe_w);
 	free(ser->lock_path);
 	ser->lock_path = NULL;
-	ser->semid = ser->pipe_r = ser->pipe_w = -1;
+	ser->lock_fd = ser->semid = ser->pipe_r = ser->pipe_w = -1;
 }

@@ -103,6 +103,14 @@ children_in(pid_t parent, int n, long nr)
 	return same >= 20 ? in_accept : -1;
 }
 
+/* The system call an idle child waits for a client in: epoll_wait for
+ * none, poll for the holder of a lock (the listeners are non-blocking). */
+static long
+wait_nr(int mode)
+{
+	return mode == 0 ? SYS_epoll_wait : SYS_poll;
+}
+
 static void
 start_mode(struct hproc *p, int *port, const char *mode, const char *extra)
 {
@@ -131,17 +139,18 @@ START_TEST(test_mode_under_load)
 	ck_assert_ptr_nonnull(strstr(out, "completed=4000"));
 	/* after the lock changed hands 4000 times, it still excludes */
 	ck_assert_int_eq(h_wait_children(p.pid, 4, 5000), 0);
-	ck_assert_int_eq(children_in(p.pid, 4, SYS_accept4), _i == 0 ? 4 : 1);
+	ck_assert_int_eq(children_in(p.pid, 4, wait_nr(_i)), _i == 0 ? 4 : 1);
 	ck_assert_int_eq(h_wait_no_zombies(p.pid, 5000), 0);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
 
 /*
- * What serialization is for: of the idle children, exactly one waits in
- * accept4 (the others wait for the lock, the semaphore or the token);
- * without it, all of them.  Checked at rest and after each of a few
- * clients, so that the lock is also seen to pass on.
+ * What serialization is for: of the idle children, exactly one polls the
+ * listeners (the others wait for the lock, the semaphore or the token);
+ * with none, all of them wait in epoll_wait, where the kernel wakes one
+ * per connection.  Checked at rest and after each of a few clients, so
+ * that the lock is also seen to pass on.
  */
 START_TEST(test_mode_excludes)
 {
@@ -151,9 +160,10 @@ START_TEST(test_mode_excludes)
 
 	start_mode(&p, &port, modes[_i], NULL);
 	for (i = 0; i < 4; i++) {
-		ck_assert_msg(children_in(p.pid, 4, SYS_accept4) == (_i == 0 ? 4 : 1),
-		    "serialize %s: %d children in accept4", modes[_i],
-		    children_in(p.pid, 4, SYS_accept4));
+		ck_assert_msg(children_in(p.pid, 4, wait_nr(_i)) ==
+		    (_i == 0 ? 4 : 1), "serialize %s: %d children waiting "
+		    "for a client", modes[_i],
+		    children_in(p.pid, 4, wait_nr(_i)));
 		ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", buf,
 		    sizeof(buf)), 2);
 	}
@@ -193,30 +203,28 @@ START_TEST(test_mode_survives_sigkill)
 }
 END_TEST
 
-/* The default: none with one socket; flock with several. */
+/* The default is none (wake-one epoll) for any number of sockets: every
+ * idle child waits in epoll_wait on both. */
 START_TEST(test_default_mode)
 {
 	struct hproc	 p;
 	char		 a1[64], a2[64];
 	const char	*av[] = { "--handler=echo", "--max_servers=3", a1, a2,
 			    NULL };
+	int		 i;
 
 	snprintf(a1, sizeof(a1), "--port=127.0.0.1:%d", h_free_port());
 	snprintf(a2, sizeof(a2), "--port=127.0.0.1:%d", h_free_port());
-	ck_assert_int_eq(h_start(&p, av), 0);
-	ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
-	ck_assert_int_eq(h_wait_log(&p, "serialize flock", 5000), 0);
-	/* the lock's holder polls both sockets, the others wait in flock */
-	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
-	ck_assert_int_eq(children_in(p.pid, 3, SYS_flock), 2);
-	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
-	av[3] = NULL;
-	ck_assert_int_eq(h_start(&p, av), 0);
-	ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
-	ck_assert_int_eq(h_wait_log(&p, "serialize none", 5000), 0);
-	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
-	ck_assert_int_eq(children_in(p.pid, 3, SYS_accept4), 3);
-	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+	for (i = 0; i < 2; i++) {
+		if (i == 1)
+			av[3] = NULL;
+		ck_assert_int_eq(h_start(&p, av), 0);
+		ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
+		ck_assert_int_eq(h_wait_log(&p, "serialize none", 5000), 0);
+		ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
+		ck_assert_int_eq(children_in(p.pid, 3, SYS_epoll_wait), 3);
+		ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+	}
 }
 END_TEST
 
@@ -245,7 +253,8 @@ dir_check(const char *dir, mode_t mode)
 	return n;
 }
 
-/* The temporary lock file is private and gone after the stop. */
+/* A lock_file is made 0600 and kept; without one, nothing is made in
+ * TMPDIR. */
 START_TEST(test_lock_file_private_and_removed)
 {
 	struct hproc	 p;
@@ -306,6 +315,326 @@ START_TEST(test_lock_file_hardlink_refused)
 }
 END_TEST
 
+/*
+ * Two sockets, two children: while one child serves a client of port A,
+ * the other serves port B at once.  (Blocking listeners let the loser of
+ * the wake-up race on A block in accept(A), deaf to B.)
+ */
+START_TEST(test_two_sockets_never_stall)
+{
+	struct hproc	 p;
+	char		 a1[64], a2[64], ser[64], buf[64];
+	const char	*av[] = { "--handler=echo", a1, a2, ser,
+			    "--max_servers=2", "--log_level=1", NULL };
+	int		 pa = h_free_port(), pb = h_free_port(), rep, fd;
+
+	snprintf(a1, sizeof(a1), "--port=127.0.0.1:%d", pa);
+	snprintf(a2, sizeof(a2), "--port=127.0.0.1:%d", pb);
+	snprintf(ser, sizeof(ser), "--serialize=%s", modes[_i]);
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
+	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
+	for (rep = 0; rep < 10; rep++) {
+		/* a child busy on A: it has echoed, it waits for more */
+		ck_assert_int_ne(fd = h_connect_tcp("127.0.0.1", pa), -1);
+		ck_assert_int_eq(write(fd, "a\n", 2), 2);
+		ck_assert_int_eq(read(fd, buf, sizeof(buf)), 2);
+		ck_assert_msg(h_talk_fd(h_connect_tcp("127.0.0.1", pb), "b\n",
+		    buf, sizeof(buf), 2000) == 2, "serialize %s: port B "
+		    "unanswered while a child is busy on A (try %d)",
+		    modes[_i], rep + 1);
+		close(fd);
+	}
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/* The inode of the socket listening on 127.0.0.1:port; 0 if none. */
+static unsigned long
+listener_inode(int port)
+{
+	char		 line[512];
+	unsigned int	 lport, st;
+	unsigned long	 ino = 0, i;
+	FILE		*f;
+
+	if ((f = fopen("/proc/net/tcp", "r")) == NULL)
+		return 0;
+	while (ino == 0 && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, " %*u: 0100007F:%X %*X:%*X %X %*X:%*X "
+		    "%*X:%*X %*X %*u %*u %lu", &lport, &st, &i) == 3 &&
+		    (int)lport == port && st == 0x0A)
+			ino = i;
+	fclose(f);
+	return ino;
+}
+
+/* The file status flags of pid's descriptor on socket inode ino; -1 if
+ * it holds none. */
+static long
+socket_flags(pid_t pid, unsigned long ino)
+{
+	char		 path[320], link[64], want[64], *end;
+	struct dirent	*de;
+	DIR		*d;
+	long		 flags = -1;
+	ssize_t		 n;
+	FILE		*f;
+
+	snprintf(want, sizeof(want), "socket:[%lu]", ino);
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while (flags == -1 && (de = readdir(d)) != NULL) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%s", (int)pid,
+		    de->d_name);
+		if ((n = readlink(path, link, sizeof(link) - 1)) <= 0)
+			continue;
+		link[n] = '\0';
+		if (strcmp(link, want) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", (int)pid,
+		    de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		while (fgets(link, sizeof(link), f) != NULL)
+			if (strncmp(link, "flags:", 6) == 0)
+				flags = strtol(link + 6, &end, 8);
+		fclose(f);
+	}
+	closedir(d);
+	return flags;
+}
+
+/* Every child holds both listeners non-blocking. */
+static void
+assert_nonblocking(pid_t parent, const int *ports, const char *mode,
+    const char *when)
+{
+	pid_t	 kids[16];
+	long	 fl;
+	int	 n, i, j;
+
+	n = h_children(parent, kids, 16);
+	ck_assert_int_gt(n, 0);
+	for (i = 0; i < n; i++)
+		for (j = 0; j < 2; j++) {
+			fl = socket_flags(kids[i], listener_inode(ports[j]));
+			if (fl == -1 && !h_alive(kids[i]))
+				continue;	/* an old child gone */
+			ck_assert_msg(fl != -1 && (fl & O_NONBLOCK),
+			    "serialize %s, %s: child %d holds port %d with "
+			    "flags %lo", mode, when, (int)kids[i],
+			    ports[j], fl);
+		}
+}
+
+/*
+ * O_NONBLOCK belongs to the open socket, shared by every child of both
+ * generations: in every mode, every child (new, and old ones still there
+ * after a HUP) holds the listeners non-blocking, so none can sleep in
+ * accept() on one socket while a client waits on another.
+ */
+START_TEST(test_listeners_nonblocking)
+{
+	struct hproc	 p;
+	char		 a1[64], a2[64], ser[64], buf[64];
+	const char	*av[] = { "--handler=echo", a1, a2, ser,
+			    "--max_servers=2", NULL };
+	int		 ports[2] = { h_free_port(), h_free_port() }, fd;
+
+	snprintf(a1, sizeof(a1), "--port=127.0.0.1:%d", ports[0]);
+	snprintf(a2, sizeof(a2), "--port=127.0.0.1:%d", ports[1]);
+	snprintf(ser, sizeof(ser), "--serialize=%s", modes[_i]);
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
+	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
+	assert_nonblocking(p.pid, ports, modes[_i], "started");
+	/* a busy old child overlaps the new generation */
+	ck_assert_int_ne(fd = h_connect_tcp("127.0.0.1", ports[0]), -1);
+	ck_assert_int_eq(write(fd, "a\n", 2), 2);
+	ck_assert_int_eq(read(fd, buf, sizeof(buf)), 2);
+	kill(p.pid, SIGHUP);
+	ck_assert_int_eq(h_wait_log(&p, "serving (generation 1,", 10000), 0);
+	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
+	assert_nonblocking(p.pid, ports, modes[_i], "after HUP");
+	ck_assert_int_eq(h_talk("127.0.0.1", ports[1], "b\n", buf,
+	    sizeof(buf)), 2);
+	close(fd);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/* Entries of dir whose name starts with prefix. */
+static int
+count_prefixed(const char *dir, const char *prefix)
+{
+	struct dirent	*de;
+	DIR		*d;
+	int		 n = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		n += strncmp(de->d_name, prefix, strlen(prefix)) == 0;
+	closedir(d);
+	return n;
+}
+
+/* flock without lock_file leaves nothing in TMPDIR: not while serving,
+ * not after a stop, not after kill -9 of the parent. */
+START_TEST(test_flock_leaves_no_file)
+{
+	struct hproc	 p;
+	char		 tmp[600], port[64], buf[64];
+	const char	*av[] = { "--handler=echo", port, "--serialize=flock",
+			    "--max_servers=2", NULL };
+	int		 pn = h_free_port(), round;
+
+	snprintf(tmp, sizeof(tmp), "%s", h_path("tmp"));
+	ck_assert_int_eq(mkdir(tmp, 0777), 0);
+	setenv("TMPDIR", tmp, 1);
+	snprintf(port, sizeof(port), "--port=127.0.0.1:%d", pn);
+	for (round = 0; round < 2; round++) {
+		ck_assert_int_eq(h_start(&p, av), 0);
+		ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
+		ck_assert_int_eq(h_talk("127.0.0.1", pn, "x\n", buf,
+		    sizeof(buf)), 2);
+		ck_assert_int_eq(count_prefixed(tmp, ""), 2);	/* . .. */
+		if (round == 0)
+			ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+		else
+			ck_assert_int_eq(h_stop(&p, SIGKILL, 5000), SIGKILL);
+		ck_assert_int_eq(count_prefixed(tmp, ""), 2);
+	}
+}
+END_TEST
+
+/*
+ * Deleting lock_file under a running pool (a /tmp cleaner) stops
+ * nothing: children recycled after every request keep being replaced and
+ * keep serving.
+ */
+START_TEST(test_lock_file_deleted)
+{
+	struct hproc	 p;
+	char		 la[640], port[64], buf[64];
+	const char	*av[] = { "--handler=echo", port, "--serialize=flock",
+			    la, "--max_servers=2", "--max_requests=1", NULL };
+	int		 pn = h_free_port(), i;
+
+	snprintf(port, sizeof(port), "--port=127.0.0.1:%d", pn);
+	snprintf(la, sizeof(la), "--lock_file=%s", h_path("the.lock"));
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
+	ck_assert_int_eq(unlink(h_path("the.lock")), 0);
+	for (i = 0; i < 10; i++)
+		ck_assert_msg(h_talk("127.0.0.1", pn, "x\n", buf,
+		    sizeof(buf)) == 2, "request %d after the lock file was "
+		    "deleted; log:\n%s", i + 1, h_read_file(p.log));
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+	ck_assert_ptr_null(strstr(h_read_file(p.log), "exited with status"));
+}
+END_TEST
+
+/* Under chroot, flock still works and leaves nothing in TMPDIR. */
+START_TEST(test_flock_chroot)
+{
+	struct hproc	 p;
+	char		 tmp[600], root[600], rootarg[640], port[64], buf[64];
+	const char	*av[] = { "--handler=echo", port, "--serialize=flock",
+			    rootarg, "--max_servers=2", "--max_requests=1",
+			    NULL };
+	int		 pn = h_free_port(), i;
+
+	ck_assert_msg(geteuid() == 0, "this test runs as root (CI does)");
+	snprintf(tmp, sizeof(tmp), "%s", h_path("tmp"));
+	snprintf(root, sizeof(root), "%s", h_path("jail"));
+	ck_assert_int_eq(mkdir(tmp, 0777), 0);
+	ck_assert_int_eq(mkdir(root, 0755), 0);
+	setenv("TMPDIR", tmp, 1);
+	setenv("ASAN_OPTIONS", "detect_leaks=0", 1);	/* no /proc there */
+	snprintf(port, sizeof(port), "--port=127.0.0.1:%d", pn);
+	snprintf(rootarg, sizeof(rootarg), "--chroot=%s", root);
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
+	for (i = 0; i < 6; i++)	/* children replaced inside the jail */
+		ck_assert_msg(h_talk("127.0.0.1", pn, "x\n", buf,
+		    sizeof(buf)) == 2, "request %d; log:\n%s", i + 1,
+		    h_read_file(p.log));
+	ck_assert_int_eq(count_prefixed(tmp, ""), 2);
+	ck_assert_int_eq(count_prefixed(root, ""), 2);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+	ck_assert_int_eq(count_prefixed(tmp, ""), 2);
+	ck_assert_int_eq(count_prefixed(root, ""), 2);
+}
+END_TEST
+
+/* Wait up to ms until none of the n processes is alive; 0, or -1. */
+static int
+wait_gone(const pid_t *pids, int n, int ms)
+{
+	int	i = 0;
+
+	for (; ms > 0; ms -= 10) {
+		while (i < n && !h_alive(pids[i]))
+			i++;
+		if (i == n)
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+/*
+ * A big pool starts, serves, takes a HUP and stops, leaving nothing: no
+ * process, no zombie, no file.  PFSD_BIG_POOL sets the size (make check:
+ * 1024; make check-big: 4096).
+ */
+START_TEST(test_big_pool)
+{
+	struct hproc	 p;
+	char		 tmp[600], port[64], servers[64], out[2048], st[640];
+	const char	*env = getenv("PFSD_BIG_POOL");
+	const char	*av[] = { "--handler=echo", port, servers, st, NULL };
+	int		 n = env != NULL ? atoi(env) : 1024, pn = h_free_port();
+	pid_t		*kids;
+	int		 nk;
+
+	ck_assert_int_gt(n, 0);
+	ck_assert_ptr_nonnull(kids = calloc((size_t)n * 2, sizeof(*kids)));
+	snprintf(tmp, sizeof(tmp), "%s", h_path("tmp"));
+	ck_assert_int_eq(mkdir(tmp, 0777), 0);
+	setenv("TMPDIR", tmp, 1);
+	snprintf(port, sizeof(port), "--port=127.0.0.1:%d", pn);
+	snprintf(servers, sizeof(servers), "--max_servers=%d", n);
+	snprintf(st, sizeof(st), "--status_socket=%s", h_path("st.sock"));
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_int_eq(h_wait_ready(&p, 60000), 0);
+	ck_assert_msg(h_wait_children(p.pid, n, 60000) == 0, "%d children "
+	    "never ran; %d do", n, h_children(p.pid, NULL, 0));
+	ck_assert_msg(loadgen(pn, "16", "256", out, sizeof(out)) == 0, "%s",
+	    out);
+	nk = h_children(p.pid, kids, n);
+	kill(p.pid, SIGHUP);
+	ck_assert_int_eq(h_wait_log(&p, "serving (generation 1,", 60000), 0);
+	/* every old child gone, the new generation complete */
+	ck_assert_msg(wait_gone(kids, nk, 60000) == 0, "old children left "
+	    "after HUP");
+	ck_assert_msg(h_wait_children(p.pid, n, 60000) == 0, "after HUP: "
+	    "%d children of %d", h_children(p.pid, NULL, 0), n);
+	ck_assert_msg(loadgen(pn, "16", "256", out, sizeof(out)) == 0, "%s",
+	    out);
+	nk += h_children(p.pid, kids + nk, n);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 60000), 0);
+	ck_assert_msg(wait_gone(kids, nk, 10000) == 0, "children left after "
+	    "the stop");
+	ck_assert_int_eq(count_prefixed(tmp, ""), 2);
+	ck_assert_int_eq(count_prefixed(h_dir(), "st.sock"), 0);
+	free(kids);
+}
+END_TEST
+
 Suite	*serialize_suite(void);
 
 Suite *
@@ -321,6 +650,12 @@ serialize_suite(void)
 	tcase_add_test(tc, test_default_mode);
 	tcase_add_test(tc, test_lock_file_private_and_removed);
 	tcase_add_test(tc, test_lock_file_hardlink_refused);
+	tcase_add_loop_test(tc, test_two_sockets_never_stall, 0, 4);
+	tcase_add_loop_test(tc, test_listeners_nonblocking, 0, 4);
+	tcase_add_test(tc, test_flock_leaves_no_file);
+	tcase_add_test(tc, test_lock_file_deleted);
+	tcase_add_test(tc, test_flock_chroot);
+	tcase_add_test(tc, test_big_pool);
 	suite_add_tcase(s, tc);
 	return s;
 }
