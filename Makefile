@@ -6,6 +6,8 @@
 #   make run        build and serve the echo handler on 127.0.0.1:20203
 #   make check      build and run every test (SANITIZE=1: ASan+UBSan build)
 #   make check-repeat  the whole suite N (20) times: flaky tests
+#   make check-big  the serialize suite with a pool of 4096 children
+#   make bench-scale  cost by pool size and serialize mode (also in bench)
 #   make soak       the soak tests at full size (SOAK_COUNT=100000 connections,
 #                   100 rolled-back HUPs)
 #   make valgrind   the parent's whole life under valgrind (also in check)
@@ -98,7 +100,7 @@ BENCH_BINS	= bench/loadgen bench/floor bench/tlsload
 .PHONY: all deps deps-list run check check-build check-stage check-repeat \
 	plugins install \
 	install-conf uninstall clean distclean \
-	bench soak valgrind fuzz help
+	bench bench-scale check-big soak valgrind fuzz help
 all: daemon/pfsd plugins
 
 help:
@@ -238,6 +240,11 @@ check-repeat: check-stage
 	  fi; \
 	done; \
 	echo "check-repeat: $$fails of $(N) runs failed"; [ $$fails -eq 0 ]
+# The serialize suite with its big-pool test at 4096 children (make check
+# runs it with 1024).
+check-big: check-build
+	@$(MAKE) --no-print-directory $(CHECK_DEPS)
+	cd tests && PFSD_BIG_POOL=4096 CK_RUN_SUITE=serialize ./bin/check_pfsd
 
 # --- soak and valgrind ---------------------------------------------------
 # The faults suite's soak test (make check runs it with 10000 connections)
@@ -281,9 +288,14 @@ bench/%: bench/%.c .build-flags config.mak.autogen
 
 bench: deps all $(BENCH_BINS)
 	bench/run.sh
+	bench/scale.sh
 	bench/proxy.sh
 	bench/observe.sh
 	bench/tls.sh
+
+# Only the pool-size table (BENCH_QUICK=1: a reduced one in about a minute).
+bench-scale: deps all $(BENCH_BINS)
+	bench/scale.sh
 
 # 20 HUPs whose new image fails and rolls back, under load (bench/rollback.sh)
 .PHONY: bench-rollback

@@ -183,12 +183,14 @@ child_resources(struct pfsd_server *srv, char *err, size_t errlen)
 	size_t	i, udp = 0;
 
 	ch.null_fd = srv->devnull;	/* opened before any chroot */
-	if (pipe2(p, O_CLOEXEC) == -1) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		return -1;
+	if (srv->ser.mode == SER_FLOCK) {	/* see wake_up() */
+		if (pipe2(p, O_CLOEXEC) == -1) {
+			snprintf(err, errlen, "pipe: %s", strerror(errno));
+			return -1;
+		}
+		close(p[0]);
+		ch.lock_dummy = p[1];
 	}
-	close(p[0]);
-	ch.lock_dummy = p[1];
 	if (ser_child_init(&srv->ser, srv->ls, srv->nls, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < srv->nls; i++)
