@@ -449,6 +449,11 @@ START_TEST(test_listeners_nonblocking)
 	ck_assert_int_eq(h_start(&p, av), 0);
 	ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
 	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
+	/* served on both: the pool is past its start-up */
+	ck_assert_int_eq(h_talk("127.0.0.1", ports[0], "a\n", buf,
+	    sizeof(buf)), 2);
+	ck_assert_int_eq(h_talk("127.0.0.1", ports[1], "b\n", buf,
+	    sizeof(buf)), 2);
 	assert_nonblocking(p.pid, ports, modes[_i], "started");
 	/* a busy old child overlaps the new generation */
 	ck_assert_int_ne(fd = h_connect_tcp("127.0.0.1", ports[0]), -1);
