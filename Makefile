@@ -240,10 +240,10 @@ check-repeat: check-stage
 	  fi; \
 	done; \
 	echo "check-repeat: $$fails of $(N) runs failed"; [ $$fails -eq 0 ]
+
 # The serialize suite with its big-pool test at 4096 children (make check
 # runs it with 1024).
 check-big: check-build
-	@$(MAKE) --no-print-directory $(CHECK_DEPS)
 	cd tests && PFSD_BIG_POOL=4096 CK_RUN_SUITE=serialize ./bin/check_pfsd
 
 # --- soak and valgrind ---------------------------------------------------
