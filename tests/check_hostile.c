@@ -973,6 +973,60 @@ START_TEST(test_graceful_stop_refuses_and_serves_queue)
 }
 END_TEST
 
+/* A UNIX client whose own socket is named evil (relative, in h_dir()),
+ * connected to path; the descriptor. */
+static int
+evil_unix_client(const char *evil, const char *path)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	ck_assert_int_eq(chdir(h_dir()), 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", evil);
+	ck_assert_int_ge(fd = socket(AF_UNIX, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	return fd;
+}
+
+/*
+ * The line saying a child crashed names the peer it was serving: a UNIX
+ * client's own socket name, escaped like everywhere else.
+ */
+START_TEST(test_crash_line_escaped)
+{
+	char		 sarg[600], larg[600], buf[64], *log;
+	const char	*av[] = { "--handler=" TPLUGIN("hooks"), sarg, larg,
+			    NULL };
+	const char	*evil = "y\nFAKE: crash ok";
+	struct hproc	 p;
+	long long	 end;
+	int		 fd;
+
+	snprintf(sarg, sizeof(sarg), "--port=%s/unix", h_path("c.sock"));
+	snprintf(larg, sizeof(larg), "--log_file=%s", h_path("pfsd.log"));
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_int_eq(h_wait_ready(&p, READY_MS), 0);
+	fd = evil_unix_client(evil, h_path("c.sock"));
+	ck_assert_int_eq(h_talk_fd(fd, "crash\n", buf, sizeof(buf), 5000), 0);
+	end = mono_ms() + 5000;
+	while (file_count(h_path("pfsd.log"), "killed by signal") == 0 &&
+	    mono_ms() < end)
+		poll(NULL, 0, 10);
+	h_stop(&p, SIGTERM, 5000);
+	log = h_read_file(h_path("pfsd.log"));
+	ck_assert_msg(count(log, "killed by signal") == 1, "%s", log);
+	ck_assert_msg(count(log, "\nFAKE") == 0, "forged:\n%s", log);
+	ck_assert_msg(count(log, "serving y\\x0aFAKE: crash ok") == 1, "%s",
+	    log);
+	free(log);
+	unlink(evil);
+}
+END_TEST
+
 Suite	*hostile_suite(void);
 
 Suite *
@@ -1008,6 +1062,7 @@ hostile_suite(void)
 	tcase_add_test(tc, test_chroot_cleanup_and_reopen);
 	tcase_add_test(tc, test_chroot_files_outside);
 	tcase_add_test(tc, test_graceful_stop_refuses_and_serves_queue);
+	tcase_add_test(tc, test_crash_line_escaped);
 	suite_add_tcase(s, tc);
 	return s;
 }
