@@ -42,6 +42,7 @@ static const char *const conf_proto_choices[] = {
 static const char *const conf_verify_choices[] = {
 	"none", "peer", "require", "0", "1", "3", NULL
 };
+static const char *const conf_ktls_choices[] = { "auto", "off", NULL };
 static const char *const conf_tls_version_choices[] = {
 	"TLSv1.2", "TLSv1.3", NULL
 };
@@ -210,6 +211,9 @@ const struct option_def conf_options[OPT__COUNT] = {
 	    .type = OPT_T_INT, .def = "3600", .min = 1, .max = 86400,
 	    .help = "seconds a session ticket key encrypts (then it only "
 	    "decrypts, as long again)" },
+	[OPT_SSL_KTLS] = { .name = "ssl_ktls", .type = OPT_T_ENUM,
+	    .def = "auto", .choices = conf_ktls_choices,
+	    .help = "kernel TLS where the kernel offers it: auto or off" },
 };
 
 void *

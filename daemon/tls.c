@@ -82,6 +82,7 @@ struct tls_conn {
 	SSL		*ssl;
 	int		 net;		/* the TCP connection */
 	int		 app;		/* the relay's end of the socketpair */
+	int		 ktls;		/* kernel TLS both ways: no relay */
 	pthread_t	 thread;
 	const char	*version;
 	const char	*cipher;
@@ -485,6 +486,9 @@ tls_ctx(struct tls_where *w)
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
 	SSL_CTX_set_timeout(ctx, 2 * tls_lifetime);
+	/* ssl_ktls auto: OpenSSL hands the keys to the kernel if it can */
+	if (conf_num(w->c, OPT_SSL_KTLS) == 0)
+		SSL_CTX_set_options(ctx, SSL_OP_ENABLE_KTLS);
 	if (tls_load_pair(w, ctx) == -1 || tls_load_ca(w, ctx) == -1 ||
 	    tls_protocols(w, ctx) == -1) {
 		SSL_CTX_free(ctx);
@@ -593,6 +597,7 @@ tls_copy_names(struct tls_conn *t)
 }
 
 static void	*tls_relay(void *);
+static void	 relay_close_notify(struct tls_conn *);
 
 /* The handler's end of a socketpair becomes req->fd; the relay starts. */
 static int
@@ -606,6 +611,7 @@ tls_start_relay(struct pfsd_request *req, struct tls_conn *t)
 		return -1;
 	}
 	fcntl(sp[1], F_SETFL, O_NONBLOCK);
+	t->ktls = 0;
 	t->net = req->fd;
 	t->app = sp[1];
 	t->in_len = t->out_len = 0;
@@ -624,6 +630,32 @@ tls_start_relay(struct pfsd_request *req, struct tls_conn *t)
 	req->net_fd = req->fd;
 	req->fd = sp[0];
 	req->tls = t;
+	return 0;
+}
+
+/*
+ * Kernel TLS both ways (ssl_ktls auto, a kernel with the "tls" ULP, a
+ * cipher and version it takes): the handler's descriptor is the socket
+ * itself (a duplicate, so that close_notify can still be sent after the
+ * request), and no relay runs.  0, or -1 for the relay instead.
+ */
+static int
+tls_start_ktls(struct pfsd_request *req, struct tls_conn *t)
+{
+	int	fd;
+
+	if (!BIO_get_ktls_send(SSL_get_wbio(t->ssl)) ||
+	    !BIO_get_ktls_recv(SSL_get_rbio(t->ssl)) ||
+	    (fd = fcntl(req->fd, F_DUPFD_CLOEXEC, 3)) == -1)
+		return -1;
+	fcntl(fd, F_SETFL, 0);		/* blocking, as a plain client */
+	t->ktls = 1;
+	t->net = req->fd;
+	req->net_fd = req->fd;
+	req->fd = fd;
+	req->tls = t;
+	log_debug("kernel TLS for %s port %d", pfsd_peer_addr(req),
+	    pfsd_peer_port(req));
 	return 0;
 }
 
@@ -656,7 +688,7 @@ tls_accept(struct pfsd_server *srv, struct pfsd_request *req)
 		goto fail;
 	}
 	tls_copy_names(t);
-	if (tls_start_relay(req, t) == 0)
+	if (tls_start_ktls(req, t) == 0 || tls_start_relay(req, t) == 0)
 		return 0;
 fail:
 	ERR_clear_error();
@@ -677,7 +709,12 @@ tls_end(struct pfsd_request *req)
 
 	if (t == NULL)
 		return;
-	pthread_join(t->thread, NULL);
+	if (t->ktls) {
+		fcntl(t->net, F_SETFL, O_NONBLOCK);	/* bounded wait */
+		relay_close_notify(t);
+	}
+	else
+		pthread_join(t->thread, NULL);
 	SSL_free(t->ssl);
 	t->ssl = NULL;
 	close(t->net);

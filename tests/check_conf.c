@@ -135,6 +135,7 @@ static const struct {
 	{ OPT_SSL_VERSION, "TLSv1.2", 0 },
 	{ OPT_SSL_HANDSHAKE_TIMEOUT, "10", 10 },
 	{ OPT_SSL_TICKET_LIFETIME, "3600", 3600 },
+	{ OPT_SSL_KTLS, "auto", 0 },
 };
 
 START_TEST(table_defaults)
@@ -769,6 +770,7 @@ START_TEST(print_effective)
 	    "SSL_version TLSv1.2\n"
 	    "ssl_handshake_timeout 10\n"
 	    "ssl_ticket_lifetime 3600\n"
+	    "ssl_ktls auto\n"
 	    "greeting hi there\n"
 	    "my_list a\n"
 	    "my_list b\n", paths_plugin_dir(), SOMAXCONN), -1);

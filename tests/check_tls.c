@@ -10,7 +10,11 @@
  * tests/run.
  */
 #define _GNU_SOURCE		/* asprintf */
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <signal.h>
@@ -588,6 +592,62 @@ START_TEST(test_hup_renewed_certificate_under_load)
 }
 END_TEST
 
+/* Does the kernel take TCP_ULP "tls" on a connected socket (as OpenSSL
+ * would set it; the module loads on demand)? */
+static int
+kernel_tls(void)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof(sin);
+	int			l, c, ok = 0;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ge(l = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(l, 1), 0);
+	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sin, &len), 0);
+	ck_assert_int_ge(c = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(connect(c, (struct sockaddr *)&sin, len), 0);
+	ok = setsockopt(c, IPPROTO_TCP, TCP_ULP, "tls", 3) == 0;
+	close(c);
+	close(l);
+	return ok;
+}
+
+/*
+ * ssl_ktls auto on a kernel with the "tls" ULP: a TLS 1.2 AES-GCM client
+ * gets the socket itself (no relay), logged at debug; with ssl_ktls off
+ * the relay carries the same request.
+ */
+START_TEST(test_ktls)
+{
+	const char *const	 on[] = { "--log_level=4", NULL };
+	const char *const	 off[] = { "--log_level=4", "--ssl_ktls=off",
+				    NULL };
+	struct srv		 s;
+	char			 out[TLS_OUT];
+
+	if (!kernel_tls())
+		H_SKIP("the kernel offers no TCP_ULP \"tls\" (kernel TLS); "
+		    "the relay serves every TLS connection here");
+	start(&s, tlsinfo(), on);
+	ck_assert_msg(s_client(&s, "-tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-"
+	    "SHA256", "", out, sizeof(out)) == 0, "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "TLSv1.2 ECDHE-ECDSA-AES128-GCM"));
+	ck_assert_int_eq(h_wait_log(&s.p, "kernel TLS for 127.0.0.1", 5000),
+	    0);
+	stop(&s);
+	start(&s, tlsinfo(), off);
+	ck_assert_msg(s_client(&s, "-tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-"
+	    "SHA256", "", out, sizeof(out)) == 0, "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "TLSv1.2 ECDHE-ECDSA-AES128-GCM"));
+	ck_assert(!h_log_has(&s.p, "kernel TLS for"));
+	stop(&s);
+}
+END_TEST
+
 /* --- bad input ----------------------------------------------------------- */
 
 /* pfsd -t with this configuration after "handler" and the ssl port. */
@@ -713,6 +773,7 @@ tls_suite(void)
 	tcase_add_test(tc, test_root_only_key_user_nobody);
 	tcase_add_test(tc, test_hup_renewed_certificate_under_load);
 	tcase_add_test(tc, test_ticket_keys_rotate);
+	tcase_add_test(tc, test_ktls);
 	tcase_add_test(tc, test_bad_settings);
 	tcase_add_test(tc, test_expired_certificate_warns);
 	suite_add_tcase(s, tc);
