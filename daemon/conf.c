@@ -1009,14 +1009,17 @@ conf_load_file(struct conf *c, const char *path)
 	if ((text = conf_read(path, &len)) == NULL) {
 		conf_error(c, path, 0, NULL, "cannot read: %s",
 		    strerror(errno));
+		c->unparsed = 1;
 		return -1;
 	}
-	if (conf_is_yaml(path))
-		conf_parse_yaml(c, path, text, len);
-	else if (memchr(text, '\0', len) != NULL)
+	if (conf_is_yaml(path)) {
+		if (conf_parse_yaml(c, path, text, len) == -2)
+			c->unparsed = 1;
+	} else if (memchr(text, '\0', len) != NULL) {
 		conf_error(c, path, 0, NULL, "contains a NUL byte, "
 		    "not a configuration file");
-	else
+		c->unparsed = 1;
+	} else
 		conf_parse_kv(c, path, text);
 	free(text);
 	return c->nerrors == before ? 0 : -1;

@@ -94,6 +94,28 @@ conf_cl_short(struct conf *c, int argc, char **argv, int i,
 	return i;
 }
 
+/*
+ * A word that belongs to nothing.  After a flag it was meant as its
+ * value ("--background no"): say that flags take none, and how to unset.
+ */
+static void
+conf_cl_unexpected(struct conf *c, char **argv, int i)
+{
+	const char	*prev = i > 1 ? argv[i - 1] : "";
+	int		 id = -1;
+
+	if (strncmp(prev, "--", 2) == 0 && strchr(prev, '=') == NULL)
+		id = conf_find(prev + 2);
+	if (id != -1 && conf_options[id].type == OPT_T_FLAG)
+		conf_error(c, CONF_CMDLINE_FILE, 0, NULL, "\"%s\": unexpected "
+		    "argument (%s is a flag and takes no value: write %s=%s, "
+		    "or %s alone to set it)", argv[i], prev, prev, argv[i],
+		    prev);
+	else
+		conf_error(c, CONF_CMDLINE_FILE, 0, NULL,
+		    "\"%s\": unexpected argument", argv[i]);
+}
+
 /* Split argv into an action and settings (in order) for conf_load. */
 int
 conf_cmdline_parse(struct conf *c, int argc, char **argv, struct cmdline *cl)
@@ -110,8 +132,7 @@ conf_cmdline_parse(struct conf *c, int argc, char **argv, struct cmdline *cl)
 		else if (words++ == 0 && strcmp(argv[i], "status") == 0)
 			cl->action = CMD_STATUS;
 		else
-			conf_error(c, CONF_CMDLINE_FILE, 0, NULL,
-			    "\"%s\": unexpected argument", argv[i]);
+			conf_cl_unexpected(c, argv, i);
 	}
 	if (cl->format != STATUS_TEXT && cl->action != CMD_STATUS)
 		conf_error(c, CONF_CMDLINE_FILE, 0, cl->format == STATUS_JSON ?
@@ -163,8 +184,10 @@ conf_load(struct conf *c, int argc, char **argv, struct cmdline *cl)
 		conf_set(c, cl->keys[i], cl->values[i], CONF_CMDLINE,
 		    CONF_CMDLINE_FILE, 0);
 	/* --help -c FILE lists the handler's options, if FILE names one */
+	/* a file that could not be parsed has said why; "required" would
+	 * only follow from that */
 	if (cl->action != CMD_STATUS && cl->action != CMD_HELP &&
-	    conf_str(c, OPT_HANDLER) == NULL) {
+	    !c->unparsed && conf_str(c, OPT_HANDLER) == NULL) {
 		if (file != NULL)
 			conf_error(c, file, 0, "handler",
 			    "required, e.g. \"handler echo\"");

@@ -27,6 +27,7 @@ struct cy {
 	size_t		 len;
 	yaml_parser_t	 parser;
 	yaml_event_t	 ev;		/* the current event */
+	int		 stop_line;	/* of the syntax error, 0 if none */
 };
 
 static int
@@ -49,27 +50,64 @@ cy_offset_line(const struct cy *y, size_t off)
 	return line;
 }
 
+/* What to do about a libyaml problem, when it is one people make. */
+static const char *
+cy_hint(const char *problem, int ch)
+{
+	if (strstr(problem, "tab") != NULL || ch == '\t')
+		return "YAML indents with spaces, never tabs";
+	if (strstr(problem, "mapping values are not allowed") != NULL ||
+	    strstr(problem, "did not find expected key") != NULL ||
+	    strstr(problem, "expected <block end>") != NULL)
+		return "check the indentation: every key starts in column 1, "
+		    "list items are indented under their key";
+	if (strstr(problem, "end of stream") != NULL)
+		return "a quote or bracket is not closed";
+	if (strstr(problem, "UTF-8") != NULL)
+		return "the file must be UTF-8 text";
+	return NULL;
+}
+
+/* The line of the current syntax error. */
+static int
+cy_syntax_line(const struct cy *y)
+{
+	if (y->parser.error == YAML_READER_ERROR)
+		return cy_offset_line(y, y->parser.problem_offset);
+	return (int)y->parser.problem_mark.line + 1;
+}
+
 static void
 cy_syntax(struct cy *y)
 {
 	const yaml_parser_t	*p = &y->parser;
-	const char		*problem;
-	int			 line;
+	const char		*problem, *hint;
+	char			 where[64] = "";
+	size_t			 i;
+	int			 line, col;
 
 	if (p->error == YAML_MEMORY_ERROR)
 		fatal("%s: libyaml: out of memory", __func__);
 	problem = p->problem != NULL ? p->problem : "cannot parse";
-	if (p->error == YAML_READER_ERROR)
+	if (p->error == YAML_READER_ERROR) {
 		line = cy_offset_line(y, p->problem_offset);
-	else
+		for (i = p->problem_offset; i > 0 && i <= y->len &&
+		    y->text[i - 1] != '\n'; i--)
+			;
+		col = (int)(p->problem_offset - i) + 1;
+	} else {
 		line = (int)p->problem_mark.line + 1;
+		col = (int)p->problem_mark.column + 1;
+	}
 	/* "while parsing a flow sequence" helps most with where it began. */
 	if (p->context != NULL)
-		conf_error(y->c, y->file, line, "yaml", "%s (%s started at "
-		    "line %d)", problem, p->context,
-		    (int)p->context_mark.line + 1);
-	else
-		conf_error(y->c, y->file, line, "yaml", "%s", problem);
+		snprintf(where, sizeof where, " (%s started at line %d)",
+		    p->context, (int)p->context_mark.line + 1);
+	hint = cy_hint(problem, p->error != YAML_READER_ERROR &&
+	    p->problem_mark.index < y->len ? y->text[p->problem_mark.index] :
+	    0);
+	conf_error(y->c, y->file, line, "yaml", "column %d: %s%s%s%s", col,
+	    problem, where, hint != NULL ? "; " : "", hint != NULL ? hint : "");
 }
 
 /*
@@ -146,6 +184,11 @@ cy_has_nul(const yaml_event_t *ev)
 static void
 cy_scalar(struct cy *y, const char *key)
 {
+	/* a value that reaches the broken line is libyaml's guess, not the
+	 * user's ("port: 8080" above " max_servers: 3" reads "8080
+	 * max_servers"): the syntax error says what is wrong there */
+	if (y->stop_line > 0 && (int)y->ev.end_mark.line + 1 >= y->stop_line)
+		return;
 	if (cy_has_nul(&y->ev))
 		conf_error(y->c, y->file, cy_line(y), key,
 		    "contains a control character");
@@ -341,7 +384,39 @@ cy_prescan(struct conf *c, const char *file, const char *text, size_t len)
 	return 0;
 }
 
-/* Parse TEXT (LEN bytes) as YAML into c; -1 if it added errors. */
+/*
+ * The whole stream, events only, before anything is set: where the first
+ * syntax error is, so that the values libyaml produces on its way there
+ * from the broken lines are not taken (see cy_scalar).
+ */
+static int
+cy_check_syntax(struct cy *y)
+{
+	int	rc = 0, end = 0;
+
+	if (!yaml_parser_initialize(&y->parser))
+		fatal("%s: yaml_parser_initialize", __func__);
+	yaml_parser_set_input_string(&y->parser,
+	    (const unsigned char *)y->text, y->len);
+	while (!end) {
+		if (!yaml_parser_parse(&y->parser, &y->ev)) {
+			y->stop_line = cy_syntax_line(y);
+			rc = -1;
+			break;
+		}
+		end = y->ev.type == YAML_STREAM_END_EVENT;
+		yaml_event_delete(&y->ev);
+	}
+	yaml_parser_delete(&y->parser);
+	memset(&y->parser, 0, sizeof y->parser);
+	memset(&y->ev, 0, sizeof y->ev);
+	return rc;
+}
+
+/*
+ * Parse TEXT (LEN bytes) as YAML into c; -1 if it added errors, -2 if it
+ * could not be parsed to its end (the values before the error are set).
+ */
 int
 conf_parse_yaml(struct conf *c, const char *file, const char *text,
     size_t len)
@@ -350,12 +425,13 @@ conf_parse_yaml(struct conf *c, const char *file, const char *text,
 	size_t		before = c->nerrors;
 
 	if (cy_prescan(c, file, text, len) == -1)
-		return -1;
+		return -2;
 	memset(&y, 0, sizeof y);
 	y.c = c;
 	y.file = file;
 	y.text = text;
 	y.len = len;
+	(void)cy_check_syntax(&y);
 	if (!yaml_parser_initialize(&y.parser))
 		fatal("%s: yaml_parser_initialize", __func__);
 	yaml_parser_set_input_string(&y.parser, (const unsigned char *)text,
@@ -363,5 +439,7 @@ conf_parse_yaml(struct conf *c, const char *file, const char *text,
 	cy_stream(&y);
 	yaml_event_delete(&y.ev);
 	yaml_parser_delete(&y.parser);
+	if (y.stop_line > 0)
+		return -2;
 	return c->nerrors == before ? 0 : -1;
 }

@@ -431,11 +431,14 @@ privs_drop(struct pfsd_server *srv, char *err, size_t errlen)
 	if ((geteuid() == 0 && setgroups(ngids, gids) == -1) ||
 	    setresgid(gid, gid, gid) == -1 ||
 	    (user != NULL && setresuid(uid, uid, uid) == -1)) {
-		snprintf(err, errlen, "cannot become %s%s%s: %s",
+		snprintf(err, errlen, "cannot become %s%s%s: %s%s",
 		    user != NULL ? user : "", user != NULL ? " / " : "",
 		    conf_isset(srv->conf, OPT_GROUP) ?
 		    conf_at(srv->conf, OPT_GROUP, 0) : "its group",
-		    strerror(errno));
+		    strerror(errno), errno == EPERM && geteuid() != 0 ?
+		    " (only root can change user and group: start pfsd as "
+		    "root, or leave \"user\" and \"group\" unset to run as "
+		    "yourself)" : "");
 		goto out;
 	}
 	rc = verify_drop(user != NULL ? uid : getuid(), gid, err, errlen);

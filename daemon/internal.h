@@ -142,6 +142,9 @@ struct conf {
 	struct option_def	*hopts;		/* the handler's, if it declares */
 	size_t			 nhopts;
 	int			 hdeclares;	/* unknown keys are errors */
+	int			 unparsed;	/* the file could not be read or
+						 * parsed: say nothing that
+						 * follows from that */
 	char			**errors;	/* "FILE:LINE: key: problem" */
 	size_t			 nerrors;
 	char			**warnings;

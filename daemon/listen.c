@@ -692,7 +692,16 @@ static int
 lb_fail(const struct listener *l, const char *what, char *err,
     size_t errlen)
 {
-	snprintf(err, errlen, "%s %s: %s", what, l->name, strerror(errno));
+	/* the usual cause of EACCES, and what to do about it */
+	if (errno == EACCES && l->proto != PFSD_PROTO_UNIX && l->port > 0 &&
+	    l->port < 1024)
+		snprintf(err, errlen, "%s %s: %s (ports below 1024 need root "
+		    "or CAP_NET_BIND_SERVICE: start pfsd as root, with \"user\" "
+		    "to drop privileges after binding, or use a port from "
+		    "1024)", what, l->name, strerror(errno));
+	else
+		snprintf(err, errlen, "%s %s: %s", what, l->name,
+		    strerror(errno));
 	return -1;
 }
 

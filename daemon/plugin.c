@@ -306,7 +306,9 @@ plugin_check(struct plugin *p, const char *path, char *err, size_t errlen)
 		return -1;
 	plugin_find_hooks(p, d->abi_minor);
 	if (p->process_request == NULL) {
-		snprintf(err, errlen, "%s: no process_request function", path);
+		snprintf(err, errlen, "%s: no process_request function (if "
+		    "it defines one, it is not exported: mark it PFSD_EXPORT, "
+		    "or build without -fvisibility=hidden)", path);
 		return -1;
 	}
 	if ((p->path = strdup(path)) == NULL) {

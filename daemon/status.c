@@ -361,8 +361,15 @@ status_client(struct conf *c, enum status_format format)
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
 	    write(fd, status_requests[format], strlen(status_requests[format]))
 	    != (ssize_t)strlen(status_requests[format])) {
-		fprintf(stderr, "pfsd status: %s: %s (is pfsd running?)\n",
-		    path, strerror(errno));
+		/* EACCES: it runs, but the socket is not ours to use */
+		if (errno == EACCES)
+			fprintf(stderr, "pfsd status: %s: %s (the status socket "
+			    "or its directory does not let this user in: run "
+			    "as root or as the user pfsd runs as)\n", path,
+			    strerror(errno));
+		else
+			fprintf(stderr, "pfsd status: %s: %s (is pfsd "
+			    "running?)\n", path, strerror(errno));
 		close(fd);
 		return EXIT_UNAVAILABLE;
 	}

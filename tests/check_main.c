@@ -20,7 +20,7 @@
 	X(conf) X(yaml) X(cmdline) X(listen) X(access) X(plugin) \
 	X(engine) X(serialize) X(signals) X(daemon) X(restart) \
 	X(docs) X(faults) X(beyond) X(install) X(compat) X(hostile) \
-	X(proxy) X(options) X(metrics) X(http) X(tls)
+	X(proxy) X(options) X(metrics) X(http) X(tls) X(messages)
 
 #define DECLARE(n) Suite *n##_suite(void);
 SUITES(DECLARE)

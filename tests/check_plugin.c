@@ -173,7 +173,12 @@ static const struct {
 } refusals[] = {
 	{ "no_descriptor", "", ": not a pfsd handler: no PFSD_PLUGIN() "
 	    "descriptor (symbol pfsd_plugin)" },
-	{ "no_process_request", "", ": no process_request function" },
+	{ "no_process_request", "", ": no process_request function (if it "
+	    "defines one, it is not exported: mark it PFSD_EXPORT, or build "
+	    "without -fvisibility=hidden)" },
+	{ "hidden", "", ": no process_request function (if it defines one, "
+	    "it is not exported: mark it PFSD_EXPORT, or build without "
+	    "-fvisibility=hidden)" },
 	{ "unresolved", "cannot load ", ": undefined symbol: "
 	    "pfsd_no_such_function" },
 	/* pfsd exports its API (pfsd.sym), not its internals */

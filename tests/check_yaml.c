@@ -192,19 +192,32 @@ static const struct {
 	{ "foo bar: 1\n",
 	    "t.yaml:1: \"foo bar\": not a valid key name" },
 	{ "handler: echo\nport: [80, 81\nmax_servers: 3\n",
-	    "t.yaml:3: yaml: did not find expected ',' or ']' (while parsing "
-	    "a flow sequence started at line 2)" },
+	    "t.yaml:3: yaml: column 12: did not find expected ',' or ']' "
+	    "(while parsing a flow sequence started at line 2)" },
 	{ "handler: echo\n  bad: indent\n",
-	    "t.yaml:2: yaml: mapping values are not allowed in this "
-	    "context" },
+	    "t.yaml:2: yaml: column 6: mapping values are not allowed in this "
+	    "context; check the indentation: every key starts in column 1, "
+	    "list items are indented under their key" },
 	{ "max_servers: 1\n\tport: 2\n",
-	    "t.yaml:2: yaml: found a tab character that violates indentation "
-	    "(while scanning a plain scalar started at line 1)" },
+	    "t.yaml:2: yaml: column 1: found a tab character that violates "
+	    "indentation (while scanning a plain scalar started at line 1); "
+	    "YAML indents with spaces, never tabs" },
 	{ "user: \"unterminated\n",
-	    "t.yaml:2: yaml: found unexpected end of stream (while scanning a "
-	    "quoted scalar started at line 1)" },
+	    "t.yaml:2: yaml: column 1: found unexpected end of stream (while "
+	    "scanning a quoted scalar started at line 1); a quote or bracket "
+	    "is not closed" },
 	{ "user: a\nhandler: \xff\n",
-	    "t.yaml:2: yaml: invalid leading UTF-8 octet" },
+	    "t.yaml:2: yaml: column 10: invalid leading UTF-8 octet; the file "
+	    "must be UTF-8 text" },
+	/* the first syntax error alone, not what libyaml set before it */
+	{ "handler: echo\nport: 8080\n max_servers: 3\n",
+	    "t.yaml:3: yaml: column 13: mapping values are not allowed in "
+	    "this context; check the indentation: every key starts in column "
+	    "1, list items are indented under their key" },
+	{ "max_servers: 3\nhandler: echo\n\tport: 2\n",
+	    "t.yaml:3: yaml: column 1: found a tab character that violates "
+	    "indentation (while scanning a plain scalar started at line 2); "
+	    "YAML indents with spaces, never tabs" },
 };
 
 START_TEST(error_messages)
@@ -283,8 +296,8 @@ START_TEST(errors_before_syntax_error_kept)
 	struct conf		*c;
 	const char *const	 want[] = {
 		"t.yaml:1: max_servers: \"abc\" is not a number",
-		"t.yaml:3: yaml: did not find expected ',' or ']' (while "
-		    "parsing a flow sequence started at line 2)",
+		"t.yaml:3: yaml: column 1: did not find expected ',' or ']' "
+		    "(while parsing a flow sequence started at line 2)",
 		NULL
 	};
 
