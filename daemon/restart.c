@@ -697,6 +697,7 @@ undo_image(struct pfsd_server *srv)
 	set_inheritable(rs.conf_fd, 1);
 	set_inheritable(rs.handler_fd, 1);
 	set_inheritable(srv->sb.fd != -1 ? srv->sb.fd : rs.sb_fd, 1);
+	tls_exec(srv, 1);	/* the ticket keys too, if taken already */
 }
 
 /*

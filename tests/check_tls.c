@@ -397,6 +397,34 @@ START_TEST(test_resumption_across_children)
 END_TEST
 
 /*
+ * A HUP whose new image fails (pre_loop_hook) rolls back: a session made
+ * before it resumes after it, so the rollback image kept the ticket keys.
+ */
+START_TEST(test_resumption_across_rollback)
+{
+	char			 conf[600], out[TLS_OUT];
+	const char *const	 extra[] = { "-c", conf, "--max_servers=2",
+				    NULL };
+	struct srv		 s;
+
+	snprintf(conf, sizeof(conf), "%s", h_write("fail.conf", "# ok\n"));
+	start(&s, "--handler=" TPLUGIN("hooks"), extra);
+	ck_assert_msg(s_client(&s, "-tls1_3 -sess_out rb.sess", "quit\n",
+	    out, sizeof(out)) == 0, "%s", out);
+	ck_assert_msg(strstr(out, "\nNew, TLSv1.") != NULL, "%s", out);
+	h_write("fail.conf", "fail_hook pre_loop_hook\n");
+	kill(s.p.pid, SIGHUP);
+	ck_assert_msg(h_wait_log(&s.p, "; generation 0 kept", 10000) == 0,
+	    "%s", h_read_file(s.p.log));
+	ck_assert_msg(s_client(&s, "-tls1_3 -sess_in rb.sess", "quit\n", out,
+	    sizeof(out)) == 0, "%s", out);
+	ck_assert_msg(strstr(out, "\nReused, TLSv1.") != NULL,
+	    "not resumed after the rollback:\n%.2000s", out);
+	stop(&s);
+}
+END_TEST
+
+/*
  * A plain-text client on the TLS port, and one that stops in the middle
  * of its ClientHello: each logged at info with the peer, the second after
  * ssl_handshake_timeout; the one child serves on, unchanged.
@@ -769,6 +797,7 @@ tls_suite(void)
 	tcase_add_test(tc, test_curl_http_hello);
 	tcase_add_test(tc, test_client_certificates);
 	tcase_add_test(tc, test_resumption_across_children);
+	tcase_add_test(tc, test_resumption_across_rollback);
 	tcase_add_test(tc, test_bad_clients_cost_no_child);
 	tcase_add_test(tc, test_root_only_key_user_nobody);
 	tcase_add_test(tc, test_hup_renewed_certificate_under_load);
