@@ -39,6 +39,7 @@ SYSTEMD_VERSION	?= $(shell systemctl --version 2>/dev/null | \
 #		decisions with Net::Server's own
 #   netbase	/etc/services: "port localhost:http" in the tests
 #   systemd	systemd-analyze verify of conf/pfsd.service in the tests
+#   procps	/bin/kill, pfsd.service's ExecReload (systemd-analyze checks it)
 #   clang, libclang-rt-14-dev	make fuzz (clang's libFuzzer)
 #   strace	tests/deps-check.sh
 #   haproxy, nginx-light, libnginx-mod-stream	balancers in front of
@@ -52,7 +53,7 @@ SYSTEMD_VERSION	?= $(shell systemctl --version 2>/dev/null | \
 DEPS_DEB	= gcc g++ make libc6-dev libyaml-dev libpcre2-dev check autoconf \
 		  automake pkg-config mandoc valgrind perl libnet-server-perl \
 		  libnet-cidr-perl netbase systemd clang libclang-rt-14-dev \
-		  strace haproxy nginx-light libnginx-mod-stream logrotate \
+		  strace haproxy nginx-light libnginx-mod-stream logrotate procps \
 		  prometheus libssl-dev openssl curl python3
 
 NOCONF_GOALS	= deps deps-list install-conf clean distclean help

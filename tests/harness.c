@@ -88,6 +88,17 @@ remove_test_dirs(void)
 
 static pid_t	runner_pid;
 static int	in_test;
+static int	saved_stderr = -1;
+
+/* At the test process's exit, after its own handlers: what is written
+ * after (LeakSanitizer's report, under SANITIZE=1) goes to the real
+ * stderr, not to a file about to be removed. */
+static void
+restore_stderr(void)
+{
+	if (saved_stderr != -1)
+		dup2(saved_stderr, STDERR_FILENO);
+}
 
 static int
 stderr_shown(void)
@@ -167,8 +178,10 @@ test_child(void)
 	    0644)) == -1)
 		return;
 	fflush(stderr);
+	saved_stderr = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
 	dup2(fd, STDERR_FILENO);
 	close(fd);
+	atexit(restore_stderr);	/* runs before remove_dir, registered first */
 }
 
 static int
