@@ -110,7 +110,8 @@ const struct option_def conf_options[OPT__COUNT] = {
 	    .help = "lock file for flock (default: a private temp file)" },
 	[OPT_GRACEFUL_TIMEOUT] = { .name = "graceful_timeout",
 	    .type = OPT_T_INT, .def = "30", .min = 0, .max = INT_MAX,
-	    .help = "seconds QUIT/HUP wait for busy children" },
+	    .help = "seconds busy children may take to finish after a graceful "
+	    "stop (QUIT) or a reload (HUP), 0 for no limit" },
 	[OPT_REQUEST_TIMEOUT] = { .name = "request_timeout",
 	    .type = OPT_T_INT, .def = "0", .min = 0, .max = INT_MAX,
 	    .help = "seconds a request may take, 0 for no limit" },

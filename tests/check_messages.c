@@ -4,7 +4,8 @@
  * column and a hint, nothing that follows from it), a port below 1024 or
  * another user without root (run as nobody with setpriv), a handler built
  * with -fvisibility=hidden, a value after a flag, and "pfsd status"
- * refused by the status socket's permissions.
+ * refused by the status socket's permissions; and --help and the man
+ * pages agree on what graceful_timeout covers.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -177,6 +178,70 @@ START_TEST(test_status_permission)
 }
 END_TEST
 
+/* Every run of blanks and newlines made one space: --help wraps. */
+static void
+squeeze(char *s)
+{
+	char	*w = s, *s0 = s;
+
+	for (; *s != '\0'; s++) {
+		if (*s == ' ' || *s == '\n') {
+			if (w == s0 || w[-1] != ' ')
+				*w++ = ' ';
+			continue;
+		}
+		*w++ = *s;
+	}
+	*w = '\0';
+}
+
+/*
+ * The paragraph of a man page from the line holding START up to the next
+ * ".It" or ".Sh" line (malloc'd).
+ */
+static char *
+paragraph(const char *page, const char *start)
+{
+	char	*text, *p, *end, *out;
+	size_t	 n;
+
+	ck_assert_ptr_nonnull(text = h_read_file(page));
+	ck_assert_msg((p = strstr(text, start)) != NULL, "%s: no %s", page,
+	    start);
+	for (end = strchr(p, '\n'); end != NULL &&
+	    strncmp(end, "\n.Sh", 4) != 0 && strncmp(end, "\n.It", 4) != 0;
+	    end = strchr(end + 1, '\n'))
+		;
+	n = end != NULL ? (size_t)(end - p) : strlen(p);
+	ck_assert_ptr_nonnull(out = strndup(p, n));
+	free(text);
+	return out;
+}
+
+/* --help, pfsd.conf(5) and pfsd(8) say graceful_timeout covers both. */
+START_TEST(test_graceful_timeout_agrees)
+{
+	char		 out[16384], *p;
+	const char	*av[] = { "--help", NULL };
+
+	run(av, 0, out, sizeof out);
+	ck_assert_ptr_nonnull(p = strstr(out, "--graceful_timeout"));
+	p[300] = '\0';
+	squeeze(p);
+	has(p, "finish after a graceful stop (QUIT) or a reload (HUP), 0 for "
+	    "no limit");
+	p = paragraph(SRCDIR "/man/pfsd.conf.5", ".It Cm graceful_timeout");
+	has(p, "SIGQUIT");
+	has(p, "SIGHUP");
+	has(p, "0 means no limit");
+	free(p);
+	p = paragraph(SRCDIR "/man/pfsd.8", "Only then are the old children");
+	has(p, ".Cm graceful_timeout");
+	has(p, "SIGQUIT");
+	free(p);
+}
+END_TEST
+
 Suite	*messages_suite(void);
 
 Suite *
@@ -192,6 +257,7 @@ messages_suite(void)
 	tcase_add_test(tc, test_hidden_handler);
 	tcase_add_test(tc, test_flag_value);
 	tcase_add_test(tc, test_status_permission);
+	tcase_add_test(tc, test_graceful_timeout_agrees);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;
