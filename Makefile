@@ -317,7 +317,7 @@ FUZZ_CC		?= clang
 FUZZ_TARGETS	= kv yaml port access inherit proxy log
 FUZZ_OBJS	= $(patsubst %,tests/fuzz/obj/%.o,conf conf_yaml conf_cmdline \
 		  log listen listen_inherit \
-		  access proxy scoreboard api paths)
+		  access proxy scoreboard paths)
 FUZZ_BINS	= $(patsubst %,tests/fuzz/bin/fuzz_%,$(FUZZ_TARGETS))
 # clang, unlike gcc, warns about vprintf-style calls in functions that
 # take a va_list (log_vmsg, conf_vadd); their callers are checked.

@@ -299,6 +299,7 @@ int		 listen_bind_all(struct listener *, size_t, char *, size_t);
 
 void		 listen_close_all(struct listener *, size_t, int);
 void		 listen_free(struct listener *, size_t);
+void		 addr_format(const struct sockaddr *, char *, size_t, int *);
 void		 listen_print(const struct listener *, size_t, FILE *);
 int		 listen_chown(struct listener *, size_t, uid_t, gid_t);
 /* socket(2) as listen.c calls it; tests replace it to fake "no IPv6". */
@@ -640,7 +641,6 @@ struct pfsd_request {
 
 /* api.c */
 extern struct pfsd_server *pfsd_current;
-void		 addr_format(const struct sockaddr *, char *, size_t, int *);
 
 /* parent.c */
 int		 parent_main(struct pfsd_server *);
