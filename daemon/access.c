@@ -308,6 +308,18 @@ ac_regexes(struct conf *c, enum opt_id id, struct acl_rules *r)
 	return 0;
 }
 
+/* reverse_lookups: 0 off, 1 on, 2 double (or double_reverse_lookups). */
+int
+reverse_mode(const struct conf *c)
+{
+	static const int	modes[] = { 0, 1, 2, 0, 1, 0, 1, 0, 1, 2 };
+	long			i = conf_num(c, OPT_REVERSE_LOOKUPS);
+
+	if (conf_num(c, OPT_DOUBLE_REVERSE_LOOKUPS))
+		return 2;
+	return i >= 0 && i < (long)nitems(modes) ? modes[i] : 0;
+}
+
 /*
  * Compile allow, deny, cidr_allow and cidr_deny.  A broken rule is a
  * conf_error ("FILE:LINE: key: ...") and left out.  NULL only when out of
@@ -320,7 +332,7 @@ access_configure(struct conf *c)
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
-	a->reverse = conf_num(c, OPT_REVERSE_LOOKUPS) != 0;
+	a->reverse = reverse_mode(c) != 0;
 	if ((a->mc = ac_match_context()) == NULL ||
 	    ac_regexes(c, OPT_ALLOW, &a->allow) == -1 ||
 	    ac_regexes(c, OPT_DENY, &a->deny) == -1 ||

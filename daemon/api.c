@@ -131,21 +131,84 @@ pfsd_peer_port(const struct pfsd_request *req)
 	return req->peer_port;
 }
 
-/* The peer's host name when reverse_lookups is set, else NULL. */
+int	(*api_getnameinfo_fn)(const struct sockaddr *, socklen_t, char *,
+	    socklen_t, char *, socklen_t, int) = getnameinfo;
+int	(*api_getaddrinfo_fn)(const char *, const char *,
+	    const struct addrinfo *, struct addrinfo **) = getaddrinfo;
+
+/* The address of sa as bytes (IPv4-mapped IPv6 as IPv4); its length. */
+static size_t
+api_ip(const struct sockaddr *sa, unsigned char *out)
+{
+	const struct sockaddr_in	*sin = (const void *)sa;
+	const struct sockaddr_in6	*sin6 = (const void *)sa;
+
+	if (sa->sa_family == AF_INET) {
+		memcpy(out, &sin->sin_addr, 4);
+		return 4;
+	}
+	if (sa->sa_family != AF_INET6)
+		return 0;
+	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		memcpy(out, &sin6->sin6_addr.s6_addr[12], 4);
+		return 4;
+	}
+	memcpy(out, &sin6->sin6_addr, 16);
+	return 16;
+}
+
+/*
+ * Forward-confirmed: does name resolve to the peer's address?  (Net::
+ * Server's double_reverse_lookup.)  Whoever controls the PTR record of
+ * an address can name it anything; only the owner of the name's zone
+ * can make the name point back.
+ */
+static int
+api_confirmed(const struct pfsd_request *req, const char *name)
+{
+	struct addrinfo	 hints, *res, *ai;
+	unsigned char	 peer[16], addr[16];
+	size_t		 plen, alen;
+	int		 ok = 0;
+
+	if ((plen = api_ip((const struct sockaddr *)&req->peer, peer)) == 0)
+		return 0;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if (api_getaddrinfo_fn(name, NULL, &hints, &res) != 0)
+		return 0;
+	for (ai = res; ai != NULL && !ok; ai = ai->ai_next) {
+		alen = api_ip(ai->ai_addr, addr);
+		ok = alen == plen && memcmp(addr, peer, plen) == 0;
+	}
+	freeaddrinfo(res);
+	return ok;
+}
+
+/*
+ * The peer's host name when reverse_lookups is set, else NULL; with
+ * reverse_lookups double, only a name that resolves back to the peer.
+ */
 const char *
 pfsd_peer_host(const struct pfsd_request *creq)
 {
 	struct pfsd_request	*req = (struct pfsd_request *)creq;
+	int			 mode = reverse_mode(req->srv->conf);
 
-	if (!conf_num(req->srv->conf, OPT_REVERSE_LOOKUPS) ||
-	    req->peer.ss_family == AF_UNIX)
+	if (mode == 0 || req->peer.ss_family == AF_UNIX)
 		return NULL;
 	if (!req->have_host) {
 		req->have_host = 1;
-		if (getnameinfo((struct sockaddr *)&req->peer, req->peerlen,
-		    req->peer_host, sizeof(req->peer_host), NULL, 0,
-		    NI_NAMEREQD) != 0)
+		if (api_getnameinfo_fn((struct sockaddr *)&req->peer,
+		    req->peerlen, req->peer_host, sizeof(req->peer_host), NULL,
+		    0, NI_NAMEREQD) != 0)
 			req->peer_host[0] = '\0';
+		else if (mode == 2 && !api_confirmed(req, req->peer_host)) {
+			log_debug("%s does not resolve back to the peer: "
+			    "not confirmed", req->peer_host);
+			req->peer_host[0] = '\0';
+		}
 	}
 	return req->peer_host[0] != '\0' ? req->peer_host : NULL;
 }

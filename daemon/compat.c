@@ -37,9 +37,6 @@ static const struct {
 	    "syslog daemon forward to a remote one" },
 	{ "syslog_logopt", 0, "Sys::Syslog's openlog options; pfsd opens "
 	    "syslog with the pid in each line and at once (pid,ndelay)" },
-	{ "double_reverse_lookups", 0, "forward-confirmed reverse lookups "
-	    "are not implemented: pfsd_peer_host() and the allow/deny rules "
-	    "see the PTR name unconfirmed (reverse_lookups 1)" },
 	{ "tie_client_stdout", 0, "standard input and output are the "
 	    "client's socket itself: nothing to tie" },
 	{ "tied_stdout_callback", 0, "a Perl callback; write to standard "

@@ -35,6 +35,11 @@
 static const char *const conf_serialize_choices[] = {
 	"flock", "semaphore", "pipe", "none", NULL
 };
+/* A flag, or Net::Server's "double" (2): forward-confirmed names. */
+static const char *const conf_reverse_choices[] = {
+	"0", "1", "double", "no", "yes", "off", "on", "false", "true", "2",
+	NULL
+};
 static const char *const conf_proto_choices[] = {
 	"tcp", "udp", "unix", "ssl", NULL
 };
@@ -150,8 +155,12 @@ const struct option_def conf_options[OPT__COUNT] = {
 	[OPT_CIDR_DENY] = { .name = "cidr_deny", .type = OPT_T_STR,
 	    .list = 1, .help = "network (CIDR) of peers to deny" },
 	[OPT_REVERSE_LOOKUPS] = { .name = "reverse_lookups",
+	    .type = OPT_T_ENUM, .def = "0", .choices = conf_reverse_choices,
+	    .help = "resolve peer host names (double: only names that "
+	    "resolve back to the peer)" },
+	[OPT_DOUBLE_REVERSE_LOOKUPS] = { .name = "double_reverse_lookups",
 	    .type = OPT_T_FLAG, .def = "0",
-	    .help = "resolve peer host names" },
+	    .help = "same as reverse_lookups double" },
 	[OPT_NO_CLIENT_STDOUT] = { .name = "no_client_stdout",
 	    .type = OPT_T_FLAG, .def = "0",
 	    .help = "do not attach stdin/stdout to the client" },

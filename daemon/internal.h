@@ -73,6 +73,7 @@ enum opt_id {
 	OPT_CIDR_ALLOW,
 	OPT_CIDR_DENY,
 	OPT_REVERSE_LOOKUPS,
+	OPT_DOUBLE_REVERSE_LOOKUPS,
 	OPT_NO_CLIENT_STDOUT,
 	OPT_STATUS_SOCKET,
 	OPT_PROXY_PROTOCOL,
@@ -319,6 +320,7 @@ int		 access_empty(const struct access *);
 int		 access_check(const struct access *, const struct sockaddr *,
 		    const char *, const char *);
 int		 access_wants_hostname(const struct access *);
+int		 reverse_mode(const struct conf *);	/* 0, 1, 2: double */
 void		 access_free(struct access *);
 struct cidr_set;
 struct cidr_set	*cidr_set_configure(struct conf *, enum opt_id);
@@ -641,6 +643,12 @@ struct pfsd_request {
 
 /* api.c */
 extern struct pfsd_server *pfsd_current;
+struct addrinfo;
+/* the resolver as api.c calls it; tests replace it to fake DNS */
+extern int	(*api_getnameinfo_fn)(const struct sockaddr *, socklen_t,
+		    char *, socklen_t, char *, socklen_t, int);
+extern int	(*api_getaddrinfo_fn)(const char *, const char *,
+		    const struct addrinfo *, struct addrinfo **);
 
 /* parent.c */
 int		 parent_main(struct pfsd_server *);

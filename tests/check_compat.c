@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <check.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -179,8 +180,6 @@ static const struct {
 	  "socket; pfsd logs through syslog(3)" },
 	{ "syslog_logopt pid,cons\n", "syslog_logopt: Sys::Syslog's openlog "
 	  "options" },
-	{ "double_reverse_lookups 1\n", "double_reverse_lookups: "
-	  "forward-confirmed reverse lookups are not implemented" },
 	{ "tied_stdin_callback foo\n", "tied_stdin_callback: a Perl callback" },
 	{ "port /tmp/ns.sock|unixdgram\n", "port: \"/tmp/ns.sock|unixdgram\": "
 	  "UNIX datagram sockets are not supported: use a stream UNIX socket "
@@ -636,6 +635,147 @@ START_TEST(test_udp_recv_len)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- */
+
+/* A fake DNS: every address's PTR is ptr_name; names resolve to fwd. */
+static const char	*ptr_name;
+static const char	*fwd[3];
+
+static int
+fake_getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host,
+    socklen_t hostlen, char *serv, socklen_t servlen, int flags)
+{
+	if (ptr_name == NULL)
+		return EAI_NONAME;
+	snprintf(host, hostlen, "%s", ptr_name);
+	return 0;
+}
+
+/* The addresses of fwd[], as the real getaddrinfo makes them. */
+static int
+fake_getaddrinfo(const char *name, const char *serv,
+    const struct addrinfo *hints, struct addrinfo **res)
+{
+	struct addrinfo	 h, *r, **tail = res;
+	size_t		 i;
+
+	*res = NULL;
+	memset(&h, 0, sizeof(h));
+	h.ai_flags = AI_NUMERICHOST;
+	h.ai_socktype = SOCK_STREAM;
+	for (i = 0; i < nitems(fwd) && fwd[i] != NULL; i++) {
+		ck_assert_int_eq(getaddrinfo(fwd[i], NULL, &h, &r), 0);
+		*tail = r;
+		while (r->ai_next != NULL)
+			r = r->ai_next;
+		tail = &r->ai_next;
+	}
+	return *res != NULL ? 0 : EAI_NONAME;
+}
+
+/* pfsd_peer_host for a peer at addr, with reverse_lookups = mode. */
+static const char *
+peer_host(struct pfsd_server *srv, struct pfsd_request *req,
+    const char *addr, const char *mode)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&req->peer;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&req->peer;
+
+	memset(srv, 0, sizeof(*srv));
+	memset(req, 0, sizeof(*req));
+	srv->conf = conf_new();
+	ck_assert_int_eq(conf_set(srv->conf, "reverse_lookups", mode,
+	    CONF_FILE, "t.conf", 1), 0);
+	req->srv = srv;
+	if (strchr(addr, ':') != NULL) {
+		sin6->sin6_family = AF_INET6;
+		ck_assert_int_eq(inet_pton(AF_INET6, addr, &sin6->sin6_addr),
+		    1);
+		req->peerlen = sizeof(*sin6);
+	} else {
+		sin->sin_family = AF_INET;
+		ck_assert_int_eq(inet_pton(AF_INET, addr, &sin->sin_addr), 1);
+		req->peerlen = sizeof(*sin);
+	}
+	return pfsd_peer_host(req);
+}
+
+/*
+ * reverse_lookups double (Net::Server's double_reverse_lookups): the PTR
+ * name counts only when it resolves back to the peer.
+ */
+START_TEST(test_double_reverse)
+{
+	struct pfsd_server	 srv;
+	struct pfsd_request	 req;
+	struct access		*a;
+	const char		*h;
+
+	api_getnameinfo_fn = fake_getnameinfo;
+	api_getaddrinfo_fn = fake_getaddrinfo;
+	ptr_name = "mail.example.com";
+
+	/* confirmed: among the name's addresses */
+	fwd[0] = "198.51.100.7";
+	fwd[1] = "192.0.2.1";
+	h = peer_host(&srv, &req, "192.0.2.1", "double");
+	ck_assert_ptr_nonnull(h);
+	ck_assert_str_eq(h, "mail.example.com");
+	conf_free(srv.conf);
+	/* an IPv4 peer on a dual-stack socket is confirmed the same */
+	h = peer_host(&srv, &req, "::ffff:192.0.2.1", "2");
+	ck_assert_ptr_nonnull(h);
+	conf_free(srv.conf);
+
+	/* a PTR that lies: the name does not point back */
+	fwd[1] = NULL;
+	ck_assert_ptr_null(peer_host(&srv, &req, "192.0.2.1", "double"));
+	/* and the host rules do not see it */
+	ck_assert_int_eq(conf_set(srv.conf, "allow", ".*\\.example\\.com",
+	    CONF_FILE, "t.conf", 2), 0);
+	ck_assert_ptr_nonnull(a = access_configure(srv.conf));
+	ck_assert_int_eq(access_check(a, (struct sockaddr *)&req.peer,
+	    "192.0.2.1", pfsd_peer_host(&req)), 0);
+	access_free(a);
+	conf_free(srv.conf);
+	/* reverse_lookups 1 takes the PTR name as it is */
+	h = peer_host(&srv, &req, "192.0.2.1", "yes");
+	ck_assert_ptr_nonnull(h);
+	ck_assert_str_eq(h, "mail.example.com");
+	conf_free(srv.conf);
+	/* double_reverse_lookups 1 is reverse_lookups double */
+	h = peer_host(&srv, &req, "192.0.2.1", "1");
+	ck_assert_ptr_nonnull(h);
+	conf_free(srv.conf);
+	memset(&srv, 0, sizeof(srv));
+	srv.conf = conf_new();
+	ck_assert_int_eq(conf_set(srv.conf, "double_reverse_lookups", "1",
+	    CONF_FILE, "t.conf", 1), 0);
+	req.srv = &srv;
+	req.have_host = 0;
+	ck_assert_ptr_null(pfsd_peer_host(&req));
+	conf_free(srv.conf);
+	/* no PTR at all */
+	ptr_name = NULL;
+	ck_assert_ptr_null(peer_host(&srv, &req, "192.0.2.1", "double"));
+	conf_free(srv.conf);
+
+	api_getnameinfo_fn = getnameinfo;
+	api_getaddrinfo_fn = getaddrinfo;
+}
+END_TEST
+
+/* The real resolver: 127.0.0.1 is localhost both ways (/etc/hosts). */
+START_TEST(test_double_reverse_served)
+{
+	struct hproc	p;
+
+	start_conf(&p, "reverse_lookups double\nallow localhost\n");
+	ck_assert_int_eq(served(), 1);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, HOOK_MS), 0);
+}
+END_TEST
+
 /* ABI 1.1 hooks are not looked up in a handler built for 1.0. */
 START_TEST(test_old_minor_hooks)
 {
@@ -940,6 +1080,8 @@ compat_suite(void)
 	tcase_add_test(tc, test_log_and_fatal_hooks);
 	tcase_add_test(tc, test_old_minor_hooks);
 	tcase_add_test(tc, test_sig_passthrough);
+	tcase_add_test(tc, test_double_reverse);
+	tcase_add_test(tc, test_double_reverse_served);
 	tcase_add_test(tc, test_udp_recv_len);
 	suite_add_tcase(s, tc);
 	return s;

@@ -114,6 +114,7 @@ static const struct {
 	{ OPT_CIDR_ALLOW, NULL, 0 },
 	{ OPT_CIDR_DENY, NULL, 0 },
 	{ OPT_REVERSE_LOOKUPS, "0", 0 },
+	{ OPT_DOUBLE_REVERSE_LOOKUPS, "0", 0 },
 	{ OPT_NO_CLIENT_STDOUT, "0", 0 },
 	{ OPT_STATUS_SOCKET, NULL, 0 },
 	{ OPT_PROXY_PROTOCOL, "off", 0 },
@@ -758,6 +759,7 @@ START_TEST(print_effective)
 	    "allow ^a\\#b$\n"
 	    "allow ^c$\n"
 	    "reverse_lookups 0\n"
+	    "double_reverse_lookups 0\n"
 	    "no_client_stdout 0\n"
 	    "proxy_protocol off\n"
 	    "proxy_allow loopback\n"
