@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/wait.h>
 #include <check.h>
 #include <errno.h>
@@ -1027,6 +1029,54 @@ START_TEST(test_crash_line_escaped)
 }
 END_TEST
 
+/*
+ * A listening socket that outlives pfsd (systemd's, handed over with
+ * LISTEN_FDS; here the test keeps its own copy): after a graceful stop
+ * it listens again, so clients queue for the next start instead of being
+ * refused.
+ */
+START_TEST(test_graceful_stop_resumes_outliving_socket)
+{
+	static const char *const wrap[] = { "/bin/sh", "-c",
+				    "fd=$1; shift; eval \"exec 3<&$fd\"; "
+				    "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$@\"",
+				    "sh", NULL, NULL };
+	const char		*w[6];
+	const struct hopts	 o = { .wrap = w };
+	struct sockaddr_in	 sin;
+	const char *const	 av[] = { "--handler", PLUGIN("echo"), portarg,
+				    "--max_servers=1", "--log_level=3", NULL };
+	char			 fdarg[16];
+	struct hproc		 p;
+	int			 ls, c;
+
+	memcpy(w, wrap, sizeof(wrap));
+	port = h_free_port();
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((unsigned short)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ge(ls = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_le(ls, 9);	/* sh names descriptors 0-9 */
+	ck_assert_int_eq(bind(ls, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(ls, 16), 0);
+	snprintf(fdarg, sizeof(fdarg), "%d", ls);
+	w[4] = fdarg;
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
+	ck_assert_int_eq(h_start_opts(&p, av, &o), 0);
+	ck_assert_msg(h_wait_ready(&p, READY_MS) == 0, "%s", log_tail(p.log));
+	ck_assert_msg(h_log_has(&p, "inherited fd 3"), "not inherited:\n%s",
+	    log_tail(p.log));
+	talk_ok("before\n", "before\n");
+	ck_assert_int_eq(h_stop(&p, SIGQUIT, 5000), 0);
+	/* our copy listens: the handshake completes, into the queue */
+	ck_assert_msg((c = h_connect_tcp("127.0.0.1", port)) >= 0,
+	    "the socket no longer listens after the stop");
+	close(c);
+	close(ls);
+}
+END_TEST
+
 Suite	*hostile_suite(void);
 
 Suite *
@@ -1063,6 +1113,7 @@ hostile_suite(void)
 	tcase_add_test(tc, test_chroot_files_outside);
 	tcase_add_test(tc, test_graceful_stop_refuses_and_serves_queue);
 	tcase_add_test(tc, test_crash_line_escaped);
+	tcase_add_test(tc, test_graceful_stop_resumes_outliving_socket);
 	suite_add_tcase(s, tc);
 	return s;
 }
