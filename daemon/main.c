@@ -5,6 +5,7 @@
  */
 #include "internal.h"
 
+#include <sys/prctl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -295,6 +296,25 @@ acquire_resources(struct pfsd_server *srv)
 		    strerror(errno));
 }
 
+/*
+ * user/group.  The kernel clears the parent-death signal when the
+ * credentials change; one pfsd was started with (by a supervisor, or the
+ * tests' harness) is set again, so that pfsd still goes with its parent.
+ */
+static void
+drop_privileges(struct pfsd_server *srv)
+{
+	char	err[ERRBUF_SIZE];
+	int	sig = 0;
+
+	if (prctl(PR_GET_PDEATHSIG, &sig) == -1)
+		sig = 0;
+	if (privs_drop(srv, err, sizeof(err)) == -1)
+		startup_fail(srv, 1, "%s", err);
+	if (sig != 0 && prctl(PR_SET_PDEATHSIG, sig) == 0 && getppid() == 1)
+		raise(sig);	/* the parent went meanwhile */
+}
+
 static int
 run(struct pfsd_server *srv)
 {
@@ -317,8 +337,7 @@ run(struct pfsd_server *srv)
 		startup_fail(srv, EXIT_UNAVAILABLE, "/dev/null: %s",
 		    strerror(errno));
 	step = "user";
-	if (privs_drop(srv, err, sizeof(err)) == -1)
-		startup_fail(srv, 1, "%s", err);
+	drop_privileges(srv);
 	if (geteuid() == 0 && conf_str(srv->conf, OPT_USER) == NULL)
 		log_msg(PFSD_LOG_WARNING, "running as root without \"user\": "
 		    "the handler serves every client as root");

@@ -720,6 +720,41 @@ START_TEST(test_soak_rollbacks)
 }
 END_TEST
 
+/*
+ * Started with a parent-death signal (as the harness starts it), pfsd
+ * keeps it across the switch to user nobody, which clears it: a test
+ * that fails half-way leaves no daemon behind.
+ */
+START_TEST(test_gone_with_its_parent_as_nobody)
+{
+	char	portarg[64];
+	pid_t	helper, pid = 0;
+	int	fds[2], i, status;
+
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d",
+	    h_free_port());
+	ck_assert_int_eq(pipe(fds), 0);
+	if ((helper = fork()) == 0) {
+		struct hproc	 hp;
+		const char	*av[] = { "--handler=echo", portarg,
+				    "--user=nobody", NULL };
+
+		if (h_start(&hp, av) == 0 && h_wait_ready(&hp, READY_MS) == 0)
+			(void)!write(fds[1], &hp.pid, sizeof(hp.pid));
+		_exit(0);	/* without stopping it */
+	}
+	ck_assert_int_gt(helper, 0);
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], &pid, sizeof(pid)), sizeof(pid));
+	ck_assert_int_eq(waitpid(helper, &status, 0), helper);
+	for (i = 0; i < 300 && kill(pid, 0) == 0; i++)
+		usleep(10000);
+	if (kill(pid, 0) == 0)
+		kill(pid, SIGKILL);
+	ck_assert_msg(i < 300, "pfsd %ld outlived its parent", (long)pid);
+}
+END_TEST
+
 /* pfsd -t on conf: the exit status; its output in out. */
 static int
 check_conf(const char *body, char *out, size_t len)
@@ -889,6 +924,7 @@ restart_suite(void)
 	tcase_add_test(tc, test_requests_not_interrupted);
 	tcase_add_test(tc, test_old_generation_bounded);
 	tcase_add_test(tc, test_old_child_request_timeout);
+	tcase_add_test(tc, test_gone_with_its_parent_as_nobody);
 	tcase_add_test(tc, test_check_world);
 	tcase_add_test(tc, test_check_while_running);
 	tcase_add_test(tc, test_check_numeric_uid);
