@@ -498,6 +498,45 @@ tls_ctx(struct tls_where *w)
 }
 
 /*
+ * One handshake in memory, in the parent: OpenSSL fills its caches of
+ * algorithms and curve tables on first use, so done here they are shared
+ * with every child (copy on write) instead of being built, and kept, by
+ * each child on its first client.
+ */
+static void
+tls_warm_up(SSL_CTX *sctx)
+{
+	SSL_CTX	*cctx;
+	SSL	*s = NULL, *c = NULL;
+	BIO	*sb = NULL, *cb = NULL;
+	int	 i, sdone = 0, cdone = 0;
+
+	if ((cctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		goto out;
+	if ((s = SSL_new(sctx)) == NULL || (c = SSL_new(cctx)) == NULL ||
+	    BIO_new_bio_pair(&sb, 0, &cb, 0) != 1)
+		goto out;
+	SSL_set_bio(s, sb, sb);
+	SSL_set_bio(c, cb, cb);
+	sb = cb = NULL;
+	SSL_set_accept_state(s);
+	SSL_set_connect_state(c);
+	for (i = 0; i < 20 && !(sdone && cdone); i++) {
+		if (!cdone)
+			cdone = SSL_do_handshake(c) == 1;
+		if (!sdone)
+			sdone = SSL_do_handshake(s) == 1;
+	}
+out:
+	SSL_free(s);
+	SSL_free(c);
+	BIO_free(sb);
+	BIO_free(cb);
+	SSL_CTX_free(cctx);
+	ERR_clear_error();
+}
+
+/*
  * With an ssl port, build the context from the SSL_* keys.  Problems go
  * to conf_error ("FILE:LINE: key: problem"), an expired certificate to
  * conf_warn.  0, or -1.
@@ -526,6 +565,7 @@ tls_configure(struct pfsd_server *srv)
 		fatal("TLS session ticket keys");
 	SSL_CTX_set_app_data(ctx, srv->tls->keys);
 	SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, tls_ticket_cb);
+	tls_warm_up(ctx);
 	srv->tls->handshake_ms = (int)conf_num(srv->conf,
 	    OPT_SSL_HANDSHAKE_TIMEOUT) * 1000;
 	return 0;
