@@ -589,7 +589,7 @@ END_TEST
 START_TEST(test_sig_passthrough)
 {
 	struct hproc	p;
-	char		body[128];
+	char		body[128], *l;
 	pid_t		kids[4];
 
 	snprintf(body, sizeof(body), "max_servers 2\nsig_passthrough "
@@ -603,9 +603,11 @@ START_TEST(test_sig_passthrough)
 		usleep(10000);
 	kill(p.pid, SIGWINCH);
 	snprintf(body, sizeof(body), "got_signal %ld ", (long)kids[0]);
-	ck_assert_ptr_nonnull(hook_line(HOOK_MS, body, NULL));
+	ck_assert_ptr_nonnull(l = hook_line(HOOK_MS, body, NULL));
+	free(l);
 	snprintf(body, sizeof(body), "got_signal %ld ", (long)kids[1]);
-	ck_assert_ptr_nonnull(hook_line(HOOK_MS, body, NULL));
+	ck_assert_ptr_nonnull(l = hook_line(HOOK_MS, body, NULL));
+	free(l);
 	ck_assert_int_eq(hook_count("got_signal", p.pid), 0);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, HOOK_MS), 0);
 }

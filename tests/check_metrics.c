@@ -191,14 +191,17 @@ START_TEST(test_http)
 {
 	struct hproc	 p;
 	static char	 out[16384];
+	char		*headers;
 	int		 port = h_free_port(), mport = h_free_port();
 
 	start_metrics(&p, port, mport);
 	ck_assert_int_eq(sh(out, sizeof(out), "curl -sS -D %s "
 	    "http://127.0.0.1:%d/metrics | promtool check metrics 2>&1",
 	    h_path("headers"), mport), 0);
-	ck_assert_ptr_nonnull(strstr(h_read_file(h_path("headers")),
+	headers = h_read_file(h_path("headers"));
+	ck_assert_ptr_nonnull(strstr(headers,
 	    "Content-Type: text/plain; version=0.0.4"));
+	free(headers);
 	ck_assert_int_eq(sh(out, sizeof(out), "curl -sS "
 	    "http://127.0.0.1:%d/metrics", mport), 0);
 	ck_assert(series(out, "pfsd_max_servers") == 2);

@@ -523,7 +523,7 @@ END_TEST
 START_TEST(test_lock_file_deleted)
 {
 	struct hproc	 p;
-	char		 la[640], port[64], buf[64];
+	char		 la[640], port[64], buf[64], *log;
 	const char	*av[] = { "--handler=echo", port, "--serialize=flock",
 			    la, "--max_servers=2", "--max_requests=1", NULL };
 	int		 pn = h_free_port(), i;
@@ -538,7 +538,9 @@ START_TEST(test_lock_file_deleted)
 		    sizeof(buf)) == 2, "request %d after the lock file was "
 		    "deleted; log:\n%s", i + 1, h_read_file(p.log));
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
-	ck_assert_ptr_null(strstr(h_read_file(p.log), "exited with status"));
+	log = h_read_file(p.log);
+	ck_assert_ptr_null(strstr(log, "exited with status"));
+	free(log);
 }
 END_TEST
 
