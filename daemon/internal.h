@@ -442,6 +442,7 @@ struct scoreboard {
 	struct slot	*slots;
 	size_t		 nslots;
 	volatile int	*retiring;	/* children on their last request */
+	size_t		 next;		/* parent: where scoreboard_alloc looks */
 };
 
 int		 scoreboard_init(struct scoreboard *, size_t, int);

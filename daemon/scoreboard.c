@@ -118,13 +118,16 @@ scoreboard_find(struct scoreboard *sb, pid_t pid)
 int
 scoreboard_alloc(struct scoreboard *sb)
 {
-	size_t	i;
+	size_t	i, k;
 
-	for (i = 0; i < sb->nslots; i++) {
+	/* from after the last slot taken: filling a pool is O(n), not n^2 */
+	for (k = 0; k < sb->nslots; k++) {
+		i = (sb->next + k) % sb->nslots;
 		if (sb->slots[i].state == SLOT_FREE && sb->slots[i].pid == 0) {
 			memset(&sb->slots[i], 0, sizeof(sb->slots[i]));
 			sb->slots[i].state = SLOT_STARTING;
 			sb->slots[i].started_ms = now_ms();
+			sb->next = i + 1;
 			return (int)i;
 		}
 	}
