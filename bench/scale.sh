@@ -105,11 +105,23 @@ field() {
 	echo n/a
 }
 
-# CPU ticks used so far by every process of the server's group.
+# CPU time used so far by every process of the server's group, in ns
+# (schedstat: exact; the clock ticks of stat are floored per process,
+# which loses the few milliseconds each of thousands of children uses).
 group_cpu() {
-	cat /proc/[0-9]*/stat 2>/dev/null | awk -v g="$1" '
-	    { sub(/^.*\) /, ""); if ($3 == g) t += $12 + $13 }
-	    END { print t + 0 }'
+	ls -d /proc/[0-9]* 2>/dev/null | awk -v g="$1" '{
+	    f = $0 "/stat"
+	    if ((getline l < f) > 0) {
+		sub(/^.*\) /, "", l)
+		split(l, a, " ")
+		if (a[3] == g) {
+		    s = $0 "/schedstat"
+		    if ((getline m < s) > 0) { split(m, b, " "); t += b[1] }
+		    close(s)
+		}
+	    }
+	    close(f) }
+	    END { printf "%.0f\n", t }'
 }
 
 # The first line of pfsd status: "... generation G ... idle I ...".
@@ -120,7 +132,7 @@ status_line() {
 # wait_idle N [GEN]: until N children are idle (in generation GEN).
 wait_idle() {
 	local n=$1 gen=${2:-} i line
-	for ((i = 0; i < 6000; i++)); do
+	for ((i = 0; i < 3000; i++)); do
 		line=$(status_line)
 		[[ $line = *" idle $n "* ]] &&
 		    { [ -z "$gen" ] || [[ $line = *" generation $gen "* ]]; } &&
@@ -176,12 +188,11 @@ run_load() {
 	awk -v a1="$(field conns_per_s "$a")" -v a2="$(field p99_us "$a")" \
 	    -v a3="$(field completed "$a")" -v b1="$(field conns_per_s "$b")" \
 	    -v b2="$(field p99_us "$b")" -v b3="$(field completed "$b")" \
-	    'BEGIN { printf "%.1f %d %d\n", a1 + b1, a2 > b2 ? a2 : b2, a3 + b3 }'
+	    'BEGIN { printf "%.1f %d %d\n", a1 + b1, (a2 > b2 ? a2 : b2), a3 + b3 }'
 }
 
 measure() {
-	local mode=$1 n=$2 ns=$3 r c0 out cps=() p99=() cpu=() hz
-	hz=$(getconf CLK_TCK)
+	local mode=$1 n=$2 ns=$3 r c0 out cps=() p99=() cpu=()
 	start "$mode" "$n" "$ns" || return
 	say "$mode, $n children, $ns socket(s): $RUNS x ${SECS}s"
 	for ((r = 0; r < RUNS; r++)); do
@@ -190,8 +201,8 @@ measure() {
 		cps+=("${out[0]}")
 		p99+=("${out[1]}")
 		cpu+=("$(awk -v t="$(($(group_cpu "$SRV_PID") - c0))" \
-		    -v hz="$hz" -v k="${out[2]}" 'BEGIN {
-		    if (k + 0 > 0) printf "%.1f", t * 1e6 / hz / k }')")
+		    -v k="${out[2]}" 'BEGIN {
+		    if (k + 0 > 0) printf "%.1f", t / 1000 / k }')")
 	done
 	CPS[$mode,$n,$ns]=$(median "${cps[@]}")
 	P99[$mode,$n,$ns]=$(median "${p99[@]}")
@@ -231,12 +242,15 @@ big_figures() {
 	FIG[kids_mib]=$(awk -v t="$tot" 'BEGIN { printf "%.1f", t / 1024 }')
 	FIG[kid_kib]=$(median "${all[@]}")
 	FIG[kids_n]=$cnt
+	# max_servers may be at its maximum: one less first, then TTIN
+	kill -TTOU "$SRV_PID"
+	wait_idle $((n - 1))
 	t0=$(now_us)
 	kill -TTIN "$SRV_PID"
-	wait_idle $((n + 1)) && FIG[ttin]=$(ms $(($(now_us) - t0)))
+	wait_idle "$n" && FIG[ttin]=$(ms $(($(now_us) - t0)))
 	t0=$(now_us)
-	kill -HUP "$SRV_PID"
-	wait_idle $((n + 1)) 1 && FIG[hup]=$(ms $(($(now_us) - t0)))
+	kill -HUP "$SRV_PID"	# the new generation has max_servers again
+	wait_idle "$n" 1 && FIG[hup]=$(ms $(($(now_us) - t0)))
 	t0=$(now_us)
 	kill -QUIT "$SRV_PID"
 	while pgrep -g "$SRV_PID" >/dev/null; do
