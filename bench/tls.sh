@@ -9,8 +9,9 @@
 #                "GET /", read to the end, close
 #   resumed      the same, resuming the thread's last session (tickets)
 #   keep-alive   wrk over TLS, 2 threads, 32 connections (pfsd, nginx)
-# Servers: pfsd (http_hello, port /ssl, 8 children), nginx-light (return
-# 200, 2 workers), Net::Server::PreFork proto ssl (8 children).  Server
+# Servers: pfsd (http_hello, port /ssl, 8 children; 32 for keep-alive, one
+# per connection), nginx-light (return 200, 2 workers),
+# Net::Server::PreFork proto ssl (8 children).  Server
 # CPU per connection is the servers' utime+stime (children included) over
 # the run divided by its connections: the client shares the two CPUs, so
 # that, not the rate, is the fair comparison of the handshake's cost.
@@ -68,6 +69,14 @@ setsid daemon/pfsd --handler=http_hello --port="127.0.0.1:$P_PFSD/ssl" \
     --max_servers=8 --max_requests=1000000 --log_level=1 \
     >"$TMP/pfsd.log" 2>&1 &
 PIDS+=($!); PID_PFSD=$!
+# keep-alive: prefork serves one connection per child, so as many
+# children as wrk keeps connections
+P_PFSD32=$(free_port)
+setsid daemon/pfsd --handler=http_hello --port="127.0.0.1:$P_PFSD32/ssl" \
+    --SSL_cert_file="$TMP/cert.pem" --SSL_key_file="$TMP/key.pem" \
+    --max_servers=32 --max_requests=1000000 --log_level=1 \
+    >"$TMP/pfsd32.log" 2>&1 &
+PIDS+=($!)
 cat >"$TMP/nginx.conf" <<NGX
 worker_processes 2;
 daemon off;
@@ -91,7 +100,8 @@ PIDS+=($!); PID_NGINX=$!
 setsid perl bench/netserver_tls.pl "$P_NS" "$TMP/cert.pem" "$TMP/key.pem" 8 \
     >"$TMP/ns.log" 2>&1 &
 PIDS+=($!); PID_NS=$!
-wait_port "$P_PFSD"; wait_port "$P_NGINX"; wait_port "$P_NS"
+wait_port "$P_PFSD"; wait_port "$P_PFSD32"; wait_port "$P_NGINX"
+wait_port "$P_NS"
 sleep 1		# Net::Server forks its children after it listens
 
 declare -A RATE CPUC
@@ -117,7 +127,7 @@ for r in $(seq "$RUNS"); do
 		measure nginx "$PID_NGINX" "$P_NGINX" "$mode"
 		measure netserver "$PID_NS" "$P_NS" "$mode"
 	done
-	keepalive pfsd "$P_PFSD"
+	keepalive pfsd "$P_PFSD32"
 	keepalive nginx "$P_NGINX"
 done
 
