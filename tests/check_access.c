@@ -470,48 +470,60 @@ END_TEST
  * sockets never write it), and deny rules without allow rules (pfsd lets
  * the rest in where Net::Server keeps everyone out: documented).
  */
-/* The environment variable NAME set to S, or removed when S is NULL. */
-static void
-set_or_unset(const char *name, const char *s)
+/* A field of a row for the Perl below: the text, or "" for none. */
+static const char *
+field(const char *s)
 {
-	if (s != NULL)
-		ck_assert_int_eq(setenv(name, s, 1), 0);
-	else
-		ck_assert_int_eq(unsetenv(name), 0);
+	return s != NULL ? s : "";
 }
 
 START_TEST(test_same_as_net_server)
 {
-	static const char perl[] = "perl -MNet::Server -e '"
-	    "sub l { defined $ENV{$_[0]} ? [$ENV{$_[0]}] : [] } "
-	    "my $s = bless { server => { allow => l(\"NS_ALLOW\"), "
-	    "deny => l(\"NS_DENY\"), cidr_allow => l(\"NS_CIDR_ALLOW\"), "
-	    "cidr_deny => l(\"NS_CIDR_DENY\"), peeraddr => $ENV{NS_PEER}, "
-	    "peerhost => $ENV{NS_HOST}, reverse_lookups => 1 } }, "
-	    "\"Net::Server\"; print $s->allow_deny(undef) ? 1 : 0'";
+	/* one perl for every row: a tab-separated line each, "" for none */
+	static const char perl[] = "perl -MNet::Server -ne '"
+	    "chomp; my @f = split /\\t/, $_, -1; "
+	    "sub l { length $_[0] ? [$_[0]] : [] } "
+	    "my $s = bless { server => { allow => l($f[0]), deny => l($f[1]), "
+	    "cidr_allow => l($f[2]), cidr_deny => l($f[3]), "
+	    "peeraddr => $f[4], peerhost => length $f[5] ? $f[5] : undef, "
+	    "reverse_lookups => 1 } }, \"Net::Server\"; "
+	    "print $s->allow_deny(undef) ? 1 : 0, \"\\n\"' ";
+	char	 cmd[1024], *rows;
+	size_t	 i, len = 0, compared = 0;
 	FILE	*fp;
-	size_t	 i, compared = 0;
 	int	 got;
+	size_t	 which[nitems(decisions)];
 
+	rows = calloc(nitems(decisions), 512);
+	ck_assert_ptr_nonnull(rows);
 	for (i = 0; i < nitems(decisions); i++) {
 		if (strcmp(decisions[i].peer, "unix") == 0 ||
 		    strstr(decisions[i].peer, "FFFF") != NULL ||
 		    (decisions[i].allow == NULL &&
 		    decisions[i].cidr_allow == NULL))
 			continue;
-		set_or_unset("NS_ALLOW", decisions[i].allow);
-		set_or_unset("NS_DENY", decisions[i].deny);
-		set_or_unset("NS_CIDR_ALLOW", decisions[i].cidr_allow);
-		set_or_unset("NS_CIDR_DENY", decisions[i].cidr_deny);
-		set_or_unset("NS_PEER", decisions[i].peer);
-		set_or_unset("NS_HOST", decisions[i].host);
-		ck_assert_ptr_nonnull(fp = popen(perl, "r"));
-		got = fgetc(fp);
-		ck_assert_int_eq(pclose(fp), 0);
-		ck_assert_msg(got - '0' == decisions[i].allowed, "Net::Server "
-		    "and pfsd differ on row %zu: %s", i, decisions[i].peer);
-		compared++;
+		len += (size_t)snprintf(rows + len, nitems(decisions) * 512 -
+		    len, "%s\t%s\t%s\t%s\t%s\t%s\n", field(decisions[i].allow),
+		    field(decisions[i].deny), field(decisions[i].cidr_allow),
+		    field(decisions[i].cidr_deny), decisions[i].peer,
+		    field(decisions[i].host));
+		which[compared++] = i;
 	}
+	snprintf(cmd, sizeof(cmd), "%s'%s'", perl, h_write("rows.tsv", "%s",
+	    rows));
+	free(rows);
+	ck_assert_ptr_nonnull(fp = popen(cmd, "r"));
+	for (i = 0; i < compared; i++) {
+		got = fgetc(fp);
+		ck_assert_msg(got == '0' || got == '1', "row %zu: perl said "
+		    "%c", which[i], got);
+		ck_assert_int_eq(fgetc(fp), '\n');
+		ck_assert_msg(got - '0' == decisions[which[i]].allowed,
+		    "Net::Server and pfsd differ on row %zu: %s", which[i],
+		    decisions[which[i]].peer);
+	}
+	ck_assert_int_eq(fgetc(fp), EOF);
+	ck_assert_int_eq(pclose(fp), 0);
 	ck_assert_uint_gt(compared, 25);
 }
 END_TEST
