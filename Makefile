@@ -88,7 +88,7 @@ DAEMON_LIB_SRCS	= daemon/conf.c daemon/conf_yaml.c daemon/conf_cmdline.c \
 		  daemon/status.c daemon/restart.c daemon/watchdog.c \
 		  daemon/compat.c daemon/hooks.c daemon/metrics.c \
 		  daemon/sigpass.c daemon/check.c daemon/metrics_http.c \
-		  daemon/accesslog.c \
+		  daemon/accesslog.c daemon/proctitle.c \
 		  daemon/tls.c
 DAEMON_LIB_OBJS	= $(DAEMON_LIB_SRCS:.c=.o)
 DAEMON_LIBS	= $(PCRE2_LIBS) $(SSL_LIBS) $(DL_LIBS) -lpthread

@@ -259,6 +259,7 @@ child_setup(struct pfsd_server *srv, int slot)
 	srv->max_requests = child_max_requests(srv);
 	ch.proxy_mode = child_proxy_mode(srv);
 	setvbuf(stdout, NULL, _IOLBF, BUFSIZ);
+	proctitle_child(srv);
 }
 
 static void
@@ -569,6 +570,7 @@ child_request(struct pfsd_server *srv, struct pfsd_request *req,
 	    child_proxy(srv, req) == -1)
 		return;
 	memcpy(&ch.slot->peer, &req->peer, sizeof(ch.slot->peer));
+	proctitle_busy(pfsd_peer_addr(req), pfsd_peer_port(req));
 	if (req->l->tls && tls_accept(srv, req) == -1) {
 		close(req->fd);		/* logged; costs only this client */
 		return;
@@ -633,6 +635,7 @@ child_serve(struct pfsd_server *srv, struct pfsd_request *req)
 	t0 = now_us();
 	ch.slot->req_start_ms = t0 / 1000;
 	child_request(srv, req, t0);
+	proctitle_idle();
 	ch.slot->req_start_ms = 0;
 	sigprocmask(SIG_UNBLOCK, &ch.lifecycle, NULL);	/* what came, acts */
 }
@@ -685,6 +688,10 @@ dequeue_main(struct pfsd_server *srv, int slot)
 	srv->dequeue = 1;
 	ch.slot->pid = getpid();
 	ch.slot->state = SLOT_DEQUEUE;
+	if (conf_num(srv->conf, OPT_PROCESS_TITLES)) {
+		proctitle_name("pfsd dequeue");
+		proctitle_set("pfsd: dequeue gen %u", srv->generation);
+	}
 	child_signals(srv);
 	if (srv->plugin.child_init_hook != NULL &&
 	    srv->plugin.child_init_hook(srv) != 0) {

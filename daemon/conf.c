@@ -186,6 +186,9 @@ const struct option_def conf_options[OPT__COUNT] = {
 	    .list = 1,
 	    .help = "signals the parent passes on to the children "
 	    "(names or numbers, comma-separated)" },
+	[OPT_PROCESS_TITLES] = { .name = "process_titles",
+	    .type = OPT_T_FLAG, .def = "1",
+	    .help = "show each process's role and state in ps" },
 	[OPT_ACCESS_LOG] = { .name = "access_log", .type = OPT_T_PATH,
 	    .help = "one line per request: a file, syslog, or off (default)" },
 	[OPT_ACCESS_LOG_FORMAT] = { .name = "access_log_format",

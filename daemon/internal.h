@@ -82,6 +82,7 @@ enum opt_id {
 	OPT_UDP_RECV_LEN,
 	OPT_UDP_RECV_FLAGS,
 	OPT_SIG_PASSTHROUGH,
+	OPT_PROCESS_TITLES,
 	OPT_ACCESS_LOG,
 	OPT_ACCESS_LOG_FORMAT,
 	OPT_METRICS_LISTEN,
@@ -541,6 +542,14 @@ void		 accesslog_request(struct pfsd_request *, long long,
 		    const char *);
 void		 accesslog_died(const struct pfsd_server *, const struct slot *,
 		    const char *);
+
+/* proctitle.c */
+char		**proctitle_init(int, char **);
+void		 proctitle_set(const char *, ...) PFSD_PRINTF(1, 2);
+void		 proctitle_name(const char *);
+void		 proctitle_child(const struct pfsd_server *);
+void		 proctitle_busy(const char *, int);
+void		 proctitle_idle(void);
 
 /* metrics_http.c */
 struct pollfd;

@@ -371,6 +371,7 @@ main(int argc, char **argv)
 	int			 rc, format;
 
 	block_signals();
+	argv = proctitle_init(argc, argv);	/* before any getenv */
 	open_std_fds();
 	server_init(srv);
 	restart_init(srv);
@@ -396,6 +397,8 @@ main(int argc, char **argv)
 	}
 	if (action == CMD_RUN)
 		remember_origin(srv, argv);
+	else if (action == CMD_CHECK)	/* a HUP's check can take a while */
+		proctitle_set("pfsd: checking configuration");
 	if (configure(srv, action) == -1 || rc == -1) {
 		if (action == CMD_RUN && srv->reexec)
 			startup_fail(srv, EXIT_CONFIG, "%s", srv->conf->nerrors >

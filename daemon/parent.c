@@ -759,6 +759,36 @@ parent_cleanup(struct pfsd_server *srv)
 }
 
 /*
+ * "pfsd: parent gen 3 8/8 children /etc/pfsd/pfsd.conf", rewritten only
+ * when what it shows changed (the count is a scan of the children).
+ */
+static void
+parent_title(struct pfsd_server *srv)
+{
+	static size_t	 n_shown = (size_t)-1;
+	static long	 max_shown = -1;
+	static int	 stop_shown = -1;
+	const char	*conf = conf_str(srv->conf, OPT_CONF_FILE);
+	size_t		 n;
+
+	if (!conf_num(srv->conf, OPT_PROCESS_TITLES))
+		return;
+	n = parent_count(srv, CHILD_WORKER, 1);
+	if (n == n_shown && srv->max_servers == max_shown &&
+	    srv->stopping == stop_shown)
+		return;
+	if (n_shown == (size_t)-1)
+		proctitle_name("pfsd");
+	n_shown = n;
+	max_shown = srv->max_servers;
+	stop_shown = srv->stopping;
+	proctitle_set("pfsd: parent gen %u %zu/%ld children%s%s%s",
+	    srv->generation, n, srv->max_servers, srv->stopping ?
+	    " stopping" : "", conf != NULL ? " " : "",
+	    conf != NULL ? conf : "");
+}
+
+/*
  * What an operator wants to see once at the start: the sockets (with
  * PROXY when a balancer's header is expected), the handler and whom it
  * runs as.  Cut, not split, if a very long list does not fit.
@@ -796,6 +826,7 @@ parent_started(struct pfsd_server *srv)
 {
 	char	summary[1024];
 
+	parent_title(srv);	/* what ps shows, before anyone is told */
 	started_summary(srv, summary, sizeof(summary));
 	log_msg(PFSD_LOG_NOTICE, "pfsd %s serving (generation %u, pid %ld, "
 	    "max_servers %ld, serialize %s); %s", PACKAGE_VERSION,
@@ -805,6 +836,7 @@ parent_started(struct pfsd_server *srv)
 	daemon_ready(srv);
 	notify_status(srv, 1);
 }
+
 
 /* The parent's life after startup: returns the exit code. */
 int
@@ -818,6 +850,7 @@ parent_main(struct pfsd_server *srv)
 	fill_pool(srv);
 	parent_started(srv);
 	while (!srv->stopping || srv->nchildren > 0 || srv->checker > 0) {
+		parent_title(srv);
 		parent_wait(srv);
 		drain_signals(srv);
 		reap(srv);

@@ -123,6 +123,7 @@ static const struct {
 	{ OPT_UDP_RECV_LEN, "65536", 65536 },
 	{ OPT_UDP_RECV_FLAGS, "0", 0 },
 	{ OPT_SIG_PASSTHROUGH, NULL, 0 },
+	{ OPT_PROCESS_TITLES, "1", 1 },
 	{ OPT_ACCESS_LOG, NULL, 0 },
 	{ OPT_ACCESS_LOG_FORMAT, "text", 0 },
 	{ OPT_METRICS_LISTEN, NULL, 0 },
@@ -766,6 +767,7 @@ START_TEST(print_effective)
 	    "proxy_timeout 5\n"
 	    "udp_recv_len 65536\n"
 	    "udp_recv_flags 0\n"
+	    "process_titles 1\n"
 	    "access_log_format text\n"
 	    "metrics_allow loopback\n"
 	    "SSL_verify_mode none\n"
