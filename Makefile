@@ -153,7 +153,8 @@ daemon/%.o: daemon/%.c daemon/internal.h daemon/pfsd.h daemon/config.h \
 
 daemon/paths-build.o: daemon/paths.c daemon/internal.h daemon/config.h \
 		      .build-flags
-	$(CC) $(ALL_CFLAGS) -DPFSD_PLUGIN_DIR='"$(CURDIR)/plugins"' -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -DPFSD_PLUGIN_DIR='"$(CURDIR)/plugins"' \
+	  -DPFSD_CONF_DEFAULT='"$(SYSCONFDIR)/pfsd/pfsd.conf"' -c -o $@ $<
 
 # The installed binary's plugin_dir: rebuilt when PLUGINDIR changes.
 .install-paths: FORCE
@@ -161,7 +162,8 @@ daemon/paths-build.o: daemon/paths.c daemon/internal.h daemon/config.h \
 
 daemon/paths-inst.o: daemon/paths.c daemon/internal.h daemon/config.h \
 		     .build-flags .install-paths
-	$(CC) $(ALL_CFLAGS) -DPFSD_PLUGIN_DIR='"$(PLUGINDIR)"' -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -DPFSD_PLUGIN_DIR='"$(PLUGINDIR)"' \
+	  -DPFSD_CONF_DEFAULT='"$(SYSCONFDIR)/pfsd/pfsd.conf"' -c -o $@ $<
 
 daemon/libpfsd.a: $(DAEMON_LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^

@@ -224,6 +224,7 @@ int		 conf_parse_yaml(struct conf *, const char *, const char *,
 
 /* paths.c (built twice: for the build tree and for the installed tree) */
 const char	*paths_plugin_dir(void);
+const char	*paths_conf_default(void);
 const char	*paths_in_jail(const char *, const char *);
 void		 paths_set_jail(const char *);
 const char	*paths_here(const char *);
@@ -697,6 +698,7 @@ void		 status_drop(int);
 void		 status_serve(struct pfsd_server *);
 void		 status_close(struct pfsd_server *);
 int		 status_client(struct conf *, enum status_format);
+void		 status_default_conf(struct conf *);
 
 /* child.c */
 __attribute__((noreturn))

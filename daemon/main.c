@@ -391,6 +391,7 @@ main(int argc, char **argv)
 		    PFSD_ABI_MAJOR, PFSD_ABI_MINOR);
 		return 0;
 	case CMD_STATUS:
+		status_default_conf(srv->conf);
 		return status_client(srv->conf, format);
 	default:
 		break;

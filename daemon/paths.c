@@ -6,16 +6,30 @@
  */
 #include "internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #ifndef PFSD_PLUGIN_DIR
 #error "PFSD_PLUGIN_DIR must be defined by the Makefile"
+#endif
+#ifndef PFSD_CONF_DEFAULT
+#error "PFSD_CONF_DEFAULT must be defined by the Makefile"
 #endif
 
 const char *
 paths_plugin_dir(void)
 {
 	return PFSD_PLUGIN_DIR;
+}
+
+/* The configuration `pfsd status` reads when given none: $PFSD_CONF, or
+ * where make install puts it. */
+const char *
+paths_conf_default(void)
+{
+	const char	*env = getenv("PFSD_CONF");
+
+	return env != NULL && *env != '\0' ? env : PFSD_CONF_DEFAULT;
 }
 
 /*

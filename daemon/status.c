@@ -165,24 +165,47 @@ slot_peer(const struct slot *s, char *buf, size_t len)
 	    "%s:%d", addr, port);
 }
 
+/* A JSON string's content: quotes, backslashes and controls escaped. */
+static void
+json_text(FILE *f, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", (unsigned char)*s);
+		else
+			fputc(*s, f);
+	}
+}
+
 static void
 write_child(FILE *f, const struct child *c, const struct slot *s,
     long long now, int json, int first)
 {
-	char		peer[96];
+	char		peer[96], agebuf[24];
 	long long	age = s->req_start_ms > 0 ? now - s->req_start_ms : -1;
 
 	slot_peer(s, peer, sizeof(peer));
-	if (json)
+	snprintf(agebuf, sizeof(agebuf), age < 0 ? (json ? "null" : "-") :
+	    "%lld", age);
+	if (json) {
 		fprintf(f, "%s\n    {\"pid\": %ld, \"generation\": %u, "
 		    "\"state\": \"%s\", \"served\": %lu, "
-		    "\"request_age_ms\": %lld, \"peer\": \"%s\"}",
+		    "\"request_age_ms\": %s, \"peer\": ",
 		    first ? "" : ",", (long)c->pid, s->generation,
-		    state_names[s->state], s->served, age, peer);
-	else
-		fprintf(f, "%-8ld %-10s %8lu %3u %16lld %s\n", (long)c->pid,
-		    state_names[s->state], s->served, s->generation,
-		    age < 0 ? 0 : age, peer);
+		    state_names[s->state], s->served, agebuf);
+		if (strcmp(peer, "-") == 0)
+			fprintf(f, "null}");
+		else {
+			fputc('"', f);
+			json_text(f, peer);
+			fprintf(f, "\"}");
+		}
+	} else
+		fprintf(f, "%-8ld %-10s %8lu %3u %16s %s\n", (long)c->pid,
+		    state_names[s->state], s->served, s->generation, agebuf,
+		    peer);
 }
 
 static void
@@ -202,18 +225,36 @@ count_states(struct pfsd_server *srv, size_t *busy, size_t *idle)
 	}
 }
 
-/* A JSON string's content: quotes, backslashes and controls escaped. */
-static void
-json_text(FILE *f, const char *s)
+
+/*
+ * Seconds since this process started: the same pid across every HUP
+ * (the generation's own uptime restarts at each).  -1 if unknown.
+ */
+static long long
+process_uptime(void)
 {
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", (unsigned char)*s);
-		else
-			fputc(*s, f);
-	}
+	char		 buf[1024], *p;
+	double		 up;
+	unsigned long long start;
+	FILE		*f;
+	int		 i;
+
+	if ((f = fopen("/proc/uptime", "r")) == NULL)
+		return -1;
+	i = fscanf(f, "%lf", &up);
+	fclose(f);
+	if (i != 1 || (f = fopen("/proc/self/stat", "r")) == NULL)
+		return -1;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	/* after the command name, which may hold spaces: field 22 */
+	if (p == NULL || (p = strrchr(buf, ')')) == NULL)
+		return -1;
+	for (i = 2; i < 22 && p != NULL; i++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL || sscanf(p, "%llu", &start) != 1)
+		return -1;
+	return (long long)(up - (double)start / (double)sysconf(_SC_CLK_TCK));
 }
 
 static void
@@ -228,20 +269,23 @@ write_header(struct pfsd_server *srv, FILE *f, long long now, int json)
 		if (srv->children[i].slot >= 0)
 			served += srv->sb.slots[srv->children[i].slot].served;
 	if (json) {
-		fprintf(f, "{\n  \"pid\": %ld, \"generation\": %u, "
-		    "\"uptime_s\": %lld, \"max_servers\": %ld, "
+		fprintf(f, "{\n  \"version\": \"%s\", \"pid\": %ld, "
+		    "\"generation\": %u, \"uptime_s\": %lld, "
+		    "\"generation_uptime_s\": %lld, \"max_servers\": %ld, "
 		    "\"children\": %zu, \"busy\": %zu, \"idle\": %zu, "
-		    "\"served\": %lu, \"last_reload\": \"", (long)getpid(),
-		    srv->generation, (now - srv->start_ms) / 1000,
-		    srv->max_servers, srv->nchildren, busy, idle, served);
+		    "\"served\": %lu, \"last_reload\": \"", PACKAGE_VERSION,
+		    (long)getpid(), srv->generation, process_uptime(),
+		    (now - srv->start_ms) / 1000, srv->max_servers,
+		    srv->nchildren, busy, idle, served);
 		json_text(f, srv->reload_status);
 		fprintf(f, "\",\n  \"slots\": [");
 		return;
 	}
-	fprintf(f, "pfsd %s pid %ld generation %u up %llds max_servers %ld "
-	    "children %zu busy %zu idle %zu served %lu\n", PACKAGE_VERSION,
-	    (long)getpid(), srv->generation, (now - srv->start_ms) / 1000,
-	    srv->max_servers, srv->nchildren, busy, idle, served);
+	fprintf(f, "pfsd %s pid %ld generation %u up %llds (generation %llds) "
+	    "max_servers %ld children %zu busy %zu idle %zu served %lu\n",
+	    PACKAGE_VERSION, (long)getpid(), srv->generation,
+	    process_uptime(), (now - srv->start_ms) / 1000, srv->max_servers,
+	    srv->nchildren, busy, idle, served);
 	if (srv->reload_status[0] != '\0')
 		fprintf(f, "last reload: %s\n", srv->reload_status);
 	fprintf(f, "%-8s %-10s %8s %3s %16s %s\n", "PID", "STATE", "SERVED",
@@ -337,6 +381,21 @@ status_serve(struct pfsd_server *srv)
 	close(fd);
 }
 
+/*
+ * `pfsd status` given neither -c nor status_socket reads the default
+ * configuration ($PFSD_CONF, or the installed one) when there is one.
+ */
+void
+status_default_conf(struct conf *c)
+{
+	const char	*path = paths_conf_default();
+
+	if (conf_isset(c, OPT_CONF_FILE) || conf_isset(c, OPT_STATUS_SOCKET) ||
+	    access(path, R_OK) != 0)
+		return;
+	conf_load_file(c, path);
+}
+
 /* `pfsd status`: ask the running parent; the exit code of the command. */
 int
 status_client(struct conf *c, enum status_format format)
@@ -349,7 +408,9 @@ status_client(struct conf *c, enum status_format format)
 
 	if (path == NULL) {
 		fprintf(stderr, "pfsd status: status_socket is not set in "
-		    "the configuration\n");
+		    "%s (give -c FILE, set PFSD_CONF, or --status_socket=PATH)\n",
+		    conf_str(c, OPT_CONF_FILE) != NULL ?
+		    conf_str(c, OPT_CONF_FILE) : "the configuration");
 		return EXIT_CONFIG;
 	}
 	if (unix_addr(path, &sun, err, sizeof(err)) == -1 ||

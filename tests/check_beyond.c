@@ -4,6 +4,8 @@
  * systemd socket activation, max_requests_jitter and the replacement
  * started before a recycled child's last request ends.
  */
+#include "config.h"
+
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -315,10 +317,54 @@ START_TEST(test_status_without_socket)
 	const char	*av[] = { "status", NULL };
 	int		 status;
 
+	unsetenv("PFSD_CONF");
 	status = h_run(av, out, sizeof(out));
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 78);
 	ck_assert_str_eq(out, "pfsd status: status_socket is not set in the "
-	    "configuration\n");
+	    "configuration (give -c FILE, set PFSD_CONF, or "
+	    "--status_socket=PATH)\n");
+}
+END_TEST
+
+/*
+ * Without -c, `pfsd status` reads $PFSD_CONF (else the installed
+ * configuration).  The JSON says the version, both uptimes, and null
+ * where the text shows "-" (no request: no age, no peer).
+ */
+START_TEST(test_status_default_conf_and_json)
+{
+	struct hproc	 p;
+	char		 sock[600], out[8192];
+	const char	*av[] = { "--handler=echo", "--max_servers=1", sock,
+			    NULL };
+	const char	*js[] = { "status", "--json", NULL };
+	const char	*st[] = { "status", NULL };
+	const char	*conf;
+	int		 status;
+
+	snprintf(sock, sizeof(sock), "--status_socket=%s",
+	    h_path("status.sock"));
+	start(&p, av);
+	ck_assert_int_eq(h_wait_children(p.pid, 1, 5000), 0);
+	conf = h_write("status.conf", "handler echo\nstatus_socket %s\n",
+	    h_path("status.sock"));
+	setenv("PFSD_CONF", conf, 1);
+	status = h_run(js, out, sizeof(out));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s",
+	    out);
+	ck_assert_msg(strstr(out, "\"version\": \"" PACKAGE_VERSION "\"") !=
+	    NULL && strstr(out, "\"generation_uptime_s\": ") != NULL &&
+	    strstr(out, "\"uptime_s\": ") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "\"request_age_ms\": null, \"peer\": "
+	    "null}") != NULL, "%s", out);
+	ck_assert(strstr(out, "\"uptime_s\": -1") == NULL);
+	status = h_run(st, out, sizeof(out));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s",
+	    out);
+	ck_assert_msg(strstr(out, " (generation ") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "                - -\n") != NULL, "%s", out);
+	unsetenv("PFSD_CONF");
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
 
@@ -504,6 +550,7 @@ beyond_suite(void)
 	tcase_add_test(tc, test_status_served_count);
 	tcase_add_test(tc, test_status_text_and_json);
 	tcase_add_test(tc, test_status_without_socket);
+	tcase_add_test(tc, test_status_default_conf_and_json);
 	tcase_add_test(tc, test_status_socket_file_refused);
 	tcase_add_test(tc, test_status_unix_peer);
 	tcase_add_test(tc, test_notify_lifecycle);
