@@ -48,13 +48,14 @@ SYSTEMD_VERSION	?= $(shell systemctl --version 2>/dev/null | \
 #   prometheus	promtool checks `pfsd status --metrics`; a real
 #		Prometheus scrapes metrics_listen
 #   curl	HTTP client of the metrics tests
+#   tmux	a real terminal for pfsd status --watch in the tests
 #   libssl-dev	proto ssl (OpenSSL 3)
 #   openssl, python3	TLS clients of the tests, and their certificates
 DEPS_DEB	= gcc g++ make libc6-dev libyaml-dev libpcre2-dev check autoconf \
 		  automake pkg-config mandoc valgrind perl libnet-server-perl \
 		  libnet-cidr-perl netbase systemd clang libclang-rt-14-dev \
 		  strace haproxy nginx-light libnginx-mod-stream logrotate procps \
-		  prometheus libssl-dev openssl curl python3
+		  prometheus libssl-dev openssl curl python3 tmux
 
 NOCONF_GOALS	= deps deps-list install-conf clean distclean help
 ifeq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)

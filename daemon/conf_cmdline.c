@@ -38,6 +38,8 @@ conf_cl_long(struct conf *c, int argc, char **argv, int i,
 		cl->format = STATUS_JSON;
 	else if (strcmp(arg, "metrics") == 0)
 		cl->format = STATUS_METRICS;
+	else if (strcmp(arg, "watch") == 0)
+		cl->format = STATUS_WATCH;
 	else if (*arg == '\0')
 		conf_error(c, CONF_CMDLINE_FILE, 0, NULL, "\"--\": unexpected "
 		    "argument");
@@ -136,7 +138,8 @@ conf_cmdline_parse(struct conf *c, int argc, char **argv, struct cmdline *cl)
 	}
 	if (cl->format != STATUS_TEXT && cl->action != CMD_STATUS)
 		conf_error(c, CONF_CMDLINE_FILE, 0, cl->format == STATUS_JSON ?
-		    "--json" : "--metrics", "only with \"status\"");
+		    "--json" : cl->format == STATUS_METRICS ? "--metrics" :
+		    "--watch", "only with \"status\"");
 	return c->nerrors == before ? 0 : -1;
 }
 

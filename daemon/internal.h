@@ -169,7 +169,8 @@ enum cmd_action {
 enum status_format {
 	STATUS_TEXT,
 	STATUS_JSON,		/* --json */
-	STATUS_METRICS		/* --metrics: Prometheus text format */
+	STATUS_METRICS,		/* --metrics: Prometheus text format */
+	STATUS_WATCH		/* --watch: the text, again every second */
 };
 
 struct cmdline {

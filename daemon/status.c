@@ -9,6 +9,9 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
+#include <poll.h>
+#include <signal.h>
+#include <termios.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,7 +337,7 @@ set_timeouts(int fd)
 
 static const char *const status_requests[] = {
 	[STATUS_TEXT] = "text\n", [STATUS_JSON] = "json\n",
-	[STATUS_METRICS] = "metrics\n"
+	[STATUS_METRICS] = "metrics\n", [STATUS_WATCH] = "text\n"
 };
 
 /* What a status client asked for ("text" for anything unknown). */
@@ -396,23 +399,22 @@ status_default_conf(struct conf *c)
 	conf_load_file(c, path);
 }
 
-/* `pfsd status`: ask the running parent; the exit code of the command. */
-int
-status_client(struct conf *c, enum status_format format)
+/*
+ * Ask the running parent at path for format; the answer (NUL-ended) in
+ * *out.  0, or the exit code of the command with the reason printed.
+ */
+static int
+status_query(const char *path, enum status_format format, char **out)
 {
-	const char		*path = conf_str(c, OPT_STATUS_SOCKET);
 	struct sockaddr_un	 sun;
 	char			 buf[4096], err[ERRBUF_SIZE];
+	const char		*req = status_requests[format];
+	size_t			 len = 0;
 	ssize_t			 n;
+	FILE			*f;
 	int			 fd;
 
-	if (path == NULL) {
-		fprintf(stderr, "pfsd status: status_socket is not set in "
-		    "%s (give -c FILE, set PFSD_CONF, or --status_socket=PATH)\n",
-		    conf_str(c, OPT_CONF_FILE) != NULL ?
-		    conf_str(c, OPT_CONF_FILE) : "the configuration");
-		return EXIT_CONFIG;
-	}
+	*out = NULL;
 	if (unix_addr(path, &sun, err, sizeof(err)) == -1 ||
 	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
 		fprintf(stderr, "pfsd status: %s\n", err);
@@ -420,8 +422,7 @@ status_client(struct conf *c, enum status_format format)
 	}
 	set_timeouts(fd);
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    write(fd, status_requests[format], strlen(status_requests[format]))
-	    != (ssize_t)strlen(status_requests[format])) {
+	    write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
 		/* EACCES: it runs, but the socket is not ours to use */
 		if (errno == EACCES)
 			fprintf(stderr, "pfsd status: %s: %s (the status socket "
@@ -434,8 +435,112 @@ status_client(struct conf *c, enum status_format format)
 		close(fd);
 		return EXIT_UNAVAILABLE;
 	}
+	if ((f = open_memstream(out, &len)) == NULL) {
+		close(fd);
+		return 1;
+	}
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		fwrite(buf, 1, (size_t)n, stdout);
+		fwrite(buf, 1, (size_t)n, f);
+	fclose(f);
 	close(fd);
 	return 0;
+}
+
+static volatile sig_atomic_t	watch_quit;
+
+static void
+watch_on_signal(int sig)
+{
+	watch_quit = 1;
+}
+
+/* "served N" of the text header; -1 if not there. */
+static long long
+watch_served(const char *text)
+{
+	const char	*s = strstr(text, " served ");
+
+	return s != NULL ? strtoll(s + 8, NULL, 10) : -1;
+}
+
+/*
+ * `pfsd status --watch`: the table again every second, with requests per
+ * second, until q (or Ctrl-C, TERM).  Plain terminal output: clear, home,
+ * print.
+ */
+static int
+status_watch(const char *path)
+{
+	struct termios		 saved, raw;
+	struct sigaction	 sa;
+	struct pollfd		 pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+	sigset_t		 set;
+	long long		 served, last = -1, t, last_t = 0;
+	char			*text, c;
+	int			 tty = isatty(STDIN_FILENO), rc = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = watch_on_signal;	/* no SA_RESTART: poll ends */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	if (tty && tcgetattr(STDIN_FILENO, &saved) == 0) {
+		raw = saved;
+		raw.c_lflag &= ~(ICANON | ECHO);
+		raw.c_cc[VMIN] = 1;
+		raw.c_cc[VTIME] = 0;
+		tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+	} else
+		tty = 0;
+	while (!watch_quit) {
+		if ((rc = status_query(path, STATUS_TEXT, &text)) != 0)
+			break;
+		t = now_ms();
+		served = watch_served(text);
+		printf("\033[H\033[J");
+		if (last >= 0 && served >= last && t > last_t)
+			printf("%.1f requests/s   ", (double)(served - last) *
+			    1000.0 / (double)(t - last_t));
+		else
+			printf("-- requests/s   ");
+		printf("(refreshed every second; q quits)\n%s", text);
+		fflush(stdout);
+		free(text);
+		last = served;
+		last_t = t;
+		if (poll(&pfd, 1, 1000) == 1 && (pfd.revents & POLLIN) &&
+		    (read(STDIN_FILENO, &c, 1) <= 0 || c == 'q' || c == 'Q'))
+			break;
+	}
+	if (tty)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	printf("\n");
+	return rc;
+}
+
+/* `pfsd status`: ask the running parent; the exit code of the command. */
+int
+status_client(struct conf *c, enum status_format format)
+{
+	const char	*path = conf_str(c, OPT_STATUS_SOCKET);
+	char		*out;
+	int		 rc;
+
+	if (path == NULL) {
+		fprintf(stderr, "pfsd status: status_socket is not set in "
+		    "%s (give -c FILE, set PFSD_CONF, or --status_socket=PATH)\n",
+		    conf_str(c, OPT_CONF_FILE) != NULL ?
+		    conf_str(c, OPT_CONF_FILE) : "the configuration");
+		return EXIT_CONFIG;
+	}
+	if (format == STATUS_WATCH)
+		return status_watch(path);
+	if ((rc = status_query(path, format, &out)) == 0) {
+		fputs(out, stdout);
+		free(out);
+	}
+	return rc;
 }

@@ -456,6 +456,69 @@ START_TEST(test_access_log_not_regular)
 }
 END_TEST
 
+/* --- pfsd status --watch, in a real terminal (tmux) ----------------------- */
+
+/* Wait until the pane of tmux session (on its own server, named the
+ * same) shows s; its text in out. */
+static int
+pane_has(const char *session, const char *s, char *out, size_t len, int ms)
+{
+	int	t;
+
+	for (t = 0; t < ms; t += 50) {
+		if (sh(out, len, "tmux -L %s capture-pane -p -t %s 2>&1",
+		    session, session) == 0 && strstr(out, s) != NULL)
+			return 0;
+		poll(NULL, 0, 50);
+	}
+	return -1;
+}
+
+/*
+ * The live view: the table refreshed with requests/s, q ends it (and the
+ * terminal is given back: tmux's session ends with the command).
+ */
+START_TEST(test_status_watch)
+{
+	struct hproc	 p;
+	static char	 out[8192];
+	char		 sock[600], session[64], buf[64], portarg[64];
+	const char	*av[] = { "--handler=echo", "--max_servers=2", sock,
+			    portarg, NULL };
+	int		 port = h_free_port(), i;
+
+	snprintf(sock, sizeof(sock), "--status_socket=%s",
+	    h_path("status.sock"));
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_msg(h_wait_ready(&p, READY_MS) == 0, "%s",
+	    h_read_file(p.log));
+	snprintf(session, sizeof(session), "pfsdwatch%ld", (long)getpid());
+	ck_assert_int_eq(sh(out, sizeof(out), "tmux -L %s new-session -d -s %s "
+	    "-x 120 -y 30 '%s status --watch %s'", session, session, PFSD_BIN,
+	    sock), 0);
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", buf,
+		    sizeof(buf)), 2);
+	ck_assert_msg(pane_has(session, "requests/s   (refreshed every second; "
+	    "q quits)", out, sizeof(out), 5000) == 0, "pane:\n%s", out);
+	ck_assert_msg(pane_has(session, " served 5\n", out, sizeof(out),
+	    5000) == 0, "pane:\n%s", out);
+	ck_assert(strstr(out, "PID") != NULL && strstr(out, "STATE") != NULL);
+	sh(out, sizeof(out), "tmux -L %s send-keys -t %s q", session,
+	    session);
+	for (i = 0; i < 100; i++) {
+		if (sh(out, sizeof(out), "tmux -L %s has-session -t %s 2>&1",
+		    session, session) != 0)
+			break;
+		poll(NULL, 0, 50);
+	}
+	sh(out, sizeof(out), "tmux -L %s kill-server 2>/dev/null", session);
+	ck_assert_msg(i < 100, "q did not end pfsd status --watch");
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
 /* --- process titles ------------------------------------------------------ */
 
 /* /proc/PID/cmdline (up to its first NUL) or comm, into buf. */
@@ -599,6 +662,11 @@ metrics_suite(void)
 	tcase_add_test(tc, test_access_log_json);
 	tcase_add_test(tc, test_access_log_reopen);
 	tcase_add_test(tc, test_access_log_not_regular);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("watch");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_status_watch);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("titles");
