@@ -28,6 +28,8 @@ static struct {
 	char	**argv;		/* the copy of the command line */
 	char	**env;		/* the environment's copies, all of them:
 				 * unsetenv() drops them from environ */
+	char	**environ0;	/* the array environ first pointed to:
+				 * setenv() may replace it */
 	char	*start;		/* argv[0]'s memory */
 	size_t	 len;		/* up to the end of the last string */
 	size_t	 shown;		/* bytes of the current title */
@@ -73,7 +75,7 @@ proctitle_init(int argc, char **argv)
 		fatal("proctitle: calloc");
 	for (i = 0; i < n; i++)
 		env[i] = pt.env[i] = xstrdup(environ[i]);
-	environ = env;
+	environ = pt.environ0 = env;
 	pt.start = argv[0];
 	pt.len = (size_t)(end - argv[0]);
 	pt.shown = pt.len;
