@@ -19,44 +19,11 @@ SECS=${1:-3}
 RUNS=${2:-3}
 PFSD=daemon/pfsd
 LOADGEN=bench/loadgen
-TMP=$(mktemp -d /tmp/pfsd-bench-proxy.XXXXXX)
-PIDS=()
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+NAME=proxy
+. bench/lib.sh
 
 command -v haproxy >/dev/null || { echo "bench/proxy.sh: haproxy is not" \
     "installed (make deps)"; exit 1; }
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# until PORT answers an echo (with -P when $2 is set); fail after 10 s
-wait_echo() {
-	local i
-	for ((i = 0; i < 40; i++)); do
-		"$LOADGEN" -p "$1" ${2:+-P} -w 250 -q >/dev/null 2>&1 && return 0
-	done
-	echo "bench/proxy.sh: nothing answers on port $1" >&2
-	exit 1
-}
-
-pfsd_on() {	# PORT [EXTRA...]
-	local port=$1
-	shift
-	setsid "$PFSD" --handler=echo --port="127.0.0.1:$port" \
-	    --max_servers=8 --max_requests=100000 "$@" \
-	    >"$TMP/pfsd.$port.log" 2>&1 </dev/null &
-	PIDS+=($!)
-}
 
 P_PLAIN=$(free_port); pfsd_on "$P_PLAIN"
 P_PROXY=$(free_port); pfsd_on "$P_PROXY" --proxy_protocol=on
@@ -88,7 +55,7 @@ EOF
 setsid haproxy -f "$TMP/haproxy.cfg" -db >"$TMP/haproxy.log" 2>&1 </dev/null &
 PIDS+=($!)
 wait_echo "$P_PLAIN"
-wait_echo "$P_PROXY" 1
+wait_echo "$P_PROXY" -P
 wait_echo "$F1"
 wait_echo "$F2"
 
@@ -102,8 +69,6 @@ run() {		# INDEX PORT [-P]
 	grep -q ' errors=0 ' <<<"$out" || echo "bench/proxy.sh: ${NAMES[$1]}:" \
 	    "errors: $out" >&2
 }
-median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{a[NR]=$1}
-    END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 for ((r = 0; r < RUNS; r++)); do
 	run 0 "$P_PLAIN"
