@@ -40,6 +40,7 @@ SYSTEMD_VERSION	?= $(shell systemctl --version 2>/dev/null | \
 #   netbase	/etc/services: "port localhost:http" in the tests
 #   systemd	systemd-analyze verify of conf/pfsd.service in the tests
 #   procps	/bin/kill, pfsd.service's ExecReload (systemd-analyze checks it)
+#   ca-certificates	the system CA store haproxy loads at start
 #   clang, libclang-rt-14-dev	make fuzz (clang's libFuzzer)
 #   strace	tests/deps-check.sh
 #   haproxy, nginx-light, libnginx-mod-stream	balancers in front of
@@ -55,6 +56,7 @@ DEPS_DEB	= gcc g++ make libc6-dev libyaml-dev libpcre2-dev check autoconf \
 		  automake pkg-config mandoc valgrind perl libnet-server-perl \
 		  libnet-cidr-perl netbase systemd clang libclang-rt-14-dev \
 		  strace haproxy nginx-light libnginx-mod-stream logrotate procps \
+		  ca-certificates \
 		  prometheus libssl-dev openssl curl python3 tmux
 
 NOCONF_GOALS	= deps deps-list install-conf clean distclean help
