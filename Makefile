@@ -231,8 +231,9 @@ check: check-stage
 	cd tests && ./bin/check_pfsd
 
 # make check-repeat [N=20]: the whole suite N times in a row, to find
-# flaky tests; prints the failures of each failed run and keeps its output
-# in tests/run/repeat.I.log (and its tests' files in tests/run/repeat.I.failed).
+# flaky tests; prints the failures of each failed run (or, with none named,
+# the end of its output: the runner itself failed) and keeps its output in
+# tests/run/repeat.I.log (its tests' files in tests/run/repeat.I.failed).
 N		?= 20
 check-repeat: check-stage
 	@rm -rf tests/run/repeat.*; fails=0; i=0; \
@@ -244,7 +245,9 @@ check-repeat: check-stage
 	  else \
 	    fails=$$((fails + 1)); \
 	    echo "run $$i/$(N): FAILED ($$(($$(date +%s) - start)) s):"; \
-	    grep -E '^[^ ]+:[0-9]+:[EF]:' $$log | sed 's/^/    /'; \
+	    if grep -qE '^[^ ]+:[0-9]+:[EF]:' $$log; then \
+	      grep -E '^[^ ]+:[0-9]+:[EF]:' $$log | sed 's/^/    /'; \
+	    else tail -n 5 $$log | sed 's/^/    /'; fi; \
 	    [ ! -d tests/run/failed ] || \
 	      mv tests/run/failed tests/run/repeat.$$i.failed; \
 	  fi; \
