@@ -146,6 +146,29 @@ START_TEST(test_mode_under_load)
 END_TEST
 
 /*
+ * A graceful stop of an idle pool is prompt in every mode: the children
+ * waiting for the lock (restarted after the signal) that get it once the
+ * holder leaves must not then wait for a client that never comes.
+ */
+START_TEST(test_mode_quit_prompt)
+{
+	struct hproc	p;
+	char		buf[64];
+	int		port, status;
+
+	start_mode(&p, &port, modes[_i], "--graceful_timeout=20");
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", buf, sizeof(buf)),
+	    2);
+	kill(p.pid, SIGQUIT);
+	status = h_wait_exit(&p, 3000);
+	ck_assert_msg(status != -1, "serialize %s: QUIT of an idle pool took "
+	    "more than 3 s; log:\n%s", modes[_i], h_read_file(p.log));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(h_log_has(&p, "killing child"), 0);
+}
+END_TEST
+
+/*
  * What serialization is for: of the idle children, exactly one polls the
  * listeners (the others wait for the lock, the semaphore or the token);
  * with none, all of them wait in epoll_wait, where the kernel wakes one
@@ -653,6 +676,7 @@ serialize_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_mode_under_load, 0, 4);
 	tcase_add_loop_test(tc, test_mode_excludes, 0, 4);
+	tcase_add_loop_test(tc, test_mode_quit_prompt, 0, 4);
 	tcase_add_loop_test(tc, test_mode_survives_sigkill, 0, 4);
 	tcase_add_test(tc, test_default_mode);
 	tcase_add_test(tc, test_lock_file_private_and_removed);
