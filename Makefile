@@ -357,7 +357,8 @@ tests/fuzz/obj/paths.o: daemon/paths.c daemon/internal.h daemon/config.h \
 			| fuzz-deps
 	@mkdir -p tests/fuzz/obj
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
-	  -DPFSD_PLUGIN_DIR='"/nonexistent"' -c -o $@ $<
+	  -DPFSD_PLUGIN_DIR='"/nonexistent"' \
+	  -DPFSD_CONF_DEFAULT='"/nonexistent"' -c -o $@ $<
 
 tests/fuzz/bin/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) daemon/internal.h \
 		       | fuzz-deps
