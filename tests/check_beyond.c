@@ -145,7 +145,12 @@ START_TEST(test_request_timeout_grace)
 	free(s);
 	ck_assert_msg(term - t0 >= 900 && term - t0 < 4000, "SIGTERM after "
 	    "%lld ms (request_timeout 1 s)", term - t0);
-	ck_assert_msg(gone - term >= 900 && gone - term < 4000, "SIGKILL "
+	/*
+	 * The child notes SIGTERM when its handler runs, which a loaded
+	 * machine delays; so the grace is seen shorter than it is.  Without
+	 * a grace the kill comes within a watchdog tick (250 ms here).
+	 */
+	ck_assert_msg(gone - term >= 600 && gone - term < 4000, "SIGKILL "
 	    "%lld ms after SIGTERM (grace 1 s)", gone - term);
 	ck_assert_int_eq(h_wait_log(&p, "ignored SIGTERM; killing it", 2000),
 	    0);
@@ -200,10 +205,11 @@ START_TEST(test_status_text_and_json)
 	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
 	fd = h_connect_tcp("127.0.0.1", port);
 	ck_assert_int_eq(write(fd, "3000\n", 5), 5);
-	for (n = 0; n < 500; n++) {	/* until the child shows busy */
+	/* until the child shows busy and the other two have left
+	 * "starting" (a loaded machine is slow to run them) */
+	for (n = 0; n < 500; n++) {
 		status = h_run(st, out, sizeof(out));
-		if (strstr(out, " busy ") != NULL &&
-		    strstr(out, "busy 1 ") != NULL)
+		if (strstr(out, "busy 1 idle 2") != NULL)
 			break;
 		usleep(10000);
 	}

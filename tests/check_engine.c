@@ -243,23 +243,29 @@ ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Watch the hooks log until it has n child_init_hook lines (children
- * started); t[i] is when line i appeared.  0, or -1 after ms_max. */
+/*
+ * Watch the hooks log until it has n child_init_hook lines (children
+ * started); t[i] is when child i started, by its own clock (time_init:
+ * " ms=T"), so the test's own delays do not shift it.  0, or -1 after
+ * ms_max.
+ */
 static int
 spawns(const char *log, long long *t, int have, int n, int ms_max)
 {
 	long long	 end = ms() + ms_max;
-	char		*s, *l;
+	char		*s, *l, *m;
 	int		 c;
 
 	while (ms() < end) {
 		s = h_read_file(log);
 		for (c = 0, l = s; l != NULL &&
-		    (l = strstr(l, "child_init_hook ")) != NULL; l++)
-			c++;
+		    (l = strstr(l, "child_init_hook ")) != NULL; l++, c++)
+			if (c >= have && c < n && (m = strstr(l, " ms=")) !=
+			    NULL && m < strchr(l, '\n'))
+				t[c] = strtoll(m + 4, NULL, 10);
 		free(s);
-		for (; have < c && have < n; have++)
-			t[have] = ms();
+		if (c > have)
+			have = c < n ? c : n;
 		if (have >= n)
 			return 0;
 		usleep(1000);
@@ -278,7 +284,7 @@ START_TEST(test_failing_init_backs_off)
 	struct hproc	 p;
 	char		 hookarg[600], failarg[600];
 	const char	*av[] = { "--max_servers=1", "--max_requests=1",
-			    hookarg, failarg, NULL };
+			    hookarg, failarg, "--time_init=1", NULL };
 	const char	*fail = h_path("failing"), *log = h_path("hooks.log");
 	long long	 t[16], gap;
 	pid_t		 kid;
@@ -293,14 +299,14 @@ START_TEST(test_failing_init_backs_off)
 	unlink(fail);		/* the next start (the 5th) is healthy */
 	for (i = 1; i < 4; i++) {
 		gap = t[i] - t[i - 1];
-		/* when the test sees a line is late by its own delay: a
-		 * fifth of slack, still far from 100 ms each time */
-		ck_assert_msg(gap >= (100 << (i - 1)) * 4 / 5 &&
+		/* each start is at least the delay after the one before:
+		 * the children's own clock (1 ms of rounding) */
+		ck_assert_msg(gap >= (100 << (i - 1)) - 1 &&
 		    gap < (100 << (i - 1)) + 1000, "start %d came %lld ms "
 		    "after the one before; want %d", i, gap, 100 << (i - 1));
 	}
 	ck_assert_int_eq(spawns(log, t, 4, 5, 5000), 0);
-	ck_assert_int_ge(t[4] - t[3], 800 * 4 / 5);
+	ck_assert_int_ge(t[4] - t[3], 800 - 1);
 	/* it serves its one request; its replacement starts, healthy */
 	ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", buf, sizeof(buf)),
 	    2);
@@ -314,7 +320,7 @@ START_TEST(test_failing_init_backs_off)
 	kill(kid, SIGKILL);
 	ck_assert_int_eq(spawns(log, t, 6, 8, 5000), 0);
 	gap = t[7] - t[6];
-	ck_assert_msg(gap >= 100 * 4 / 5 && gap < 700, "after healthy service, "
+	ck_assert_msg(gap >= 100 - 1 && gap < 700, "after healthy service, "
 	    "a failing start waited %lld ms for the next; want 100", gap);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }

@@ -30,6 +30,8 @@
  *			(for other_child_died_hook)
  *	catch_signal N	child_init_hook installs a handler for signal N
  *			that logs "got_signal PID PPID N" (sig_passthrough)
+ *	time_init	child_init_hook adds " ms=T": CLOCK_MONOTONIC in ms,
+ *			read by the child itself (timing tests)
  *
  * process_request echoes lines like the echo handler, except these:
  *	crash		abort(): a child dying in the middle of a request
@@ -48,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <pfsd.h>
@@ -306,6 +309,8 @@ int
 child_init_hook(struct pfsd_server *srv)
 {
 	const char	*path = pfsd_option(srv, "fail_init_file");
+	struct timespec	 ts;
+	char		 when[40] = "";
 	int		 r, fail;
 
 	/* decided before the line is written: a test that sees the line
@@ -313,8 +318,13 @@ child_init_hook(struct pfsd_server *srv)
 	fail = hooks_opt(srv, "fail_init") ||
 	    (path != NULL && access(path, F_OK) == 0);
 	hooks_catch(srv);
-	r = hooks_logf(srv, "child_init_hook", "%s%s", hooks_kind(srv),
-	    hooks_set(srv));
+	if (hooks_opt(srv, "time_init")) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		snprintf(when, sizeof(when), " ms=%lld",
+		    (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	}
+	r = hooks_logf(srv, "child_init_hook", "%s%s%s", hooks_kind(srv),
+	    hooks_set(srv), when);
 	return fail ? 1 : r;
 }
 
