@@ -117,10 +117,11 @@ candidates() {
 		# Read when there, not needed: systemd-analyze loads every
 		# unit installed; glibc falls back to UTC, to the C locale's
 		# messages and skips an NSS module that nsswitch.conf names
-		# but that is not installed.
+		# but that is not installed; /etc/ld.so.conf takes whatever
+		# ld.so.conf.d/*.conf other packages dropped there.
 		*/systemd/system/*|*/systemd/user/*|/etc/localtime|\
 		/usr/share/zoneinfo/*|/usr/share/locale/*|/usr/lib/locale/*|\
-		*/libnss_*) continue ;;
+		*/libnss_*|/etc/ld.so.conf.d/*) continue ;;
 		esac
 		[ -d "$p" ] && continue
 		for c in "$p" "$(realpath -s -m -- "$p")" \
