@@ -31,6 +31,7 @@
 
 /* The kernel's TCP states after a FIN came in (<linux/tcp.h> has the
  * structure with the byte counters, <netinet/tcp.h> these names). */
+#define AL_CLOSE	7	/* after a reset */
 #define AL_CLOSE_WAIT	8
 #define AL_LAST_ACK	9
 #define AL_CLOSING	11
@@ -147,16 +148,21 @@ accesslog_line(const char *peer, int pport, const char *local, int lport,
     const char *handler, long long us, long long in, long long out,
     const char *outcome)
 {
+	static time_t	sec_shown = -1;	/* the second formatted last */
+	static char	sec_text[32];
 	struct timespec	ts;
 	struct tm	tm;
-	char		line[AL_LINE_MAX], when[40], p[300], l[300], h[200];
+	char		line[AL_LINE_MAX], when[64], p[300], l[300], h[200];
 	char		bin[24], bout[24];
 	int		n;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = (int)strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(when + n, sizeof(when) - (size_t)n, ".%03ldZ",
+	if (ts.tv_sec != sec_shown) {
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(sec_text, sizeof(sec_text), "%Y-%m-%dT%H:%M:%S", &tm);
+		sec_shown = ts.tv_sec;
+	}
+	snprintf(when, sizeof(when), "%s.%03ldZ", sec_text,
 	    ts.tv_nsec / 1000000);
 	field(p, sizeof(p), peer);
 	field(l, sizeof(l), local);
@@ -179,8 +185,9 @@ accesslog_line(const char *peer, int pport, const char *local, int lport,
 		emit(line, (size_t)n);
 }
 
-/* Bytes the connection carried, from the kernel's TCP counters. */
-static void
+/* Bytes the connection carried, from the kernel's TCP counters; 1 when
+ * the client reset it. */
+static int
 tcp_bytes(int fd, long long *in, long long *out)
 {
 	struct tcp_info	ti;
@@ -191,27 +198,62 @@ tcp_bytes(int fd, long long *in, long long *out)
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1 ||
 	    len < offsetof(struct tcp_info, tcpi_bytes_sent) +
 	    sizeof(ti.tcpi_bytes_sent))
-		return;
+		return 0;
 	/* the client's FIN took a sequence number too: not a byte */
 	*in = (long long)ti.tcpi_bytes_received -
 	    (ti.tcpi_state == AL_CLOSE_WAIT || ti.tcpi_state == AL_CLOSING ||
 	    ti.tcpi_state == AL_LAST_ACK);
 	*out = (long long)ti.tcpi_bytes_sent;
+	return ti.tcpi_state == AL_CLOSE;
 }
 
-/* Child: the request on req ended (before its socket is closed). */
+/* The local address: the listener's own unless it is a wildcard (then
+ * the kernel says which address the client reached). */
+static void
+local_of(struct pfsd_request *req, char *buf, size_t len, int *port)
+{
+	const struct sockaddr_in	*s4 = (const void *)&req->l->addr;
+	const struct sockaddr_in6	*s6 = (const void *)&req->l->addr;
+
+	if ((req->l->family == AF_INET &&
+	    s4->sin_addr.s_addr != htonl(INADDR_ANY)) ||
+	    (req->l->family == AF_INET6 &&
+	    !IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr))) {
+		addr_format((const struct sockaddr *)&req->l->addr, buf, len,
+		    port);
+		return;
+	}
+	snprintf(buf, len, "%s", pfsd_local_addr(req));
+	*port = pfsd_local_port(req);
+}
+
+/*
+ * Child: the request on req ended (before its socket is closed), allowed
+ * or not, the handler having returned rc.  Its outcome: denied, reset
+ * (by the client), status=N (the handler's non-zero return), or ok.
+ */
 void
-accesslog_request(struct pfsd_request *req, long long us,
-    const char *outcome)
+accesslog_request(struct pfsd_request *req, long long us, int allowed,
+    int rc)
 {
 	long long	in = -1, out = -1;
+	char		outcome[32], local[64];
+	int		reset = 0, lport;
 
 	if (req->l->proto == PFSD_PROTO_UDP)
 		in = (long long)req->dgram_len;
 	else if (req->l->family != AF_UNIX)
-		tcp_bytes(req->fd, &in, &out);
-	accesslog_line(pfsd_peer_addr(req), pfsd_peer_port(req),
-	    pfsd_local_addr(req), pfsd_local_port(req),
+		reset = tcp_bytes(req->fd, &in, &out);
+	if (!allowed)
+		snprintf(outcome, sizeof(outcome), "denied");
+	else if (reset)
+		snprintf(outcome, sizeof(outcome), "reset");
+	else if (rc != 0)
+		snprintf(outcome, sizeof(outcome), "status=%d", rc);
+	else
+		snprintf(outcome, sizeof(outcome), "ok");
+	local_of(req, local, sizeof(local), &lport);
+	accesslog_line(pfsd_peer_addr(req), pfsd_peer_port(req), local, lport,
 	    req->srv->plugin.name, us, in, out, outcome);
 }
 

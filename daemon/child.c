@@ -17,8 +17,6 @@
 #include "internal.h"
 
 #include <sys/mman.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <errno.h>
@@ -531,30 +529,6 @@ retire_cap(const struct pfsd_server *srv)
 	return srv->max_servers / 10 > 2 ? (int)(srv->max_servers / 10) : 2;
 }
 
-/*
- * The access log's outcome: denied, the client reset the connection, the
- * handler's non-zero return, or ok.
- */
-static void
-access_line(struct pfsd_request *req, long long us, int allowed, int rc)
-{
-	struct tcp_info	ti;
-	socklen_t	len = sizeof(ti);
-	char		outcome[32];
-
-	if (!allowed)
-		snprintf(outcome, sizeof(outcome), "denied");
-	else if (req->l->proto == PFSD_PROTO_TCP &&
-	    getsockopt(req->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
-	    ti.tcpi_state == TCP_CLOSE)
-		snprintf(outcome, sizeof(outcome), "reset");
-	else if (rc != 0)
-		snprintf(outcome, sizeof(outcome), "status=%d", rc);
-	else
-		snprintf(outcome, sizeof(outcome), "ok");
-	accesslog_request(req, us, outcome);
-}
-
 /* The request flow for one client (pfsd-plugin(3) lists the order). */
 static void
 child_request(struct pfsd_server *srv, struct pfsd_request *req,
@@ -603,7 +577,7 @@ child_request(struct pfsd_server *srv, struct pfsd_request *req,
 	us = now_us() - t0;
 	metrics_request(ch.slot, allowed, (unsigned long long)us);
 	if (accesslog_on())
-		access_line(req, us, allowed, rc);
+		accesslog_request(req, us, allowed, rc);
 	stdio_check(srv);
 	if (req->l->proto != PFSD_PROTO_UDP) {
 		ch.req_fd = -1;

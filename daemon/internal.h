@@ -540,8 +540,8 @@ int		 accesslog_open(const struct conf *, char *, size_t);
 int		 accesslog_on(void);
 void		 accesslog_chown(uid_t, gid_t);
 void		 accesslog_reopen(void);
-void		 accesslog_request(struct pfsd_request *, long long,
-		    const char *);
+void		 accesslog_request(struct pfsd_request *, long long, int,
+		    int);
 void		 accesslog_died(const struct pfsd_server *, const struct slot *,
 		    const char *);
 
