@@ -681,6 +681,19 @@ start_backend(struct hproc *p, int bport, const char *mode,
 	    h_read_file(p->log));
 }
 
+/* One command on HAProxy's admin socket; it answers an empty line. */
+static void
+haproxy_cmd(const char *sock, const char *cmd)
+{
+	char	buf[256], line[128];
+	ssize_t	n;
+
+	snprintf(line, sizeof(line), "%s\n", cmd);
+	n = h_talk_unix(sock, line, buf, sizeof(buf));
+	ck_assert_msg(n >= 0 && strspn(buf, "\n") == (size_t)n,
+	    "haproxy \"%s\": %s", cmd, n >= 0 ? buf : "no answer");
+}
+
 /*
  * The fleet the man page describes: HAProxy with two pfsd backends
  * (send-proxy-v2, health checks).  Under load through HAProxy, each
@@ -696,14 +709,17 @@ START_TEST(test_haproxy_fleet)
 	int		 pa = h_free_port(), pb = h_free_port();
 	int		 front = h_free_port();
 	const char	*cfg, *hlog = h_path("haproxy.log");
+	char		 admin[512];
 	pid_t		 hp;
 
 	if (access("/usr/sbin/haproxy", X_OK) != 0)
 		ck_abort_msg("haproxy is not installed (make deps)");
+	/* a copy: h_path's buffers are reused */
+	snprintf(admin, sizeof(admin), "%s", h_path("haproxy.sock"));
 	start_backend(&a, pa, "v2", "a.log");
 	start_backend(&b, pb, "v2", "b.log");
 	cfg = h_write("haproxy.cfg",
-	    "global\n  maxconn 512\n"
+	    "global\n  maxconn 512\n  stats socket %s level admin\n"
 	    "defaults\n  mode tcp\n  timeout connect 2s\n"
 	    "  timeout client 10s\n  timeout server 10s\n"
 	    "  retries 5\n  option redispatch 1\n"
@@ -712,7 +728,7 @@ START_TEST(test_haproxy_fleet)
 	    "  default-server send-proxy-v2 check check-send-proxy "
 	    "inter 100ms fall 1 rise 1\n"
 	    "  server a 127.0.0.1:%d\n  server b 127.0.0.1:%d\n",
-	    front, pa, pb);
+	    admin, front, pa, pb);
 	hp = spawn((const char *const[]){ "haproxy", "-f", cfg, "-db", NULL },
 	    hlog);
 	wait_balancer(front, hlog);
@@ -725,10 +741,18 @@ START_TEST(test_haproxy_fleet)
 	ck_assert_int_eq(kill(b.pid, SIGHUP), 0);
 	ck_assert_int_eq(h_wait_ready(&b, READY_MS), 0);
 	load_progress(&load);
-	/* drain a: QUIT, wait for it to end, start it again */
+	/*
+	 * Take a out as an operator does (pfsd(8) DEPLOYMENT): drain it at
+	 * the balancer, QUIT it, start it again, put it back.  A connection
+	 * the balancer sends in the very instant of the QUIT can be reset
+	 * (see the note on graceful stops), which is why the balancer is
+	 * told first.
+	 */
+	haproxy_cmd(admin, "set server be/a state drain");
 	ck_assert_int_eq(h_stop(&a, SIGQUIT, 10000), 0);
 	load_progress(&load);
 	start_backend(&a, pa, "v2", "a2.log");
+	haproxy_cmd(admin, "set server be/a state ready");
 	ck_assert(wait_file_has(h_path("a2.log"), "connection from 127.0.0.9",
 	    10000) == 0);
 	load_progress(&load);
