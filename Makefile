@@ -92,7 +92,7 @@ DAEMON_LIB_SRCS	= daemon/conf.c daemon/conf_yaml.c daemon/conf_cmdline.c \
 		  daemon/compat.c daemon/hooks.c daemon/metrics.c \
 		  daemon/sigpass.c daemon/check.c daemon/metrics_http.c \
 		  daemon/accesslog.c daemon/proctitle.c \
-		  daemon/tls.c
+		  daemon/tls.c daemon/util.c
 DAEMON_LIB_OBJS	= $(DAEMON_LIB_SRCS:.c=.o)
 DAEMON_LIBS	= $(PCRE2_LIBS) $(SSL_LIBS) $(DL_LIBS) -lpthread
 PLUGINS		= $(patsubst %.c,%.so,$(wildcard plugins/*.c))
@@ -329,7 +329,7 @@ FUZZ_CC		?= clang
 FUZZ_TARGETS	= kv yaml port access inherit proxy log
 FUZZ_OBJS	= $(patsubst %,tests/fuzz/obj/%.o,conf conf_yaml conf_cmdline \
 		  log listen listen_inherit \
-		  access proxy scoreboard paths)
+		  access proxy scoreboard util paths)
 FUZZ_BINS	= $(patsubst %,tests/fuzz/bin/fuzz_%,$(FUZZ_TARGETS))
 # clang, unlike gcc, warns about vprintf-style calls in functions that
 # take a va_list (log_vmsg, conf_vadd); their callers are checked.

@@ -62,10 +62,6 @@ struct acl_peer {
 	unsigned char	addr[16];
 };
 
-static const unsigned char ac_mapped[12] = {
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
-};
-
 /* Keep the first bits of addr, clear the rest. */
 static void
 ac_mask(unsigned char *addr, size_t len, int bits)
@@ -83,11 +79,8 @@ ac_mask(unsigned char *addr, size_t len, int bits)
 static void
 ac_unmap(struct acl_cidr *n)
 {
-	if (n->family != AF_INET6 || n->bits < 96 ||
-	    memcmp(n->addr, ac_mapped, sizeof(ac_mapped)) != 0)
+	if (n->family != AF_INET6 || n->bits < 96 || !addr_unmap(n->addr))
 		return;
-	memmove(n->addr, n->addr + 12, 4);
-	memset(n->addr + 4, 0, 12);
 	n->family = AF_INET;
 	n->bits -= 96;
 }
@@ -116,8 +109,7 @@ ac_parse_cidr(const char *s, struct acl_cidr *n)
 	max = n->family == AF_INET ? 32 : 128;
 	n->bits = max;
 	if (slash != NULL) {
-		if (slash[1] == '\0' || strspn(slash + 1, "0123456789") !=
-		    strlen(slash + 1))
+		if (!all_digits(slash + 1, strlen(slash + 1)))
 			return "bad prefix length";
 		errno = 0;
 		bits = strtol(slash + 1, NULL, 10);
@@ -415,12 +407,8 @@ ac_peer(const struct sockaddr *sa, const char *text, struct acl_peer *p)
 		p->family = AF_INET;
 	else if (text != NULL && inet_pton(AF_INET6, text, p->addr) == 1)
 		p->family = AF_INET6;
-	if (p->family == AF_INET6 &&
-	    memcmp(p->addr, ac_mapped, sizeof(ac_mapped)) == 0) {
-		memmove(p->addr, p->addr + 12, 4);
-		memset(p->addr + 4, 0, 12);
+	if (p->family == AF_INET6 && addr_unmap(p->addr))
 		p->family = AF_INET;
-	}
 }
 
 static int

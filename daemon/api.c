@@ -149,12 +149,8 @@ api_ip(const struct sockaddr *sa, unsigned char *out)
 	}
 	if (sa->sa_family != AF_INET6)
 		return 0;
-	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-		memcpy(out, &sin6->sin6_addr.s6_addr[12], 4);
-		return 4;
-	}
 	memcpy(out, &sin6->sin6_addr, 16);
-	return 16;
+	return addr_unmap(out) ? 4 : 16;
 }
 
 /*

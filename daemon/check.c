@@ -40,17 +40,6 @@ struct ck_user {
 	int	known;		/* user or group set and resolved */
 };
 
-static int
-ck_digits(const char *s)
-{
-	if (*s == '\0')
-		return 0;
-	for (; *s != '\0'; s++)
-		if (!isdigit((unsigned char)*s))
-			return 0;
-	return 1;
-}
-
 /* Report against the line that set id (its last value). */
 static void PFSD_PRINTF(3, 4)
 ck_error(struct conf *c, enum opt_id id, const char *fmt, ...)
@@ -80,7 +69,8 @@ ck_group(struct conf *c, struct ck_user *u)
 		snprintf(one, sizeof(one), "%s", conf_at(c, OPT_GROUP, i));
 		for (tok = strtok_r(one, " ,", &save); tok != NULL;
 		    tok = strtok_r(NULL, " ,", &save)) {
-			if ((gr = getgrnam(tok)) == NULL && !ck_digits(tok)) {
+			if ((gr = getgrnam(tok)) == NULL &&
+			    !all_digits(tok, strlen(tok))) {
 				ck_error(c, OPT_GROUP, "no such group \"%s\" "
 				    "(see getent group)", tok);
 				continue;
@@ -109,9 +99,10 @@ ck_user(struct conf *c, struct ck_user *u)
 			u->gids[u->ngids++] = getegid();
 		return;
 	}
-	if ((pw = getpwnam(name)) == NULL && ck_digits(name))
+	if ((pw = getpwnam(name)) == NULL &&
+	    all_digits(name, strlen(name)))
 		pw = getpwuid((uid_t)strtoul(name, NULL, 10));
-	if (pw == NULL && !ck_digits(name)) {
+	if (pw == NULL && !all_digits(name, strlen(name))) {
 		ck_error(c, OPT_USER, "no such user \"%s\" (see getent "
 		    "passwd; create the user or fix the name)", name);
 		u->known = 0;
@@ -265,7 +256,7 @@ ck_pid_of_inode(unsigned long inode, char *who, size_t len)
 	if ((proc = opendir("/proc")) == NULL)
 		return 0;
 	while (!found && (p = readdir(proc)) != NULL) {
-		if (!ck_digits(p->d_name))
+		if (!all_digits(p->d_name, strlen(p->d_name)))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%.20s/fd", p->d_name);
 		if ((fds = opendir(path)) == NULL)

@@ -198,17 +198,6 @@ pidfile_remove(const char *path)
 	}
 }
 
-static int
-is_number(const char *s)
-{
-	if (*s == '\0')
-		return 0;
-	for (; *s != '\0'; s++)
-		if (!isdigit((unsigned char)*s))
-			return 0;
-	return 1;
-}
-
 /*
  * The user's uid and, from its passwd entry, its group; a number with no
  * entry gives no group (*gid is left alone, *has_gid 0).
@@ -220,9 +209,9 @@ lookup_user(const char *name, uid_t *uid, gid_t *gid, int *has_gid,
 	struct passwd	*pw;
 
 	*has_gid = 0;
-	if ((pw = getpwnam(name)) == NULL && is_number(name))
+	if ((pw = getpwnam(name)) == NULL && all_digits(name, strlen(name)))
 		pw = getpwuid((uid_t)strtoul(name, NULL, 10));
-	if (pw == NULL && is_number(name)) {
+	if (pw == NULL && all_digits(name, strlen(name))) {
 		*uid = (uid_t)strtoul(name, NULL, 10);
 		return 0;
 	}
@@ -243,7 +232,7 @@ lookup_group(const char *name, gid_t *gid, char *err, size_t errlen)
 
 	if ((gr = getgrnam(name)) != NULL)
 		*gid = gr->gr_gid;
-	else if (is_number(name))
+	else if (all_digits(name, strlen(name)))
 		*gid = (gid_t)strtoul(name, NULL, 10);
 	else {
 		snprintf(err, errlen, "group: no such group \"%s\"", name);

@@ -223,6 +223,13 @@ void		 conf_load_instead(const char *);
 int		 conf_parse_yaml(struct conf *, const char *, const char *,
 		    size_t);
 
+/* util.c */
+long long	 now_ms(void);
+long long	 now_us(void);
+int		 addr_unmap(unsigned char *);
+void		 addr_format(const struct sockaddr *, char *, size_t, int *);
+int		 all_digits(const char *, size_t);
+
 /* paths.c (built twice: for the build tree and for the installed tree) */
 const char	*paths_plugin_dir(void);
 const char	*paths_conf_default(void);
@@ -303,7 +310,6 @@ int		 listen_bind_all(struct listener *, size_t, char *, size_t);
 
 void		 listen_close_all(struct listener *, size_t, int);
 void		 listen_free(struct listener *, size_t);
-void		 addr_format(const struct sockaddr *, char *, size_t, int *);
 void		 listen_print(const struct listener *, size_t, FILE *);
 int		 listen_chown(struct listener *, size_t, uid_t, gid_t);
 /* socket(2) as listen.c calls it; tests replace it to fake "no IPv6". */
@@ -453,8 +459,6 @@ int		 scoreboard_find(struct scoreboard *, pid_t);
 int		 scoreboard_alloc(struct scoreboard *);
 void		 scoreboard_release(struct scoreboard *, int);
 int		 scoreboard_may_retire(struct scoreboard *, int, int);
-long long	 now_ms(void);
-long long	 now_us(void);
 void		 scoreboard_peer(const struct slot *, char *, size_t, int *);
 
 /* serialize.c */

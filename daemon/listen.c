@@ -118,17 +118,6 @@ lp_ipv(const char *w)
 	return lp_ipv_bits(w + 3);
 }
 
-static int
-lp_all_digits(const char *s, size_t len)
-{
-	size_t	i;
-
-	for (i = 0; i < len; i++)
-		if (!isdigit((unsigned char)s[i]))
-			return 0;
-	return len > 0;
-}
-
 /*
  * A trailing word that names neither a protocol nor a family: after a
  * '/' or right after a numeric port it can only be a protocol, so it is
@@ -145,7 +134,7 @@ lp_other_word(struct lp_state *st, size_t tok, size_t sep)
 	for (k = sep; k > 0 && strchr(LP_SEP, b[k - 1]) == NULL; k--)
 		;
 	if (memchr(b + sep, '/', tok - sep) != NULL ||
-	    lp_all_digits(b + k, sep - k))
+	    all_digits(b + k, sep - k))
 		return lp_fail(st, "unknown protocol \"%s\"", b + tok);
 	return 0;
 }
@@ -884,37 +873,3 @@ listen_free(struct listener *ls, size_t n)
 	free(ls);
 }
 
-/*
- * Format a socket address as text (IPv4-mapped IPv6 as plain IPv4, UNIX
- * as its path or "unix") and give its port through *port.
- */
-void
-addr_format(const struct sockaddr *sa, char *buf, size_t len, int *port)
-{
-	const struct sockaddr_in	*sin = (const void *)sa;
-	const struct sockaddr_in6	*sin6 = (const void *)sa;
-	const struct sockaddr_un	*sun = (const void *)sa;
-
-	*port = 0;
-	buf[0] = '\0';
-	switch (sa->sa_family) {
-	case AF_INET:
-		inet_ntop(AF_INET, &sin->sin_addr, buf, len);
-		*port = ntohs(sin->sin_port);
-		break;
-	case AF_INET6:
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
-			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], buf,
-			    len);
-		else
-			inet_ntop(AF_INET6, &sin6->sin6_addr, buf, len);
-		*port = ntohs(sin6->sin6_port);
-		break;
-	case AF_UNIX:
-		snprintf(buf, len, "%s", sun->sun_path[0] != '\0' ?
-		    sun->sun_path : "unix");
-		break;
-	default:
-		snprintf(buf, len, "unknown");
-	}
-}

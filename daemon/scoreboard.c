@@ -29,21 +29,6 @@ struct sb_tail {
 	unsigned int	nslots;
 };
 
-long long
-now_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-long long
-now_ms(void)
-{
-	return now_us() / 1000;
-}
-
 /* The slots, then the shared counters. */
 static size_t
 map_size(size_t n)

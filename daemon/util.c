@@ -1,0 +1,94 @@
+/*
+ * util.c - small helpers several modules need the same way: the monotonic
+ * clock, socket addresses as text, IPv4-mapped IPv6 addresses, digits.
+ */
+#include "internal.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+long long
+now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+long long
+now_ms(void)
+{
+	return now_us() / 1000;
+}
+
+/*
+ * An IPv4 client of a dual-stack socket arrives as ::ffff:a.b.c.d, and
+ * pfsd shows and matches it as a.b.c.d.  If the 16 bytes at addr are such
+ * an address, move the IPv4 address to the front, clear the rest and
+ * return 1; else leave them alone and return 0.
+ */
+int
+addr_unmap(unsigned char *addr)
+{
+	static const unsigned char	mapped[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+	};
+
+	if (memcmp(addr, mapped, sizeof(mapped)) != 0)
+		return 0;
+	memmove(addr, addr + 12, 4);
+	memset(addr + 4, 0, 12);
+	return 1;
+}
+
+/*
+ * Format a socket address as text (IPv4-mapped IPv6 as plain IPv4, UNIX
+ * as its path or "unix") and give its port through *port.
+ */
+void
+addr_format(const struct sockaddr *sa, char *buf, size_t len, int *port)
+{
+	const struct sockaddr_in	*sin = (const void *)sa;
+	const struct sockaddr_in6	*sin6 = (const void *)sa;
+	const struct sockaddr_un	*sun = (const void *)sa;
+	unsigned char			 a[16];
+
+	*port = 0;
+	buf[0] = '\0';
+	switch (sa->sa_family) {
+	case AF_INET:
+		inet_ntop(AF_INET, &sin->sin_addr, buf, len);
+		*port = ntohs(sin->sin_port);
+		break;
+	case AF_INET6:
+		memcpy(a, &sin6->sin6_addr, sizeof(a));
+		inet_ntop(addr_unmap(a) ? AF_INET : AF_INET6, a, buf, len);
+		*port = ntohs(sin6->sin6_port);
+		break;
+	case AF_UNIX:
+		snprintf(buf, len, "%s", sun->sun_path[0] != '\0' ?
+		    sun->sun_path : "unix");
+		break;
+	default:
+		snprintf(buf, len, "unknown");
+	}
+}
+
+/* Are the len bytes at s all decimal digits (and at least one)? */
+int
+all_digits(const char *s, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	return len > 0;
+}
