@@ -81,7 +81,8 @@ PLUGIN_CFLAGS	= -std=gnu11 $(OPTFLAGS) $(WARNINGS) -fPIC -Idaemon $(CFLAGS)
 EXPORTS		= -Wl,--dynamic-list=daemon/pfsd.sym
 ALL_LDFLAGS	= $(SANFLAGS) $(LDFLAGS_CONF) $(LDFLAGS)
 
-DAEMON_LIB_SRCS	= daemon/conf.c daemon/conf_yaml.c daemon/conf_cmdline.c \
+DAEMON_LIB_SRCS	= daemon/conf.c daemon/conf_kv.c daemon/conf_print.c \
+		  daemon/conf_yaml.c daemon/conf_cmdline.c \
 		  daemon/log.c \
 		  daemon/listen.c daemon/listen_inherit.c daemon/access.c \
 		  daemon/proxy.c \
@@ -327,7 +328,8 @@ bench-rollback: deps all $(BENCH_BINS) tests/plugins/hooks.so
 FUZZ_SECONDS	?= 60
 FUZZ_CC		?= clang
 FUZZ_TARGETS	= kv yaml port access inherit proxy log
-FUZZ_OBJS	= $(patsubst %,tests/fuzz/obj/%.o,conf conf_yaml conf_cmdline \
+FUZZ_OBJS	= $(patsubst %,tests/fuzz/obj/%.o,conf conf_kv conf_print \
+		  conf_yaml conf_cmdline \
 		  log listen listen_inherit \
 		  access proxy scoreboard util paths)
 FUZZ_BINS	= $(patsubst %,tests/fuzz/bin/fuzz_%,$(FUZZ_TARGETS))

@@ -1,10 +1,10 @@
 /*
  * conf.c - the configuration: the option table (the one place a key is
  * described: type, default, bounds, help), the store every front end
- * writes into (conf_set), the key/value file format, and the -T and
- * --help output.  conf_yaml.c (YAML) and conf_cmdline.c (the command
- * line) are the other front ends; they call conf_set() too, so all three
- * mean the same.
+ * writes into (conf_set), its validators and accessors.  The front ends
+ * are conf_kv.c (key/value files), conf_yaml.c (YAML) and conf_cmdline.c
+ * (the command line); they all call conf_set(), so all three mean the
+ * same.  conf_print.c prints it back (-T, --help) and suggests keys.
  *
  * Defaults are stored as values at CONF_DEFAULT when the conf is made; a
  * value set at a higher level (file, then command line) drops the lower
@@ -26,11 +26,6 @@
 
 #define CONF_KEYCHARS	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \
 			"0123456789_-"
-#define CONF_NAME_MAX	64	/* longer keys get no "did you mean" */
-#define CONF_NEAR	2	/* edit distance still worth a suggestion */
-#define CONF_SHOW_MAX	80	/* bytes of a bad line quoted back */
-#define CONF_HELP_COL	26	/* --help: where the explanation starts */
-#define CONF_WIDTH	79	/* --help: where lines are wrapped */
 
 static const char *const conf_serialize_choices[] = {
 	"flock", "semaphore", "pipe", "none", NULL
@@ -248,7 +243,7 @@ conf_strdup(const char *s)
 }
 
 /* '-' and '_' are the same in a key: --max-servers is max_servers. */
-static int
+int
 conf_keych(int ch)
 {
 	return ch == '-' ? '_' : ch;
@@ -277,7 +272,7 @@ conf_find(const char *name)
 	return -1;
 }
 
-static const char *
+const char *
 conf_default(enum opt_id id)
 {
 	if (id == OPT_PLUGIN_DIR)
@@ -541,85 +536,7 @@ conf_check(const struct option_def *o, const char *value, long *num,
 	}
 }
 
-/* Edit distance, case-insensitive, '-' as '_'; B is a table name. */
-static int
-conf_distance(const char *a, const char *b)
-{
-	int	row[CONF_NAME_MAX + 1], diag, up, best;
-	size_t	i, j, lb = strlen(b);
-
-	for (j = 0; j <= lb; j++)
-		row[j] = (int)j;
-	for (i = 1; a[i - 1] != '\0'; i++) {
-		diag = row[0];
-		row[0] = (int)i;
-		for (j = 1; j <= lb; j++) {
-			up = row[j];
-			best = diag + (tolower(conf_keych(a[i - 1])) != b[j - 1]);
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
-/*
- * The name in DEFS closest to KEY if closer than *bestd (then lowered to
- * its distance), else NULL.
- */
-static const char *
-conf_suggest_in(const char *key, const struct option_def *defs, size_t n,
-    int *bestd)
-{
-	const char	*best = NULL;
-	size_t		 i;
-	int		 d;
-
-	for (i = 0; i < n; i++) {
-		d = conf_distance(key, defs[i].name);
-		if (d < *bestd) {
-			*bestd = d;
-			best = defs[i].name;
-		}
-	}
-	return best;
-}
-
-/*
- * The known key closest to KEY, if close enough to be a typo: one edit
- * in a short key, two in a longer one ("shout" is not "host").  *builtin
- * says whether it is pfsd's own key or the handler's.
- */
-static const char *
-conf_suggest(const struct conf *c, const char *key, int *builtin)
-{
-	const char	*best, *h;
-	size_t		 len = strlen(key);
-	int		 bestd;
-
-	*builtin = 0;
-	if (len > CONF_NAME_MAX)
-		return NULL;
-	bestd = (int)len / 3;
-	if (bestd < 1)
-		bestd = 1;
-	if (bestd > CONF_NEAR)
-		bestd = CONF_NEAR;
-	bestd++;		/* the first distance that is too far */
-	if ((best = conf_suggest_in(key, conf_options, OPT__COUNT, &bestd)))
-		*builtin = 1;
-	if ((h = conf_suggest_in(key, c->hopts, c->nhopts, &bestd)) != NULL) {
-		best = h;
-		*builtin = 0;
-	}
-	return best;
-}
-
-static struct conf_item *
+struct conf_item *
 conf_extra_find(const struct conf *c, const char *key)
 {
 	size_t	i;
@@ -632,7 +549,7 @@ conf_extra_find(const struct conf *c, const char *key)
 }
 
 /* A key starts with a letter, digit or '_' and goes on with '-' too. */
-static size_t
+size_t
 conf_key_span(const char *s)
 {
 	if (!isalnum((unsigned char)*s) && *s != '_')
@@ -676,7 +593,7 @@ conf_set_extra(struct conf *c, const char *key, const char *value,
 	return 0;
 }
 
-static const struct option_def *
+const struct option_def *
 conf_hopt_find(const struct conf *c, const char *key)
 {
 	size_t	i;
@@ -867,177 +784,6 @@ conf_set(struct conf *c, const char *key, const char *value,
 	return 0;
 }
 
-static char *
-conf_trim(char *s)
-{
-	char	*end;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	end = s + strlen(s);
-	while (end > s && isspace((unsigned char)end[-1]))
-		*--end = '\0';
-	return s;
-}
-
-/* Cut the comment off: '#' starts one, "\#" is a literal '#'. */
-static void
-conf_kv_uncomment(char *s)
-{
-	char	*w = s;
-
-	for (; *s != '\0' && *s != '#'; s++) {
-		if (s[0] == '\\' && s[1] == '#')
-			s++;
-		*w++ = *s;
-	}
-	*w = '\0';
-}
-
-/*
- * A separator after the key: '=', or ':' followed by a blank.  A ':' that
- * is followed by anything else belongs to the value (host ::1).
- */
-static int
-conf_kv_sep(const char *s)
-{
-	return *s == '=' || (*s == ':' && (s[1] == '\0' || isblank(
-	    (unsigned char)s[1])));
-}
-
-/* Split at P, just after the key; *value is NULL for a key alone. */
-static int
-conf_kv_split(char *p, char **value)
-{
-	char	*v = p;
-
-	*value = NULL;
-	if (*v == '\0')
-		return 0;
-	if (!isblank((unsigned char)*v) && !conf_kv_sep(v))
-		return -1;
-	v += strspn(v, " \t");
-	if (conf_kv_sep(v))
-		v++;
-	*p = '\0';
-	v = conf_trim(v);
-	if (*v != '\0')
-		*value = v;
-	return 0;
-}
-
-static void
-conf_kv_line(struct conf *c, const char *file, int lineno, char *line)
-{
-	char	*key, *end, *value;
-
-	conf_kv_uncomment(line);
-	key = conf_trim(line);
-	if (*key == '\0')
-		return;
-	/* Net::Server takes "--key value" in a file too. */
-	if (strncmp(key, "--", 2) == 0 && key[2] != '-')
-		key += 2;
-	end = key + conf_key_span(key);
-	if (end == key || conf_kv_split(end, &value) == -1) {
-		conf_error(c, file, lineno, NULL, "not a \"key value\" line: "
-		    "\"%.*s%s\"", CONF_SHOW_MAX, key,
-		    strlen(key) > CONF_SHOW_MAX ? "..." : "");
-		return;
-	}
-	conf_set(c, key, value, CONF_FILE, file, lineno);
-}
-
-/* Parse TEXT in the key/value format; -1 if it added errors. */
-int
-conf_parse_kv(struct conf *c, const char *file, const char *text)
-{
-	const char	*p = text, *nl;
-	char		*line;
-	size_t		 len, before = c->nerrors;
-	int		 lineno = 0;
-
-	if (strncmp(p, "\xef\xbb\xbf", 3) == 0)
-		p += 3;		/* a UTF-8 byte order mark */
-	while (*p != '\0') {
-		lineno++;
-		nl = strchr(p, '\n');
-		len = nl != NULL ? (size_t)(nl - p) : strlen(p);
-		if ((line = strndup(p, len)) == NULL)
-			fatal("%s: strndup", __func__);
-		conf_kv_line(c, file, lineno, line);
-		free(line);
-		p += len + (nl != NULL);
-	}
-	return c->nerrors == before ? 0 : -1;
-}
-
-/* The whole of PATH, NUL-terminated; NULL with errno set on failure. */
-static char *
-conf_read(const char *path, size_t *lenp)
-{
-	char	*buf = NULL;
-	size_t	 len = 0, cap = 0;
-	ssize_t	 n;
-	int	 fd, saved;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return NULL;
-	do {
-		if (cap - len < 2) {
-			cap = cap == 0 ? 4096 : cap * 2;
-			buf = conf_reallocarray(buf, cap, 1);
-		}
-		if ((n = read(fd, buf + len, cap - len - 1)) > 0)
-			len += (size_t)n;
-	} while (n > 0 || (n == -1 && errno == EINTR));
-	saved = errno;
-	close(fd);
-	if (n == -1) {
-		free(buf);
-		errno = saved;
-		return NULL;
-	}
-	buf[len] = '\0';
-	*lenp = len;
-	return buf;
-}
-
-static int
-conf_is_yaml(const char *path)
-{
-	const char	*dot = strrchr(path, '.');
-
-	return dot != NULL && (strcasecmp(dot, ".yaml") == 0 ||
-	    strcasecmp(dot, ".yml") == 0);
-}
-
-/* Read PATH, YAML for .yaml/.yml, key/value otherwise; -1 on errors. */
-int
-conf_load_file(struct conf *c, const char *path)
-{
-	char	*text;
-	size_t	 len, before = c->nerrors;
-
-	if ((text = conf_read(path, &len)) == NULL) {
-		conf_error(c, path, 0, NULL, "cannot read: %s",
-		    strerror(errno));
-		c->unparsed = 1;
-		return -1;
-	}
-	if (conf_is_yaml(path)) {
-		if (conf_parse_yaml(c, path, text, len) == -2)
-			c->unparsed = 1;
-	} else if (memchr(text, '\0', len) != NULL) {
-		conf_error(c, path, 0, NULL, "contains a NUL byte, "
-		    "not a configuration file");
-		c->unparsed = 1;
-	} else
-		conf_parse_kv(c, path, text);
-	free(text);
-	return c->nerrors == before ? 0 : -1;
-}
-
 /* The last value (a scalar's only one), or NULL when unset. */
 const char *
 conf_str(const struct conf *c, enum opt_id id)
@@ -1135,200 +881,4 @@ conf_lookup(const struct conf *c, const char *key)
 	if ((id = conf_find(key)) != -1)
 		return &c->opt[id];
 	return conf_extra_find(c, key);
-}
-
-/*
- * One "key value" line that reads back: '#' escaped, and a value that
- * starts like a separator ("= x", ": x") put after an explicit '='.
- */
-static void
-conf_print_value(FILE *fp, const char *key, const struct conf_value *v)
-{
-	const char	*s;
-
-	fprintf(fp, "%s %s", key, conf_kv_sep(v->str) ? "= " : "");
-	for (s = v->str; *s != '\0'; s++) {
-		if (*s == '#')
-			fputc('\\', fp);
-		fputc(*s, fp);
-	}
-	fputc('\n', fp);
-}
-
-/*
- * -T: every key with a value, in table order, then the handler's options
- * in the order it declares them, then keys nobody declares.  The
- * listen module prints the resolved port lines; conf_file is not a
- * setting of the server.
- */
-void
-conf_print(const struct conf *c, FILE *fp)
-{
-	const struct conf_item	*item;
-	size_t			 i, k;
-
-	for (i = 0; i < OPT__COUNT; i++) {
-		if (i == OPT_PORT || i == OPT_CONF_FILE)
-			continue;
-		item = &c->opt[i];
-		for (k = 0; k < item->n; k++)
-			conf_print_value(fp, conf_options[i].name,
-			    &item->v[k]);
-	}
-	for (i = 0; i < c->nhopts; i++) {
-		if ((item = conf_extra_find(c, c->hopts[i].name)) == NULL)
-			continue;
-		for (k = 0; k < item->n; k++)
-			conf_print_value(fp, c->hopts[i].name, &item->v[k]);
-	}
-	for (i = 0; i < c->nextra; i++) {
-		if (conf_hopt_find(c, c->extra[i].key) != NULL)
-			continue;
-		item = &c->extra[i].item;
-		for (k = 0; k < item->n; k++)
-			conf_print_value(fp, c->extra[i].key, &item->v[k]);
-	}
-}
-
-/*
- * What a HUP saves for a rollback: every setting not left at its
- * default, ports included, as text conf_load_file reads back.
- */
-void
-conf_save(const struct conf *c, FILE *fp)
-{
-	const struct conf_item	*item;
-	size_t			 i, k;
-
-	for (i = 0; i < OPT__COUNT; i++) {
-		item = &c->opt[i];
-		if (i == OPT_CONF_FILE || item->level == CONF_DEFAULT)
-			continue;
-		for (k = 0; k < item->n; k++)
-			conf_print_value(fp, conf_options[i].name,
-			    &item->v[k]);
-	}
-	for (i = 0; i < c->nextra; i++) {
-		item = &c->extra[i].item;
-		for (k = 0; k < item->n; k++)
-			conf_print_value(fp, c->extra[i].key, &item->v[k]);
-	}
-}
-
-static const char *
-conf_type_word(enum opt_type type)
-{
-	switch (type) {
-	case OPT_T_PATH:
-		return "=PATH";
-	case OPT_T_INT:
-		return "=N";
-	case OPT_T_FLAG:
-		return "";
-	case OPT_T_ENUM:
-		return "=WORD";
-	default:
-		return "=TEXT";
-	}
-}
-
-/* Append to the string in BUF. */
-static void PFSD_PRINTF(3, 4)
-conf_cat(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list	ap;
-	size_t	len = strlen(buf);
-
-	va_start(ap, fmt);
-	vsnprintf(buf + len, size - len, fmt, ap);
-	va_end(ap);
-}
-
-/* TEXT from column COL on (the cursor is there), wrapped by words. */
-static void
-conf_wrap(FILE *fp, const char *text, int col)
-{
-	const char	*word = text + strspn(text, " ");
-	int		 x = col, len;
-
-	while (*word != '\0') {
-		len = (int)strcspn(word, " ");
-		if (x > col && x + 1 + len > CONF_WIDTH) {
-			fprintf(fp, "\n%*s", col, "");
-			x = col;
-		} else if (x > col) {
-			fputc(' ', fp);
-			x++;
-		}
-		x += fprintf(fp, "%.*s", len, word);
-		word += len + strspn(word + len, " ");
-	}
-	fputc('\n', fp);
-}
-
-static void
-conf_usage_key(FILE *fp, const struct option_def *o, const char *def)
-{
-	char	desc[1024];
-	size_t	i;
-	int	n;
-
-	snprintf(desc, sizeof desc, "%s", o->help);
-	if (o->type == OPT_T_INT && o->max >= INT_MAX)
-		conf_cat(desc, sizeof desc, "; %ld or more", o->min);
-	else if (o->type == OPT_T_INT)
-		conf_cat(desc, sizeof desc, "; %ld..%ld", o->min, o->max);
-	for (i = 0; o->type == OPT_T_ENUM && o->choices[i] != NULL; i++)
-		conf_cat(desc, sizeof desc, "%s%s", i == 0 ? "; one of " :
-		    ", ", o->choices[i]);
-	if (o->list)
-		conf_cat(desc, sizeof desc, "; may be repeated");
-	if (def != NULL)
-		conf_cat(desc, sizeof desc, " [default: %s]", def);
-	n = fprintf(fp, "  --%s%s", o->name, conf_type_word(o->type));
-	if (n >= CONF_HELP_COL)
-		fprintf(fp, "\n%*s", CONF_HELP_COL, "");
-	else
-		fprintf(fp, "%*s", CONF_HELP_COL - n, "");
-	conf_wrap(fp, desc, CONF_HELP_COL);
-}
-
-/* --help, from the table. */
-void
-conf_usage(FILE *fp)
-{
-	size_t	i;
-
-	fprintf(fp, "usage: pfsd [-htTV] [-c FILE] [--KEY=VALUE ...]\n"
-	    "       pfsd status [--json] [-c FILE] [--KEY=VALUE ...]\n"
-	    "\n"
-	    "  -c FILE                 read FILE (same as --conf_file=FILE)\n"
-	    "  -t                      check the configuration, exit 0 or 78\n"
-	    "  -T                      print the effective configuration\n"
-	    "  -h, --help              print this help\n"
-	    "  -V, --version           print the version\n"
-	    "  status                  report on the running pfsd "
-	    "(--json: as JSON)\n"
-	    "\n"
-	    "Every key below may be given here as --KEY=VALUE, --KEY VALUE "
-	    "or --FLAG,\nor in the file as \"KEY VALUE\":\n");
-	for (i = 0; i < OPT__COUNT; i++)
-		conf_usage_key(fp, &conf_options[i], conf_default(i));
-}
-
-/* --help -c FILE: the options the handler NAME declares. */
-void
-conf_usage_handler(FILE *fp, const struct conf *c, const char *name)
-{
-	size_t	i;
-
-	if (!c->hdeclares) {
-		fprintf(fp, "\nThe handler %s declares no options.\n", name);
-		return;
-	}
-	fprintf(fp, "\nOptions of the handler %s:\n", name);
-	for (i = 0; i < c->nhopts; i++)
-		conf_usage_key(fp, &c->hopts[i], c->hopts[i].def);
-	if (c->nhopts == 0)
-		fprintf(fp, "  (none)\n");
 }

@@ -185,8 +185,6 @@ struct conf	*conf_new(void);
 void		 conf_free(struct conf *);
 int		 conf_set(struct conf *, const char *, const char *,
 		    enum conf_level, const char *, int);
-int		 conf_parse_kv(struct conf *, const char *, const char *);
-int		 conf_load_file(struct conf *, const char *);
 void		 conf_error(struct conf *, const char *, int, const char *,
 		    const char *, ...) PFSD_PRINTF(5, 6);
 void		 conf_warn(struct conf *, const char *, int, const char *,
@@ -195,7 +193,6 @@ int		 conf_find(const char *);
 int		 conf_declare(struct conf *, const struct option_def *, size_t,
 		    const struct conf_value *, const char *);
 void		 conf_check_unknown(struct conf *);
-void		 conf_usage_handler(FILE *, const struct conf *, const char *);
 void		*conf_reallocarray(void *, size_t, size_t);
 char		*conf_strdup(const char *);
 void		 conf_strings_free(char **, size_t);
@@ -207,10 +204,27 @@ const char	*conf_at(const struct conf *, enum opt_id, size_t);
 const struct conf_value *conf_value_at(const struct conf *, enum opt_id,
 		    size_t);
 const struct conf_item *conf_lookup(const struct conf *, const char *);
+void		 conf_absolute_paths(struct conf *, const char *);
+
+/* conf.c, for conf_kv.c and conf_print.c */
+#define CONF_NAME_MAX	64	/* longer keys get no "did you mean" */
+int		 conf_keych(int);
+size_t		 conf_key_span(const char *);
+const char	*conf_default(enum opt_id);
+struct conf_item *conf_extra_find(const struct conf *, const char *);
+const struct option_def *conf_hopt_find(const struct conf *, const char *);
+
+/* conf_kv.c */
+int		 conf_parse_kv(struct conf *, const char *, const char *);
+int		 conf_load_file(struct conf *, const char *);
+int		 conf_kv_sep(const char *);
+
+/* conf_print.c */
+const char	*conf_suggest(const struct conf *, const char *, int *);
 void		 conf_print(const struct conf *, FILE *);
 void		 conf_save(const struct conf *, FILE *);
-void		 conf_absolute_paths(struct conf *, const char *);
 void		 conf_usage(FILE *);
+void		 conf_usage_handler(FILE *, const struct conf *, const char *);
 
 /* conf_cmdline.c */
 int		 conf_cmdline_parse(struct conf *, int, char **,
