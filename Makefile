@@ -84,7 +84,8 @@ ALL_LDFLAGS	= $(SANFLAGS) $(LDFLAGS_CONF) $(LDFLAGS)
 DAEMON_LIB_SRCS	= daemon/conf.c daemon/conf_kv.c daemon/conf_print.c \
 		  daemon/conf_yaml.c daemon/conf_cmdline.c \
 		  daemon/log.c \
-		  daemon/listen.c daemon/listen_inherit.c daemon/access.c \
+		  daemon/listen.c daemon/listen_parse.c daemon/listen_inherit.c \
+		  daemon/access.c \
 		  daemon/proxy.c \
 		  daemon/plugin.c \
 		  daemon/api.c daemon/scoreboard.c daemon/serialize.c \
@@ -330,7 +331,7 @@ FUZZ_CC		?= clang
 FUZZ_TARGETS	= kv yaml port access inherit proxy log
 FUZZ_OBJS	= $(patsubst %,tests/fuzz/obj/%.o,conf conf_kv conf_print \
 		  conf_yaml conf_cmdline \
-		  log listen listen_inherit \
+		  log listen listen_parse listen_inherit \
 		  access proxy scoreboard util paths)
 FUZZ_BINS	= $(patsubst %,tests/fuzz/bin/fuzz_%,$(FUZZ_TARGETS))
 # clang, unlike gcc, warns about vprintf-style calls in functions that

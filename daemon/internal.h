@@ -315,8 +315,6 @@ struct listener {
 	int		 line;
 };
 
-int		 listen_parse(const char *, const char *, const char *,
-		    const char *, struct listen_spec *, char *, size_t);
 int		 listen_configure(struct conf *, struct listener **,
 		    size_t *);
 char		*listen_name(const char *, int, int, int);
@@ -328,6 +326,12 @@ void		 listen_print(const struct listener *, size_t, FILE *);
 int		 listen_chown(struct listener *, size_t, uid_t, gid_t);
 /* socket(2) as listen.c calls it; tests replace it to fake "no IPv6". */
 extern int	(*listen_socket_fn)(int, int, int);
+
+/* listen_parse.c */
+extern const char *const lp_protos[];	/* enum pfsd_proto, then "ssl" */
+int		 listen_parse(const char *, const char *, const char *,
+		    const char *, struct listen_spec *, char *, size_t);
+int		 lp_is_ipv6(const char *);
 
 /* listen_inherit.c */
 int		 listen_inherit(struct listener *, size_t, char *, size_t);
