@@ -94,7 +94,8 @@ DAEMON_LIB_SRCS	= daemon/conf.c daemon/conf_kv.c daemon/conf_print.c \
 		  daemon/compat.c daemon/hooks.c daemon/metrics.c \
 		  daemon/sigpass.c daemon/check.c daemon/metrics_http.c \
 		  daemon/accesslog.c daemon/proctitle.c \
-		  daemon/tls.c daemon/util.c
+		  daemon/tls.c daemon/util.c \
+		  daemon/history.c
 DAEMON_LIB_OBJS	= $(DAEMON_LIB_SRCS:.c=.o)
 DAEMON_LIBS	= $(PCRE2_LIBS) $(SSL_LIBS) $(DL_LIBS) -lpthread
 PLUGINS		= $(patsubst %.c,%.so,$(wildcard plugins/*.c))

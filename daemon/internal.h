@@ -556,6 +556,41 @@ void		 metrics_child_gone(struct pfsd_server *, const struct child *,
 		    int);
 enum exit_reason metrics_exit_reason(const struct child *, int);
 void		 metrics_render(const struct pfsd_server *, FILE *);
+void		 metrics_totals(const struct pfsd_server *, struct metrics *);
+unsigned long	 metrics_ended(const struct metrics *);
+unsigned long	 metrics_errors(const struct metrics *);
+
+/* history.c */
+#define RELOAD_OK		0
+#define RELOAD_REFUSED		1
+#define RELOAD_ROLLED_BACK	2
+#define RELOAD__COUNT		3
+#define HISTORY_RELOADS		16	/* reloads the status page lists */
+#define HISTORY_SECONDS		300	/* the chart: five minutes */
+
+struct reload_event {
+	long long	 time;		/* wall clock, seconds */
+	unsigned int	 generation;	/* serving after it */
+	int		 result;	/* RELOAD_* */
+	char		 reason[232];
+};
+
+struct history_second {
+	unsigned int	 requests;	/* ended in that second */
+	unsigned int	 errors;	/* denied, or a child's bad end */
+};
+
+void		 history_open(struct pfsd_server *, int);
+int		 history_fd(void);
+void		 history_save(const struct pfsd_server *);
+void		 history_forget(void);
+void		 history_reload(int, unsigned int, const char *);
+unsigned long	 history_reloads(int);
+const struct reload_event *history_event(size_t);
+void		 history_tick(const struct pfsd_server *);
+long long	 history_due(void);
+size_t		 history_seconds(const struct pfsd_server *,
+		    struct history_second *, size_t);
 
 /* accesslog.c */
 int		 accesslog_open(const struct conf *, char *, size_t);

@@ -6,9 +6,9 @@
  * counts in its own scoreboard slot (metrics_request, after a request),
  * and the parent folds a slot into its own totals when it reaps the
  * child (metrics_child_gone).  A reading is the parent's totals plus the
- * live slots.  The parent's totals start again at each HUP, as a
- * restarted process's counters would; Prometheus treats that as a counter
- * reset.
+ * live slots.  The parent's totals cross the HUP re-exec (history.c
+ * keeps them), and the children of the previous generation are folded in
+ * when they end like any other: a reload is no counter reset.
  */
 #include "internal.h"
 
@@ -30,6 +30,12 @@ static const char *const exit_names[EXIT__COUNT] = {
 	[EXIT_CRASHED] = "crashed",
 	[EXIT_TIMEOUT] = "timeout",
 	[EXIT_KILLED] = "killed"
+};
+
+static const char *const reload_names[RELOAD__COUNT] = {
+	[RELOAD_OK] = "ok",
+	[RELOAD_REFUSED] = "refused",
+	[RELOAD_ROLLED_BACK] = "rolled_back"
 };
 
 static const char *const state_names[] = {
@@ -143,19 +149,49 @@ write_histogram(FILE *f, const struct metrics *m)
 	    (double)m->dur_us / 1e6, cum);
 }
 
+/* A reading: the parent's totals plus what the live children counted. */
+void
+metrics_totals(const struct pfsd_server *srv, struct metrics *m)
+{
+	size_t	i;
+
+	*m = srv->metrics;
+	for (i = 0; i < srv->nchildren; i++)
+		if (srv->children[i].slot >= 0 &&
+		    srv->children[i].kind != CHILD_DEQUEUE)
+			fold(m, &srv->sb.slots[srv->children[i].slot]);
+}
+
+/* Requests that ended, served or denied. */
+unsigned long
+metrics_ended(const struct metrics *m)
+{
+	unsigned long	ended = 0;
+	size_t		i;
+
+	for (i = 0; i < METRICS_BUCKETS; i++)
+		ended += m->hist[i];
+	return ended;
+}
+
+/* What went wrong: requests denied, children that ended badly. */
+unsigned long
+metrics_errors(const struct metrics *m)
+{
+	return m->denied + m->exits[EXIT_FAILED] + m->exits[EXIT_CRASHED] +
+	    m->exits[EXIT_TIMEOUT] + m->exits[EXIT_KILLED];
+}
+
 /* The whole exposition, as `pfsd status --metrics` prints it. */
 void
 metrics_render(const struct pfsd_server *srv, FILE *f)
 {
-	struct metrics	m = srv->metrics;
-	unsigned long	ended = 0;
+	struct metrics	m;
+	unsigned long	ended;
 	size_t		i;
 	long long	now = now_ms();
 
-	for (i = 0; i < srv->nchildren; i++)
-		if (srv->children[i].slot >= 0 &&
-		    srv->children[i].kind != CHILD_DEQUEUE)
-			fold(&m, &srv->sb.slots[srv->children[i].slot]);
+	metrics_totals(srv, &m);
 	head(f, "pfsd_build_info", "gauge", "pfsd's version and plugin ABI.");
 	fprintf(f, "pfsd_build_info{version=\"%s\",abi=\"%d.%d\"} 1\n",
 	    PACKAGE_VERSION, PFSD_ABI_MAJOR, PFSD_ABI_MINOR);
@@ -168,8 +204,7 @@ metrics_render(const struct pfsd_server *srv, FILE *f)
 	head(f, "pfsd_max_servers", "gauge", "Children the pool keeps.");
 	fprintf(f, "pfsd_max_servers %ld\n", srv->max_servers);
 	write_children(f, srv);
-	for (i = 0; i < METRICS_BUCKETS; i++)
-		ended += m.hist[i];
+	ended = metrics_ended(&m);
 	head(f, "pfsd_connections_accepted_total", "counter", "Connections "
 	    "and datagrams the children took.");
 	fprintf(f, "pfsd_connections_accepted_total %lu\n", m.served);
@@ -184,5 +219,11 @@ metrics_render(const struct pfsd_server *srv, FILE *f)
 	for (i = 0; i < EXIT__COUNT; i++)
 		fprintf(f, "pfsd_child_exits_total{reason=\"%s\"} %lu\n",
 		    exit_names[i], m.exits[i]);
+	head(f, "pfsd_reloads_total", "counter", "HUPs by result: ok (the "
+	    "new generation serves), refused (before the exec: the check "
+	    "failed), rolled_back (the new image failed to start).");
+	for (i = 0; i < RELOAD__COUNT; i++)
+		fprintf(f, "pfsd_reloads_total{result=\"%s\"} %lu\n",
+		    reload_names[i], history_reloads((int)i));
 	write_histogram(f, &m);
 }

@@ -148,6 +148,7 @@ close_parent_fds(struct pfsd_server *srv)
 	if (srv->status_fd != -1)
 		close(srv->status_fd);
 	metrics_http_forget();
+	history_forget();
 	if (srv->ready_fd != -1)
 		close(srv->ready_fd);
 	if (srv->plugin.fd != -1)
@@ -389,8 +390,12 @@ reap(struct pfsd_server *srv)
 		hooks_child_gone(srv, pid, status, 1);
 		if (c->kind == CHILD_WORKER)
 			worker_gone(srv, c, status);
-		else if (c->slot >= 0)
-			scoreboard_release(&srv->sb, c->slot);
+		else {
+			if (c->kind == CHILD_OLD)	/* counted across HUP */
+				metrics_child_gone(srv, c, status);
+			if (c->slot >= 0)
+				scoreboard_release(&srv->sb, c->slot);
+		}
 		remove_child(srv, c);
 	}
 }
@@ -712,6 +717,7 @@ parent_timeout(struct pfsd_server *srv)
 	due = min_due(due, watchdog_due(srv));
 	due = min_due(due, restart_due(srv));
 	due = min_due(due, metrics_http_due());
+	due = min_due(due, history_due());
 	if (srv->status_pause_ms > now)
 		due = min_due(due, srv->status_pause_ms);
 	if (srv->token_audit_ms > 0)
@@ -861,6 +867,7 @@ parent_main(struct pfsd_server *srv)
 		watchdog(srv);
 		restart_timer(srv);
 		stop_deadline(srv);
+		history_tick(srv);
 		if (srv->plugin.idle_loop_hook != NULL)
 			srv->plugin.idle_loop_hook(srv);
 		if (!srv->stopping)	/* pfsd_set_option("max_servers") */

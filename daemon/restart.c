@@ -46,6 +46,7 @@
 #define ENV_EXE			"PFSD_EXE"
 #define ENV_CHECK_HELD		"PFSD_CHECK_HELD"	/* for the -t check */
 #define ENV_SCOREBOARD_FD	"PFSD_SCOREBOARD_FD"
+#define ENV_HISTORY_FD		"PFSD_HISTORY_FD"	/* history.c's memfd */
 
 #define OLD_KILL_MS		1000	/* old child: SIGTERM to SIGKILL */
 
@@ -61,8 +62,10 @@ static struct {
 	int		 handler_fd;	/* its handler's private copy */
 	int		 status_fd;	/* its status socket */
 	int		 sb_fd;		/* its scoreboard */
+	int		 history_fd;	/* its counters and history */
 	char		 conf_path[32];	/* /proc/self/fd/N of conf_fd */
-} rs = { .conf_fd = -1, .handler_fd = -1, .status_fd = -1, .sb_fd = -1 };
+} rs = { .conf_fd = -1, .handler_fd = -1, .status_fd = -1, .sb_fd = -1,
+    .history_fd = -1 };
 
 static char *
 take_env(const char *name)
@@ -117,7 +120,7 @@ parse_saved(const char *s)
 void
 restart_init(struct pfsd_server *srv)
 {
-	char	*gen, *saved, *status, *sb;
+	char	*gen, *saved, *status, *sb, *hist;
 
 	rs.listen_fds = take_env(ENV_LISTEN_FDS);
 	rs.old_children = take_env(ENV_OLD_CHILDREN);
@@ -128,6 +131,7 @@ restart_init(struct pfsd_server *srv)
 	saved = take_env(ENV_SAVED);
 	status = take_env(ENV_STATUS_FD);
 	sb = take_env(ENV_SCOREBOARD_FD);
+	hist = take_env(ENV_HISTORY_FD);
 	if (gen != NULL) {
 		srv->generation = (unsigned int)strtoul(gen, NULL, 10);
 		srv->reexec = 1;
@@ -135,7 +139,9 @@ restart_init(struct pfsd_server *srv)
 	parse_saved(saved);
 	rs.status_fd = env_fd(status);
 	rs.sb_fd = env_fd(sb);
+	rs.history_fd = env_fd(hist);
 	free(sb);
+	free(hist);
 	free(gen);
 	free(saved);
 	free(status);
@@ -235,16 +241,20 @@ check_argv(struct pfsd_server *srv)
 	return av;
 }
 
-/* Remember what the last reload did, for pfsd status and sd_notify. */
+/* A HUP refused: say why in pfsd status, sd_notify and the history. */
 static void
 set_reload_status(struct pfsd_server *srv, const char *fmt, ...)
 {
-	va_list	ap;
+	const char	*why = srv->reload_status;
+	va_list		 ap;
 
 	va_start(ap, fmt);
 	vsnprintf(srv->reload_status, sizeof(srv->reload_status), fmt, ap);
 	va_end(ap);
 	notify_status(srv, 0);
+	if (strncmp(why, "HUP refused: ", 13) == 0)
+		why += 13;
+	history_reload(RELOAD_REFUSED, srv->generation, why);
 }
 
 /*
@@ -288,6 +298,8 @@ restart_begin(struct pfsd_server *srv)
 		log_msg(PFSD_LOG_ERR, "HUP: pfsd runs chrooted in %s and cannot "
 		    "re-execute itself there; stop and start it to reload",
 		    conf_str(srv->conf, OPT_CHROOT));
+		set_reload_status(srv, "HUP refused: chrooted in %s",
+		    conf_str(srv->conf, OPT_CHROOT));
 		return;
 	}
 	if (!origin_usable(srv))
@@ -297,6 +309,8 @@ restart_begin(struct pfsd_server *srv)
 	if ((fd = memfd_create("pfsd-check", MFD_CLOEXEC)) == -1 ||
 	    (av = check_argv(srv)) == NULL || (held = held_list(srv)) == NULL) {
 		log_warn("HUP: cannot check the configuration");
+		set_reload_status(srv, "HUP refused: cannot check the "
+		    "configuration: %s", strerror(errno));
 		if (fd != -1)
 			close(fd);
 		free(av);
@@ -315,6 +329,8 @@ restart_begin(struct pfsd_server *srv)
 	free(held);
 	if (pid == -1) {
 		log_warn("HUP: fork");
+		set_reload_status(srv, "HUP refused: fork: %s",
+		    strerror(errno));
 		close(fd);
 		return;
 	}
@@ -449,9 +465,9 @@ restart_timer(struct pfsd_server *srv)
 	    conf_num(srv->conf, OPT_HUP_CHECK_TIMEOUT));
 }
 
-/* Log what the check printed, one line at a time. */
+/* Log what the check printed, one line at a time; the first in first. */
 static void
-log_check_output(struct pfsd_server *srv)
+log_check_output(struct pfsd_server *srv, char *first, size_t len)
 {
 	char	buf[CHECK_OUTPUT_MAX], *line, *save;
 	ssize_t	n;
@@ -463,8 +479,11 @@ log_check_output(struct pfsd_server *srv)
 		return;
 	buf[n] = '\0';
 	for (line = strtok_r(buf, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save))
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (*first == '\0')
+			snprintf(first, len, ": %s", line);
 		log_msg(PFSD_LOG_ERR, "HUP: %s", line);
+	}
 }
 
 static void
@@ -520,6 +539,7 @@ unset_env(void)
 	unsetenv(ENV_EXE);
 	unsetenv(ENV_CHECK_HELD);
 	unsetenv(ENV_SCOREBOARD_FD);
+	unsetenv(ENV_HISTORY_FD);
 }
 
 /* What the next image receives; why (non-NULL) makes it a rollback. */
@@ -543,6 +563,9 @@ set_env(struct pfsd_server *srv, const char *fds, const char *children,
 	if (srv->sb.fd != -1 || rs.sb_fd != -1)
 		rc |= setenv_num(ENV_SCOREBOARD_FD, srv->sb.fd != -1 ?
 		    srv->sb.fd : rs.sb_fd);
+	if (history_fd() != -1 || rs.history_fd != -1)
+		rc |= setenv_num(ENV_HISTORY_FD, history_fd() != -1 ?
+		    history_fd() : rs.history_fd);
 	if (why != NULL)
 		rc |= setenv(ENV_ROLLBACK, why, 1);
 	if (rc != 0)
@@ -581,12 +604,15 @@ exec_failed(struct pfsd_server *srv, sigset_t *old, int conf_fd)
 	size_t	i;
 
 	log_warn("HUP: cannot re-exec %s", srv->exe);
+	set_reload_status(srv, "HUP refused: cannot re-exec %s: %s",
+	    srv->exe, strerror(errno));
 	unset_env();
 	close(conf_fd);
 	listeners_inheritable(srv, 0);
 	set_inheritable(srv->status_fd, 0);
 	set_inheritable(srv->plugin.fd, 0);
 	set_inheritable(srv->sb.fd, 0);
+	set_inheritable(history_fd(), 0);
 	tls_exec(srv, 0);
 	if (ser_setup(&srv->ser, srv->conf, srv->nls, err, sizeof(err)) == -1)
 		fatalx("HUP: %s", err);
@@ -617,6 +643,8 @@ restart_exec(struct pfsd_server *srv)
 	free(children);
 	if (rc == -1) {
 		log_warn("HUP: cannot hand over to the new generation");
+		set_reload_status(srv, "HUP refused: cannot hand over to the "
+		    "new generation");
 		if (conf_fd != -1)
 			close(conf_fd);
 		return;
@@ -629,6 +657,8 @@ restart_exec(struct pfsd_server *srv)
 	set_inheritable(conf_fd, 1);
 	set_inheritable(srv->plugin.fd, 1);
 	set_inheritable(srv->sb.fd, 1);
+	history_save(srv);		/* counters go on: no reset */
+	set_inheritable(history_fd(), 1);
 	tls_exec(srv, 1);		/* sessions resume across the HUP */
 	ser_cleanup(&srv->ser);		/* the new generation makes its own */
 	if (chdir(srv->cwd) == 0)
@@ -640,13 +670,14 @@ restart_exec(struct pfsd_server *srv)
 void
 restart_checked(struct pfsd_server *srv, int status)
 {
+	char	first[200] = "";
 	int	ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	int	killed = srv->checker_killed;
 
 	srv->checker = 0;
 	srv->checker_killed = 0;
 	if (!ok && !killed)
-		log_check_output(srv);
+		log_check_output(srv, first, sizeof(first));
 	else {
 		close(srv->checker_out);
 		srv->checker_out = -1;
@@ -657,7 +688,7 @@ restart_checked(struct pfsd_server *srv, int status)
 		log_msg(PFSD_LOG_ERR, "HUP: the new configuration was "
 		    "refused; still serving with the current one");
 		set_reload_status(srv, "HUP refused: the new configuration "
-		    "did not pass the check");
+		    "did not pass the check%s", first);
 	} else if (!srv->hup_pending && origin_usable(srv))
 		restart_exec(srv);
 	if (srv->hup_pending) {
@@ -697,6 +728,7 @@ undo_image(struct pfsd_server *srv)
 	set_inheritable(rs.conf_fd, 1);
 	set_inheritable(rs.handler_fd, 1);
 	set_inheritable(srv->sb.fd != -1 ? srv->sb.fd : rs.sb_fd, 1);
+	set_inheritable(rs.history_fd, 1);
 	tls_exec(srv, 1);	/* the ticket keys too, if taken already */
 }
 
@@ -763,18 +795,33 @@ void
 restart_commit(struct pfsd_server *srv)
 {
 	const char	*env = rs.old_children;
+	struct child	 gone;
 	char		*end;
 	long		 pid;
+	int		 st;
 
+	history_open(srv, rs.history_fd);	/* the totals, before a reap */
+	rs.history_fd = -1;
 	while (env != NULL && *env != '\0') {
 		pid = strtol(env, &end, 10);
 		if (end == env || pid <= 0)
 			break;
 		/* only our own children: a stale or forged variable must
 		 * not make us signal other processes */
-		if (waitpid((pid_t)pid, NULL, WNOHANG) == 0)
-			parent_add_child(srv, (pid_t)pid,
-			    scoreboard_find(&srv->sb, (pid_t)pid), CHILD_OLD);
+		memset(&gone, 0, sizeof(gone));
+		gone.pid = (pid_t)pid;
+		gone.slot = scoreboard_find(&srv->sb, (pid_t)pid);
+		gone.kind = CHILD_OLD;
+		switch (waitpid((pid_t)pid, &st, WNOHANG)) {
+		case -1:
+			break;
+		case 0:
+			parent_add_child(srv, (pid_t)pid, gone.slot, CHILD_OLD);
+			break;
+		default:	/* ended since the exec: what it counted stays */
+			metrics_child_gone(srv, &gone, st);
+			break;
+		}
 		env = *end == ',' ? end + 1 : end;
 	}
 	release_stale_slots(srv);
@@ -790,6 +837,8 @@ restart_commit(struct pfsd_server *srv)
 	free(rs.old_children);
 	rs.listen_fds = rs.old_children = NULL;
 	if (rs.rollback != NULL) {
+		history_reload(RELOAD_ROLLED_BACK, srv->generation,
+		    rs.rollback);
 		log_msg(PFSD_LOG_ERR, "HUP: %s; generation %u kept",
 		    rs.rollback, srv->generation);
 		snprintf(srv->reload_status, sizeof(srv->reload_status),
@@ -797,5 +846,6 @@ restart_commit(struct pfsd_server *srv)
 		    srv->generation);
 		free(rs.rollback);
 		rs.rollback = NULL;
-	}
+	} else if (srv->reexec)
+		history_reload(RELOAD_OK, srv->generation, "");
 }

@@ -124,6 +124,68 @@ START_TEST(test_counts)
 }
 END_TEST
 
+/*
+ * A HUP is no counter reset: what the children of generation 0 counted
+ * (including those that finish after the exec), the exits and the
+ * reloads by result go on in the new image and in a rollback image.
+ */
+START_TEST(test_counts_across_hup)
+{
+	struct hproc	 p;
+	char		 buf[256], conf[600], *m;
+	const char	*sock = h_path("status.sock");
+	const char	*av[] = { "-c", conf, NULL };
+	int		 port = h_free_port(), i;
+
+#define HUP_CONF(extra) h_write("pfsd.conf", "handler %s\nmax_servers 2\n" \
+	    "port 127.0.0.1:%d\nstatus_socket %s\n%s", TPLUGIN("hooks"), \
+	    port, sock, extra)
+	snprintf(conf, sizeof(conf), "%s", HUP_CONF(""));
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_msg(h_wait_ready(&p, READY_MS) == 0, "%s",
+	    h_read_file(p.log));
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(h_talk("127.0.0.1", port, "hello\n", buf,
+		    sizeof(buf)), 6);
+	ck_assert_int_le(h_talk("127.0.0.1", port, "crash\n", buf,
+	    sizeof(buf)), 0);
+	ck_assert(h_wait_log(&p, "killed by signal", 5000) == 0);
+
+	ck_assert_int_eq(kill(p.pid, SIGHUP), 0);	/* ok */
+	ck_assert_msg(h_wait_log(&p, "serving (generation 1,", READY_MS) == 0,
+	    "%s", h_read_file(p.log));
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(h_talk("127.0.0.1", port, "hello\n", buf,
+		    sizeof(buf)), 6);
+	HUP_CONF("max_servers many\n");		/* refused by the check */
+	ck_assert_int_eq(kill(p.pid, SIGHUP), 0);
+	ck_assert(h_wait_log(&p, "the new configuration was refused", READY_MS)
+	    == 0);
+	HUP_CONF("fail_hook pre_loop_hook\n");	/* the new image fails */
+	ck_assert_int_eq(kill(p.pid, SIGHUP), 0);
+	ck_assert_msg(h_wait_log(&p, "; generation 1 kept", READY_MS) == 0,
+	    "%s", h_read_file(p.log));
+	/* generation 0's children have gone (retired) */
+	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
+
+	m = scrape(sock);
+	ck_assert(series(m, "pfsd_generation") == 1);
+	ck_assert(series(m, "pfsd_requests_total{outcome=\"served\"}") == 5);
+	ck_assert(series(m, "pfsd_connections_accepted_total") == 6);
+	ck_assert(series(m, "pfsd_request_duration_seconds_count") == 5);
+	ck_assert(series(m, "pfsd_child_exits_total{reason=\"crashed\"}") ==
+	    1);
+	ck_assert(series(m, "pfsd_child_exits_total{reason=\"exited\"}") >=
+	    2);
+	ck_assert(series(m, "pfsd_reloads_total{result=\"ok\"}") == 1);
+	ck_assert(series(m, "pfsd_reloads_total{result=\"refused\"}") == 1);
+	ck_assert(series(m, "pfsd_reloads_total{result=\"rolled_back\"}") ==
+	    1);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+#undef HUP_CONF
+}
+END_TEST
+
 /* The line that says the pool is up also says what it serves, how. */
 START_TEST(test_startup_summary)
 {
@@ -646,6 +708,7 @@ metrics_suite(void)
 	tc = tcase_create("status");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_counts);
+	tcase_add_test(tc, test_counts_across_hup);
 	tcase_add_test(tc, test_only_with_status);
 	tcase_add_test(tc, test_startup_summary);
 	suite_add_tcase(s, tc);
