@@ -24,33 +24,6 @@
 #include "harness.h"
 
 static int	port;
-static char	portarg[64];
-
-static void
-start(struct hproc *p, const char *const *extra)
-{
-	const char	*av[32];
-	size_t		 n = 0;
-
-	port = h_free_port();
-	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
-	av[n++] = portarg;
-	while (*extra != NULL && n < 30)
-		av[n++] = *extra++;
-	av[n] = NULL;
-	ck_assert_int_eq(h_start(p, av), 0);
-	ck_assert_msg(h_wait_ready(p, 10000) == 0, "not ready:\n%s",
-	    h_read_file(p->log));
-}
-
-static long long
-ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 START_TEST(test_request_timeout)
 {
@@ -62,16 +35,16 @@ START_TEST(test_request_timeout)
 	long long		 t0, took;
 	int			 fd;
 
-	start(&p, av);
+	port = h_serve(&p, NULL, av);
 	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
 	fd = h_connect_tcp("127.0.0.1", port);
-	t0 = ms();
+	t0 = h_now_ms();
 	ck_assert_int_eq(write(fd, "20000\n", 6), 6);
 	/* the other child serves meanwhile */
 	ck_assert_int_eq(h_talk("127.0.0.1", port, "10\n", buf, sizeof(buf)),
 	    9);
 	ck_assert_int_le(h_talk_fd(fd, NULL, buf, sizeof(buf), 10000), 0);
-	took = ms() - t0;
+	took = h_now_ms() - t0;
 	ck_assert_msg(took >= 900 && took < 1600, "ended after %lld ms", took);
 	ck_assert_int_eq(h_wait_log(&p, "request_timeout: child", 1000), 0);
 	ck_assert_int_eq(h_wait_log(&p, "(handler sleepy); stopping it", 10),
@@ -93,16 +66,16 @@ START_TEST(test_request_timeout_silent_client)
 	pid_t			 kid;
 	long long		 t0, took;
 
-	start(&p, av);
+	port = h_serve(&p, NULL, av);
 	ck_assert_int_eq(h_wait_children(p.pid, 1, 5000), 0);
 	ck_assert_int_eq(h_children(p.pid, &kid, 1), 1);
 	fd = h_connect_tcp("127.0.0.1", port);
-	t0 = ms();
+	t0 = h_now_ms();
 	ck_assert_int_ge(fd, 0);
 	/* the child serving the silent client is the one that goes */
-	while (h_alive(kid) && ms() - t0 < 5000)
+	while (h_alive(kid) && h_now_ms() - t0 < 5000)
 		usleep(2000);
-	took = ms() - t0;
+	took = h_now_ms() - t0;
 	ck_assert_msg(took >= 900 && took < 4000, "the child serving a silent "
 	    "client ended after %lld ms (request_timeout 1 s)", took);
 	ck_assert_int_eq(h_wait_log(&p, "request_timeout: child", 3000), 0);
@@ -130,15 +103,15 @@ START_TEST(test_request_timeout_grace)
 	int			 fd;
 
 	snprintf(termarg, sizeof(termarg), "--term_file=%s", h_path("term"));
-	start(&p, av);
+	port = h_serve(&p, NULL, av);
 	ck_assert_int_eq(h_wait_children(p.pid, 1, 5000), 0);
 	ck_assert_int_eq(h_children(p.pid, &kid, 1), 1);
 	fd = h_connect_tcp("127.0.0.1", port);
 	ck_assert_int_eq(write(fd, "20000\n", 6), 6);
-	t0 = ms();
-	while (h_alive(kid) && ms() - t0 < 10000)
+	t0 = h_now_ms();
+	while (h_alive(kid) && h_now_ms() - t0 < 10000)
 		usleep(2000);
-	gone = ms();
+	gone = h_now_ms();
 	ck_assert_msg(!h_alive(kid), "the child outlived SIGTERM for 10 s");
 	ck_assert_ptr_nonnull(s = h_read_file(h_path("term")));
 	term = atoll(s);
@@ -174,7 +147,7 @@ START_TEST(test_status_served_count)
 
 	snprintf(sock, sizeof(sock), "--status_socket=%s",
 	    h_path("status.sock"));
-	start(&p, av);
+	port = h_serve(&p, NULL, av);
 	for (i = 0; i < 7; i++)
 		ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", buf,
 		    sizeof(buf)), 2);
@@ -201,7 +174,7 @@ START_TEST(test_status_text_and_json)
 
 	snprintf(sock, sizeof(sock), "--status_socket=%s",
 	    h_path("status.sock"));
-	start(&p, av);
+	port = h_serve(&p, NULL, av);
 	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
 	fd = h_connect_tcp("127.0.0.1", port);
 	ck_assert_int_eq(write(fd, "3000\n", 5), 5);
@@ -238,7 +211,7 @@ END_TEST
 START_TEST(test_status_socket_file_refused)
 {
 	struct hproc	 p;
-	char		 sock[600], out[4096], want[700], *s;
+	char		 portarg[64], sock[600], out[4096], want[700], *s;
 	const char	*av[] = { "--handler=echo", portarg, sock, NULL };
 	struct stat	 st;
 	mode_t		 mask;
@@ -263,7 +236,7 @@ START_TEST(test_status_socket_file_refused)
 	av[1] = sock;
 	av[2] = NULL;
 	mask = umask(0);
-	start(&p, av);
+	port = h_serve(&p, NULL, av);
 	umask(mask);
 	ck_assert_int_eq(lstat(h_path("status.sock"), &st), 0);
 	ck_assert(S_ISSOCK(st.st_mode));
@@ -290,7 +263,7 @@ START_TEST(test_status_unix_peer)
 	    h_path("status.sock"));
 	snprintf(unixport, sizeof(unixport), "--port=%s/unix",
 	    h_path("srv.sock"));
-	start(&p, av);
+	port = h_serve(&p, NULL, av);
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s",
@@ -350,7 +323,7 @@ START_TEST(test_status_default_conf_and_json)
 
 	snprintf(sock, sizeof(sock), "--status_socket=%s",
 	    h_path("status.sock"));
-	start(&p, av);
+	port = h_serve(&p, NULL, av);
 	ck_assert_int_eq(h_wait_children(p.pid, 1, 5000), 0);
 	conf = h_write("status.conf", "handler echo\nstatus_socket %s\n",
 	    h_path("status.sock"));
@@ -379,7 +352,7 @@ START_TEST(test_notify_lifecycle)
 	struct hproc		 p;
 	const char *const	 av[] = { "--handler=echo", NULL };
 
-	start(&p, av);
+	port = h_serve(&p, NULL, av);
 	kill(p.pid, SIGHUP);
 	ck_assert_int_eq(h_wait_notify(&p, "RELOADING=1\nMONOTONIC_USEC=",
 	    10000), 0);
@@ -473,7 +446,7 @@ START_TEST(test_max_requests_jitter)
 
 	int			 lengths = 0;
 
-	start(&p, av);
+	port = h_serve(&p, NULL, av);
 	n = run_lengths(100, runs, 64);
 	ck_assert_int_ge(n, 10);
 	for (i = 0; i < n - 1; i++) {	/* the last run may be cut short */
@@ -500,7 +473,7 @@ START_TEST(test_replacement_before_last_request_ends)
 	char			 buf[64];
 	int			 fd;
 
-	start(&p, av);
+	port = h_serve(&p, NULL, av);
 	ck_assert_int_eq(h_wait_children(p.pid, 1, 5000), 0);
 	fd = h_connect_tcp("127.0.0.1", port);
 	ck_assert_int_eq(write(fd, "1500\n", 5), 5);
@@ -524,13 +497,13 @@ START_TEST(test_recycling_cap)
 	int			 fds[10], i, n, peak = 0;
 	long long		 end;
 
-	start(&p, av);
+	port = h_serve(&p, NULL, av);
 	ck_assert_int_eq(h_wait_children(p.pid, 20, 10000), 0);
 	for (i = 0; i < 10; i++) {
 		fds[i] = h_connect_tcp("127.0.0.1", port);
 		ck_assert_int_eq(write(fds[i], "1000\n", 5), 5);
 	}
-	for (end = ms() + 900; ms() < end; usleep(5000))
+	for (end = h_now_ms() + 900; h_now_ms() < end; usleep(5000))
 		if ((n = h_children(p.pid, NULL, 0)) > peak)
 			peak = n;
 	ck_assert_msg(peak == 22, "peak of %d children (cap 2)", peak);

@@ -24,7 +24,6 @@
 
 #include "harness.h"
 
-#define READY_MS	10000
 
 Suite	*compat_suite(void);
 
@@ -34,33 +33,11 @@ static int	port;
 static void
 start_conf(struct hproc *p, const char *body)
 {
-	char		conf[512];
-	const char	*av[] = { "-c", conf, NULL };
+	char	conf[1024];
 
-	port = h_free_port();
-	snprintf(conf, sizeof(conf), "%s", h_write("pfsd.conf",
-	    "handler echo\nport 127.0.0.1:%d\nmax_servers 1\nlog_level 3\n"
-	    "log_file %s\n%s", port, h_path("pfsd.log"), body));
-	ck_assert_int_eq(h_start(p, av), 0);
-	ck_assert_msg(h_wait_ready(p, READY_MS) == 0, "not ready:\n%s",
-	    h_read_file(h_path("pfsd.log")));
-}
-
-static int
-wait_log(const char *s, int ms)
-{
-	char	*log;
-	int	 found;
-
-	for (; ms > 0; ms -= 10) {
-		log = h_read_file(h_path("pfsd.log"));
-		found = log != NULL && strstr(log, s) != NULL;
-		free(log);
-		if (found)
-			return 0;
-		usleep(10000);
-	}
-	return -1;
+	snprintf(conf, sizeof(conf), "handler echo\nmax_servers 1\n"
+	    "log_level 3\n%s", body);
+	port = h_serve_conf(p, conf);
 }
 
 /*
@@ -114,8 +91,8 @@ START_TEST(test_allow_deny_served)
 	ck_assert_msg(served() == deny_cases[_i].served, "%s",
 	    deny_cases[_i].rules);
 	if (!deny_cases[_i].served)
-		ck_assert_int_eq(wait_log("127.0.0.1 port", 5000) == 0 &&
-		    wait_log(": denied", 5000) == 0, 1);
+		ck_assert_int_eq(h_wait_log(&p, "127.0.0.1 port", 5000) == 0 &&
+		    h_wait_log(&p, ": denied", 5000) == 0, 1);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
@@ -435,7 +412,7 @@ START_TEST(test_hooks_lifecycle)
 
 	/* HUP: close hooks before the re-exec, open hook after (same pid) */
 	kill(p.pid, SIGHUP);
-	ck_assert_int_eq(wait_log("serving (generation 1,", HOOK_MS), 0);
+	ck_assert_int_eq(h_wait_log(&p, "serving (generation 1,", HOOK_MS), 0);
 	ck_assert_ptr_nonnull(l = hook_line(HOOK_MS, "restart_open_hook", pp,
 	    NULL));
 	free(l);
@@ -535,7 +512,7 @@ START_TEST(test_set_option)
 	ck_assert_ptr_nonnull(l = hook_line(HOOK_MS, "child_init_hook",
 	    "worker set=EPERM", NULL));
 	free(l);
-	ck_assert_int_eq(wait_log("max_servers is now 3 (set by the "
+	ck_assert_int_eq(h_wait_log(&p, "max_servers is now 3 (set by the "
 	    "handler)", HOOK_MS), 0);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, HOOK_MS), 0);
 }
@@ -628,7 +605,7 @@ START_TEST(test_udp_recv_len)
 		    "handler echo\nport 127.0.0.1:%d/udp\nmax_servers 1\n"
 		    "udp_recv_len 5\nudp_recv_flags %s\n", port, flags[i]));
 		ck_assert_int_eq(h_start(&p, av), 0);
-		ck_assert_int_eq(h_wait_ready(&p, READY_MS), 0);
+		ck_assert_int_eq(h_wait_ready(&p, H_READY_MS), 0);
 		ck_assert_int_eq(h_talk_udp("127.0.0.1", port, "hello world\n",
 		    buf, sizeof(buf), 5000), 5);
 		ck_assert_str_eq(buf, "hello");

@@ -397,24 +397,6 @@ assert_log_clean(const char *path)
 	free(log);
 }
 
-/* Wait up to ms for the file at path to contain s; 0 or -1. */
-static int
-wait_file_has(const char *path, const char *s, int ms)
-{
-	char	*text;
-	int	 found;
-
-	for (; ms > 0; ms -= 10) {
-		text = h_read_file(path);
-		found = text != NULL && strstr(text, s) != NULL;
-		free(text);
-		if (found)
-			return 0;
-		poll(NULL, 0, 10);
-	}
-	return -1;
-}
-
 /* One connection; its log line appears in the file at path. */
 static void
 serve_logged(int port, const char *path)
@@ -424,7 +406,7 @@ serve_logged(int port, const char *path)
 	ck_assert_int_eq(h_talk("127.0.0.1", port, "hi\n", buf, sizeof(buf)),
 	    3);
 	snprintf(want, sizeof(want), "on 127.0.0.1:%d/tcp", port);
-	ck_assert_msg(wait_file_has(path, want, 5000) == 0,
+	ck_assert_msg(h_wait_file(path, want, 5000) == 0,
 	    "no connection line in %s", path);
 }
 
@@ -498,7 +480,7 @@ START_TEST(test_deployment_layout)
 		ck_assert_int_eq(st.st_mode & 0777, 0640);
 		/* the parent says so once it has passed USR1 on to the
 		 * children, in the new file */
-		ck_assert_msg(wait_file_has(log, "USR1: log file reopened",
+		ck_assert_msg(h_wait_file(log, "USR1: log file reopened",
 		    10000) == 0, "no USR1 line in the new %s", log);
 		serve_logged(port, log);
 	}

@@ -13,30 +13,7 @@
 
 #include "harness.h"
 
-#define READY_MS	10000
-
-static char	 portarg[64];
 static int	 port;
-
-/* Start pfsd with the given handler and extra arguments on a free port. */
-static void
-start(struct hproc *p, const char *handler, const char *const *extra)
-{
-	const char	*av[48];
-	size_t		 n = 0;
-
-	port = h_free_port();
-	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
-	av[n++] = "--handler";
-	av[n++] = handler;
-	av[n++] = portarg;
-	while (extra != NULL && *extra != NULL && n < 46)
-		av[n++] = *extra++;
-	av[n] = NULL;
-	ck_assert_int_eq(h_start(p, av), 0);
-	ck_assert_msg(h_wait_ready(p, READY_MS) == 0, "pfsd not ready; log:\n%s",
-	    h_read_file(p->log));
-}
 
 /* The pid of the child that serves the next connection (hooks "info"). */
 static long
@@ -56,7 +33,7 @@ START_TEST(test_child_count)
 	const char *const	 av[] = { "--max_servers=3", NULL };
 	char			 buf[64];
 
-	start(&p, "echo", av);
+	port = h_serve(&p, "echo", av);
 	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
 	ck_assert_int_eq(h_talk("127.0.0.1", port, "hello\n", buf,
 	    sizeof(buf)), 6);
@@ -73,7 +50,7 @@ START_TEST(test_max_requests_recycles)
 				    NULL };
 	long			 a, b, c;
 
-	start(&p, TPLUGIN("hooks"), av);
+	port = h_serve(&p, TPLUGIN("hooks"), av);
 	a = serving_pid();
 	b = serving_pid();
 	c = serving_pid();	/* the first child served 2: a new one */
@@ -114,7 +91,7 @@ START_TEST(test_hook_order)
 	long		 child;
 
 	snprintf(hl, sizeof(hl), "--hook_log=%s", h_path("hooks.log"));
-	start(&p, TPLUGIN("hooks"), av);
+	port = h_serve(&p, TPLUGIN("hooks"), av);
 	child = serving_pid();
 	ck_assert_int_eq(h_stop(&p, SIGQUIT, 10000), 0);
 	ck_assert_ptr_nonnull(log = h_read_file(h_path("hooks.log")));
@@ -136,7 +113,7 @@ START_TEST(test_parent_hooks_in_parent)
 	pid_t		 parent;
 
 	snprintf(hl, sizeof(hl), "--hook_log=%s", h_path("hooks.log"));
-	start(&p, TPLUGIN("hooks"), av);
+	port = h_serve(&p, TPLUGIN("hooks"), av);
 	parent = p.pid;
 	ck_assert_int_eq(h_wait_children(parent, 2, 5000), 0);
 	ck_assert_int_eq(h_stop(&p, SIGQUIT, 10000), 0);
@@ -157,7 +134,7 @@ START_TEST(test_unread_input_does_not_leak)
 	const char *const	 av[] = { "--max_servers=1", NULL };
 	char			 buf[256];
 
-	start(&p, "echo", av);
+	port = h_serve(&p, "echo", av);
 	ck_assert_int_eq(h_talk("127.0.0.1", port, "one\nquit\nleft over\n",
 	    buf, sizeof(buf)), 4);
 	ck_assert_str_eq(buf, "one\n");
@@ -178,7 +155,7 @@ START_TEST(test_udp_echo)
 	port = h_free_port();
 	snprintf(arg, sizeof(arg), "--port=127.0.0.1:%d/udp", port);
 	ck_assert_int_eq(h_start(&p, av), 0);
-	ck_assert_int_eq(h_wait_ready(&p, READY_MS), 0);
+	ck_assert_int_eq(h_wait_ready(&p, H_READY_MS), 0);
 	ck_assert_int_eq(h_talk_udp("127.0.0.1", port, "ping\n", buf,
 	    sizeof(buf), 5000), 5);
 	ck_assert_str_eq(buf, "ping\n");
@@ -196,7 +173,7 @@ START_TEST(test_parent_killed_children_follow)
 	pid_t			 kids[8];
 	int			 n, i, alive = 1, tries;
 
-	start(&p, "echo", av);
+	port = h_serve(&p, "echo", av);
 	ck_assert_int_eq(h_wait_children(p.pid, 4, 5000), 0);
 	n = h_children(p.pid, kids, 8);
 	ck_assert_int_eq(n, 4);
@@ -221,7 +198,7 @@ START_TEST(test_crashing_handler_pool_survives)
 	char			 buf[256];
 	int			 i;
 
-	start(&p, TPLUGIN("hooks"), av);
+	port = h_serve(&p, TPLUGIN("hooks"), av);
 	for (i = 0; i < 5; i++) {
 		h_talk("127.0.0.1", port, "crash\n", buf, sizeof(buf));
 		ck_assert_int_eq(h_talk("127.0.0.1", port, "ok\n", buf,
@@ -234,15 +211,6 @@ START_TEST(test_crashing_handler_pool_survives)
 }
 END_TEST
 
-static long long
-ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Watch the hooks log until it has n child_init_hook lines (children
  * started); t[i] is when child i started, by its own clock (time_init:
@@ -252,11 +220,11 @@ ms(void)
 static int
 spawns(const char *log, long long *t, int have, int n, int ms_max)
 {
-	long long	 end = ms() + ms_max;
+	long long	 end = h_now_ms() + ms_max;
 	char		*s, *l, *m;
 	int		 c;
 
-	while (ms() < end) {
+	while (h_now_ms() < end) {
 		s = h_read_file(log);
 		for (c = 0, l = s; l != NULL &&
 		    (l = strstr(l, "child_init_hook ")) != NULL; l++, c++)
@@ -294,7 +262,7 @@ START_TEST(test_failing_init_backs_off)
 	snprintf(hookarg, sizeof(hookarg), "--hook_log=%s", log);
 	snprintf(failarg, sizeof(failarg), "--fail_init_file=%s", fail);
 	h_write("failing", "\n");
-	start(&p, TPLUGIN("hooks"), av);
+	port = h_serve(&p, TPLUGIN("hooks"), av);
 	ck_assert_int_eq(spawns(log, t, 0, 4, 5000), 0);
 	unlink(fail);		/* the next start (the 5th) is healthy */
 	for (i = 1; i < 4; i++) {
@@ -335,7 +303,7 @@ START_TEST(test_dequeue_runs)
 	int		 i;
 
 	snprintf(hl, sizeof(hl), "--hook_log=%s", h_path("hooks.log"));
-	start(&p, TPLUGIN("hooks"), av);
+	port = h_serve(&p, TPLUGIN("hooks"), av);
 	for (i = 0, log = NULL; i < 300; i++) {
 		free(log);
 		log = h_read_file(h_path("hooks.log"));
@@ -357,7 +325,7 @@ START_TEST(test_pfsd_done_ends_child)
 	char			 buf[64];
 	long			 a, b;
 
-	start(&p, TPLUGIN("hooks"), av);
+	port = h_serve(&p, TPLUGIN("hooks"), av);
 	a = serving_pid();
 	ck_assert_int_gt(h_talk("127.0.0.1", port, "done\n", buf,
 	    sizeof(buf)), 0);

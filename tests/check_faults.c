@@ -35,74 +35,10 @@
 
 #include "harness.h"
 
-#define READY_MS	10000
 #define NOGROUP		65534
 #define DAY_MS		86400000L
 
 static int	port;
-static char	portarg[64];
-
-static long long
-mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The end of the log, for a failure message of bounded size. */
-static const char *
-log_tail(struct hproc *p)
-{
-	static char	 tail[3000];
-	char		*log = h_read_file(p->log);
-	size_t		 len = log != NULL ? strlen(log) : 0;
-
-	snprintf(tail, sizeof(tail), "%s", log == NULL ? "" :
-	    log + (len >= sizeof(tail) ? len - sizeof(tail) + 1 : 0));
-	free(log);
-	return tail;
-}
-
-/*
- * Start pfsd serving handler on a free loopback port, and wait for it;
- * guard_start (or NULL) runs as soon as pfsd is forked.
- */
-static void
-start_guarded(struct hproc *p, const char *handler, const char *const *extra,
-    const struct hopts *o, int ready_ms, void (*guard_start)(pid_t))
-{
-	const char	*av[48];
-	size_t		 n = 0;
-
-	port = h_free_port();
-	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
-	av[n++] = "--handler";
-	av[n++] = handler;
-	av[n++] = portarg;
-	while (extra != NULL && *extra != NULL && n < 46)
-		av[n++] = *extra++;
-	av[n] = NULL;
-	ck_assert_int_eq(h_start_opts(p, av, o), 0);
-	if (guard_start != NULL)
-		guard_start(p->pid);
-	ck_assert_msg(h_wait_ready(p, ready_ms) == 0, "pfsd not ready; log:\n%s",
-	    log_tail(p));
-}
-
-static void
-start_opts(struct hproc *p, const char *handler, const char *const *extra,
-    const struct hopts *o, int ready_ms)
-{
-	start_guarded(p, handler, extra, o, ready_ms, NULL);
-}
-
-static void
-start(struct hproc *p, const char *handler, const char *const *extra)
-{
-	start_opts(p, handler, extra, NULL, READY_MS);
-}
 
 /* One echo round trip on a new connection. */
 static void
@@ -113,39 +49,6 @@ echo_ok(const char *line)
 	ck_assert_int_eq(h_talk("127.0.0.1", port, line, buf, sizeof(buf)),
 	    (int)strlen(line));
 	ck_assert_str_eq(buf, line);
-}
-
-/* How many times s occurs in the file at path. */
-static int
-file_count(const char *path, const char *s)
-{
-	char	*text = h_read_file(path), *at;
-	int	 n = 0;
-
-	for (at = text; at != NULL && (at = strstr(at, s)) != NULL; at++)
-		n++;
-	free(text);
-	return n;
-}
-
-static int
-log_count(struct hproc *p, const char *s)
-{
-	return file_count(p->log, s);
-}
-
-/* Wait until s occurs at least n times in the log. */
-static int
-wait_log_count(struct hproc *p, const char *s, int n, int ms)
-{
-	long long	end = mono_ms() + ms;
-
-	while (mono_ms() < end) {
-		if (log_count(p, s) >= n)
-			return 0;
-		poll(NULL, 0, 10);
-	}
-	return -1;
 }
 
 /* A file of /proc (size 0 to stat, so not h_read_file); NULL if gone. */
@@ -262,7 +165,7 @@ START_TEST(test_emfile_child_accept)
 	pid_t			 kid, now;
 	int			 a, b, n;
 
-	start(&p, "echo", av);
+	port = h_serve(&p, "echo", av);
 	kid = only_child(p.pid);
 	echo_ok("warm\n");
 	exhaust_fds(kid, &old);
@@ -271,9 +174,9 @@ START_TEST(test_emfile_child_accept)
 	ck_assert_int_eq(h_wait_log(&p, emfile, 5000), 0);
 	b = send_line("b\n");
 	ck_assert_msg(!readable(b, 300), "served with no descriptor left");
-	n = log_count(&p, emfile);
+	n = h_log_count(&p, emfile);
 	poll(NULL, 0, 2100);	/* measuring a rate: 40 retries in 2.1 s */
-	n = log_count(&p, emfile) - n;
+	n = h_log_count(&p, emfile) - n;
 	ck_assert_msg(n >= 1 && n <= 3, "%d EMFILE lines in 2.1 s; want 1 a "
 	    "second", n);
 	ck_assert(h_alive(kid));
@@ -285,7 +188,7 @@ START_TEST(test_emfile_child_accept)
 	echo_ok("c\n");
 	now = only_child(p.pid);
 	ck_assert_int_eq(now, kid);
-	ck_assert_int_eq(log_count(&p, "killed by signal"), 0);
+	ck_assert_int_eq(h_log_count(&p, "killed by signal"), 0);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
@@ -304,7 +207,7 @@ START_TEST(test_emfile_parent)
 	pid_t			 kids[2];
 	int			 fds;
 
-	start(&p, "echo", av);
+	port = h_serve(&p, "echo", av);
 	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
 	echo_ok("warm\n");
 	fds = h_fd_count(p.pid);
@@ -318,7 +221,7 @@ START_TEST(test_emfile_parent)
 	ck_assert_int_eq(h_wait_log(&p, "killed by signal 9", 5000), 0);
 	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
 	echo_ok("replaced\n");
-	ck_assert_int_eq(log_count(&p, "generation 1"), 0);
+	ck_assert_int_eq(h_log_count(&p, "generation 1"), 0);
 	set_nofile_back(p.pid, &old);
 	kill(p.pid, SIGHUP);
 	ck_assert_int_eq(h_wait_log(&p, "serving (generation 1,", 10000), 0);
@@ -362,7 +265,7 @@ START_TEST(test_emfile_status_no_spin)
 
 	snprintf(sarg, sizeof(sarg), "--status_socket=%s",
 	    h_path("status.sock"));
-	start(&p, "echo", av);
+	port = h_serve(&p, "echo", av);
 	echo_ok("warm\n");
 	exhaust_fds(p.pid, &old);
 	ck_assert_int_ge(fd = h_connect_unix(h_path("status.sock")), 0);
@@ -527,8 +430,9 @@ START_TEST(test_fork_failure_backoff)
 	o.rlimit_set = 1;
 	o.rlimit = RLIMIT_NPROC;
 	o.soft = o.hard = 4;	/* hogs 2 + parent 1: room for one child */
-	start_guarded(&p, "echo", av, &o, READY_MS, guard);
-	ck_assert_int_eq(wait_log_count(&p, eagain, 4, 10000), 0);
+	o.forked = guard;
+	port = h_serve_opts(&p, "echo", av, &o);
+	ck_assert_int_eq(h_wait_log_count(&p, eagain, 4, 10000), 0);
 	ck_assert_int_eq(h_children(p.pid, NULL, 0), 1);
 	echo_ok("served by the one child\n");
 	n = log_times(&p, eagain, t, 8);
@@ -567,18 +471,18 @@ START_TEST(test_request_timeout_silent_client)
 	long			 victim;
 	int			 fd;
 
-	start(&p, "echo", av);
+	port = h_serve(&p, "echo", av);
 	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
-	t0 = mono_ms();
+	t0 = h_now_ms();
 	ck_assert_int_ge(fd = h_connect_tcp("127.0.0.1", port), 0);
 	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&me, &len), 0);
 	echo_ok("the other child serves\n");
 	echo_ok("and again\n");
-	ck_assert_int_eq(log_count(&p, "request_timeout"), 0);
+	ck_assert_int_eq(h_log_count(&p, "request_timeout"), 0);
 	snprintf(want, sizeof(want), "error: request_timeout: child ");
 	ck_assert_int_eq(h_wait_log(&p, want, 5000), 0);
 	ck_assert_int_eq(h_talk_fd(fd, NULL, buf, sizeof(buf), 5000), 0);
-	took = mono_ms() - t0;
+	took = h_now_ms() - t0;
 	ck_assert_msg(took >= 1000 && took < 4000, "ended after %lld ms",
 	    took);
 	log = h_read_file(p.log);
@@ -651,7 +555,7 @@ fill_until_blocked(int fd, pid_t kid, const char *unit)
 {
 	static char	 buf[65536];
 	size_t		 ulen = strlen(unit), len = 0, off = 0;
-	long long	 end = mono_ms() + 20000;
+	long long	 end = h_now_ms() + 20000;
 	struct pollfd	 pfd = { fd, POLLOUT, 0 };
 	char		 where[128];
 	ssize_t		 n;
@@ -664,7 +568,7 @@ fill_until_blocked(int fd, pid_t kid, const char *unit)
 	for (;;) {
 		if (blocked_writing(kid, where, sizeof(where)))
 			return;
-		ck_assert_msg(mono_ms() < end, "child never blocked writing "
+		ck_assert_msg(h_now_ms() < end, "child never blocked writing "
 		    "(in system call %s)", where);
 		if ((n = send(fd, buf + off, len - off, MSG_NOSIGNAL)) > 0)
 			off = (off + (size_t)n) % len;
@@ -704,11 +608,11 @@ START_TEST(test_client_reset_mid_reply)
 	pid_t			 kid;
 	int			 fd, lines;
 
-	start(&p, resets[_i].handler, av);
+	port = h_serve(&p, resets[_i].handler, av);
 	kid = only_child(p.pid);
 	fd = connect_small_window();
 	fill_until_blocked(fd, kid, resets[_i].unit);
-	lines = log_count(&p, "\n");
+	lines = h_log_count(&p, "\n");
 	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg,
 	    sizeof(lg)), 0);
 	close(fd);			/* RST */
@@ -716,10 +620,10 @@ START_TEST(test_client_reset_mid_reply)
 	    sizeof(buf)), 0);
 	ck_assert_ptr_nonnull(strstr(buf, resets[_i].expect));
 	ck_assert_int_eq(only_child(p.pid), kid);
-	ck_assert_int_eq(log_count(&p, "killed by signal"), 0);
+	ck_assert_int_eq(h_log_count(&p, "killed by signal"), 0);
 	/* at most: the probe's "connection from" and a line of the reset */
-	ck_assert_int_le(log_count(&p, "\n") - lines, 2);
-	ck_assert_int_eq(log_count(&p, "error:"), 0);
+	ck_assert_int_le(h_log_count(&p, "\n") - lines, 2);
+	ck_assert_int_eq(h_log_count(&p, "error:"), 0);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
@@ -765,7 +669,7 @@ START_TEST(test_log_on_full_disk)
 	pid_t			 kids[3];
 
 	snprintf(larg, sizeof(larg), "--log_file=%s/pfsd.log", dir);
-	start(&p, "echo", av);
+	port = h_serve(&p, "echo", av);
 	echo_ok("one\n");
 	echo_ok("two\n");
 	kill(p.pid, SIGTTIN);
@@ -779,7 +683,7 @@ START_TEST(test_log_on_full_disk)
 	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
 	echo_ok("three\n");
 	kill(p.pid, SIGHUP);		/* the new generation says READY=1 */
-	ck_assert_int_eq(h_wait_ready(&p, READY_MS), 0);
+	ck_assert_int_eq(h_wait_ready(&p, H_READY_MS), 0);
 	echo_ok("four\n");
 	ck_assert_int_eq(h_wait_no_zombies(p.pid, 5000), 0);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
@@ -833,7 +737,7 @@ START_TEST(test_log_dir_vanished)
 	snprintf(log, sizeof(log), "%s/pfsd.log", dir);
 	snprintf(larg, sizeof(larg), "--log_file=%s", log);
 	ck_assert_int_eq(mkdir(dir, 0755), 0);
-	start(&p, "echo", av);
+	port = h_serve(&p, "echo", av);
 	echo_ok("before\n");
 	ck_assert_int_eq(unlink(log), 0);
 	ck_assert_int_eq(rmdir(dir), 0);
@@ -851,14 +755,14 @@ START_TEST(test_log_dir_vanished)
 	free(old);
 	ck_assert_int_eq(mkdir(dir, 0755), 0);
 	kill(p.pid, SIGUSR1);
-	for (i = 0; i < 500 && file_count(log, "USR1: log file reopened") == 0;
+	for (i = 0; i < 500 && h_file_count(log, "USR1: log file reopened") == 0;
 	    i++)
 		poll(NULL, 0, 10);
-	ck_assert_int_eq(file_count(log, "USR1: log file reopened"), 1);
+	ck_assert_int_eq(h_file_count(log, "USR1: log file reopened"), 1);
 	echo_ok("after\n");
-	for (i = 0; i < 500 && file_count(log, "connection from") == 0; i++)
+	for (i = 0; i < 500 && h_file_count(log, "connection from") == 0; i++)
 		poll(NULL, 0, 10);
-	ck_assert_int_eq(file_count(log, "connection from"), 1);
+	ck_assert_int_eq(h_file_count(log, "connection from"), 1);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
@@ -878,7 +782,7 @@ START_TEST(test_usr1_failure_not_called_success)
 	snprintf(log, sizeof(log), "%s/pfsd.log", dir);
 	snprintf(larg, sizeof(larg), "--log_file=%s", log);
 	ck_assert_int_eq(mkdir(dir, 0755), 0);
-	start(&p, "echo", av);
+	port = h_serve(&p, "echo", av);
 	ck_assert_int_eq(unlink(log), 0);
 	ck_assert_int_eq(rmdir(dir), 0);
 	/*
@@ -955,7 +859,7 @@ start_inheriting(struct hproc *p, const char *const *env, size_t nenv,
     const char *const *extra)
 {
 	const char	*av[16];
-	char		 name[64];
+	char		 name[64], portarg[64];
 	size_t		 n = 0, i;
 
 	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
@@ -990,10 +894,10 @@ START_TEST(test_listen_fds_garbage)
 	start_inheriting(&p, garbage[_i].env, 2, av);
 	status = h_wait_exit(&p, 10000);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 69,
-	    "status %#x; log:\n%s", status, log_tail(&p));
+	    "status %#x; log:\n%s", status, h_log_tail(&p));
 	snprintf(want, sizeof(want), "error: %s", garbage[_i].error);
 	ck_assert_msg(h_log_has(&p, want), "no '%s' in:\n%s", want,
-	    log_tail(&p));
+	    h_log_tail(&p));
 	ck_assert_ptr_nonnull(hooks = h_read_file(h_path("hooks.log")));
 	ck_assert_ptr_nonnull(strstr(hooks, "post_configure_hook"));
 	ck_assert_ptr_null(strstr(hooks, "post_bind_hook"));
@@ -1076,14 +980,14 @@ START_TEST(test_listen_fds_not_sockets)
 	snprintf(env, sizeof(env), "PFSD_LISTEN_FDS=50=127.0.0.1:%d/tcp;"
 	    "77=127.0.0.1:%d/tcp;51=127.0.0.1:%d/tcp", port, port, port);
 	start_inheriting(&p, envs, 1, av);
-	ck_assert_msg(h_wait_ready(&p, READY_MS) == 0, "not ready:\n%s",
-	    log_tail(&p));
+	ck_assert_msg(h_wait_ready(&p, H_READY_MS) == 0, "not ready:\n%s",
+	    h_log_tail(&p));
 	for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
 		snprintf(want, sizeof(want), "warning: PFSD_LISTEN_FDS: fd %d "
 		    "(127.0.0.1:%d/tcp): %s; ignored", bad[i].fd, port,
 		    bad[i].why);
 		ck_assert_msg(h_log_has(&p, want), "no '%s' in:\n%s", want,
-		    log_tail(&p));
+		    h_log_tail(&p));
 	}
 	echo_ok("bound\n");
 	ck_assert_int_eq(listeners_on(port), 1);
@@ -1113,8 +1017,8 @@ START_TEST(test_listen_fds_inherited_once)
 	    "52=127.0.0.1:%d/tcp", port, port);
 	start_inheriting(&p, envs, 1, av);
 	close(52);		/* pfsd has its own */
-	ck_assert_msg(h_wait_ready(&p, READY_MS) == 0, "not ready:\n%s",
-	    log_tail(&p));
+	ck_assert_msg(h_wait_ready(&p, H_READY_MS) == 0, "not ready:\n%s",
+	    h_log_tail(&p));
 	snprintf(want, sizeof(want), "port 127.0.0.1:%d/tcp: inherited fd 52",
 	    port);
 	ck_assert(h_log_has(&p, want));
@@ -1217,7 +1121,7 @@ static void
 signal_seen(struct hproc *p, int sig, const char *said, int count)
 {
 	kill(p->pid, sig);
-	ck_assert_msg(wait_log_count(p, said, count, 20000) == 0,
+	ck_assert_msg(h_wait_log_count(p, said, count, 20000) == 0,
 	    "\"%s\" not logged %d times", said, count);
 }
 
@@ -1290,11 +1194,11 @@ START_TEST(test_soak)
 	const char *const	 av[] = { "--max_servers=4",
 				    "--max_requests=100", NULL };
 	long			 count = soak_count(), rss0, rss1, rss2;
-	long long		 t0 = mono_ms();
+	long long		 t0 = h_now_ms();
 	unsigned int		 gen = 0;
 	int			 fds0, fds1, fds2, rounds = 0, hups;
 
-	start(&p, "echo", av);
+	port = h_serve(&p, "echo", av);
 	signal_seen(&p, SIGHUP, "serving (generation 1,", 1);
 	gen = 1;
 	loadgen_check(loadgen_start(2000, h_path("warm.out")), 2000,
@@ -1314,7 +1218,7 @@ START_TEST(test_soak)
 	    "recycles), %d TTIN/TTOU rounds, %d HUPs, in %.1f s; parent fds "
 	    "%d/%d/%d, VmRSS %ld/%ld/%ld KiB (generation 1 after warm-up/"
 	    "after phase 1/generation %u after phase 2)\n", count,
-	    count / 100, rounds, hups, (mono_ms() - t0) / 1000.0, fds0, fds1,
+	    count / 100, rounds, hups, (h_now_ms() - t0) / 1000.0, fds0, fds1,
 	    fds2, rss0, rss1, rss2, gen);
 	ck_assert_int_eq(fds1, fds0);
 	ck_assert_int_eq(fds2, fds0);
@@ -1340,7 +1244,7 @@ vg_first_error(struct hproc *p)
 
 	if (log == NULL || (at = strstr(log, "   at 0x")) == NULL) {
 		free(log);
-		return log_tail(p);
+		return h_log_tail(p);
 	}
 	for (from = at; from > log && from[-1] != '\n'; from--)
 		;		/* the start of the "at" line */
@@ -1370,9 +1274,9 @@ static const char *const vg_wrap[] = {
 static int
 wait_either(struct hproc *p, const char *good, const char *bad, int ms)
 {
-	long long	end = mono_ms() + ms;
+	long long	end = h_now_ms() + ms;
 
-	while (mono_ms() < end && !h_log_has(p, bad)) {
+	while (h_now_ms() < end && !h_log_has(p, bad)) {
 		if (h_log_has(p, good))
 			return 0;
 		poll(NULL, 0, 10);
@@ -1393,7 +1297,8 @@ vg_lifecycle(struct hproc *p, int hup)
 	    "valgrind is not installed (make deps installs it)");
 	memset(&o, 0, sizeof(o));
 	o.wrap = vg_wrap;
-	start_opts(p, "echo", av, &o, VG_MS);
+	o.ready_ms = VG_MS;
+	port = h_serve_opts(p, "echo", av, &o);
 	pid = p->pid;
 	echo_ok("under valgrind\n");
 	if (hup) {
@@ -1428,16 +1333,16 @@ static void
 vg_clean(struct hproc *p, pid_t parent, int procs)
 {
 	char	*log = h_read_file(p->log), want[64];
-	int	 total = file_count(p->log, "ERROR SUMMARY: "),
-		 clean = file_count(p->log, "ERROR SUMMARY: 0 errors");
+	int	 total = h_file_count(p->log, "ERROR SUMMARY: "),
+		 clean = h_file_count(p->log, "ERROR SUMMARY: 0 errors");
 
 	ck_assert_ptr_nonnull(log);
 	snprintf(want, sizeof(want), "==%ld== ERROR SUMMARY: 0 errors",
 	    (long)parent);
 	ck_assert_msg(strstr(log, want) != NULL, "no \"%s\":\n%s", want,
-	    log_tail(p));
+	    h_log_tail(p));
 	ck_assert_msg(total >= procs, "%d valgrind summaries, want %d or "
-	    "more:\n%s", total, procs, log_tail(p));
+	    "more:\n%s", total, procs, h_log_tail(p));
 	ck_assert_msg(clean == total && strstr(log, "   at 0x") == NULL,
 	    "valgrind found errors:\n%s", vg_first_error(p));
 	free(log);

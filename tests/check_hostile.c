@@ -30,59 +30,8 @@
 
 #include "harness.h"
 
-#define READY_MS	10000
-
 static int	port;
 static char	portarg[64];
-
-static long long
-mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static const char *
-log_tail(const char *path)
-{
-	static char	 tail[3000];
-	char		*log = h_read_file(path);
-	size_t		 len = log != NULL ? strlen(log) : 0;
-
-	snprintf(tail, sizeof(tail), "%s", log == NULL ? "" :
-	    log + (len >= sizeof(tail) ? len - sizeof(tail) + 1 : 0));
-	free(log);
-	return tail;
-}
-
-/* Start pfsd serving handler on a free loopback TCP port; wait for it. */
-static void
-start_opts(struct hproc *p, const char *handler, const char *const *extra,
-    const struct hopts *o)
-{
-	const char	*av[48];
-	size_t		 n = 0;
-
-	port = h_free_port();
-	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
-	av[n++] = "--handler";
-	av[n++] = handler;
-	av[n++] = portarg;
-	while (extra != NULL && *extra != NULL && n < 46)
-		av[n++] = *extra++;
-	av[n] = NULL;
-	ck_assert_int_eq(h_start_opts(p, av, o), 0);
-	ck_assert_msg(h_wait_ready(p, READY_MS) == 0, "pfsd not ready; log:\n%s",
-	    log_tail(p->log));
-}
-
-static void
-start(struct hproc *p, const char *handler, const char *const *extra)
-{
-	start_opts(p, handler, extra, NULL);
-}
 
 /* One round trip on a new connection: the reply must be exactly want. */
 static void
@@ -102,16 +51,6 @@ count(const char *text, const char *s)
 
 	for (at = text; at != NULL && (at = strstr(at, s)) != NULL; at++)
 		n++;
-	return n;
-}
-
-static int
-file_count(const char *path, const char *s)
-{
-	char	*text = h_read_file(path);
-	int	 n = count(text, s);
-
-	free(text);
 	return n;
 }
 
@@ -145,10 +84,10 @@ START_TEST(test_std_fds_closed)
 	struct hproc		 p;
 	int			 i;
 
-	start_opts(&p, PLUGIN("echo"), av, &o);
+	port = h_serve_opts(&p, PLUGIN("echo"), av, &o);
 	for (i = 0; i < 5; i++)
 		talk_ok("again\n", "again\n");
-	ck_assert_msg(!h_log_has(&p, "accept:"), "%s", log_tail(p.log));
+	ck_assert_msg(!h_log_has(&p, "accept:"), "%s", h_file_tail(p.log));
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
@@ -169,10 +108,10 @@ START_TEST(test_std_fds_closed_log_file)
 	int			 i;
 
 	snprintf(larg, sizeof(larg), "--log_file=%s", h_path("pfsd.log"));
-	start_opts(&p, PLUGIN("echo"), av, &o);
+	port = h_serve_opts(&p, PLUGIN("echo"), av, &o);
 	for (i = 0; i < 3; i++)
 		talk_ok("only this\n", "only this\n");
-	ck_assert_int_ge(file_count(h_path("pfsd.log"), "connection from"), 1);
+	ck_assert_int_ge(h_file_count(h_path("pfsd.log"), "connection from"), 1);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
@@ -189,14 +128,14 @@ START_TEST(test_accept_errors_rate_limited)
 	struct hproc		 p;
 	int			 fd;
 
-	start(&p, TPLUGIN("hostile"), av);
+	port = h_serve(&p, TPLUGIN("hostile"), av);
 	talk_ok("unlisten\n", "ok\n");
 	/* the child waits on the real socket (epoll): a client wakes it */
 	ck_assert_int_ne(fd = h_connect_tcp("127.0.0.1", port), -1);
 	ck_assert_int_eq(h_wait_log(&p, err, 5000), 0);
 	ck_assert_int_eq(h_wait_log(&p, "more times)", 5000), 0);
-	ck_assert_msg(file_count(p.log, err) <= 3, "%d lines:\n%s",
-	    file_count(p.log, err), log_tail(p.log));
+	ck_assert_msg(h_file_count(p.log, err) <= 3, "%d lines:\n%s",
+	    h_file_count(p.log, err), h_file_tail(p.log));
 	close(fd);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
@@ -219,11 +158,11 @@ START_TEST(test_handler_fclose_stdio)
 	struct hproc		 p;
 	int			 i;
 
-	start(&p, TPLUGIN("hostile"), av);
+	port = h_serve(&p, TPLUGIN("hostile"), av);
 	talk_ok(fcloses[_i].cmd, "bye\n");
 	for (i = 0; i < 3; i++)
 		talk_ok("still here\n", "still here\n");
-	ck_assert_msg(h_log_has(&p, fcloses[_i].log), "%s", log_tail(p.log));
+	ck_assert_msg(h_log_has(&p, fcloses[_i].log), "%s", h_file_tail(p.log));
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
@@ -265,7 +204,7 @@ START_TEST(test_log_file_fifo_refused)
 		h_stop(&p, SIGKILL, 1000);
 	ck_assert_msg(status != -1, "pfsd hangs on a FIFO log_file");
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 78);
-	ck_assert_msg(h_log_has(&p, want), "%s", log_tail(p.log));
+	ck_assert_msg(h_log_has(&p, want), "%s", h_file_tail(p.log));
 }
 END_TEST
 
@@ -283,21 +222,21 @@ START_TEST(test_log_reopen_fifo_refused)
 
 	snprintf(larg, sizeof(larg), "--log_file=%s", h_path("pfsd.log"));
 	snprintf(old, sizeof(old), "%s", h_path("pfsd.log.1"));
-	start(&p, PLUGIN("echo"), av);
+	port = h_serve(&p, PLUGIN("echo"), av);
 	ck_assert_int_eq(rename(h_path("pfsd.log"), old), 0);
 	ck_assert_int_eq(mkfifo(h_path("pfsd.log"), 0644), 0);
 	kill(p.pid, SIGUSR1);
 	kill(p.pid, SIGTTIN);
-	end = mono_ms() + 5000;
-	while ((file_count(old, "TTIN: max_servers is now 2") == 0 ||
-	    file_count(old, "still writing to the old file") == 0) &&
-	    mono_ms() < end)
+	end = h_now_ms() + 5000;
+	while ((h_file_count(old, "TTIN: max_servers is now 2") == 0 ||
+	    h_file_count(old, "still writing to the old file") == 0) &&
+	    h_now_ms() < end)
 		poll(NULL, 0, 10);
-	ck_assert_msg(file_count(old, "TTIN: max_servers is now 2") == 1,
+	ck_assert_msg(h_file_count(old, "TTIN: max_servers is now 2") == 1,
 	    "the parent hangs on USR1 with a FIFO at log_file:\n%s",
-	    log_tail(old));
-	ck_assert_msg(file_count(old, "not a regular file; still writing "
-	    "to the old file") == 1, "%s", log_tail(old));
+	    h_file_tail(old));
+	ck_assert_msg(h_file_count(old, "not a regular file; still writing "
+	    "to the old file") == 1, "%s", h_file_tail(old));
 	talk_ok("served\n", "served\n");
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
@@ -332,7 +271,7 @@ START_TEST(test_log_file_device_not_chowned)
 	ck_assert(status != -1 && WIFEXITED(status) &&
 	    WEXITSTATUS(status) == 78);
 	ck_assert_msg(h_log_has(&p, "command line: log_file: ") &&
-	    h_log_has(&p, "is a device"), "%s", log_tail(p.log));
+	    h_log_has(&p, "is a device"), "%s", h_file_tail(p.log));
 }
 END_TEST
 
@@ -350,14 +289,14 @@ START_TEST(test_log_file_chowned_only_if_created)
 	ck_assert_msg(geteuid() == 0, "this test runs as root (CI does)");
 	snprintf(larg, sizeof(larg), "--log_file=%s", h_path("theirs.log"));
 	h_write("theirs.log", "%s", "");
-	start(&p, PLUGIN("echo"), av);
+	port = h_serve(&p, PLUGIN("echo"), av);
 	ck_assert_int_eq(stat(h_path("theirs.log"), &st), 0);
 	ck_assert_int_eq(st.st_uid, 0);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 
 	snprintf(larg, sizeof(larg), "--log_file=%s", h_path("ours.log"));
 	unlink(p.log);
-	start(&p, PLUGIN("echo"), av);
+	port = h_serve(&p, PLUGIN("echo"), av);
 	ck_assert_int_eq(stat(h_path("ours.log"), &st), 0);
 	ck_assert_int_eq(st.st_uid, 65534);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
@@ -384,7 +323,7 @@ START_TEST(test_unix_peer_cannot_forge_log)
 	snprintf(sarg, sizeof(sarg), "--port=%s/unix", h_path("s.sock"));
 	snprintf(larg, sizeof(larg), "--log_file=%s", h_path("pfsd.log"));
 	ck_assert_int_eq(h_start(&p, av), 0);
-	ck_assert_int_eq(h_wait_ready(&p, READY_MS), 0);
+	ck_assert_int_eq(h_wait_ready(&p, H_READY_MS), 0);
 	/* a relative name, short enough to be kept whole by the scoreboard */
 	ck_assert_int_eq(chdir(h_dir()), 0);
 	memset(&sun, 0, sizeof(sun));
@@ -394,9 +333,9 @@ START_TEST(test_unix_peer_cannot_forge_log)
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", h_path("s.sock"));
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	end = mono_ms() + 10000;
-	while (file_count(h_path("pfsd.log"), "request_timeout: child") == 0 &&
-	    mono_ms() < end)
+	end = h_now_ms() + 10000;
+	while (h_file_count(h_path("pfsd.log"), "request_timeout: child") == 0 &&
+	    h_now_ms() < end)
 		poll(NULL, 0, 20);
 	close(fd);
 	log = h_read_file(h_path("pfsd.log"));
@@ -423,9 +362,9 @@ START_TEST(test_handler_log_escaped)
 	struct hproc	 p;
 
 	snprintf(larg, sizeof(larg), "--log_file=%s", h_path("pfsd.log"));
-	start(&p, TPLUGIN("hostile"), av);
+	port = h_serve(&p, TPLUGIN("hostile"), av);
 	talk_ok("log a\rFAKE\x1b[2J\x7f\n", "logged\n");
-	ck_assert_int_eq(file_count(h_path("pfsd.log"),
+	ck_assert_int_eq(h_file_count(h_path("pfsd.log"),
 	    "hostile: a\\x0dFAKE\\x1b[2J\\x7f"), 1);
 	assert_printable(h_path("pfsd.log"));
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
@@ -448,7 +387,7 @@ START_TEST(test_udp_request_data)
 	port = h_free_port();
 	snprintf(uarg, sizeof(uarg), "--port=127.0.0.1:%d/udp", port);
 	ck_assert_int_eq(h_start(&p, av), 0);
-	ck_assert_int_eq(h_wait_ready(&p, READY_MS), 0);
+	ck_assert_int_eq(h_wait_ready(&p, H_READY_MS), 0);
 	ck_assert_int_eq(h_talk_udp("127.0.0.1", port, "hello", buf,
 	    sizeof(buf), 5000), 10);
 	ck_assert_str_eq(buf, "data=hello");
@@ -503,7 +442,7 @@ start_fails(struct hproc *p, const char *const *av)
 	ck_assert_int_eq(h_start(p, av), 0);
 	if ((status = h_wait_exit(p, 5000)) == -1)
 		h_stop(p, SIGKILL, 1000);
-	ck_assert_msg(status != -1, "pfsd started:\n%s", log_tail(p->log));
+	ck_assert_msg(status != -1, "pfsd started:\n%s", h_file_tail(p->log));
 	return status;
 }
 
@@ -529,12 +468,12 @@ START_TEST(test_uid_without_passwd)
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
 	ck_assert_msg(h_log_has(&p, "user: 4242 has no passwd entry, so no "
 	    "group of its own; name one with \"group\""), "%s",
-	    log_tail(p.log));
+	    h_file_tail(p.log));
 
 	av[4] = "--group=4242";
 	unlink(p.log);
 	ck_assert_int_eq(h_start(&p, av), 0);
-	ck_assert_int_eq(h_wait_ready(&p, READY_MS), 0);
+	ck_assert_int_eq(h_wait_ready(&p, H_READY_MS), 0);
 	kid = first_child(&p);
 	ck_assert_str_eq(proc_status(kid, "Uid:", buf, sizeof(buf)),
 	    "4242\t4242\t4242\t4242");
@@ -568,7 +507,7 @@ START_TEST(test_long_group_list)
 		    g > 10000 ? " " : "", g);
 	}
 	ck_assert_int_gt((int)strlen(garg), 300);
-	start(&p, PLUGIN("echo"), av);
+	port = h_serve(&p, PLUGIN("echo"), av);
 	ck_assert_str_eq(proc_status(first_child(&p), "Gid:", buf,
 	    sizeof(buf)), "10000\t10000\t10000\t10000");
 	ck_assert_str_eq(proc_status(first_child(&p), "Groups:", buf,
@@ -600,7 +539,7 @@ START_TEST(test_too_many_groups)
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0);
 	snprintf(want, sizeof(want), "group: %ld groups named; this system "
 	    "allows at most %ld", max + 1, max);
-	ck_assert_msg(h_log_has(&p, want), "%s", log_tail(p.log));
+	ck_assert_msg(h_log_has(&p, want), "%s", h_file_tail(p.log));
 }
 END_TEST
 
@@ -742,10 +681,10 @@ START_TEST(test_jitter_bounded)
 	assert_refused(h_run(av, out, sizeof(out)), out,
 	    "command line: max_requests_jitter: \"9223372036854775807\" is "
 	    "out of range (at most 2147483647)");
-	start(&p, PLUGIN("echo"), ok);
+	port = h_serve(&p, PLUGIN("echo"), ok);
 	talk_ok("one\n", "one\n");
 	talk_ok("two\n", "two\n");
-	ck_assert_msg(!h_log_has(&p, "exited with"), "%s", log_tail(p.log));
+	ck_assert_msg(!h_log_has(&p, "exited with"), "%s", h_file_tail(p.log));
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
@@ -781,10 +720,10 @@ START_TEST(test_graceful_timeout_zero_idle)
 	struct hproc	 p;
 
 	snprintf(hl, sizeof(hl), "--hook_log=%s", h_path("hooks.log"));
-	start(&p, TPLUGIN("hooks"), av);
+	port = h_serve(&p, TPLUGIN("hooks"), av);
 	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
 	ck_assert_int_eq(h_stop(&p, SIGQUIT, 5000), 0);
-	ck_assert_msg(!h_log_has(&p, "killing child"), "%s", log_tail(p.log));
+	ck_assert_msg(!h_log_has(&p, "killing child"), "%s", h_file_tail(p.log));
 	hooks = h_read_file(h_path("hooks.log"));
 	ck_assert_int_eq(count(hooks, "child_finish_hook "), 2);
 	free(hooks);
@@ -799,7 +738,7 @@ START_TEST(test_graceful_timeout_zero_busy)
 	struct hproc	 p;
 	int		 fd;
 
-	start(&p, TPLUGIN("sleepy"), av);
+	port = h_serve(&p, TPLUGIN("sleepy"), av);
 	ck_assert_int_ge(fd = h_connect_tcp("127.0.0.1", port), 0);
 	ck_assert_int_eq(write(fd, "1500\n", 5), 5);
 	ck_assert_int_eq(h_wait_log(&p, "connection from", 5000), 0);
@@ -807,7 +746,7 @@ START_TEST(test_graceful_timeout_zero_busy)
 	ck_assert_int_eq(h_talk_fd(fd, "", buf, sizeof(buf), 5000), 11);
 	ck_assert_str_eq(buf, "slept 1500\n");
 	ck_assert_int_eq(h_stop(&p, SIGQUIT, 5000), 0);
-	ck_assert_msg(!h_log_has(&p, "killing child"), "%s", log_tail(p.log));
+	ck_assert_msg(!h_log_has(&p, "killing child"), "%s", h_file_tail(p.log));
 }
 END_TEST
 
@@ -842,21 +781,21 @@ START_TEST(test_chroot_cleanup_and_reopen)
 	/* LeakSanitizer (SANITIZE=1 builds) needs /proc, absent in the jail */
 	setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
 	ck_assert_int_eq(h_start(&p, av), 0);
-	ck_assert_msg(h_wait_ready(&p, READY_MS) == 0, "%s", log_tail(log));
+	ck_assert_msg(h_wait_ready(&p, H_READY_MS) == 0, "%s", h_file_tail(log));
 	ck_assert_int_eq(h_talk_unix(sock, "jailed\n", buf, sizeof(buf)), 7);
 	ck_assert_int_eq(rename(log, h_path("jail/log/pfsd.log.1")), 0);
 	kill(p.pid, SIGUSR1);
-	end = mono_ms() + 5000;
-	while (file_count(log, "USR1: log file reopened") == 0 &&
-	    mono_ms() < end)
+	end = h_now_ms() + 5000;
+	while (h_file_count(log, "USR1: log file reopened") == 0 &&
+	    h_now_ms() < end)
 		poll(NULL, 0, 10);
-	ck_assert_msg(file_count(log, "USR1: log file reopened") == 1, "%s",
-	    log_tail(h_path("jail/log/pfsd.log.1")));
+	ck_assert_msg(h_file_count(log, "USR1: log file reopened") == 1, "%s",
+	    h_file_tail(h_path("jail/log/pfsd.log.1")));
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 	ck_assert_int_eq(stat(h_path("jail/run/pfsd.pid"), &st), -1);
 	ck_assert_int_eq(stat(sock, &st), -1);
 	ck_assert_int_eq(stat(h_path("jail/run/status.sock"), &st), -1);
-	ck_assert_int_eq(file_count(log, "stopped"), 1);
+	ck_assert_int_eq(h_file_count(log, "stopped"), 1);
 }
 END_TEST
 
@@ -864,10 +803,10 @@ END_TEST
 static int
 wait_gone(const char *path, int ms)
 {
-	long long	end = mono_ms() + ms;
+	long long	end = h_now_ms() + ms;
 	struct stat	st;
 
-	while (lstat(path, &st) == 0 && mono_ms() < end)
+	while (lstat(path, &st) == 0 && h_now_ms() < end)
 		poll(NULL, 0, 10);
 	return lstat(path, &st) == 0 ? -1 : 0;
 }
@@ -908,15 +847,15 @@ START_TEST(test_chroot_files_outside)
 
 	setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
 	ck_assert_int_eq(h_start(&p, av), 0);
-	ck_assert_msg(h_wait_ready(&p, READY_MS) == 0, "%s", log_tail(log));
+	ck_assert_msg(h_wait_ready(&p, H_READY_MS) == 0, "%s", h_file_tail(log));
 	ck_assert_int_eq(h_talk_unix(sock, "jailed\n", buf, sizeof(buf)), 7);
 	kill(p.pid, SIGUSR1);
-	end = mono_ms() + 5000;
-	while (file_count(log, "cannot reopen the log file from inside the "
-	    "chroot; still writing to the old file") == 0 && mono_ms() < end)
+	end = h_now_ms() + 5000;
+	while (h_file_count(log, "cannot reopen the log file from inside the "
+	    "chroot; still writing to the old file") == 0 && h_now_ms() < end)
 		poll(NULL, 0, 10);
-	ck_assert_msg(file_count(log, "cannot reopen the log file from inside "
-	    "the chroot") == 1, "%s", log_tail(log));
+	ck_assert_msg(h_file_count(log, "cannot reopen the log file from inside "
+	    "the chroot") == 1, "%s", h_file_tail(log));
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 	ck_assert_int_eq(wait_gone(h_path("pfsd.pid"), 5000), 0);
 	ck_assert_int_eq(wait_gone(sock, 5000), 0);
@@ -939,7 +878,7 @@ START_TEST(test_graceful_stop_refuses_and_serves_queue)
 	long long	 end;
 	int		 busy, q1, q2, probe = 0, refused = 0;
 
-	start(&p, TPLUGIN("sleepy"), av);
+	port = h_serve(&p, TPLUGIN("sleepy"), av);
 	ck_assert_int_ge(busy = h_connect_tcp("127.0.0.1", port), 0);
 	ck_assert_int_eq(write(busy, "1500\n", 5), 5);
 	ck_assert_int_eq(h_wait_log(&p, "connection from", 5000), 0);
@@ -950,8 +889,8 @@ START_TEST(test_graceful_stop_refuses_and_serves_queue)
 	kill(p.pid, SIGQUIT);
 	ck_assert_int_eq(h_wait_log(&p, "QUIT: graceful stop", 5000), 0);
 	/* refused while the busy request runs (it has not answered) */
-	end = mono_ms() + 1000;
-	while (!refused && mono_ms() < end) {
+	end = h_now_ms() + 1000;
+	while (!refused && h_now_ms() < end) {
 		if ((probe = h_connect_tcp("127.0.0.1", port)) == -1)
 			refused = 1;
 		else {
@@ -1011,12 +950,12 @@ START_TEST(test_crash_line_escaped)
 	snprintf(sarg, sizeof(sarg), "--port=%s/unix", h_path("c.sock"));
 	snprintf(larg, sizeof(larg), "--log_file=%s", h_path("pfsd.log"));
 	ck_assert_int_eq(h_start(&p, av), 0);
-	ck_assert_int_eq(h_wait_ready(&p, READY_MS), 0);
+	ck_assert_int_eq(h_wait_ready(&p, H_READY_MS), 0);
 	fd = evil_unix_client(evil, h_path("c.sock"));
 	ck_assert_int_eq(h_talk_fd(fd, "crash\n", buf, sizeof(buf), 5000), 0);
-	end = mono_ms() + 5000;
-	while (file_count(h_path("pfsd.log"), "killed by signal") == 0 &&
-	    mono_ms() < end)
+	end = h_now_ms() + 5000;
+	while (h_file_count(h_path("pfsd.log"), "killed by signal") == 0 &&
+	    h_now_ms() < end)
 		poll(NULL, 0, 10);
 	h_stop(&p, SIGTERM, 5000);
 	log = h_read_file(h_path("pfsd.log"));
@@ -1064,9 +1003,9 @@ START_TEST(test_graceful_stop_resumes_outliving_socket)
 	w[4] = fdarg;
 	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
 	ck_assert_int_eq(h_start_opts(&p, av, &o), 0);
-	ck_assert_msg(h_wait_ready(&p, READY_MS) == 0, "%s", log_tail(p.log));
+	ck_assert_msg(h_wait_ready(&p, H_READY_MS) == 0, "%s", h_file_tail(p.log));
 	ck_assert_msg(h_log_has(&p, "inherited fd 3"), "not inherited:\n%s",
-	    log_tail(p.log));
+	    h_file_tail(p.log));
 	talk_ok("before\n", "before\n");
 	ck_assert_int_eq(h_stop(&p, SIGQUIT, 5000), 0);
 	/* our copy listens: the handshake completes, into the queue */

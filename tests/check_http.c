@@ -27,14 +27,10 @@ static int		port;
 static void
 start(void)
 {
-	char		 portarg[64];
-	const char	*av[] = { "--handler=http_hello", portarg,
-			    "--max_servers=2", "--http_timeout=30", NULL };
+	const char *const	av[] = { "--max_servers=2", "--http_timeout=30",
+				    NULL };
 
-	port = h_free_port();
-	snprintf(portarg, sizeof portarg, "--port=127.0.0.1:%d", port);
-	ck_assert_int_eq(h_start(&srv, av), 0);
-	ck_assert_msg(h_wait_ready(&srv, 10000) == 0, "pfsd not ready");
+	port = h_serve(&srv, "http_hello", av);
 }
 
 static void

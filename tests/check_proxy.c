@@ -249,23 +249,12 @@ static int	port;
 static void
 start(struct hproc *p, const char *const *extra)
 {
-	const char	*av[32];
-	static char	 portarg[64];
-	size_t		 n = 0;
+	const char	*av[32] = { "--max_servers=1", "--log_level=3" };
+	size_t		 n = 2;
 
-	port = h_free_port();
-	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
-	av[n++] = "--handler";
-	av[n++] = TPLUGIN("peer");
-	av[n++] = portarg;
-	av[n++] = "--max_servers=1";
-	av[n++] = "--log_level=3";
-	while (extra != NULL && *extra != NULL && n < 30)
+	while (extra != NULL && *extra != NULL && n < 31)
 		av[n++] = *extra++;
-	av[n] = NULL;
-	ck_assert_int_eq(h_start(p, av), 0);
-	ck_assert_msg(h_wait_ready(p, READY_MS) == 0, "not ready:\n%s",
-	    h_read_file(p->log));
+	port = h_serve(p, TPLUGIN("peer"), av);
 }
 
 /* Send len bytes (in pieces of at most split bytes), then "quit". */
@@ -493,25 +482,6 @@ START_TEST(test_config_errors)
 END_TEST
 
 /* --- real balancers -------------------------------------------------------- */
-
-/* Wait up to ms for the file at path to contain s; 0, or -1. */
-static int
-wait_file_has(const char *path, const char *s, int ms)
-{
-	long long	 end = now_ms() + ms;
-	char		*text;
-	int		 found;
-
-	do {
-		text = h_read_file(path);
-		found = text != NULL && strstr(text, s) != NULL;
-		free(text);
-		if (found)
-			return 0;
-		poll(NULL, 0, 20);
-	} while (now_ms() < end);
-	return -1;
-}
 
 /* Run a program in the foreground of its own; it dies with this test. */
 static pid_t
@@ -753,7 +723,7 @@ START_TEST(test_haproxy_fleet)
 	load_progress(&load);
 	start_backend(&a, pa, "v2", "a2.log");
 	haproxy_cmd(admin, "set server be/a state ready");
-	ck_assert(wait_file_has(h_path("a2.log"), "connection from 127.0.0.9",
+	ck_assert(h_wait_file(h_path("a2.log"), "connection from 127.0.0.9",
 	    10000) == 0);
 	load_progress(&load);
 	load_stop(&load, &ok, &failed);

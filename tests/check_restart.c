@@ -24,8 +24,6 @@
 
 #include "harness.h"
 
-#define READY_MS	10000
-
 static char	sock[512];	/* the status socket */
 #define LOAD_SECS	"0.6"
 
@@ -33,51 +31,12 @@ static int	port;
 
 static void	assert_out(const char *, const char *);
 
-static void
-write_conf(const char *body)
-{
-	char	tmp[600];
-
-	snprintf(tmp, sizeof(tmp), "%s", h_write("pfsd.conf.new",
-	    "port 127.0.0.1:%d\nlog_file %s\n%s", port, h_path("pfsd.log"),
-	    body));
-	ck_assert_int_eq(rename(tmp, h_path("pfsd.conf")), 0);
-}
-
+/* Start on a configuration file; sock is the status socket's path. */
 static void
 start_conf(struct hproc *p, const char *body)
 {
-	static char	conf[512];
-	const char	*av[] = { "-c", conf, NULL };
-
-	port = h_free_port();
 	snprintf(sock, sizeof(sock), "%s", h_path("st.sock"));
-	write_conf(body);
-	snprintf(conf, sizeof(conf), "%s", h_path("pfsd.conf"));
-	ck_assert_int_eq(h_start(p, av), 0);
-	ck_assert_msg(h_wait_ready(p, READY_MS) == 0, "not ready:\n%s",
-	    h_read_file(h_path("pfsd.log")));
-}
-
-static int
-log_has(const char *s)
-{
-	char	*log = h_read_file(h_path("pfsd.log"));
-	int	 found = log != NULL && strstr(log, s) != NULL;
-
-	free(log);
-	return found;
-}
-
-static int
-wait_log(const char *s, int ms)
-{
-	for (; ms > 0; ms -= 10) {
-		if (log_has(s))
-			return 0;
-		usleep(10000);
-	}
-	return -1;
+	port = h_serve_conf(p, body);
 }
 
 /* The load generator, in the background for secs seconds. */
@@ -162,12 +121,12 @@ reload_fails(const char *good, struct bad_reload *bad, int n)
 	for (i = 0; i < n; i++) {
 		fate = bad[i].refused ? "HUP refused: the new configuration "
 		    "did not pass the check" : "; generation 0 kept";
-		write_conf(bad[i].conf);
+		h_write_conf(port, bad[i].conf);
 		kill(p.pid, SIGHUP);
-		ck_assert_msg(wait_log(bad[i].want, READY_MS) == 0,
+		ck_assert_msg(h_wait_log(&p, bad[i].want, H_READY_MS) == 0,
 		    "no \"%s\" in\n%s", bad[i].want,
 		    h_read_file(h_path("pfsd.log")));
-		ck_assert_int_eq(h_wait_notify(&p, fate, READY_MS), 0);
+		ck_assert_int_eq(h_wait_notify(&p, fate, H_READY_MS), 0);
 		ck_assert_msg(h_run(st, out, sizeof(out)) == 0, "status: %s",
 		    out);
 		ck_assert_msg(strstr(out, "generation 0 ") != NULL &&
@@ -175,10 +134,10 @@ reload_fails(const char *good, struct bad_reload *bad, int n)
 	}
 	load_check(lg);
 	assert_serving(&p);
-	ck_assert_int_eq(log_has("serving (generation 1,"), 0);
-	write_conf(good);
+	ck_assert_int_eq(h_log_has(&p, "serving (generation 1,"), 0);
+	h_write_conf(port, good);
 	kill(p.pid, SIGHUP);
-	ck_assert_int_eq(wait_log("serving (generation 1,", READY_MS), 0);
+	ck_assert_int_eq(h_wait_log(&p, "serving (generation 1,", H_READY_MS), 0);
 	assert_serving(&p);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
@@ -286,7 +245,7 @@ START_TEST(test_status_socket_nobody)
 		usleep(100000);
 		kill(p.pid, SIGHUP);
 		snprintf(body, sizeof(body), "serving (generation %d,", i);
-		ck_assert_msg(wait_log(body, READY_MS) == 0, "%s",
+		ck_assert_msg(h_wait_log(&p, body, H_READY_MS) == 0, "%s",
 		    h_read_file(h_path("pfsd.log")));
 		ck_assert_msg(h_run(st, out, sizeof(out)) == 0, "status: %s", out);
 		snprintf(body, sizeof(body), "generation %d ", i);
@@ -296,12 +255,12 @@ START_TEST(test_status_socket_nobody)
 	assert_serving(&p);
 	ck_assert_int_eq(lstat(h_path("st.sock"), &st2), 0);
 	ck_assert_uint_eq(st1.st_ino, st2.st_ino);	/* the same socket */
-	ck_assert_int_eq(log_has("cannot remove"), 0);
+	ck_assert_int_eq(h_log_has(&p, "cannot remove"), 0);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 	/* at the stop nobody cannot remove it: said, with the reason */
 	snprintf(body, sizeof(body), "status_socket %s: cannot remove: "
 	    "Permission denied", h_path("st.sock"));
-	ck_assert_int_eq(log_has(body), 1);
+	ck_assert_int_eq(h_log_has(&p, body), 1);
 }
 END_TEST
 
@@ -358,7 +317,7 @@ START_TEST(test_symlink_new_binary)
 	snprintf(start, sizeof(start), "%s", h_path("start"));
 	ck_assert_int_eq(mkdir(start, 0755), 0);
 	port = h_free_port();
-	write_conf("handler " PLUGIN("echo") "\nmax_servers 2\n");
+	h_write_conf(port, "handler " PLUGIN("echo") "\nmax_servers 2\n");
 	snprintf(conf, sizeof(conf), "%s", h_path("pfsd.conf"));
 	memset(&p, 0, sizeof(p));
 	if ((pid = fork()) == 0) {
@@ -369,26 +328,27 @@ START_TEST(test_symlink_new_binary)
 		_exit(127);
 	}
 	p.pid = pid;
-	ck_assert_int_eq(wait_log("serving (generation 0,", READY_MS), 0);
+	snprintf(p.log, sizeof(p.log), "%s", h_path("pfsd.log"));
+	ck_assert_int_eq(h_wait_log(&p, "serving (generation 0,", H_READY_MS), 0);
 	exe_is(pid, one);
 	ck_assert_int_eq(symlink("pfsd-2", tmp), 0);
 	ck_assert_int_eq(rename(tmp, link), 0);
 	kill(pid, SIGHUP);
-	ck_assert_int_eq(wait_log("serving (generation 1,", READY_MS), 0);
+	ck_assert_int_eq(h_wait_log(&p, "serving (generation 1,", H_READY_MS), 0);
 	exe_is(pid, two);
 	assert_serving(&p);
 	ck_assert_int_eq(unlink(link), 0);
 	kill(pid, SIGHUP);
 	snprintf(want, sizeof(want), "HUP: executable %s: No such file or "
 	    "directory; HUP refused", link);
-	ck_assert_int_eq(wait_log(want, READY_MS), 0);
+	ck_assert_int_eq(h_wait_log(&p, want, H_READY_MS), 0);
 	assert_serving(&p);
 	ck_assert_int_eq(symlink("pfsd-2", link), 0);
 	ck_assert_int_eq(rmdir(start), 0);
 	kill(pid, SIGHUP);
 	snprintf(want, sizeof(want), "HUP: start directory %s: No such file "
 	    "or directory; HUP refused", start);
-	ck_assert_int_eq(wait_log(want, READY_MS), 0);
+	ck_assert_int_eq(h_wait_log(&p, want, H_READY_MS), 0);
 	assert_serving(&p);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
@@ -404,11 +364,11 @@ START_TEST(test_term_during_check)
 	int		status;
 
 	start_conf(&p, "handler " TPLUGIN("waiter") "\nmax_servers 2\n");
-	write_conf("handler " TPLUGIN("waiter") "\nmax_servers 2\n"
+	h_write_conf(port, "handler " TPLUGIN("waiter") "\nmax_servers 2\n"
 	    "waiter_configure_ms 20000\n");
 	kill(p.pid, SIGHUP);
-	ck_assert_int_eq(wait_log("HUP: checking the new configuration",
-	    READY_MS), 0);
+	ck_assert_int_eq(h_wait_log(&p, "HUP: checking the new configuration",
+	    H_READY_MS), 0);
 	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	t = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
@@ -418,7 +378,7 @@ START_TEST(test_term_during_check)
 	ck_assert_msg(status != -1 && WIFEXITED(status) &&
 	    WEXITSTATUS(status) == 0, "pfsd did not stop during the check");
 	ck_assert_int_lt(ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 - t, 4000);
-	ck_assert_int_eq(log_has("HUP: TERM: configuration check"), 1);
+	ck_assert_int_eq(h_log_has(&p, "HUP: TERM: configuration check"), 1);
 	h_stop(&p, SIGKILL, 1000);
 }
 END_TEST
@@ -438,12 +398,12 @@ START_TEST(test_check_time_limit)
 	start_conf(&p, body);
 	snprintf(body + strlen(body), sizeof(body) - strlen(body),
 	    "waiter_configure_ms 20000\n");
-	write_conf(body);
+	h_write_conf(port, body);
 	kill(p.pid, SIGHUP);
-	ck_assert_msg(wait_log("HUP: the configuration check took more than "
+	ck_assert_msg(h_wait_log(&p, "HUP: the configuration check took more than "
 	    "hup_check_timeout (1 s); HUP refused, still serving generation 0",
 	    3000) == 0, "%s", h_read_file(h_path("pfsd.log")));
-	ck_assert_int_eq(wait_log("HUP: time limit: configuration check", 10),
+	ck_assert_int_eq(h_wait_log(&p, "HUP: time limit: configuration check", 10),
 	    0);
 	ck_assert_int_eq(h_wait_children(p.pid, 2, 3000), 0);	/* reaped */
 	ck_assert_int_eq(h_run(st, out, sizeof(out)), 0);
@@ -532,7 +492,7 @@ START_TEST(test_requests_not_interrupted)
 	start_conf(&p, body);
 	start_requests(&p, fds);
 	kill(p.pid, SIGHUP);
-	ck_assert_int_eq(wait_log("serving (generation 1,", READY_MS), 0);
+	ck_assert_int_eq(h_wait_log(&p, "serving (generation 1,", H_READY_MS), 0);
 	requests_whole(fds);
 	start_requests(&p, fds);
 	kill(p.pid, SIGQUIT);
@@ -584,13 +544,13 @@ START_TEST(test_old_generation_bounded)
 	fd = wait_request("read 5000\n");
 	ck_assert_int_gt(old = busy_child(0), 0);
 	kill(p.pid, SIGHUP);
-	ck_assert_int_eq(wait_log("serving (generation 1,", READY_MS), 0);
+	ck_assert_int_eq(h_wait_log(&p, "serving (generation 1,", H_READY_MS), 0);
 	ck_assert_int_eq(busy_child(0), old);	/* listed, generation 0 */
 	snprintf(want, sizeof(want), "graceful_timeout: old child %ld still "
 	    "serving 127.0.0.1 port ", old);
-	ck_assert_msg(wait_log(want, 3000) == 0, "%s",
+	ck_assert_msg(h_wait_log(&p, want, 3000) == 0, "%s",
 	    h_read_file(h_path("pfsd.log")));
-	ck_assert_int_eq(wait_log("(handler waiter, generation 0) after the "
+	ck_assert_int_eq(h_wait_log(&p, "(handler waiter, generation 0) after the "
 	    "HUP; SIGTERM", 10), 0);
 	ck_assert_int_eq(h_talk_fd(fd, NULL, buf, sizeof(buf), 3000), 0);
 	for (i = 0; i < 300 && kill((pid_t)old, 0) == 0; i++)
@@ -617,38 +577,21 @@ START_TEST(test_old_child_request_timeout)
 	ck_assert_int_eq(write(fd, "1", 1), 1);	/* and nothing more */
 	ck_assert_int_gt(old = busy_child(0), 0);
 	kill(p.pid, SIGHUP);
-	ck_assert_int_eq(wait_log("serving (generation 1,", READY_MS), 0);
+	ck_assert_int_eq(h_wait_log(&p, "serving (generation 1,", H_READY_MS), 0);
 	snprintf(want, sizeof(want), "request_timeout: child %ld has served",
 	    old);
-	ck_assert_msg(wait_log(want, 3000) == 0, "%s",
+	ck_assert_msg(h_wait_log(&p, want, 3000) == 0, "%s",
 	    h_read_file(h_path("pfsd.log")));
 	close(fd);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
 
-/* How many times the log has s. */
-static int
-log_count(const char *s)
-{
-	char	*log = h_read_file(h_path("pfsd.log")), *p;
-	int	 n = 0;
-
-	for (p = log; p != NULL && (p = strstr(p, s)) != NULL; p++)
-		n++;
-	free(log);
-	return n;
-}
-
 static void
-wait_log_count(const char *s, int n)
+wait_log_count(struct hproc *p, const char *s, int n)
 {
-	int	i;
-
-	for (i = 0; i < 1000 && log_count(s) < n; i++)
-		usleep(10000);
-	ck_assert_msg(log_count(s) >= n, "\"%s\" not logged %d times:\n%s",
-	    s, n, h_read_file(h_path("pfsd.log")));
+	ck_assert_msg(h_wait_log_count(p, s, n, 10000) == 0,
+	    "\"%s\" not logged %d times:\n%s", s, n, h_log_tail(p));
 }
 
 static long
@@ -689,19 +632,19 @@ START_TEST(test_soak_rollbacks)
 	snprintf(bad, sizeof(bad), "%sfail_hook pre_loop_hook\n", good);
 	start_conf(&p, good);
 	kill(p.pid, SIGHUP);	/* the baseline is a re-executed image */
-	wait_log_count("serving (generation 1,", 1);
+	wait_log_count(&p, "serving (generation 1,", 1);
 	ck_assert_int_eq(h_wait_children(p.pid, 4, 5000), 0);
 	fds0 = h_fd_count(p.pid);
 	rss0 = proc_kib(p.pid, "\nVmRSS:");
 	lg = load_start("600");
 	for (i = 1; i <= n; i++) {
-		write_conf(bad);
+		h_write_conf(port, bad);
 		kill(p.pid, SIGHUP);
-		wait_log_count(" kept", i);
-		write_conf(good);
+		wait_log_count(&p, " kept", i);
+		h_write_conf(port, good);
 		kill(p.pid, SIGHUP);
 		snprintf(said, sizeof(said), "serving (generation %d,", i + 1);
-		wait_log_count(said, 1);
+		wait_log_count(&p, said, 1);
 	}
 	kill(lg, SIGTERM);
 	load_check(lg);
@@ -739,7 +682,7 @@ START_TEST(test_gone_with_its_parent_as_nobody)
 		const char	*av[] = { "--handler=echo", portarg,
 				    "--user=nobody", NULL };
 
-		if (h_start(&hp, av) == 0 && h_wait_ready(&hp, READY_MS) == 0)
+		if (h_start(&hp, av) == 0 && h_wait_ready(&hp, H_READY_MS) == 0)
 			(void)!write(fds[1], &hp.pid, sizeof(hp.pid));
 		_exit(0);	/* without stopping it */
 	}
@@ -894,11 +837,11 @@ START_TEST(test_check_privileged_port)
 	start_conf(&p, body);
 	snprintf(body, sizeof(body), "handler echo\nmax_servers 2\n"
 	    "user nobody\nport 127.0.0.1:%d\n", low);
-	write_conf(body);
+	h_write_conf(port, body);
 	kill(p.pid, SIGHUP);
 	snprintf(want, sizeof(want), "127.0.0.1:%d/tcp: a privileged port, "
 	    "and pfsd runs as uid 65534 here", low);
-	ck_assert_msg(wait_log(want, READY_MS) == 0, "%s",
+	ck_assert_msg(h_wait_log(&p, want, H_READY_MS) == 0, "%s",
 	    h_read_file(h_path("pfsd.log")));
 	assert_serving(&p);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);

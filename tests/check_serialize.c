@@ -114,16 +114,12 @@ wait_nr(int mode)
 static void
 start_mode(struct hproc *p, int *port, const char *mode, const char *extra)
 {
-	char		 portarg[64], ser[64];
-	const char	*av[] = { "--handler=echo", portarg, ser,
-			    "--max_servers=4", "--log_level=1", extra, NULL };
+	char		 ser[64];
+	const char	*av[] = { ser, "--max_servers=4", "--log_level=1", extra,
+			    NULL };
 
-	*port = h_free_port();
-	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", *port);
 	snprintf(ser, sizeof(ser), "--serialize=%s", mode);
-	ck_assert_int_eq(h_start(p, av), 0);
-	ck_assert_msg(h_wait_ready(p, 10000) == 0, "not ready:\n%s",
-	    h_read_file(p->log));
+	*port = h_serve(p, "echo", av);
 	ck_assert_int_eq(h_wait_children(p->pid, 4, 5000), 0);
 }
 

@@ -16,74 +16,22 @@
 
 #include "harness.h"
 
-#define READY_MS	10000
-
 static int	port;
 
-/* Write a conf file in the test directory and start pfsd on it. */
-static char *
-start_conf(struct hproc *p, const char *body)
-{
-	static char	conf[512];
-	const char	*av[] = { "-c", conf, NULL };
-
-	port = h_free_port();
-	snprintf(conf, sizeof(conf), "%s", h_write("pfsd.conf",
-	    "port 127.0.0.1:%d\nlog_file %s\n%s", port, h_path("pfsd.log"),
-	    body));
-	ck_assert_int_eq(h_start(p, av), 0);
-	ck_assert_msg(h_wait_ready(p, READY_MS) == 0, "not ready:\n%s",
-	    h_read_file(h_path("pfsd.log")));
-	return conf;
-}
-
 static int
-log_has(const char *s)
-{
-	char	*log = h_read_file(h_path("pfsd.log"));
-	int	 found = log != NULL && strstr(log, s) != NULL;
-
-	free(log);
-	return found;
-}
-
-static int
-wait_log(const char *s, int ms)
-{
-	for (; ms > 0; ms -= 10) {
-		if (log_has(s))
-			return 0;
-		usleep(10000);
-	}
-	return -1;
-}
-
-static int
-wait_generation(unsigned int gen, int ms)
+wait_generation(const char *log, unsigned int gen, int ms)
 {
 	char	s[64];
 
 	snprintf(s, sizeof(s), "serving (generation %u,", gen);
-	return wait_log(s, ms);
-}
-
-/* Rewrite the conf file in place (rename: readers see old or new). */
-static void
-rewrite_conf(const char *body)
-{
-	char	tmp[600];
-
-	snprintf(tmp, sizeof(tmp), "%s", h_write("pfsd.conf.new",
-	    "port 127.0.0.1:%d\nlog_file %s\n%s", port, h_path("pfsd.log"),
-	    body));
-	ck_assert_int_eq(rename(tmp, h_path("pfsd.conf")), 0);
+	return h_wait_file(log, s, ms);
 }
 
 START_TEST(test_ttin_ttou)
 {
 	struct hproc	p;
 
-	start_conf(&p, "handler echo\nmax_servers 2\n");
+	port = h_serve_conf(&p, "handler echo\nmax_servers 2\n");
 	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
 	kill(p.pid, SIGTTIN);
 	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
@@ -91,9 +39,9 @@ START_TEST(test_ttin_ttou)
 	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
 	kill(p.pid, SIGTTOU);
 	ck_assert_int_eq(h_wait_children(p.pid, 1, 5000), 0);
-	ck_assert_int_eq(wait_log("max_servers is now 1", 5000), 0);
+	ck_assert_int_eq(h_wait_log(&p, "max_servers is now 1", 5000), 0);
 	kill(p.pid, SIGTTOU);		/* never below 1 */
-	ck_assert_int_eq(wait_log("TTOU: max_servers stays 1 (the minimum)",
+	ck_assert_int_eq(h_wait_log(&p, "TTOU: max_servers stays 1 (the minimum)",
 	    5000), 0);
 	ck_assert_int_eq(h_children(p.pid, NULL, 0), 1);
 	ck_assert_int_eq(h_wait_no_zombies(p.pid, 5000), 0);
@@ -107,13 +55,13 @@ START_TEST(test_ttou_spares_busy_child)
 	char		buf[64];
 	int		fd;
 
-	start_conf(&p, "handler " TPLUGIN("sleepy") "\nmax_servers 2\n"
+	port = h_serve_conf(&p, "handler " TPLUGIN("sleepy") "\nmax_servers 2\n"
 	    "log_level 3\n");
 	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
 	fd = h_connect_tcp("127.0.0.1", port);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, "1500\n", 5), 5);
-	ck_assert_int_eq(wait_log("connection from", 5000), 0);
+	ck_assert_int_eq(h_wait_log(&p, "connection from", 5000), 0);
 	kill(p.pid, SIGTTOU);
 	ck_assert_int_eq(h_wait_children(p.pid, 1, 1000), 0);
 	ck_assert_int_eq(h_talk_fd(fd, NULL, buf, sizeof(buf), 5000), 11);
@@ -150,12 +98,12 @@ START_TEST(test_hup_under_load_drops_nothing)
 	pid_t		 lg;
 	int		 status, i;
 
-	start_conf(&p, "handler echo\nmax_servers 4\nmax_requests 500\n");
+	port = h_serve_conf(&p, "handler echo\nmax_servers 4\nmax_requests 500\n");
 	lg = loadgen_bg("12", h_path("loadgen.out"));
 	for (i = 1; i <= 20; i++) {
 		usleep(150000);
 		kill(p.pid, SIGHUP);
-		ck_assert_msg(wait_generation((unsigned int)i, 10000) == 0,
+		ck_assert_msg(wait_generation(p.log, (unsigned int)i, 10000) == 0,
 		    "generation %d never served", i);
 	}
 	ck_assert_int_eq(waitpid(lg, &status, 0), lg);
@@ -176,20 +124,20 @@ START_TEST(test_hup_broken_conf_keeps_serving)
 	char		buf[64];
 	pid_t		before[4], after[4];
 
-	start_conf(&p, "handler echo\nmax_servers 2\n");
+	port = h_serve_conf(&p, "handler echo\nmax_servers 2\n");
 	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
 	ck_assert_int_eq(h_children(p.pid, before, 4), 2);
-	rewrite_conf("handler echo\nmax_servers lots\n");
+	h_write_conf(port, "handler echo\nmax_servers lots\n");
 	kill(p.pid, SIGHUP);
-	ck_assert_int_eq(wait_log("still serving with the current one",
+	ck_assert_int_eq(h_wait_log(&p, "still serving with the current one",
 	    10000), 0);
-	ck_assert_int_eq(wait_log("max_servers: \"lots\"", 10), 0);
+	ck_assert_int_eq(h_wait_log(&p, "max_servers: \"lots\"", 10), 0);
 	ck_assert_int_eq(h_talk("127.0.0.1", port, "ok\n", buf, sizeof(buf)),
 	    3);
 	ck_assert_int_eq(h_children(p.pid, after, 4), 2);
 	ck_assert(memcmp(before, after, sizeof(pid_t) * 2) == 0 ||
 	    (before[0] == after[1] && before[1] == after[0]));
-	ck_assert_int_eq(log_has("generation 1"), 0);
+	ck_assert_int_eq(h_log_has(&p, "generation 1"), 0);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
@@ -221,15 +169,15 @@ START_TEST(test_hup_new_code_and_max_servers)
 
 	copy_file(PLUGIN("echo"), so);
 	snprintf(body, sizeof(body), "handler %s\nmax_servers 2\n", so);
-	start_conf(&p, body);
+	port = h_serve_conf(&p, body);
 	ck_assert_int_eq(h_talk("127.0.0.1", port, "hi\n", buf, sizeof(buf)),
 	    3);
 	ck_assert_str_eq(buf, "hi\n");
 	copy_file(TPLUGIN("echo_v2"), so);
 	snprintf(body, sizeof(body), "handler %s\nmax_servers 4\n", so);
-	rewrite_conf(body);
+	h_write_conf(port, body);
 	kill(p.pid, SIGHUP);
-	ck_assert_int_eq(wait_generation(1, 10000), 0);
+	ck_assert_int_eq(wait_generation(p.log, 1, 10000), 0);
 	ck_assert_int_eq(h_wait_children(p.pid, 4, 10000), 0);
 	ck_assert_int_eq(h_talk("127.0.0.1", port, "hi\n", buf, sizeof(buf)),
 	    6);
@@ -273,7 +221,7 @@ START_TEST(test_cp_over_running_handler)
 
 	copy_file(PLUGIN("echo"), so);
 	snprintf(body, sizeof(body), "handler %s\nmax_servers 2\n", so);
-	start_conf(&p, body);
+	port = h_serve_conf(&p, body);
 	overwrite_file(TPLUGIN("echo_v2"), so);
 	for (i = 0; i < 20; i++) {	/* the old code still serves */
 		ck_assert_int_eq(h_talk("127.0.0.1", port, "old\n", buf,
@@ -281,12 +229,12 @@ START_TEST(test_cp_over_running_handler)
 		ck_assert_str_eq(buf, "old\n");
 	}
 	kill(p.pid, SIGHUP);
-	ck_assert_int_eq(wait_generation(1, 10000), 0);
+	ck_assert_int_eq(wait_generation(p.log, 1, 10000), 0);
 	ck_assert_int_eq(h_wait_children(p.pid, 2, 10000), 0);
 	ck_assert_int_eq(h_talk("127.0.0.1", port, "new\n", buf, sizeof(buf)),
 	    7);
 	ck_assert_str_eq(buf, "v2 new\n");
-	ck_assert_int_eq(log_has("killed by signal"), 0);
+	ck_assert_int_eq(h_log_has(&p, "killed by signal"), 0);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
@@ -300,18 +248,18 @@ START_TEST(test_quit_finishes_request)
 
 	snprintf(body, sizeof(body), "handler %s\nmax_servers 2\nlog_level 3\n"
 	    "pid_file %s\n", TPLUGIN("sleepy"), pidfile);
-	start_conf(&p, body);
+	port = h_serve_conf(&p, body);
 	ck_assert_int_eq(access(pidfile, F_OK), 0);
 	fd = h_connect_tcp("127.0.0.1", port);
 	ck_assert_int_eq(write(fd, "1000\n", 5), 5);
-	ck_assert_int_eq(wait_log("connection from", 5000), 0);
+	ck_assert_int_eq(h_wait_log(&p, "connection from", 5000), 0);
 	kill(p.pid, SIGQUIT);
 	ck_assert_int_eq(h_talk_fd(fd, NULL, buf, sizeof(buf), 5000), 11);
 	ck_assert_str_eq(buf, "slept 1000\n");
 	status = h_wait_exit(&p, 10000);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	ck_assert_int_eq(access(pidfile, F_OK), -1);
-	ck_assert_int_eq(log_has("graceful stop"), 1);
+	ck_assert_int_eq(h_log_has(&p, "graceful stop"), 1);
 }
 END_TEST
 
@@ -321,15 +269,15 @@ START_TEST(test_quit_graceful_timeout_kills)
 	char		buf[64];
 	int		fd, status;
 
-	start_conf(&p, "handler " TPLUGIN("sleepy") "\nmax_servers 1\n"
+	port = h_serve_conf(&p, "handler " TPLUGIN("sleepy") "\nmax_servers 1\n"
 	    "graceful_timeout 1\nlog_level 3\n");
 	fd = h_connect_tcp("127.0.0.1", port);
 	ck_assert_int_eq(write(fd, "30000\n", 6), 6);
-	ck_assert_int_eq(wait_log("connection from", 5000), 0);
+	ck_assert_int_eq(h_wait_log(&p, "connection from", 5000), 0);
 	kill(p.pid, SIGQUIT);
 	status = h_wait_exit(&p, 5000);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	ck_assert_int_eq(log_has("graceful_timeout: killing child"), 1);
+	ck_assert_int_eq(h_log_has(&p, "graceful_timeout: killing child"), 1);
 	h_talk_fd(fd, NULL, buf, sizeof(buf), 1000);
 }
 END_TEST
@@ -340,7 +288,7 @@ START_TEST(test_term_leaves_nothing)
 	pid_t		kids[8];
 	int		n, i, status;
 
-	start_conf(&p, "handler echo\nmax_servers 5\n");
+	port = h_serve_conf(&p, "handler echo\nmax_servers 5\n");
 	ck_assert_int_eq(h_wait_children(p.pid, 5, 5000), 0);
 	n = h_children(p.pid, kids, 8);
 	status = h_stop(&p, SIGTERM, 1500);
@@ -356,14 +304,14 @@ START_TEST(test_usr1_reopens_log)
 	struct hproc	 p;
 	char		 buf[64], *log, old[512];
 
-	start_conf(&p, "handler echo\nmax_servers 2\nlog_level 3\n");
+	port = h_serve_conf(&p, "handler echo\nmax_servers 2\nlog_level 3\n");
 	snprintf(old, sizeof(old), "%s", h_path("pfsd.log.1"));
 	ck_assert_int_eq(rename(h_path("pfsd.log"), old), 0);
 	kill(p.pid, SIGUSR1);
-	ck_assert_int_eq(wait_log("log file reopened", 5000), 0);
+	ck_assert_int_eq(h_wait_log(&p, "log file reopened", 5000), 0);
 	ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", buf, sizeof(buf)),
 	    2);
-	ck_assert_int_eq(wait_log("connection from", 5000), 0);
+	ck_assert_int_eq(h_wait_log(&p, "connection from", 5000), 0);
 	log = h_read_file(old);
 	ck_assert_msg(strstr(log, "connection from") == NULL,
 	    "old log written after USR1:\n%s", log);
@@ -380,7 +328,7 @@ START_TEST(test_signal_storm)
 	char			 buf[64];
 	int			 i, fds;
 
-	start_conf(&p, "handler echo\nmax_servers 3\n");
+	port = h_serve_conf(&p, "handler echo\nmax_servers 3\n");
 	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
 	/* after a round trip: READY=1 may arrive before the parent closed
 	 * the socket it sent it on */
@@ -396,7 +344,7 @@ START_TEST(test_signal_storm)
 	 * known: wait for the state every path must end in. */
 	for (i = 0; i < 2000; i++) {
 		if (h_children(p.pid, NULL, 0) == 3 && h_zombies(p.pid) == 0 &&
-		    h_fd_count(p.pid) == fds && log_has("generation 1,"))
+		    h_fd_count(p.pid) == fds && h_log_has(&p, "generation 1,"))
 			break;
 		usleep(10000);
 	}
@@ -426,7 +374,7 @@ START_TEST(test_old_children_only_own)
 	}
 	snprintf(env, sizeof(env), "%d", (int)victim);
 	setenv("PFSD_OLD_CHILDREN", env, 1);
-	start_conf(&p, "handler echo\nmax_servers 1\n");
+	port = h_serve_conf(&p, "handler echo\nmax_servers 1\n");
 	unsetenv("PFSD_OLD_CHILDREN");
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 	ck_assert_int_eq(waitpid(victim, &status, WNOHANG), 0);
@@ -482,7 +430,7 @@ START_TEST(test_hup_relative_paths_background)
 	log[n] = '\0';
 	ck_assert_str_eq(log, "/");
 	kill(daemon_pid, SIGHUP);
-	ck_assert_int_eq(wait_generation(1, 10000), 0);
+	ck_assert_int_eq(wait_generation(h_path("pfsd.log"), 1, 10000), 0);
 	ck_assert_int_eq(h_talk("127.0.0.1", port, "rel\n", buf, sizeof(buf)),
 	    4);
 	kill(daemon_pid, SIGTERM);

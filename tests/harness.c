@@ -31,8 +31,8 @@
 static char	dir[256];
 static pid_t	dir_owner;
 
-static long long
-ms_now(void)
+long long
+h_now_ms(void)
 {
 	struct timespec	ts;
 
@@ -432,14 +432,76 @@ h_start_opts(struct hproc *p, const char *const *argv, const struct hopts *o)
 }
 
 int
+h_serve(struct hproc *p, const char *handler, const char *const *extra)
+{
+	return h_serve_opts(p, handler, extra, NULL);
+}
+
+int
+h_serve_opts(struct hproc *p, const char *handler, const char *const *extra,
+    const struct hopts *o)
+{
+	const char	*av[64];
+	char		 portarg[64];
+	size_t		 n = 0;
+	int		 port = h_free_port();
+
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
+	if (handler != NULL) {
+		av[n++] = "--handler";
+		av[n++] = handler;
+	}
+	av[n++] = portarg;
+	while (extra != NULL && *extra != NULL && n < 63)
+		av[n++] = *extra++;
+	av[n] = NULL;
+	ck_assert_int_eq(h_start_opts(p, av, o), 0);
+	p->port = port;
+	if (o != NULL && o->forked != NULL)
+		o->forked(p->pid);
+	ck_assert_msg(h_wait_ready(p, o != NULL && o->ready_ms > 0 ?
+	    o->ready_ms : H_READY_MS) == 0, "pfsd not ready; log:\n%s",
+	    h_log_tail(p));
+	return port;
+}
+
+void
+h_write_conf(int port, const char *body)
+{
+	char	tmp[600];
+
+	snprintf(tmp, sizeof(tmp), "%s", h_write("pfsd.conf.new",
+	    "port 127.0.0.1:%d\nlog_file %s\n%s", port, h_path("pfsd.log"),
+	    body));
+	ck_assert_int_eq(rename(tmp, h_path("pfsd.conf")), 0);
+}
+
+int
+h_serve_conf(struct hproc *p, const char *body)
+{
+	char		 conf[512];
+	const char	*av[] = { "-c", conf, NULL };
+	int		 port = h_free_port();
+
+	h_write_conf(port, body);
+	snprintf(conf, sizeof(conf), "%s", h_path("pfsd.conf"));
+	ck_assert_int_eq(h_start(p, av), 0);
+	p->port = port;
+	snprintf(p->log, sizeof(p->log), "%s", h_path("pfsd.log"));
+	ck_assert_msg(h_wait_ready(p, H_READY_MS) == 0, "not ready:\n%s",
+	    h_log_tail(p));
+	return port;
+}
+
+int
 h_wait_notify(struct hproc *p, const char *word, int ms)
 {
-	long long	end = ms_now() + ms;
+	long long	end = h_now_ms() + ms;
 	struct pollfd	pfd = { p->notify_fd, POLLIN, 0 };
 	char		buf[512];
 	ssize_t		n;
 
-	while (ms_now() < end) {
+	while (h_now_ms() < end) {
 		if (poll(&pfd, 1, 50) == 1 &&
 		    (n = recv(p->notify_fd, buf, sizeof(buf) - 1, 0)) > 0) {
 			buf[n] = '\0';
@@ -463,10 +525,10 @@ h_wait_ready(struct hproc *p, int ms)
 int
 h_wait_exit(struct hproc *p, int ms)
 {
-	long long	end = ms_now() + ms;
+	long long	end = h_now_ms() + ms;
 	int		status;
 
-	while (ms_now() < end) {
+	while (h_now_ms() < end) {
 		if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
 			p->pid = -1;
 			return status;
@@ -561,10 +623,10 @@ h_zombies(pid_t parent)
 int
 h_wait_no_zombies(pid_t parent, int ms)
 {
-	long long	end = ms_now() + ms;
+	long long	end = h_now_ms() + ms;
 
 	while (h_zombies(parent) != 0) {
-		if (ms_now() >= end)
+		if (h_now_ms() >= end)
 			return -1;
 		poll(NULL, 0, 10);
 	}
@@ -574,9 +636,9 @@ h_wait_no_zombies(pid_t parent, int ms)
 int
 h_wait_children(pid_t parent, int n, int ms)
 {
-	long long	end = ms_now() + ms;
+	long long	end = h_now_ms() + ms;
 
-	while (ms_now() < end) {
+	while (h_now_ms() < end) {
 		if (h_children(parent, NULL, 0) == n)
 			return 0;
 		poll(NULL, 0, 10);
@@ -630,26 +692,88 @@ h_read_file(const char *path)
 }
 
 int
+h_file_count(const char *path, const char *s)
+{
+	char	*text = h_read_file(path), *at;
+	int	 n = 0;
+
+	for (at = text; at != NULL && (at = strstr(at, s)) != NULL; at++)
+		n++;
+	free(text);
+	return n;
+}
+
+const char *
+h_file_tail(const char *path)
+{
+	static char	 tail[3000];
+	char		*text = h_read_file(path);
+	size_t		 len = text != NULL ? strlen(text) : 0;
+
+	snprintf(tail, sizeof(tail), "%s", text == NULL ? "" :
+	    text + (len >= sizeof(tail) ? len - sizeof(tail) + 1 : 0));
+	free(text);
+	return tail;
+}
+
+const char *
+h_log_tail(struct hproc *p)
+{
+	return h_file_tail(p->log);
+}
+
+int
+h_log_count(struct hproc *p, const char *s)
+{
+	return h_file_count(p->log, s);
+}
+
+int
+h_wait_log_count(struct hproc *p, const char *s, int n, int ms)
+{
+	long long	end = h_now_ms() + ms;
+
+	while (h_log_count(p, s) < n) {
+		if (h_now_ms() >= end)
+			return -1;
+		poll(NULL, 0, 10);
+	}
+	return 0;
+}
+
+int
+h_file_has(const char *path, const char *s)
+{
+	char	*text = h_read_file(path);
+	int	 found = text != NULL && strstr(text, s) != NULL;
+
+	free(text);
+	return found;
+}
+
+int
+h_wait_file(const char *path, const char *s, int ms)
+{
+	long long	end = h_now_ms() + ms;
+
+	while (h_now_ms() < end) {
+		if (h_file_has(path, s))
+			return 0;
+		poll(NULL, 0, 10);
+	}
+	return -1;
+}
+
+int
 h_log_has(struct hproc *p, const char *s)
 {
-	char	*log = h_read_file(p->log);
-	int	 found = log != NULL && strstr(log, s) != NULL;
-
-	free(log);
-	return found;
+	return h_file_has(p->log, s);
 }
 
 int
 h_wait_log(struct hproc *p, const char *s, int ms)
 {
-	long long	end = ms_now() + ms;
-
-	while (ms_now() < end) {
-		if (h_log_has(p, s))
-			return 0;
-		poll(NULL, 0, 10);
-	}
-	return -1;
+	return h_wait_file(p->log, s, ms);
 }
 
 int

@@ -23,7 +23,8 @@ struct hproc {
 	pid_t	pid;
 	int	notify_fd;		/* our end of NOTIFY_SOCKET */
 	char	dir[256];		/* private directory of this test */
-	char	log[320];		/* pfsd's stderr */
+	char	log[320];		/* pfsd's stderr (h_serve_conf: its log_file) */
+	int	port;			/* the TCP port of h_serve, h_serve_conf */
 };
 
 void	 h_global_init(void);
@@ -47,9 +48,29 @@ struct hopts {
 	int	 rlimit_set;		/* set RLIMIT_ rlimit in pfsd first: */
 	int	 rlimit;
 	long	 soft, hard;		/* -1: unlimited */
+	int	 ready_ms;		/* h_serve*: how long; 0: H_READY_MS */
+	void	(*forked)(pid_t);	/* h_serve*: run once pfsd is forked */
 };
 int	 h_start_opts(struct hproc *, const char *const *argv,
 	    const struct hopts *);
+
+/*
+ * Start pfsd on a free loopback TCP port (p->port, also returned) with
+ * --handler handler (none when NULL) and the extra arguments, and wait
+ * for READY=1.  A failure fails the test, showing the end of pfsd's log.
+ */
+#define H_READY_MS	10000
+int	 h_serve(struct hproc *, const char *handler,
+	    const char *const *extra);
+int	 h_serve_opts(struct hproc *, const char *handler,
+	    const char *const *extra, const struct hopts *);
+/*
+ * The same from a configuration file, h_path("pfsd.conf"): the port,
+ * log_file pfsd.log (p->log from then on), then body.  h_write_conf
+ * writes that file (by rename: a reader sees the old file or the new).
+ */
+int	 h_serve_conf(struct hproc *, const char *body);
+void	 h_write_conf(int port, const char *body);
 
 /* Wait for READY=1 (or another notify word), ms; 0 ok, -1 timeout/exit. */
 int	 h_wait_notify(struct hproc *, const char *word, int ms);
@@ -70,7 +91,19 @@ int	 h_fd_count(pid_t);
 /* The log (stderr) of pfsd: does it contain s?  wait up to ms for it. */
 int	 h_log_has(struct hproc *, const char *s);
 int	 h_wait_log(struct hproc *, const char *s, int ms);
+/* How many times s is in the log; wait up to ms for it to be n. */
+int	 h_log_count(struct hproc *, const char *s);
+int	 h_wait_log_count(struct hproc *, const char *s, int n, int ms);
+/* The end of the log (a few KB, static), for a failure message. */
+const char *h_log_tail(struct hproc *);
 char	*h_read_file(const char *path);		/* malloc'd, NUL-ended */
+int	 h_file_has(const char *path, const char *s);
+int	 h_wait_file(const char *path, const char *s, int ms);
+int	 h_file_count(const char *path, const char *s);	/* occurrences */
+const char *h_file_tail(const char *path);	/* as h_log_tail */
+
+/* CLOCK_MONOTONIC, ms: durations a test measures. */
+long long h_now_ms(void);
 
 /* Client side.  Each returns bytes read into buf (NUL-ended) or -1. */
 int	 h_connect_tcp(const char *host, int port);
