@@ -825,6 +825,23 @@ START_TEST(test_exit_codes)
 }
 END_TEST
 
+START_TEST(test_notify_lifecycle)
+{
+	struct hproc		 p;
+	const char *const	 av[] = { "--handler=echo", NULL };
+
+	h_serve(&p, NULL, av);
+	kill(p.pid, SIGHUP);
+	ck_assert_int_eq(h_wait_notify(&p, "RELOADING=1\nMONOTONIC_USEC=",
+	    10000), 0);
+	ck_assert_int_eq(h_wait_notify(&p, "READY=1\nSTATUS=generation 1",
+	    10000), 0);
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(h_wait_notify(&p, "STOPPING=1", 10000), 0);
+	ck_assert_int_eq(h_wait_exit(&p, 5000), 0);
+}
+END_TEST
+
 Suite	*daemon_suite(void);
 
 Suite *
@@ -853,6 +870,7 @@ daemon_suite(void)
 	tcase_add_test(tc, test_log_lines_concurrent);
 	tcase_add_test(tc, test_syslog);
 	tcase_add_test(tc, test_exit_codes);
+	tcase_add_test(tc, test_notify_lifecycle);
 	suite_add_tcase(s, tc);
 	return s;
 }

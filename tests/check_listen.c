@@ -5,6 +5,7 @@
  */
 #include "internal.h"
 
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -15,6 +16,8 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -1154,6 +1157,57 @@ START_TEST(test_inherit_systemd_other)
 }
 END_TEST
 
+/* systemd socket activation: pfsd serves on the socket it was handed
+ * (fd 3, LISTEN_FDS=1, LISTEN_PID=its pid) and binds nothing itself. */
+START_TEST(test_socket_activation)
+{
+	struct sockaddr_in	 sin;
+	struct stat		 st;
+	char			 arg[64], link[64], want[64], got[64], buf[64];
+	socklen_t		 len = sizeof(sin);
+	pid_t			 pid;
+	ssize_t			 n;
+	int			 fd, status, port;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	getsockname(fd, (struct sockaddr *)&sin, &len);
+	port = ntohs(sin.sin_port);
+	snprintf(arg, sizeof(arg), "--port=127.0.0.1:%d", port);
+	if ((pid = fork()) == 0) {
+		char	lp[32];
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(fd, 3);
+		snprintf(lp, sizeof(lp), "%d", (int)getpid());
+		setenv("LISTEN_FDS", "1", 1);
+		setenv("LISTEN_PID", lp, 1);
+		execl(PFSD_BIN, "pfsd", "--handler=echo", arg, "--log_level=1",
+		    (char *)NULL);
+		_exit(127);
+	}
+	fstat(fd, &st);
+	snprintf(want, sizeof(want), "socket:[%lu]", (unsigned long)st.st_ino);
+	/* served through the inherited socket (our copy is never accepted
+	 * on: only pfsd's children can answer) */
+	ck_assert_int_eq(h_talk_fd(h_connect_tcp("127.0.0.1", port), "sa\n",
+	    buf, sizeof(buf), 5000), 3);
+	snprintf(link, sizeof(link), "/proc/%d/fd/3", (int)pid);
+	n = readlink(link, got, sizeof(got) - 1);
+	ck_assert_int_gt(n, 0);
+	got[n] = '\0';
+	ck_assert_str_eq(got, want);
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(fd);
+}
+END_TEST
+
 Suite *
 listen_suite(void)
 {
@@ -1203,6 +1257,11 @@ listen_suite(void)
 	tcase_add_test(tc, test_inherit_never_twice);
 	tcase_add_test(tc, test_inherit_systemd);
 	tcase_add_test(tc, test_inherit_systemd_other);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("activation");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_socket_activation);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -18,8 +18,9 @@
 
 #define SUITES(X) \
 	X(conf) X(yaml) X(cmdline) X(listen) X(access) X(plugin) \
-	X(engine) X(serialize) X(signals) X(daemon) X(restart) \
-	X(docs) X(faults) X(beyond) X(install) X(compat) X(hostile) \
+	X(engine) X(parent) X(watchdog) X(status) X(serialize) X(signals) \
+	X(daemon) X(restart) X(docs) X(faults) X(install) X(compat) \
+	X(hostile) \
 	X(proxy) X(options) X(metrics) X(http) X(tls) X(messages)
 
 #define DECLARE(n) Suite *n##_suite(void);

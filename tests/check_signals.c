@@ -1,7 +1,8 @@
 /*
- * check_signals.c - integration tests of the signals an operator sends:
- * TTIN/TTOU, HUP (under load, broken conf, new code, new max_servers),
- * QUIT with a request in flight, TERM, USR1, and a storm of them.
+ * check_signals.c - integration tests of the signals an operator sends
+ * to a serving pool: HUP (under load, broken conf, new code, new
+ * max_servers, after leaving its directory), USR1, and a storm of them.
+ * TTIN/TTOU, QUIT and TERM are the parent's lifecycle: check_parent.c.
  */
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -26,49 +27,6 @@ wait_generation(const char *log, unsigned int gen, int ms)
 	snprintf(s, sizeof(s), "serving (generation %u,", gen);
 	return h_wait_file(log, s, ms);
 }
-
-START_TEST(test_ttin_ttou)
-{
-	struct hproc	p;
-
-	port = h_serve_conf(&p, "handler echo\nmax_servers 2\n");
-	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
-	kill(p.pid, SIGTTIN);
-	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
-	kill(p.pid, SIGTTOU);
-	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
-	kill(p.pid, SIGTTOU);
-	ck_assert_int_eq(h_wait_children(p.pid, 1, 5000), 0);
-	ck_assert_int_eq(h_wait_log(&p, "max_servers is now 1", 5000), 0);
-	kill(p.pid, SIGTTOU);		/* never below 1 */
-	ck_assert_int_eq(h_wait_log(&p, "TTOU: max_servers stays 1 (the minimum)",
-	    5000), 0);
-	ck_assert_int_eq(h_children(p.pid, NULL, 0), 1);
-	ck_assert_int_eq(h_wait_no_zombies(p.pid, 5000), 0);
-	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
-}
-END_TEST
-
-START_TEST(test_ttou_spares_busy_child)
-{
-	struct hproc	p;
-	char		buf[64];
-	int		fd;
-
-	port = h_serve_conf(&p, "handler " TPLUGIN("sleepy") "\nmax_servers 2\n"
-	    "log_level 3\n");
-	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
-	fd = h_connect_tcp("127.0.0.1", port);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, "1500\n", 5), 5);
-	ck_assert_int_eq(h_wait_log(&p, "connection from", 5000), 0);
-	kill(p.pid, SIGTTOU);
-	ck_assert_int_eq(h_wait_children(p.pid, 1, 1000), 0);
-	ck_assert_int_eq(h_talk_fd(fd, NULL, buf, sizeof(buf), 5000), 11);
-	ck_assert_str_eq(buf, "slept 1500\n");
-	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
-}
-END_TEST
 
 /* Run the load generator in the background; returns its pid. */
 static pid_t
@@ -239,66 +197,6 @@ START_TEST(test_cp_over_running_handler)
 }
 END_TEST
 
-START_TEST(test_quit_finishes_request)
-{
-	struct hproc	 p;
-	char		 buf[64], body[700];
-	const char	*pidfile = h_path("pfsd.pid");
-	int		 fd, status;
-
-	snprintf(body, sizeof(body), "handler %s\nmax_servers 2\nlog_level 3\n"
-	    "pid_file %s\n", TPLUGIN("sleepy"), pidfile);
-	port = h_serve_conf(&p, body);
-	ck_assert_int_eq(access(pidfile, F_OK), 0);
-	fd = h_connect_tcp("127.0.0.1", port);
-	ck_assert_int_eq(write(fd, "1000\n", 5), 5);
-	ck_assert_int_eq(h_wait_log(&p, "connection from", 5000), 0);
-	kill(p.pid, SIGQUIT);
-	ck_assert_int_eq(h_talk_fd(fd, NULL, buf, sizeof(buf), 5000), 11);
-	ck_assert_str_eq(buf, "slept 1000\n");
-	status = h_wait_exit(&p, 10000);
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	ck_assert_int_eq(access(pidfile, F_OK), -1);
-	ck_assert_int_eq(h_log_has(&p, "graceful stop"), 1);
-}
-END_TEST
-
-START_TEST(test_quit_graceful_timeout_kills)
-{
-	struct hproc	p;
-	char		buf[64];
-	int		fd, status;
-
-	port = h_serve_conf(&p, "handler " TPLUGIN("sleepy") "\nmax_servers 1\n"
-	    "graceful_timeout 1\nlog_level 3\n");
-	fd = h_connect_tcp("127.0.0.1", port);
-	ck_assert_int_eq(write(fd, "30000\n", 6), 6);
-	ck_assert_int_eq(h_wait_log(&p, "connection from", 5000), 0);
-	kill(p.pid, SIGQUIT);
-	status = h_wait_exit(&p, 5000);
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	ck_assert_int_eq(h_log_has(&p, "graceful_timeout: killing child"), 1);
-	h_talk_fd(fd, NULL, buf, sizeof(buf), 1000);
-}
-END_TEST
-
-START_TEST(test_term_leaves_nothing)
-{
-	struct hproc	p;
-	pid_t		kids[8];
-	int		n, i, status;
-
-	port = h_serve_conf(&p, "handler echo\nmax_servers 5\n");
-	ck_assert_int_eq(h_wait_children(p.pid, 5, 5000), 0);
-	n = h_children(p.pid, kids, 8);
-	status = h_stop(&p, SIGTERM, 1500);
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	for (i = 0; i < n; i++)
-		ck_assert_msg(!h_alive(kids[i]), "child %d outlived TERM",
-		    (int)kids[i]);
-}
-END_TEST
-
 START_TEST(test_usr1_reopens_log)
 {
 	struct hproc	 p;
@@ -451,15 +349,10 @@ signals_suite(void)
 	TCase	*tc = tcase_create("signals");
 
 	tcase_set_timeout(tc, 90);
-	tcase_add_test(tc, test_ttin_ttou);
-	tcase_add_test(tc, test_ttou_spares_busy_child);
 	tcase_add_test(tc, test_hup_under_load_drops_nothing);
 	tcase_add_test(tc, test_hup_broken_conf_keeps_serving);
 	tcase_add_test(tc, test_hup_new_code_and_max_servers);
 	tcase_add_test(tc, test_cp_over_running_handler);
-	tcase_add_test(tc, test_quit_finishes_request);
-	tcase_add_test(tc, test_quit_graceful_timeout_kills);
-	tcase_add_test(tc, test_term_leaves_nothing);
 	tcase_add_test(tc, test_usr1_reopens_log);
 	tcase_add_test(tc, test_signal_storm);
 	tcase_add_test(tc, test_hup_relative_paths_background);

@@ -909,6 +909,17 @@ h_talk_udp(const char *host, int port, const char *send, char *buf,
 	return n;
 }
 
+long
+h_serving_pid(int port)
+{
+	char	buf[512], *s;
+
+	ck_assert_int_gt(h_talk("127.0.0.1", port, "info\n", buf,
+	    sizeof(buf)), 0);
+	ck_assert_ptr_nonnull(s = strstr(buf, " pid="));
+	return strtol(s + 5, NULL, 10);
+}
+
 int
 h_run(const char *const *argv, char *out, size_t len)
 {

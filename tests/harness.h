@@ -117,6 +117,10 @@ ssize_t	 h_talk_unix(const char *path, const char *send, char *buf,
 ssize_t	 h_talk_udp(const char *host, int port, const char *send, char *buf,
 	    size_t len, int ms);
 
+/* The pid of the child that serves the next connection to port: the
+ * hooks test handler answers "info" with " pid=N". */
+long	 h_serving_pid(int port);
+
 /* Run pfsd to completion (e.g. -t, -T); output (stdout+stderr) in out. */
 int	 h_run(const char *const *argv, char *out, size_t len);
 

@@ -1,0 +1,432 @@
+/*
+ * check_parent.c - the parent's lifecycle (parent.c): it spawns the pool
+ * and keeps it full, recycles children after max_requests (replacement
+ * first, a few at a time, with jitter), reaps and replaces crashed ones,
+ * backs off when children die at start, runs the dequeue, grows and
+ * shrinks on TTIN/TTOU, stops gracefully on QUIT and at once on TERM,
+ * and takes its children with it when it dies.  The real pfsd binary,
+ * real sockets, real processes.
+ */
+#include <sys/wait.h>
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static int	port;
+
+START_TEST(test_child_count)
+{
+	struct hproc		 p;
+	const char *const	 av[] = { "--max_servers=3", NULL };
+	char			 buf[64];
+
+	port = h_serve(&p, "echo", av);
+	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "hello\n", buf,
+	    sizeof(buf)), 6);
+	ck_assert_str_eq(buf, "hello\n");
+	ck_assert_int_eq(h_children(p.pid, NULL, 0), 3);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+START_TEST(test_max_requests_recycles)
+{
+	struct hproc		 p;
+	const char *const	 av[] = { "--max_servers=1", "--max_requests=2",
+				    NULL };
+	long			 a, b, c;
+
+	port = h_serve(&p, TPLUGIN("hooks"), av);
+	a = h_serving_pid(port);
+	b = h_serving_pid(port);
+	c = h_serving_pid(port);	/* the first child served 2: a new one */
+	ck_assert_int_eq(a, b);
+	ck_assert_int_ne(b, c);
+	ck_assert_int_eq(h_wait_children(p.pid, 1, 5000), 0);
+	ck_assert_int_eq(h_wait_no_zombies(p.pid, 5000), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/* When a child starts its last request, its replacement is forked at
+ * once: during that request the pool has max_servers + 1 children. */
+START_TEST(test_replacement_before_last_request_ends)
+{
+	struct hproc		 p;
+	const char *const	 av[] = { "--handler=" TPLUGIN("sleepy"),
+				    "--max_servers=1", "--max_requests=1",
+				    NULL };
+	char			 buf[64];
+	int			 fd;
+
+	port = h_serve(&p, NULL, av);
+	ck_assert_int_eq(h_wait_children(p.pid, 1, 5000), 0);
+	fd = h_connect_tcp("127.0.0.1", port);
+	ck_assert_int_eq(write(fd, "1500\n", 5), 5);
+	ck_assert_int_eq(h_wait_children(p.pid, 2, 1000), 0);
+	ck_assert_int_eq(h_talk_fd(fd, NULL, buf, sizeof(buf), 5000), 11);
+	ck_assert_int_eq(h_wait_children(p.pid, 1, 5000), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/* Recycling takes at most a few children away at once: with 20
+ * children all on their last request (max_requests 1), only
+ * max(2, max_servers / 10) retire now, the rest serve once more. */
+START_TEST(test_recycling_cap)
+{
+	struct hproc		 p;
+	const char *const	 av[] = { "--handler=" TPLUGIN("sleepy"),
+				    "--max_servers=20", "--max_requests=1",
+				    NULL };
+	char			 buf[64];
+	int			 fds[10], i, n, peak = 0;
+	long long		 end;
+
+	port = h_serve(&p, NULL, av);
+	ck_assert_int_eq(h_wait_children(p.pid, 20, 10000), 0);
+	for (i = 0; i < 10; i++) {
+		fds[i] = h_connect_tcp("127.0.0.1", port);
+		ck_assert_int_eq(write(fds[i], "1000\n", 5), 5);
+	}
+	for (end = h_now_ms() + 900; h_now_ms() < end; usleep(5000))
+		if ((n = h_children(p.pid, NULL, 0)) > peak)
+			peak = n;
+	ck_assert_msg(peak == 22, "peak of %d children (cap 2)", peak);
+	for (i = 0; i < 10; i++)
+		ck_assert_int_eq(h_talk_fd(fds[i], NULL, buf, sizeof(buf),
+		    5000), 11);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/* Runs of the same pid in a sequence of "info" answers. */
+static int
+run_lengths(int requests, int *runs, int max)
+{
+	long	 pid, last = -1;
+	int	 i, n = -1;
+
+	for (i = 0; i < requests; i++) {
+		pid = h_serving_pid(port);
+		if (pid != last && n + 1 < max)
+			runs[++n] = 0;
+		runs[n]++;
+		last = pid;
+	}
+	return n + 1;
+}
+
+START_TEST(test_max_requests_jitter)
+{
+	struct hproc		 p;
+	const char *const	 av[] = { "--handler=" TPLUGIN("hooks"),
+				    "--max_servers=1", "--max_requests=3",
+				    "--max_requests_jitter=4", NULL };
+	int			 runs[64], n, i;
+
+	int			 lengths = 0;
+
+	port = h_serve(&p, NULL, av);
+	n = run_lengths(100, runs, 64);
+	ck_assert_int_ge(n, 10);
+	for (i = 0; i < n - 1; i++) {	/* the last run may be cut short */
+		ck_assert_msg(runs[i] >= 3 && runs[i] <= 7,
+		    "a child served %d requests", runs[i]);
+		lengths |= 1 << runs[i];
+	}
+	/* the bounds hold without jitter too: the children must differ
+	 * (all of 9 or more runs drawing the same is (1/5)^8 unlikely) */
+	ck_assert_msg(__builtin_popcount(lengths) >= 2, "every child served "
+	    "the same number of requests: no jitter");
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+START_TEST(test_crashing_handler_pool_survives)
+{
+	struct hproc		 p;
+	const char *const	 av[] = { "--max_servers=2", NULL };
+	char			 buf[256];
+	int			 i;
+
+	port = h_serve(&p, TPLUGIN("hooks"), av);
+	for (i = 0; i < 5; i++) {
+		h_talk("127.0.0.1", port, "crash\n", buf, sizeof(buf));
+		ck_assert_int_eq(h_talk("127.0.0.1", port, "ok\n", buf,
+		    sizeof(buf)), 3);
+		ck_assert_str_eq(buf, "ok\n");
+	}
+	ck_assert_int_eq(h_wait_log(&p, "killed by signal 6", 5000), 0);
+	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/*
+ * Watch the hooks log until it has n child_init_hook lines (children
+ * started); t[i] is when child i started, by its own clock (time_init:
+ * " ms=T"), so the test's own delays do not shift it.  0, or -1 after
+ * ms_max.
+ */
+static int
+spawns(const char *log, long long *t, int have, int n, int ms_max)
+{
+	long long	 end = h_now_ms() + ms_max;
+	char		*s, *l, *m;
+	int		 c;
+
+	while (h_now_ms() < end) {
+		s = h_read_file(log);
+		for (c = 0, l = s; l != NULL &&
+		    (l = strstr(l, "child_init_hook ")) != NULL; l++, c++)
+			if (c >= have && c < n && (m = strstr(l, " ms=")) !=
+			    NULL && m < strchr(l, '\n'))
+				t[c] = strtoll(m + 4, NULL, 10);
+		free(s);
+		if (c > have)
+			have = c < n ? c : n;
+		if (have >= n)
+			return 0;
+		usleep(1000);
+	}
+	return -1;
+}
+
+/*
+ * Children that die at start are restarted after a delay that doubles:
+ * 100, 200, 400, 800 ms, measured between the starts.  A child that then
+ * served a request resets it: after that, the next failing start waits
+ * 100 ms again, not twice the last delay.
+ */
+START_TEST(test_failing_init_backs_off)
+{
+	struct hproc	 p;
+	char		 hookarg[600], failarg[600];
+	const char	*av[] = { "--max_servers=1", "--max_requests=1",
+			    hookarg, failarg, "--time_init=1", NULL };
+	const char	*fail = h_path("failing"), *log = h_path("hooks.log");
+	long long	 t[16], gap;
+	pid_t		 kid;
+	char		 buf[64];
+	int		 i;
+
+	snprintf(hookarg, sizeof(hookarg), "--hook_log=%s", log);
+	snprintf(failarg, sizeof(failarg), "--fail_init_file=%s", fail);
+	h_write("failing", "\n");
+	port = h_serve(&p, TPLUGIN("hooks"), av);
+	ck_assert_int_eq(spawns(log, t, 0, 4, 5000), 0);
+	unlink(fail);		/* the next start (the 5th) is healthy */
+	for (i = 1; i < 4; i++) {
+		gap = t[i] - t[i - 1];
+		/* each start is at least the delay after the one before:
+		 * the children's own clock (1 ms of rounding) */
+		ck_assert_msg(gap >= (100 << (i - 1)) - 1 &&
+		    gap < (100 << (i - 1)) + 1000, "start %d came %lld ms "
+		    "after the one before; want %d", i, gap, 100 << (i - 1));
+	}
+	ck_assert_int_eq(spawns(log, t, 4, 5, 5000), 0);
+	ck_assert_int_ge(t[4] - t[3], 800 - 1);
+	/* it serves its one request; its replacement starts, healthy */
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", buf, sizeof(buf)),
+	    2);
+	ck_assert_int_eq(spawns(log, t, 5, 6, 5000), 0);
+	ck_assert_int_eq(h_wait_children(p.pid, 1, 5000), 0);
+	ck_assert_int_eq(h_wait_no_zombies(p.pid, 5000), 0);
+	ck_assert_int_eq(h_children(p.pid, &kid, 1), 1);
+	/* failing again, from a kill that is not a crash: the delay
+	 * starts over at 100 ms (without the reset: 1600) */
+	h_write("failing", "\n");
+	kill(kid, SIGKILL);
+	ck_assert_int_eq(spawns(log, t, 6, 8, 5000), 0);
+	gap = t[7] - t[6];
+	ck_assert_msg(gap >= 100 - 1 && gap < 700, "after healthy service, "
+	    "a failing start waited %lld ms for the next; want 100", gap);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+START_TEST(test_dequeue_runs)
+{
+	struct hproc	 p;
+	char		 hl[600], *log;
+	const char	*av[] = { "--max_servers=1", "--max_dequeue=1",
+			    "--check_for_dequeue=1", hl, NULL };
+	int		 i;
+
+	snprintf(hl, sizeof(hl), "--hook_log=%s", h_path("hooks.log"));
+	port = h_serve(&p, TPLUGIN("hooks"), av);
+	for (i = 0, log = NULL; i < 300; i++) {
+		free(log);
+		log = h_read_file(h_path("hooks.log"));
+		if (log != NULL && strstr(log, "run_dequeue") != NULL)
+			break;
+		usleep(10000);
+	}
+	ck_assert_ptr_nonnull(log);
+	ck_assert_ptr_nonnull(strstr(log, "run_dequeue"));
+	free(log);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+START_TEST(test_ttin_ttou)
+{
+	struct hproc	p;
+
+	port = h_serve_conf(&p, "handler echo\nmax_servers 2\n");
+	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
+	kill(p.pid, SIGTTIN);
+	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
+	kill(p.pid, SIGTTOU);
+	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
+	kill(p.pid, SIGTTOU);
+	ck_assert_int_eq(h_wait_children(p.pid, 1, 5000), 0);
+	ck_assert_int_eq(h_wait_log(&p, "max_servers is now 1", 5000), 0);
+	kill(p.pid, SIGTTOU);		/* never below 1 */
+	ck_assert_int_eq(h_wait_log(&p, "TTOU: max_servers stays 1 (the minimum)",
+	    5000), 0);
+	ck_assert_int_eq(h_children(p.pid, NULL, 0), 1);
+	ck_assert_int_eq(h_wait_no_zombies(p.pid, 5000), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+START_TEST(test_ttou_spares_busy_child)
+{
+	struct hproc	p;
+	char		buf[64];
+	int		fd;
+
+	port = h_serve_conf(&p, "handler " TPLUGIN("sleepy") "\nmax_servers 2\n"
+	    "log_level 3\n");
+	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
+	fd = h_connect_tcp("127.0.0.1", port);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "1500\n", 5), 5);
+	ck_assert_int_eq(h_wait_log(&p, "connection from", 5000), 0);
+	kill(p.pid, SIGTTOU);
+	ck_assert_int_eq(h_wait_children(p.pid, 1, 1000), 0);
+	ck_assert_int_eq(h_talk_fd(fd, NULL, buf, sizeof(buf), 5000), 11);
+	ck_assert_str_eq(buf, "slept 1500\n");
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+START_TEST(test_quit_finishes_request)
+{
+	struct hproc	 p;
+	char		 buf[64], body[700];
+	const char	*pidfile = h_path("pfsd.pid");
+	int		 fd, status;
+
+	snprintf(body, sizeof(body), "handler %s\nmax_servers 2\nlog_level 3\n"
+	    "pid_file %s\n", TPLUGIN("sleepy"), pidfile);
+	port = h_serve_conf(&p, body);
+	ck_assert_int_eq(access(pidfile, F_OK), 0);
+	fd = h_connect_tcp("127.0.0.1", port);
+	ck_assert_int_eq(write(fd, "1000\n", 5), 5);
+	ck_assert_int_eq(h_wait_log(&p, "connection from", 5000), 0);
+	kill(p.pid, SIGQUIT);
+	ck_assert_int_eq(h_talk_fd(fd, NULL, buf, sizeof(buf), 5000), 11);
+	ck_assert_str_eq(buf, "slept 1000\n");
+	status = h_wait_exit(&p, 10000);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(access(pidfile, F_OK), -1);
+	ck_assert_int_eq(h_log_has(&p, "graceful stop"), 1);
+}
+END_TEST
+
+START_TEST(test_quit_graceful_timeout_kills)
+{
+	struct hproc	p;
+	char		buf[64];
+	int		fd, status;
+
+	port = h_serve_conf(&p, "handler " TPLUGIN("sleepy") "\nmax_servers 1\n"
+	    "graceful_timeout 1\nlog_level 3\n");
+	fd = h_connect_tcp("127.0.0.1", port);
+	ck_assert_int_eq(write(fd, "30000\n", 6), 6);
+	ck_assert_int_eq(h_wait_log(&p, "connection from", 5000), 0);
+	kill(p.pid, SIGQUIT);
+	status = h_wait_exit(&p, 5000);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(h_log_has(&p, "graceful_timeout: killing child"), 1);
+	h_talk_fd(fd, NULL, buf, sizeof(buf), 1000);
+}
+END_TEST
+
+START_TEST(test_term_leaves_nothing)
+{
+	struct hproc	p;
+	pid_t		kids[8];
+	int		n, i, status;
+
+	port = h_serve_conf(&p, "handler echo\nmax_servers 5\n");
+	ck_assert_int_eq(h_wait_children(p.pid, 5, 5000), 0);
+	n = h_children(p.pid, kids, 8);
+	status = h_stop(&p, SIGTERM, 1500);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	for (i = 0; i < n; i++)
+		ck_assert_msg(!h_alive(kids[i]), "child %d outlived TERM",
+		    (int)kids[i]);
+}
+END_TEST
+
+START_TEST(test_parent_killed_children_follow)
+{
+	struct hproc		 p;
+	const char *const	 av[] = { "--max_servers=4", NULL };
+	pid_t			 kids[8];
+	int			 n, i, alive = 1, tries;
+
+	port = h_serve(&p, "echo", av);
+	ck_assert_int_eq(h_wait_children(p.pid, 4, 5000), 0);
+	n = h_children(p.pid, kids, 8);
+	ck_assert_int_eq(n, 4);
+	kill(p.pid, SIGKILL);
+	waitpid(p.pid, NULL, 0);
+	p.pid = -1;
+	for (tries = 0; tries < 100 && alive; tries++) {
+		for (alive = 0, i = 0; i < n; i++)
+			alive += h_alive(kids[i]);
+		if (alive)
+			usleep(10000);
+	}
+	ck_assert_msg(alive == 0, "%d children outlived the parent by 1s",
+	    alive);
+}
+END_TEST
+
+Suite	*parent_suite(void);
+
+Suite *
+parent_suite(void)
+{
+	Suite	*s = suite_create("parent");
+	TCase	*tc = tcase_create("parent");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_child_count);
+	tcase_add_test(tc, test_max_requests_recycles);
+	tcase_add_test(tc, test_replacement_before_last_request_ends);
+	tcase_add_test(tc, test_recycling_cap);
+	tcase_add_test(tc, test_max_requests_jitter);
+	tcase_add_test(tc, test_crashing_handler_pool_survives);
+	tcase_add_test(tc, test_failing_init_backs_off);
+	tcase_add_test(tc, test_dequeue_runs);
+	tcase_add_test(tc, test_ttin_ttou);
+	tcase_add_test(tc, test_ttou_spares_busy_child);
+	tcase_add_test(tc, test_quit_finishes_request);
+	tcase_add_test(tc, test_quit_graceful_timeout_kills);
+	tcase_add_test(tc, test_term_leaves_nothing);
+	tcase_add_test(tc, test_parent_killed_children_follow);
+	suite_add_tcase(s, tc);
+	return s;
+}

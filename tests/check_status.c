@@ -1,0 +1,255 @@
+/*
+ * check_status.c - the status socket and `pfsd status` (status.c): the
+ * header's counts, the text and JSON tables of the children, the socket
+ * made 0600 and never over a file, the configuration `pfsd status`
+ * reads without -c, and a UNIX client's chosen name kept out of it.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static int	port;
+
+/* The header's served count: requests of the running children and of
+ * those that already exited (max_requests 2), each counted once. */
+START_TEST(test_status_served_count)
+{
+	struct hproc	 p;
+	char		 sock[600], out[8192], buf[64];
+	const char	*av[] = { "--handler=echo", "--max_servers=2",
+			    "--max_requests=2", sock, NULL };
+	const char	*st[] = { "status", sock, NULL };
+	const char	*js[] = { "status", "--json", sock, NULL };
+	int		 i, status;
+
+	snprintf(sock, sizeof(sock), "--status_socket=%s",
+	    h_path("status.sock"));
+	port = h_serve(&p, NULL, av);
+	for (i = 0; i < 7; i++)
+		ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", buf,
+		    sizeof(buf)), 2);
+	status = h_run(st, out, sizeof(out));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_msg(strstr(out, " served 7\n") != NULL, "%s", out);
+	status = h_run(js, out, sizeof(out));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_msg(strstr(out, "\"served\": 7,") != NULL, "%s", out);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+	ck_assert_int_eq(h_wait_log(&p, "stopped (7 requests served)", 10), 0);
+}
+END_TEST
+
+START_TEST(test_status_text_and_json)
+{
+	struct hproc	 p;
+	char		 sock[600], out[8192], *s;
+	const char	*av[] = { "--handler=" TPLUGIN("sleepy"), "--max_servers=3",
+			    sock, NULL };
+	const char	*st[] = { "status", sock, NULL };
+	const char	*js[] = { "status", "--json", sock, NULL };
+	int		 fd, status, n;
+
+	snprintf(sock, sizeof(sock), "--status_socket=%s",
+	    h_path("status.sock"));
+	port = h_serve(&p, NULL, av);
+	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
+	fd = h_connect_tcp("127.0.0.1", port);
+	ck_assert_int_eq(write(fd, "3000\n", 5), 5);
+	/* until the child shows busy and the other two have left
+	 * "starting" (a loaded machine is slow to run them) */
+	for (n = 0; n < 500; n++) {
+		status = h_run(st, out, sizeof(out));
+		if (strstr(out, "busy 1 idle 2") != NULL)
+			break;
+		usleep(10000);
+	}
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s",
+	    out);
+	ck_assert_msg(strstr(out, "max_servers 3 children 3 busy 1 idle 2")
+	    != NULL, "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "PID      STATE"));
+	ck_assert_ptr_nonnull(strstr(out, " 127.0.0.1:"));
+	status = h_run(js, out, sizeof(out));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_ptr_nonnull(strstr(out, "\"max_servers\": 3"));
+	ck_assert_ptr_nonnull(s = strstr(out, "\"slots\": ["));
+	for (n = 0; (s = strstr(s + 1, "\"pid\": ")) != NULL; n++)
+		;
+	ck_assert_int_eq(n, 3);
+	ck_assert_ptr_nonnull(strstr(out, "\"state\": \"busy\""));
+	close(fd);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+	ck_assert_int_eq(access(h_path("status.sock"), F_OK), -1);
+}
+END_TEST
+
+START_TEST(test_status_without_socket)
+{
+	char		 out[1024];
+	const char	*av[] = { "status", NULL };
+	int		 status;
+
+	unsetenv("PFSD_CONF");
+	status = h_run(av, out, sizeof(out));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 78);
+	ck_assert_str_eq(out, "pfsd status: status_socket is not set in the "
+	    "configuration (give -c FILE, set PFSD_CONF, or "
+	    "--status_socket=PATH)\n");
+}
+END_TEST
+
+/*
+ * Without -c, `pfsd status` reads $PFSD_CONF (else the installed
+ * configuration).  The JSON says the version, both uptimes, and null
+ * where the text shows "-" (no request: no age, no peer).
+ */
+START_TEST(test_status_default_conf_and_json)
+{
+	struct hproc	 p;
+	char		 sock[600], out[8192];
+	const char	*av[] = { "--handler=echo", "--max_servers=1", sock,
+			    NULL };
+	const char	*js[] = { "status", "--json", NULL };
+	const char	*st[] = { "status", NULL };
+	const char	*conf;
+	int		 status;
+
+	snprintf(sock, sizeof(sock), "--status_socket=%s",
+	    h_path("status.sock"));
+	port = h_serve(&p, NULL, av);
+	ck_assert_int_eq(h_wait_children(p.pid, 1, 5000), 0);
+	conf = h_write("status.conf", "handler echo\nstatus_socket %s\n",
+	    h_path("status.sock"));
+	setenv("PFSD_CONF", conf, 1);
+	status = h_run(js, out, sizeof(out));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s",
+	    out);
+	ck_assert_msg(strstr(out, "\"version\": \"" PACKAGE_VERSION "\"") !=
+	    NULL && strstr(out, "\"generation_uptime_s\": ") != NULL &&
+	    strstr(out, "\"uptime_s\": ") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "\"request_age_ms\": null, \"peer\": "
+	    "null}") != NULL, "%s", out);
+	ck_assert(strstr(out, "\"uptime_s\": -1") == NULL);
+	status = h_run(st, out, sizeof(out));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s",
+	    out);
+	ck_assert_msg(strstr(out, " (generation ") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "                - -\n") != NULL, "%s", out);
+	unsetenv("PFSD_CONF");
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/* status_socket naming a file that is not a socket: refused, file kept;
+ * the socket pfsd makes is 0600 whatever the umask. */
+START_TEST(test_status_socket_file_refused)
+{
+	struct hproc	 p;
+	char		 portarg[64], sock[600], out[4096], want[700], *s;
+	const char	*av[] = { "--handler=echo", portarg, sock, NULL };
+	struct stat	 st;
+	mode_t		 mask;
+	int		 status;
+
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d",
+	    h_free_port());
+	h_write("not-a-socket", "keep me\n");
+	snprintf(sock, sizeof(sock), "--status_socket=%s",
+	    h_path("not-a-socket"));
+	status = h_run(av, out, sizeof(out));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 69);
+	snprintf(want, sizeof(want), "status_socket %s: exists and is not a "
+	    "socket", h_path("not-a-socket"));
+	ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+	s = h_read_file(h_path("not-a-socket"));
+	ck_assert_str_eq(s, "keep me\n");
+	free(s);
+
+	snprintf(sock, sizeof(sock), "--status_socket=%s",
+	    h_path("status.sock"));
+	av[1] = sock;
+	av[2] = NULL;
+	mask = umask(0);
+	port = h_serve(&p, NULL, av);
+	umask(mask);
+	ck_assert_int_eq(lstat(h_path("status.sock"), &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	ck_assert_int_eq(st.st_mode & 07777, 0600);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/*
+ * A UNIX client chooses its own path (quotes, newlines, escapes) and the
+ * scoreboard keeps only its first bytes: status shows "unix" for it.
+ */
+START_TEST(test_status_unix_peer)
+{
+	struct hproc		 p;
+	struct sockaddr_un	 sun;
+	char			 sock[600], unixport[600], out[8192];
+	const char		*av[] = { "--handler=" TPLUGIN("sleepy"),
+				    "--max_servers=1", sock, unixport, NULL };
+	const char		*js[] = { "status", "--json", sock, NULL };
+	int			 fd, n;
+
+	snprintf(sock, sizeof(sock), "--status_socket=%s",
+	    h_path("status.sock"));
+	snprintf(unixport, sizeof(unixport), "--port=%s/unix",
+	    h_path("srv.sock"));
+	port = h_serve(&p, NULL, av);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s",
+	    h_path("client \"quoted\"\n\033[1m.sock"));
+	ck_assert_int_ne(fd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s",
+	    h_path("srv.sock"));
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)),
+	    0);
+	ck_assert_int_eq(write(fd, "3000\n", 5), 5);
+	for (n = 0; n < 500; n++) {	/* until the child shows busy */
+		h_run(js, out, sizeof(out));
+		if (strstr(out, "\"busy\": 1,") != NULL)
+			break;
+		usleep(10000);
+	}
+	ck_assert_msg(strstr(out, "\"state\": \"busy\", \"served\": 1, ")
+	    != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "\"peer\": \"unix\"}") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "client") == NULL, "%s", out);
+	close(fd);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+Suite	*status_suite(void);
+
+Suite *
+status_suite(void)
+{
+	Suite	*s = suite_create("status");
+	TCase	*tc = tcase_create("status");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_status_served_count);
+	tcase_add_test(tc, test_status_text_and_json);
+	tcase_add_test(tc, test_status_without_socket);
+	tcase_add_test(tc, test_status_default_conf_and_json);
+	tcase_add_test(tc, test_status_socket_file_refused);
+	tcase_add_test(tc, test_status_unix_peer);
+	suite_add_tcase(s, tc);
+	return s;
+}
