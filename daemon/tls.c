@@ -11,21 +11,30 @@
  * In the child, after accept: the handshake, bounded by
  * ssl_handshake_timeout (a failure is logged at info and costs nothing but
  * that connection), then a socketpair.  The handler gets one end as
- * stdin/stdout and pfsd_request_fd(); a relay thread moves bytes between
- * the other end and the TLS connection.  The request flow around the
- * handler is the plain one: hooks, access rules, the scoreboard and
- * request_timeout (the relay is joined before the request ends) see no
+ * stdin/stdout and pfsd_request_fd(); the child's relay thread moves bytes
+ * between the other end and the TLS connection.  The request flow around
+ * the handler is the plain one: hooks, access rules, the scoreboard and
+ * request_timeout (the relay is done before the request ends) see no
  * difference.  When the handler is done and every copy of its end is
  * closed, the relay sends what is left, then close_notify.
+ *
+ * The relay thread is made on the child's first TLS connection and kept:
+ * between connections it waits on a condition variable, so a connection
+ * costs no clone(), stack or malloc arena of its own.  After a second
+ * without TLS it gives the child's free heap back (malloc_trim), so an
+ * idle child holds only what it needs; under load it never does.
  */
 #include "internal.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -43,6 +52,7 @@
 
 #define TLS_BUF			16384	/* one TLS record of plaintext */
 #define TLS_CLOSE_NOTIFY_MS	1000	/* for close_notify to go out */
+#define TLS_TRIM_MS		1000	/* idle this long: give the heap back */
 /* Forward secrecy and AEAD only; TLS 1.3 suites are OpenSSL's own. */
 #define TLS_DEFAULT_CIPHERS	"ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:" \
 				"DHE+CHACHA20"
@@ -83,7 +93,6 @@ struct tls_conn {
 	int		 net;		/* the TCP connection */
 	int		 app;		/* the relay's end of the socketpair */
 	int		 ktls;		/* kernel TLS both ways: no relay */
-	pthread_t	 thread;
 	const char	*version;
 	const char	*cipher;
 	char		 sni[256];
@@ -95,6 +104,16 @@ struct tls_conn {
 };
 
 static struct tls_conn	*conn;
+
+/* The child's relay thread and its hand-over (see the top). */
+static struct {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 go;		/* main to relay: work is set */
+	pthread_cond_t	 done;		/* relay to main: work is NULL */
+	struct tls_conn	*work;
+	int		 started;
+} rl = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+    PTHREAD_COND_INITIALIZER, NULL, 0 };
 
 /* ------------------------------------------------------------------ */
 /* Configuration (parent, and -t).                                     */
@@ -462,6 +481,23 @@ tls_exec(struct pfsd_server *srv, int on)
 	fcntl(srv->tls->keys_fd, F_SETFD, on ? 0 : FD_CLOEXEC);
 }
 
+/*
+ * Does the kernel have the "tls" ULP?  On a socket not connected, a
+ * kernel that has it says ENOTCONN, one that lacks it ENOENT.
+ */
+static int
+ktls_kernel(void)
+{
+	int	fd, rc, e;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return 1;	/* cannot tell: let OpenSSL try */
+	rc = setsockopt(fd, IPPROTO_TCP, TCP_ULP, "tls", 3);
+	e = errno;
+	close(fd);
+	return rc == 0 || e != ENOENT;
+}
+
 static SSL_CTX *
 tls_ctx(struct tls_where *w)
 {
@@ -476,8 +512,15 @@ tls_ctx(struct tls_where *w)
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
 	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
 	    SSL_OP_IGNORE_UNEXPECTED_EOF);
+	/*
+	 * No chain built per handshake from the CA store: the certificate
+	 * file holds the chain (SSL_CTX_use_certificate_chain_file).  Read
+	 * ahead: a record and what follows it in one read().
+	 */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS |
+	    SSL_MODE_NO_AUTO_CHAIN);
+	SSL_CTX_set_read_ahead(ctx, 1);
 	/*
 	 * Resumption by tickets only: a per-child session cache would only
 	 * find the sessions of one child.  The ticket keys are made here, in
@@ -486,8 +529,12 @@ tls_ctx(struct tls_where *w)
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
 	SSL_CTX_set_timeout(ctx, 2 * tls_lifetime);
-	/* ssl_ktls auto: OpenSSL hands the keys to the kernel if it can */
-	if (conf_num(w->c, OPT_SSL_KTLS) == 0)
+	/*
+	 * ssl_ktls auto: OpenSSL hands the keys to the kernel if it can;
+	 * asked only where the kernel has the ULP, else every connection
+	 * would try it in vain.
+	 */
+	if (conf_num(w->c, OPT_SSL_KTLS) == 0 && ktls_kernel())
 		SSL_CTX_set_options(ctx, SSL_OP_ENABLE_KTLS);
 	if (tls_load_pair(w, ctx) == -1 || tls_load_ca(w, ctx) == -1 ||
 	    tls_protocols(w, ctx) == -1) {
@@ -636,16 +683,42 @@ tls_copy_names(struct tls_conn *t)
 		    sizeof(t->subject));
 }
 
-static void	*tls_relay(void *);
 static void	 relay_close_notify(struct tls_conn *);
+
+static void	*relay_main(void *);
+
+/* The child's relay thread, once: it starts with every signal blocked. */
+static int
+relay_thread(void)
+{
+	pthread_t	thread;
+	sigset_t	all, old;
+	int		rc;
+
+	if (rl.started)
+		return 0;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&thread, NULL, relay_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		log_msg(PFSD_LOG_ERR, "TLS relay: pthread_create: %s",
+		    strerror(rc));
+		return -1;
+	}
+	pthread_detach(thread);
+	rl.started = 1;
+	return 0;
+}
 
 /* The handler's end of a socketpair becomes req->fd; the relay starts. */
 static int
 tls_start_relay(struct pfsd_request *req, struct tls_conn *t)
 {
-	sigset_t	all, old;
-	int		sp[2], rc;
+	int	sp[2];
 
+	if (relay_thread() == -1)
+		return -1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
 		log_warn("TLS relay: socketpair");
 		return -1;
@@ -655,18 +728,10 @@ tls_start_relay(struct pfsd_request *req, struct tls_conn *t)
 	t->net = req->fd;
 	t->app = sp[1];
 	t->in_len = t->out_len = 0;
-	/* Signals stay with the main thread: the thread starts with none. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&t->thread, NULL, tls_relay, t);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		log_msg(PFSD_LOG_ERR, "TLS relay: pthread_create: %s",
-		    strerror(rc));
-		close(sp[0]);
-		close(sp[1]);
-		return -1;
-	}
+	pthread_mutex_lock(&rl.mu);
+	rl.work = t;
+	pthread_cond_signal(&rl.go);
+	pthread_mutex_unlock(&rl.mu);
 	req->net_fd = req->fd;
 	req->fd = sp[0];
 	req->tls = t;
@@ -753,8 +818,12 @@ tls_end(struct pfsd_request *req)
 		fcntl(t->net, F_SETFL, O_NONBLOCK);	/* bounded wait */
 		relay_close_notify(t);
 	}
-	else
-		pthread_join(t->thread, NULL);
+	else {
+		pthread_mutex_lock(&rl.mu);
+		while (rl.work != NULL)
+			pthread_cond_wait(&rl.done, &rl.mu);
+		pthread_mutex_unlock(&rl.mu);
+	}
 	SSL_free(t->ssl);
 	t->ssl = NULL;
 	close(t->net);
@@ -764,7 +833,7 @@ tls_end(struct pfsd_request *req)
 }
 
 /* ------------------------------------------------------------------ */
-/* The relay (a thread of the child, one connection at a time).        */
+/* The relay (the child's thread, one connection at a time).          */
 
 #define WANT_NET_IN	0x01
 #define WANT_NET_OUT	0x02
@@ -910,13 +979,13 @@ relay_close_notify(struct tls_conn *t)
 	}
 }
 
-static void *
-tls_relay(void *arg)
+static void
+tls_relay(struct tls_conn *t)
 {
 	struct relay	r;
 
 	memset(&r, 0, sizeof(r));
-	r.t = arg;
+	r.t = t;
 	for (;;) {
 		do {
 			r.want = 0;
@@ -937,7 +1006,52 @@ tls_relay(void *arg)
 	ERR_clear_error();
 	/* the handler's writes fail from now on (EPIPE), its reads see EOF */
 	close(r.t->app);
-	return NULL;
+}
+
+/*
+ * Wait for a connection, relay it, say so; between connections, once
+ * TLS_TRIM_MS passed without one, the child's free heap (what OpenSSL
+ * and the relay used) goes back to the kernel.  Under load no time
+ * passes between connections and nothing is trimmed.
+ */
+static void *
+relay_main(void *arg)
+{
+	struct timespec	 ts;
+	struct tls_conn	*t;
+	int		 trimmed = 1;
+
+	pthread_mutex_lock(&rl.mu);
+	for (;;) {
+		while (rl.work == NULL && trimmed)
+			pthread_cond_wait(&rl.go, &rl.mu);
+		if (rl.work == NULL) {
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += TLS_TRIM_MS / 1000;
+			ts.tv_nsec += (TLS_TRIM_MS % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			if (pthread_cond_clockwait(&rl.go, &rl.mu,
+			    CLOCK_MONOTONIC, &ts) == ETIMEDOUT &&
+			    rl.work == NULL) {
+				pthread_mutex_unlock(&rl.mu);
+				malloc_trim(0);
+				pthread_mutex_lock(&rl.mu);
+				trimmed = 1;
+			}
+			continue;
+		}
+		t = rl.work;
+		pthread_mutex_unlock(&rl.mu);
+		tls_relay(t);
+		trimmed = 0;
+		pthread_mutex_lock(&rl.mu);
+		rl.work = NULL;
+		pthread_cond_signal(&rl.done);
+	}
+	return arg;
 }
 
 /* A name of the connection (TLS_NAME_*) for pfsd_tls_*(); NULL if none. */
