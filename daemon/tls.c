@@ -28,6 +28,8 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -38,6 +40,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -101,19 +104,30 @@ struct tls_conn {
 	size_t		 in_off, in_len;
 	unsigned char	 out[TLS_BUF];	/* handler to client */
 	size_t		 out_off, out_len;
+	int		 net_eof;	/* client sent close_notify or FIN */
+	int		 app_eof;	/* the handler's end is closed */
+	int		 dead;		/* TLS error: stop */
+	int		 want;		/* WANT_* from the last step */
+	int		 ev_net;	/* epoll events watched; -1: none */
+	int		 ev_app;
 };
 
 static struct tls_conn	*conn;
 
-/* The child's relay thread and its hand-over (see the top). */
+/*
+ * The child's relay thread and what it shares with the main thread: the
+ * connection it relays (cur; NULL once the main thread took it back, in
+ * tls_end) and an epoll set of that connection's two ends.
+ */
 static struct {
 	pthread_mutex_t	 mu;
-	pthread_cond_t	 go;		/* main to relay: work is set */
-	pthread_cond_t	 done;		/* relay to main: work is NULL */
-	struct tls_conn	*work;
+	struct tls_conn	*cur;
+	int		 ep;		/* epoll: cur's ends, and efd */
+	int		 efd;		/* eventfd: wakes the thread (asleep) */
 	int		 started;
-} rl = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-    PTHREAD_COND_INITIALIZER, NULL, 0 };
+	int		 asleep;	/* waiting with no timeout: trimmed */
+	unsigned long	 conns;		/* connections handed over */
+} rl = { PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP, NULL, -1, -1, 0, 1, 0 };
 
 /* ------------------------------------------------------------------ */
 /* Configuration (parent, and -t).                                     */
@@ -683,39 +697,23 @@ tls_copy_names(struct tls_conn *t)
 		    sizeof(t->subject));
 }
 
+static int	 relay_thread(void);
+static int	 relay_step(struct tls_conn *);
+static void	 relay_watch(struct tls_conn *, int);
+static void	 relay_wait(struct tls_conn *);
 static void	 relay_close_notify(struct tls_conn *);
 
-static void	*relay_main(void *);
-
-/* The child's relay thread, once: it starts with every signal blocked. */
-static int
-relay_thread(void)
-{
-	pthread_t	thread;
-	sigset_t	all, old;
-	int		rc;
-
-	if (rl.started)
-		return 0;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&thread, NULL, relay_main, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		log_msg(PFSD_LOG_ERR, "TLS relay: pthread_create: %s",
-		    strerror(rc));
-		return -1;
-	}
-	pthread_detach(thread);
-	rl.started = 1;
-	return 0;
-}
-
-/* The handler's end of a socketpair becomes req->fd; the relay starts. */
+/*
+ * The handler's end of a socketpair becomes req->fd.  What the client
+ * sent with its Finished (the request, usually) is decrypted into the
+ * socketpair here, so the handler finds it at once; the relay thread
+ * watches the connection from then on.
+ */
 static int
 tls_start_relay(struct pfsd_request *req, struct tls_conn *t)
 {
-	int	sp[2];
+	uint64_t	one = 1;
+	int		sp[2];
 
 	if (relay_thread() == -1)
 		return -1;
@@ -728,9 +726,18 @@ tls_start_relay(struct pfsd_request *req, struct tls_conn *t)
 	t->net = req->fd;
 	t->app = sp[1];
 	t->in_len = t->out_len = 0;
+	t->net_eof = t->app_eof = t->dead = 0;
+	t->ev_net = t->ev_app = -1;
+	relay_step(t);
 	pthread_mutex_lock(&rl.mu);
-	rl.work = t;
-	pthread_cond_signal(&rl.go);
+	relay_watch(t, 0);
+	rl.cur = t;
+	rl.conns++;
+	if (rl.asleep) {	/* the relay thread waits with no timeout */
+		rl.asleep = 0;
+		if (write(rl.efd, &one, sizeof(one)) == -1)
+			log_warn("TLS relay: eventfd");
+	}
 	pthread_mutex_unlock(&rl.mu);
 	req->net_fd = req->fd;
 	req->fd = sp[0];
@@ -819,10 +826,18 @@ tls_end(struct pfsd_request *req)
 		relay_close_notify(t);
 	}
 	else {
+		/* the rest is relayed here, the relay thread told to leave it */
 		pthread_mutex_lock(&rl.mu);
-		while (rl.work != NULL)
-			pthread_cond_wait(&rl.done, &rl.mu);
+		rl.cur = NULL;
+		relay_watch(t, 1);
 		pthread_mutex_unlock(&rl.mu);
+		while (!relay_step(t))
+			relay_wait(t);
+		if (!t->dead)
+			relay_close_notify(t);
+		else
+			SSL_set_quiet_shutdown(t->ssl, 1);
+		ERR_clear_error();
 	}
 	SSL_free(t->ssl);
 	t->ssl = NULL;
@@ -833,21 +848,12 @@ tls_end(struct pfsd_request *req)
 }
 
 /* ------------------------------------------------------------------ */
-/* The relay (the child's thread, one connection at a time).          */
+/* The relay: the child's thread while the handler runs, then tls_end.  */
 
 #define WANT_NET_IN	0x01
 #define WANT_NET_OUT	0x02
 #define WANT_APP_IN	0x04
 #define WANT_APP_OUT	0x08
-
-struct relay {
-	struct tls_conn	*t;
-	int		 net_eof;	/* client sent close_notify or FIN */
-	int		 app_eof;	/* the handler's end is closed */
-	int		 dead;		/* TLS error: stop */
-	int		 want;		/* WANT_* from the last attempts */
-	int		 progress;
-};
 
 static int
 ssl_want(SSL *ssl, int rc)
@@ -865,96 +871,161 @@ ssl_want(SSL *ssl, int rc)
 }
 
 /* Client to handler: decrypt into in[], write it to the app end. */
-static void
-relay_in(struct relay *r)
+static int
+relay_in(struct tls_conn *t)
 {
-	struct tls_conn	*t = r->t;
-	ssize_t		 n;
-	int		 rc, w;
+	ssize_t	n;
+	int	rc, w, progress = 0;
 
-	if (t->in_len == 0 && !r->net_eof) {
+	if (t->in_len == 0 && !t->net_eof) {
 		ERR_clear_error();
 		if ((rc = SSL_read(t->ssl, t->in, sizeof(t->in))) > 0) {
 			t->in_off = 0;
 			t->in_len = (size_t)rc;
-			r->progress = 1;
+			progress = 1;
 		} else if ((w = ssl_want(t->ssl, rc)) > 0)
-			r->want |= w;
+			t->want |= w;
 		else {
 			/* EOF from the client: EOF on the handler's stdin */
-			r->net_eof = 1;
-			r->dead = w == -2;
+			t->net_eof = 1;
+			t->dead = w == -2;
 			shutdown(t->app, SHUT_WR);
-			r->progress = 1;
+			progress = 1;
 		}
 	}
 	if (t->in_len == 0)
-		return;
+		return progress;
 	if ((n = write(t->app, t->in + t->in_off, t->in_len)) > 0) {
 		t->in_off += (size_t)n;
 		t->in_len -= (size_t)n;
-		r->progress = 1;
+		progress = 1;
 	} else if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		r->want |= WANT_APP_OUT;
+		t->want |= WANT_APP_OUT;
 	else {
 		/* the handler will read no more: drop the rest */
 		t->in_len = 0;
-		r->net_eof = 1;
-		r->progress = 1;
+		t->net_eof = 1;
+		progress = 1;
 	}
+	return progress;
 }
 
 /* Handler to client: read the app end into out[], encrypt it. */
-static void
-relay_out(struct relay *r)
+static int
+relay_out(struct tls_conn *t)
 {
-	struct tls_conn	*t = r->t;
-	ssize_t		 n;
-	int		 rc, w;
+	ssize_t	n;
+	int	rc, w, progress = 0;
 
-	if (t->out_len == 0 && !r->app_eof) {
+	if (t->out_len == 0 && !t->app_eof) {
 		if ((n = read(t->app, t->out, sizeof(t->out))) > 0) {
 			t->out_off = 0;
 			t->out_len = (size_t)n;
-			r->progress = 1;
+			progress = 1;
 		} else if (n == -1 && (errno == EAGAIN || errno == EINTR))
-			r->want |= WANT_APP_IN;
+			t->want |= WANT_APP_IN;
 		else {
-			r->app_eof = 1;
-			r->progress = 1;
+			t->app_eof = 1;
+			progress = 1;
 		}
 	}
 	if (t->out_len == 0)
-		return;
+		return progress;
 	ERR_clear_error();
 	if ((rc = SSL_write(t->ssl, t->out + t->out_off,
 	    (int)t->out_len)) > 0) {
 		t->out_off += (size_t)rc;
 		t->out_len -= (size_t)rc;
-		r->progress = 1;
+		progress = 1;
 	} else if ((w = ssl_want(t->ssl, rc)) > 0)
-		r->want |= w;
+		t->want |= w;
 	else
-		r->dead = 1;
+		t->dead = 1;
+	return progress;
 }
 
+static int
+relay_over(const struct tls_conn *t)
+{
+	return t->dead || (t->app_eof && t->out_len == 0);
+}
+
+/*
+ * Move what can be moved without blocking; t->want says what to wait
+ * for next.  Over (1): the handler's end is closed, so the handler
+ * still running sees EOF, or EPIPE, if the client is gone.
+ */
+static int
+relay_step(struct tls_conn *t)
+{
+	int	progress;
+
+	while (!relay_over(t)) {
+		t->want = 0;
+		progress = relay_in(t);
+		if (!t->dead)
+			progress |= relay_out(t);
+		if (!progress)
+			return 0;
+	}
+	if (t->app != -1) {
+		relay_watch(t, 1);
+		close(t->app);
+		t->app = -1;
+	}
+	return 1;
+}
+
+/* One end in the epoll set for these events; none: out of it. */
 static void
-relay_wait(struct relay *r)
+relay_ctl(int fd, int *cur, int events)
+{
+	struct epoll_event	ev;
+	int			op;
+
+	if (events == *cur || (events == 0 && *cur == -1))
+		return;
+	op = events == 0 ? EPOLL_CTL_DEL : *cur == -1 ? EPOLL_CTL_ADD :
+	    EPOLL_CTL_MOD;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = (uint32_t)events;
+	ev.data.fd = fd;
+	if (epoll_ctl(rl.ep, op, fd, &ev) == -1)
+		log_warn("TLS relay: epoll_ctl");
+	*cur = events == 0 ? -1 : events;
+}
+
+/* The epoll set watches what t->want says (none: off, or over). */
+static void
+relay_watch(struct tls_conn *t, int off)
+{
+	int	w = off || relay_over(t) ? 0 : t->want;
+
+	relay_ctl(t->net, &t->ev_net, (w & WANT_NET_IN ? EPOLLIN : 0) |
+	    (w & WANT_NET_OUT ? EPOLLOUT : 0));
+	if (t->app != -1)
+		relay_ctl(t->app, &t->ev_app, (w & WANT_APP_IN ? EPOLLIN :
+		    0) | (w & WANT_APP_OUT ? EPOLLOUT : 0));
+}
+
+/* tls_end: block until t->want can move. */
+static void
+relay_wait(struct tls_conn *t)
 {
 	struct pollfd	pfd[2];
 
-	pfd[0].fd = r->t->net;
-	pfd[0].events = (r->want & WANT_NET_IN ? POLLIN : 0) |
-	    (r->want & WANT_NET_OUT ? POLLOUT : 0);
-	pfd[1].fd = r->t->app;
-	pfd[1].events = (r->want & WANT_APP_IN ? POLLIN : 0) |
-	    (r->want & WANT_APP_OUT ? POLLOUT : 0);
+	pfd[0].fd = t->net;
+	pfd[0].events = (t->want & WANT_NET_IN ? POLLIN : 0) |
+	    (t->want & WANT_NET_OUT ? POLLOUT : 0);
+	pfd[1].fd = t->app;
+	pfd[1].events = (t->want & WANT_APP_IN ? POLLIN : 0) |
+	    (t->want & WANT_APP_OUT ? POLLOUT : 0);
 	if (pfd[0].events == 0)
 		pfd[0].fd = -1;
 	if (pfd[1].events == 0)
 		pfd[1].fd = -1;
 	if (poll(pfd, 2, -1) == -1 && errno != EINTR)
-		r->dead = 1;
+		t->dead = 1;
 }
 
 /* close_notify, given a moment to leave when the socket is full. */
@@ -979,79 +1050,87 @@ relay_close_notify(struct tls_conn *t)
 	}
 }
 
-static void
-tls_relay(struct tls_conn *t)
-{
-	struct relay	r;
-
-	memset(&r, 0, sizeof(r));
-	r.t = t;
-	for (;;) {
-		do {
-			r.want = 0;
-			r.progress = 0;
-			relay_in(&r);
-			if (!r.dead)
-				relay_out(&r);
-		} while (r.progress && !r.dead &&
-		    !(r.app_eof && r.t->out_len == 0));
-		if (r.dead || (r.app_eof && r.t->out_len == 0))
-			break;
-		relay_wait(&r);
-	}
-	if (!r.dead)
-		relay_close_notify(r.t);
-	else
-		SSL_set_quiet_shutdown(r.t->ssl, 1);
-	ERR_clear_error();
-	/* the handler's writes fail from now on (EPIPE), its reads see EOF */
-	close(r.t->app);
-}
-
 /*
- * Wait for a connection, relay it, say so; between connections, once
- * TLS_TRIM_MS passed without one, the child's free heap (what OpenSSL
- * and the relay used) goes back to the kernel.  Under load no time
- * passes between connections and nothing is trimmed.
+ * The relay thread: it sleeps in epoll_wait until the connection it was
+ * handed can move, moves it, and goes back.  Handing a connection over
+ * or back costs no wakeup: the main thread changes the epoll set.
+ * Once TLS_TRIM_MS passed without a new connection, the child's free
+ * heap (what OpenSSL and the relay used) goes back to the kernel and the
+ * thread sleeps with no timeout; the next connection's hand-over wakes
+ * it (efd) to time the next idle spell.  Under load nothing is trimmed.
  */
 static void *
 relay_main(void *arg)
 {
-	struct timespec	 ts;
-	struct tls_conn	*t;
-	int		 trimmed = 1;
+	struct epoll_event	ev[3];
+	unsigned long		seen = 0;
+	uint64_t		v;
+	int			i, n, timeout = -1, trim;
 
-	pthread_mutex_lock(&rl.mu);
 	for (;;) {
-		while (rl.work == NULL && trimmed)
-			pthread_cond_wait(&rl.go, &rl.mu);
-		if (rl.work == NULL) {
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += TLS_TRIM_MS / 1000;
-			ts.tv_nsec += (TLS_TRIM_MS % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			if (pthread_cond_clockwait(&rl.go, &rl.mu,
-			    CLOCK_MONOTONIC, &ts) == ETIMEDOUT &&
-			    rl.work == NULL) {
-				pthread_mutex_unlock(&rl.mu);
-				malloc_trim(0);
-				pthread_mutex_lock(&rl.mu);
-				trimmed = 1;
-			}
-			continue;
-		}
-		t = rl.work;
-		pthread_mutex_unlock(&rl.mu);
-		tls_relay(t);
-		trimmed = 0;
+		n = epoll_wait(rl.ep, ev, 3, timeout);
+		trim = 0;
 		pthread_mutex_lock(&rl.mu);
-		rl.work = NULL;
-		pthread_cond_signal(&rl.done);
+		for (i = 0; i < n; i++)
+			if (ev[i].data.fd == rl.efd &&
+			    read(rl.efd, &v, sizeof(v)) == -1)
+				log_warn("TLS relay: eventfd");
+		if (n > 0 && rl.cur != NULL && !relay_step(rl.cur))
+			relay_watch(rl.cur, 0);
+		if (n == 0 && rl.conns == seen && rl.cur == NULL)
+			trim = rl.asleep = 1;
+		seen = rl.conns;
+		timeout = rl.asleep ? -1 : TLS_TRIM_MS;
+		pthread_mutex_unlock(&rl.mu);
+		if (trim)
+			malloc_trim(0);
 	}
 	return arg;
+}
+
+/* The relay thread and its epoll set, once per child. */
+static int
+relay_thread(void)
+{
+	struct epoll_event	ev;
+	pthread_t		thread;
+	sigset_t		all, old;
+	int			rc;
+
+	if (rl.started)
+		return 0;
+	if (rl.ep == -1 && (rl.ep = epoll_create1(EPOLL_CLOEXEC)) == -1) {
+		log_warn("TLS relay: epoll_create1");
+		return -1;
+	}
+	if (rl.efd == -1) {
+		if ((rl.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
+			log_warn("TLS relay: eventfd");
+			return -1;
+		}
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN;
+		ev.data.fd = rl.efd;
+		if (epoll_ctl(rl.ep, EPOLL_CTL_ADD, rl.efd, &ev) == -1) {
+			log_warn("TLS relay: epoll_ctl");
+			close(rl.efd);
+			rl.efd = -1;
+			return -1;
+		}
+	}
+	/* signals stay with the main thread: this one blocks them all */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&thread, NULL, relay_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		log_msg(PFSD_LOG_ERR, "TLS relay: pthread_create: %s",
+		    strerror(rc));
+		return -1;
+	}
+	pthread_detach(thread);
+	rl.started = 1;
+	return 0;
 }
 
 /* A name of the connection (TLS_NAME_*) for pfsd_tls_*(); NULL if none. */
