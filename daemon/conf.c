@@ -195,10 +195,11 @@ const struct option_def conf_options[OPT__COUNT] = {
 	    .list = 1, .def = "loopback",
 	    .help = "who may read metrics_listen (CIDR, or loopback)" },
 	[OPT_SSL_CERT_FILE] = { .name = "SSL_cert_file", .type = OPT_T_PATH,
-	    .help = "ssl ports: certificate chain (PEM)" },
+	    .list = 1, .help = "ssl ports: certificate chain (PEM); several: "
+	    "chosen by the client's server name, the first by default" },
 	[OPT_SSL_KEY_FILE] = { .name = "SSL_key_file", .type = OPT_T_PATH,
-	    .help = "ssl ports: private key (PEM), read before the user "
-	    "changes" },
+	    .list = 1, .help = "ssl ports: private key (PEM), read before "
+	    "the user changes; one per SSL_cert_file, in order" },
 	[OPT_SSL_CA_FILE] = { .name = "SSL_ca_file", .type = OPT_T_PATH,
 	    .help = "CA certificates for client certificates (PEM)" },
 	[OPT_SSL_CA_PATH] = { .name = "SSL_ca_path", .type = OPT_T_PATH,

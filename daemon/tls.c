@@ -52,6 +52,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #define TLS_BUF			16384	/* one TLS record of plaintext */
 #define TLS_CLOSE_NOTIFY_MS	1000	/* for close_notify to go out */
@@ -64,7 +65,9 @@
 #define ENV_TLS_KEYS		"PFSD_TLS_KEYS"	/* the ticket keys' memfd */
 
 struct tls {
-	SSL_CTX		*ctx;
+	SSL_CTX		*ctx;		/* the first certificate: the default */
+	SSL_CTX		**sni;		/* the others, chosen by server name */
+	size_t		 nsni;
 	int		 handshake_ms;
 	int		 keys_fd;	/* memfd of struct tls_keys */
 	struct tls_keys	*keys;		/* shared by every process */
@@ -132,10 +135,15 @@ static struct {
 /* ------------------------------------------------------------------ */
 /* Configuration (parent, and -t).                                     */
 
-/* Where to blame a key: its last value, or the first ssl port. */
+/*
+ * Where to blame a key: its last value, or the first ssl port.  The
+ * certificate and key files: the pair being loaded (SSL_cert_file and
+ * SSL_key_file may be given once per certificate).
+ */
 struct tls_where {
 	struct conf		*c;
 	const struct listener	*port;
+	size_t			 pair;		/* SSL_cert_file's index */
 };
 
 static void	tls_complain(struct tls_where *, int, enum opt_id,
@@ -154,7 +162,10 @@ tls_complain(struct tls_where *w, int warn, enum opt_id id,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (id != OPT_PORT && conf_count(w->c, id) > 0)
+	if ((id == OPT_SSL_CERT_FILE || id == OPT_SSL_KEY_FILE) &&
+	    w->pair < conf_count(w->c, id))
+		cv = conf_value_at(w->c, id, w->pair);
+	else if (id != OPT_PORT && conf_count(w->c, id) > 0)
 		cv = conf_value_at(w->c, id, conf_count(w->c, id) - 1);
 	if (cv != NULL) {
 		file = cv->file;
@@ -246,8 +257,8 @@ tls_check_dates(struct tls_where *w, SSL_CTX *ctx, const char *path)
 static int
 tls_load_pair(struct tls_where *w, SSL_CTX *ctx)
 {
-	const char	*cert = conf_str(w->c, OPT_SSL_CERT_FILE);
-	const char	*key = conf_str(w->c, OPT_SSL_KEY_FILE);
+	const char	*cert = conf_at(w->c, OPT_SSL_CERT_FILE, w->pair);
+	const char	*key = conf_at(w->c, OPT_SSL_KEY_FILE, w->pair);
 	enum opt_id	 keyid = OPT_SSL_KEY_FILE;
 
 	if (cert == NULL) {
@@ -597,6 +608,82 @@ out:
 	ERR_clear_error();
 }
 
+/* One SSL_key_file per SSL_cert_file, or none at all. */
+static int
+tls_pairs(struct tls_where *w)
+{
+	size_t	ncert = conf_count(w->c, OPT_SSL_CERT_FILE);
+	size_t	nkey = conf_count(w->c, OPT_SSL_KEY_FILE);
+
+	if (ncert == 0 || nkey == 0 || nkey == ncert)
+		return 0;
+	w->pair = nkey - 1;
+	tls_complain(w, 0, OPT_SSL_KEY_FILE, "%zu SSL_key_file for %zu "
+	    "SSL_cert_file: give one key per certificate, in the same order "
+	    "(or none: each key in its certificate's file)", nkey, ncert);
+	w->pair = 0;
+	return -1;
+}
+
+/* Does the certificate of ctx name this host (SAN DNS, else CN)? */
+static int
+tls_covers(SSL_CTX *ctx, const char *name)
+{
+	X509	*x = SSL_CTX_get0_certificate(ctx);
+
+	return x != NULL && X509_check_host(x, name, 0, 0, NULL) == 1;
+}
+
+/*
+ * The client's server name (SNI) picks the certificate: the first, in
+ * the order given, whose names cover it (subjectAltName DNS entries,
+ * else the common name; wildcards as browsers match them).  No name, or
+ * no certificate for it: the first certificate, as with a single one.
+ */
+static int
+tls_servername(SSL *ssl, int *alert, void *arg)
+{
+	struct tls	*tls = arg;
+	const char	*name;
+	size_t		 i;
+
+	name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	if (name == NULL || tls_covers(tls->ctx, name))
+		return SSL_TLSEXT_ERR_OK;
+	for (i = 0; i < tls->nsni; i++)
+		if (tls_covers(tls->sni[i], name)) {
+			SSL_set_SSL_CTX(ssl, tls->sni[i]);
+			break;
+		}
+	return SSL_TLSEXT_ERR_OK;
+}
+
+/* A context for each certificate after the first, same settings. */
+static int
+tls_sni(struct tls_where *w, struct tls *tls)
+{
+	size_t	n = conf_count(w->c, OPT_SSL_CERT_FILE), i;
+
+	if (n < 2)
+		return 0;
+	if ((tls->sni = calloc(n - 1, sizeof(*tls->sni))) == NULL)
+		fatal("%s: calloc", __func__);
+	for (i = 1; i < n; i++) {
+		w->pair = i;
+		if ((tls->sni[i - 1] = tls_ctx(w)) == NULL) {
+			while (--i > 0)
+				SSL_CTX_free(tls->sni[i - 1]);
+			free(tls->sni);
+			tls->sni = NULL;
+			return -1;
+		}
+	}
+	tls->nsni = n - 1;
+	SSL_CTX_set_tlsext_servername_callback(tls->ctx, tls_servername);
+	SSL_CTX_set_tlsext_servername_arg(tls->ctx, tls);
+	return 0;
+}
+
 /*
  * With an ssl port, build the context from the SSL_* keys.  Problems go
  * to conf_error ("FILE:LINE: key: problem"), an expired certificate to
@@ -616,16 +703,28 @@ tls_configure(struct pfsd_server *srv)
 			w.port = &srv->ls[i];
 	if (w.port == NULL)
 		return 0;
+	w.pair = 0;
 	tls_lifetime = (int)conf_num(w.c, OPT_SSL_TICKET_LIFETIME);
-	if ((ctx = tls_ctx(&w)) == NULL)
+	if (tls_pairs(&w) == -1 || (ctx = tls_ctx(&w)) == NULL)
 		return -1;
 	if ((srv->tls = calloc(1, sizeof(*srv->tls))) == NULL)
 		fatal("%s: calloc", __func__);
 	srv->tls->ctx = ctx;
+	if (tls_sni(&w, srv->tls) == -1) {
+		SSL_CTX_free(ctx);
+		free(srv->tls);
+		srv->tls = NULL;
+		return -1;
+	}
 	if ((srv->tls->keys = tls_keys(&srv->tls->keys_fd)) == NULL)
 		fatal("TLS session ticket keys");
 	SSL_CTX_set_app_data(ctx, srv->tls->keys);
 	SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, tls_ticket_cb);
+	for (i = 0; i < srv->tls->nsni; i++) {
+		SSL_CTX_set_app_data(srv->tls->sni[i], srv->tls->keys);
+		SSL_CTX_set_tlsext_ticket_key_evp_cb(srv->tls->sni[i],
+		    tls_ticket_cb);
+	}
 	tls_warm_up(ctx);
 	srv->tls->handshake_ms = (int)conf_num(srv->conf,
 	    OPT_SSL_HANDSHAKE_TIMEOUT) * 1000;

@@ -4,8 +4,8 @@
  * child), curl, Python's ssl module; a TLS and a plain port in one pool;
  * handshakes that fail or stall; every bad SSL_* setting at -t.
  *
- * The certificates (ECDSA P-256: a CA, the server, a client, one not yet
- * valid and one expired) and the tlsinfo handler of pfsd-plugin(3) are
+ * The certificates (ECDSA P-256: a CA, the server, a second name for
+ * SNI, a client, one not yet valid and one expired) and the tlsinfo handler of pfsd-plugin(3) are
  * made once per run, by the openssl command and cc, in a directory of
  * tests/run.
  */
@@ -51,6 +51,13 @@ static const char gen_certs[] =
     "-out cli.csr\n"
     "openssl x509 -req -in cli.csr -CA ca.pem -CAkey ca.key "
     "-CAcreateserial -days 2 -out cli.pem\n"
+    /* a second name for SNI, and its renewal */
+    "openssl req -new -key other.key -subj /CN=other.test -out sni.csr\n"
+    "printf 'subjectAltName=DNS:other.test,DNS:*.other.test\\n' > sni.ext\n"
+    "openssl x509 -req -in sni.csr -CA ca.pem -CAkey ca.key "
+    "-CAcreateserial -days 2 -extfile sni.ext -out sni.pem\n"
+    "openssl x509 -req -in sni.csr -CA ca.pem -CAkey ca.key "
+    "-CAcreateserial -days 3 -extfile sni.ext -out sni-renewed.pem\n"
     /* dates in the past and the future need openssl ca */
     "mkdir db; : > db/index.txt; echo 01 > db/serial\n"
     "printf '[ca]\\ndefault_ca=d\\n[d]\\ndatabase=db/index.txt\\n"
@@ -153,7 +160,21 @@ cert(const char *name)
 	return b;
 }
 
-/* pfsd with a TLS port and a plain one, extra arguments after. */
+/* Does extra give this option (--KEY=)? */
+static int
+given(const char *const *extra, const char *opt)
+{
+	for (; extra != NULL && *extra != NULL; extra++)
+		if (strncmp(*extra, opt, strlen(opt)) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * pfsd with a TLS port and a plain one, extra arguments after; srv.pem
+ * and srv.key unless extra names a certificate or a key of its own
+ * (several SSL_cert_file are several certificates, not a replacement).
+ */
 static void
 start(struct srv *s, const char *handler, const char *const *extra)
 {
@@ -172,8 +193,10 @@ start(struct srv *s, const char *handler, const char *const *extra)
 	av[n++] = handler;
 	av[n++] = a[0];
 	av[n++] = a[1];
-	av[n++] = a[2];
-	av[n++] = a[3];
+	if (!given(extra, "--SSL_cert_file="))
+		av[n++] = a[2];
+	if (!given(extra, "--SSL_key_file="))
+		av[n++] = a[3];
 	av[n++] = "--log_level=3";
 	while (extra != NULL && *extra != NULL && n < 38)
 		av[n++] = *extra++;
@@ -620,6 +643,83 @@ START_TEST(test_hup_renewed_certificate_under_load)
 }
 END_TEST
 
+/*
+ * The certificate the TLS port shows, with these s_client options (the
+ * server name), checked against the CA: "subject=... serial=...".
+ */
+static void
+shown_cert(struct srv *s, const char *opts, char *out, size_t len)
+{
+	char	cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "timeout 10 openssl s_client -connect "
+	    "127.0.0.1:%d -CAfile ca.pem -verify_return_error %s </dev/null "
+	    "2>/dev/null | openssl x509 -noout -subject -serial | "
+	    "paste -sd ' '", s->tls_port, opts);
+	ck_assert_msg(sh(cmd, out, len) == 0, "%s: %s", opts, out);
+}
+
+/*
+ * Two SSL_cert_file/SSL_key_file pairs: the client's server name picks
+ * the certificate that names it (a wildcard too), an unknown name or
+ * none gets the first; curl checks each name against its certificate.
+ * HUP reloads the second certificate like the first.
+ */
+START_TEST(test_sni_certificates)
+{
+	static const struct {
+		const char	*opts;
+		const char	*subject;
+	} want[] = {
+		{ "-servername other.test -verify_hostname other.test",
+		    "subject=CN = other.test serial=" },
+		{ "-servername www.other.test -verify_hostname www.other.test",
+		    "subject=CN = other.test serial=" },
+		{ "-servername localhost -verify_hostname localhost",
+		    "subject=CN = localhost serial=" },
+		{ "-servername unknown.example", "subject=CN = localhost "
+		    "serial=" },
+		{ "-noservername", "subject=CN = localhost serial=" },
+	};
+	char			 c1[700], k1[700], c2[700], k2[700];
+	char			 out[TLS_OUT], cmd[2048], before[256], after[256];
+	const char *const	 extra[] = { c1, k1, c2, k2, "--max_servers=2",
+				    NULL };
+	struct srv		 s;
+	size_t			 i;
+
+	ck_assert_int_eq(sh("cp sni.pem sni-live.pem", out, sizeof(out)), 0);
+	snprintf(c1, sizeof(c1), "--SSL_cert_file=%s", cert("srv.pem"));
+	snprintf(k1, sizeof(k1), "--SSL_key_file=%s", cert("srv.key"));
+	snprintf(c2, sizeof(c2), "--SSL_cert_file=%s", cert("sni-live.pem"));
+	snprintf(k2, sizeof(k2), "--SSL_key_file=%s", cert("other.key"));
+	start(&s, "--handler=http_hello", extra);
+	for (i = 0; i < NITEMS(want); i++) {
+		shown_cert(&s, want[i].opts, out, sizeof(out));
+		ck_assert_msg(strncmp(out, want[i].subject,
+		    strlen(want[i].subject)) == 0, "%s: %s", want[i].opts,
+		    out);
+	}
+	snprintf(cmd, sizeof(cmd), "for h in localhost www.other.test; do "
+	    "timeout 10 curl -sS --cacert ca.pem --resolve $h:%d:127.0.0.1 "
+	    "https://$h:%d/ || exit 1; done", s.tls_port, s.tls_port);
+	ck_assert_msg(sh(cmd, out, sizeof(out)) == 0, "%s", out);
+	ck_assert_str_eq(out, "Hello, world!\nHello, world!\n");
+
+	shown_cert(&s, "-servername other.test", before, sizeof(before));
+	ck_assert_int_eq(sh("cp sni-renewed.pem sni-live.pem", out,
+	    sizeof(out)), 0);
+	kill(s.p.pid, SIGHUP);
+	ck_assert_int_eq(h_wait_log(&s.p, "serving (generation 1,", 10000),
+	    0);
+	shown_cert(&s, "-servername other.test", after, sizeof(after));
+	ck_assert_msg(strncmp(after, "subject=CN = other.test serial=",
+	    31) == 0 && strcmp(before, after) != 0, "before HUP: %s\n"
+	    "after: %s", before, after);
+	stop(&s);
+}
+END_TEST
+
 /* Does the kernel take TCP_ULP "tls" on a connected socket (as OpenSSL
  * would set it; the module loads on demand)? */
 static int
@@ -753,6 +853,14 @@ START_TEST(test_bad_settings)
 		    "$T:6: SSL_ca_file: no CA certificate in $D/junk.pem" },
 		{ "SSL_version SSLv3\n", "$T:3: SSL_version: \"SSLv3\" is not "
 		    "one of TLSv1.2, TLSv1.3" },
+		{ PAIR "SSL_cert_file $D/sni.pem\n", "$T:4: SSL_key_file: 1 "
+		    "SSL_key_file for 2 SSL_cert_file: give one key per "
+		    "certificate, in the same order" },
+		{ PAIR "SSL_cert_file $D/sni.pem\nSSL_key_file $D/srv.key\n",
+		    "$T:6: SSL_key_file: the key in $D/srv.key does not match "
+		    "the certificate in $D/sni.pem" },
+		{ PAIR "SSL_cert_file $D/none.pem\nSSL_key_file $D/other.key\n",
+		    "$T:5: SSL_cert_file: cannot read $D/none.pem" },
 	};
 	char	body[2048], want[2048], out[TLS_OUT];
 	size_t	i;
@@ -802,6 +910,7 @@ tls_suite(void)
 	tcase_add_test(tc, test_root_only_key_user_nobody);
 	tcase_add_test(tc, test_hup_renewed_certificate_under_load);
 	tcase_add_test(tc, test_ticket_keys_rotate);
+	tcase_add_test(tc, test_sni_certificates);
 	tcase_add_test(tc, test_ktls);
 	tcase_add_test(tc, test_bad_settings);
 	tcase_add_test(tc, test_expired_certificate_warns);
