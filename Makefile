@@ -52,12 +52,18 @@ SYSTEMD_VERSION	?= $(shell systemctl --version 2>/dev/null | \
 #   tmux	a real terminal for pfsd status --watch in the tests
 #   libssl-dev	proto ssl (OpenSSL 3)
 #   openssl, python3	TLS clients of the tests, and their certificates
+#   chromium	a real browser (headless) loads the status page of
+#		metrics_listen in the tests: its DOM, with and without
+#		JavaScript, and a screenshot; fonts-dejavu-extra: its
+#		fontconfig takes DejaVu's oblique faces when they are
+#		there, so that the screenshot is the same on every machine
 DEPS_DEB	= gcc g++ make libc6-dev libyaml-dev libpcre2-dev check autoconf \
 		  automake pkg-config mandoc valgrind perl libnet-server-perl \
 		  libnet-cidr-perl netbase systemd clang libclang-rt-14-dev \
 		  strace haproxy nginx-light libnginx-mod-stream logrotate procps \
 		  ca-certificates \
-		  prometheus libssl-dev openssl curl python3 tmux
+		  prometheus libssl-dev openssl curl python3 tmux \
+		  chromium fonts-dejavu-extra
 
 NOCONF_GOALS	= deps deps-list install-conf clean distclean help
 ifeq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
@@ -95,7 +101,7 @@ DAEMON_LIB_SRCS	= daemon/conf.c daemon/conf_kv.c daemon/conf_print.c \
 		  daemon/sigpass.c daemon/check.c daemon/metrics_http.c \
 		  daemon/accesslog.c daemon/proctitle.c \
 		  daemon/tls.c daemon/util.c \
-		  daemon/history.c
+		  daemon/history.c daemon/statuspage.c
 DAEMON_LIB_OBJS	= $(DAEMON_LIB_SRCS:.c=.o)
 DAEMON_LIBS	= $(PCRE2_LIBS) $(SSL_LIBS) $(DL_LIBS) -lpthread
 PLUGINS		= $(patsubst %.c,%.so,$(wildcard plugins/*.c))

@@ -41,6 +41,8 @@ struct history_state {
 	struct history_second	 s[HISTORY_SECONDS];	/* [sec % N] */
 };
 
+static void	 sample(const struct pfsd_server *);
+
 static struct history_state	 fallback;	/* without a memfd */
 static struct history_state	*h = &fallback;
 static int			 hfd = -1;
@@ -98,6 +100,7 @@ history_open(struct pfsd_server *srv, int fd)
 	st->size = sizeof(*st);
 	h = st;
 	hfd = fd;
+	sample(srv);		/* from zero: the first requests count */
 }
 
 /* The descriptor that goes across the exec, or -1. */
@@ -177,23 +180,29 @@ spread(long long sec, unsigned long dreq, unsigned long derr)
 	}
 }
 
-/* In the parent's loop: at most once a second, sample the counters. */
-void
-history_tick(const struct pfsd_server *srv)
+/* Sample the counters: into the seconds since the last sample, or into
+ * the current one again (a reader wants the present). */
+static void
+sample(const struct pfsd_server *srv)
 {
-	struct metrics	m;
-	unsigned long	req, err;
-	long long	sec = now_ms() / 1000;
+	struct metrics		 m;
+	struct history_second	*cur;
+	unsigned long		 req, err;
+	long long		 sec = now_ms() / 1000;
 
-	if (h->sampling && sec <= h->sec)
-		return;
 	metrics_totals(srv, &m);
 	req = metrics_ended(&m);
 	err = metrics_errors(&m);
-	if (!h->sampling || req < h->requests || err < h->errors) {
+	if (!h->sampling || req < h->requests || err < h->errors ||
+	    sec < h->sec) {
 		/* the first sample, or counts from elsewhere: a baseline */
 		memset(h->s, 0, sizeof(h->s));
 		h->active = 0;
+	} else if (sec == h->sec) {
+		cur = &h->s[sec % HISTORY_SECONDS];
+		cur->requests += (unsigned int)(req - h->requests);
+		cur->errors += (unsigned int)(err - h->errors);
+		h->active |= req != h->requests || err != h->errors;
 	} else {
 		spread(sec, req - h->requests, err - h->errors);
 		h->active = req != h->requests || err != h->errors;
@@ -202,6 +211,14 @@ history_tick(const struct pfsd_server *srv)
 	h->sec = sec;
 	h->requests = req;
 	h->errors = err;
+}
+
+/* In the parent's loop: sample, at most once a second. */
+void
+history_tick(const struct pfsd_server *srv)
+{
+	if (!h->sampling || now_ms() / 1000 > h->sec)
+		sample(srv);
 }
 
 /* When the loop must run for the next sample; -1: not while idle. */
@@ -222,7 +239,7 @@ history_seconds(const struct pfsd_server *srv, struct history_second *out,
 	size_t		i;
 	long long	sec;
 
-	history_tick(srv);
+	sample(srv);
 	if (n > HISTORY_SECONDS)
 		n = HISTORY_SECONDS;
 	for (i = 0; i < n; i++) {

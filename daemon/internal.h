@@ -610,6 +610,9 @@ void		 proctitle_child(const struct pfsd_server *);
 void		 proctitle_busy(const char *, int);
 void		 proctitle_idle(void);
 
+/* statuspage.c */
+void		 statuspage_render(const struct pfsd_server *, FILE *);
+
 /* metrics_http.c */
 struct pollfd;
 void		 metrics_http_configure(struct pfsd_server *);

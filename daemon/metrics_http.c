@@ -1,6 +1,7 @@
 /*
  * metrics_http.c - metrics_listen: the parent answers `GET /metrics`
- * (Prometheus) itself, in its poll loop.
+ * (Prometheus) and `GET /` (the status page, statuspage.c) itself, in
+ * its poll loop.
  *
  * Nothing here may stall the parent: the listener and every connection
  * are non-blocking, a connection is at most METRICS_REQ_MAX bytes of
@@ -24,6 +25,7 @@
 #define METRICS_CONNS		8
 #define METRICS_REQ_MAX		2048
 #define METRICS_TIMEOUT_MS	1000
+#define METRICS_ANSWER_MAX	(1024 * 1024)	/* the page is far smaller */
 
 struct mconn {
 	int		 fd;		/* -1: free */
@@ -200,36 +202,47 @@ accept_one(void)
 	c->deadline = now_ms() + METRICS_TIMEOUT_MS;
 }
 
+/* The page's own rules: nothing but itself, never cached. */
+#define PAGE_HEADERS	"Content-Security-Policy: default-src 'none'; " \
+			"style-src 'unsafe-inline'\r\n" \
+			"Cache-Control: no-store\r\n" \
+			"X-Content-Type-Options: nosniff\r\n"
+
 /* The answer to a request line; c->out holds the whole response. */
 static void
 respond(struct pfsd_server *srv, struct mconn *c)
 {
 	const char	*status = "200 OK", *type = "text/plain; version=0.0.4";
+	const char	*extra = "", *target;
 	char		*body = NULL;
-	size_t		 blen = 0;
+	size_t		 blen = 0, tlen;
+	int		 head = strncmp(c->req, "HEAD ", 5) == 0;
 	FILE		*f;
 
 	if ((f = open_memstream(&body, &blen)) == NULL)
 		return;
-	if (strncmp(c->req, "GET ", 4) != 0 && strncmp(c->req, "HEAD ", 5)
-	    != 0) {
+	target = c->req + (head ? 5 : 4);
+	tlen = strcspn(target, " ?\r\n");
+	if (strncmp(c->req, "GET ", 4) != 0 && !head) {
 		status = "405 Method Not Allowed";
 		fprintf(f, "only GET\n");
-	} else if (strncmp(c->req + (c->req[0] == 'G' ? 4 : 5), "/metrics",
-	    8) == 0 && strchr(" ?", c->req[(c->req[0] == 'G' ? 4 : 5) + 8])
-	    != NULL)
+	} else if (tlen == 8 && strncmp(target, "/metrics", 8) == 0)
 		metrics_render(srv, f);
-	else {
+	else if (tlen == 1 && target[0] == '/') {
+		type = "text/html; charset=utf-8";
+		extra = PAGE_HEADERS;
+		statuspage_render(srv, f);
+	} else {
 		status = "404 Not Found";
-		fprintf(f, "pfsd serves /metrics here\n");
+		fprintf(f, "pfsd serves /metrics and its status page / here\n");
 	}
-	if (fclose(f) != 0) {
-		free(body);
+	if (fclose(f) != 0 || blen > METRICS_ANSWER_MAX) {
+		free(body);	/* cannot happen: see statuspage.c */
 		return;
 	}
 	if (asprintf(&c->out, "HTTP/1.0 %s\r\nContent-Type: %s\r\n"
-	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%.*s", status,
-	    type, blen, c->req[0] == 'H' ? 0 : (int)blen, body) == -1)
+	    "Content-Length: %zu\r\n%sConnection: close\r\n\r\n%.*s", status,
+	    type, blen, extra, head ? 0 : (int)blen, body) == -1)
 		c->out = NULL;
 	else
 		c->outlen = strlen(c->out);

@@ -249,8 +249,8 @@ start_metrics(struct hproc *p, int port, int mport)
 
 /*
  * metrics_listen: the parent answers GET /metrics over HTTP (curl sees
- * the exposition, promtool accepts it); other paths get 404, other
- * methods 405.
+ * the exposition, promtool accepts it); / is the status page (HTML);
+ * other paths get 404, other methods 405.
  */
 START_TEST(test_http)
 {
@@ -275,26 +275,38 @@ START_TEST(test_http)
 	    "/dev/null -w '%%{http_code}' -X POST http://127.0.0.1:%d/metrics",
 	    mport, mport), 0);
 	ck_assert_str_eq(out, "404 405");
+	ck_assert_int_eq(sh(out, sizeof(out), "curl -s -o /dev/null -w "
+	    "'%%{http_code} %%{content_type}' http://127.0.0.1:%d/", mport), 0);
+	ck_assert_str_eq(out, "200 text/html; charset=utf-8");
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
 
 /*
- * Clients that connect and say nothing never stall the parent: with more
- * of them than it serves at once, it still grows the pool on TTIN and
- * answers a scrape once they time out.
+ * Clients that connect and say nothing, or ask for the status page or
+ * the metrics and never read the answer (with a receive buffer as small
+ * as the kernel allows), never stall the parent: with more of them than
+ * it serves at once, it still grows the pool on TTIN and answers a
+ * scrape and the page once they time out.
  */
 START_TEST(test_http_silent_clients)
 {
 	struct hproc	 p;
-	static char	 out[16384];
+	static char	 out[65536];
 	int		 port = h_free_port(), mport = h_free_port();
-	int		 fd[9], i;
+	int		 fd[9], i, small = 1;
 
 	start_metrics(&p, port, mport);
 	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
-	for (i = 0; i < 9; i++)
+	for (i = 0; i < 9; i++) {
 		ck_assert_int_ge(fd[i] = h_connect_tcp("127.0.0.1", mport), 0);
+		if (i < 3)
+			continue;	/* silent */
+		ck_assert_int_eq(setsockopt(fd[i], SOL_SOCKET, SO_RCVBUF,
+		    &small, sizeof(small)), 0);
+		ck_assert_int_gt(write(fd[i], i % 2 ? "GET / HTTP/1.0\r\n\r\n" :
+		    "GET /metrics HTTP/1.0\r\n\r\n", i % 2 ? 18 : 25), 0);
+	}
 	ck_assert_int_eq(kill(p.pid, SIGTTIN), 0);
 	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
 	ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", out, sizeof(out)),
@@ -302,6 +314,10 @@ START_TEST(test_http_silent_clients)
 	ck_assert_int_eq(sh(out, sizeof(out), "curl -sS -m 10 "
 	    "http://127.0.0.1:%d/metrics", mport), 0);
 	ck_assert(series(out, "pfsd_max_servers") == 3);
+	ck_assert_int_eq(sh(out, sizeof(out), "curl -sS -m 10 "
+	    "http://127.0.0.1:%d/", mport), 0);
+	ck_assert_msg(strstr(out, "max_servers 3, 3 children") != NULL &&
+	    strstr(out, "</html>") != NULL, "%.2000s", out);
 	for (i = 0; i < 9; i++)
 		close(fd[i]);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
