@@ -1062,47 +1062,27 @@ rss_kib(pid_t pid)
 	return kib;
 }
 
-/* bench/loadgen: count connections, 8 at a time, in the background. */
+/* count connections, 8 at a time from 16 source addresses (100k closes
+ * leave no port free on one) */
 static pid_t
 loadgen_start(long count, const char *out)
 {
-	char	portstr[16], n[24];
-	pid_t	pid, parent = getpid();
-	int	fd;
+	char			 n[24];
+	const char *const	 args[] = { "-c", "8", "-n", n, "-T", "10000",
+				    "-s", "16", "-q", NULL };
 
-	snprintf(portstr, sizeof(portstr), "%d", port);
 	snprintf(n, sizeof(n), "%ld", count);
-	if ((pid = fork()) == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		/* 16 source addresses: 100k closes leave no port free on one */
-		execl(SRCDIR "/bench/loadgen", "loadgen", "-h", "127.0.0.1",
-		    "-p", portstr, "-c", "8", "-n", n, "-T", "10000", "-s",
-		    "16", "-q", (char *)NULL);
-		_exit(127);
-	}
-	ck_assert_int_gt(pid, 0);
-	return pid;
+	return h_loadgen(port, out, args);
 }
 
-/* Every connection answered: exit 0, completed=count, errors=0. */
+/* Every one of the count connections answered. */
 static void
 loadgen_check(pid_t pid, long count, const char *out)
 {
-	char	want[64], *text;
-	int	status;
+	char	want[64];
 
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	text = h_read_file(out);
 	snprintf(want, sizeof(want), "completed=%ld errors=0 ", count);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-	    text != NULL && strstr(text, want) != NULL,
-	    "load generator: status %#x, want %s:\n%s", status, want, text);
-	free(text);
+	h_loadgen_check(pid, out, want);
 }
 
 /* Still running?  (Not reaped here: loadgen_check wants its status.) */

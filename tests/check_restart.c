@@ -43,40 +43,18 @@ start_conf(struct hproc *p, const char *body)
 static pid_t
 load_start(const char *secs)
 {
-	char	portstr[16], out[512];
-	pid_t	pid;
-	int	fd;
+	const char *const	args[] = { "-c", "4", "-s", "16", "-d", secs,
+				    "-T", "10000", NULL };
 
-	snprintf(portstr, sizeof(portstr), "%d", port);
-	snprintf(out, sizeof(out), "%s", h_path("loadgen.out"));
-	if ((pid = fork()) == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		execl(SRCDIR "/bench/loadgen", "loadgen", "-h", "127.0.0.1",
-		    "-p", portstr, "-c", "4", "-s", "16", "-d", secs,
-		    "-T", "10000",
-		    (char *)NULL);
-		_exit(127);
-	}
-	ck_assert_int_gt(pid, 0);
-	return pid;
+	return h_loadgen(port, h_path("loadgen.out"), args);
 }
 
 /* Wait for the load generator: every connection answered. */
 static void
 load_check(pid_t lg)
 {
-	char	*out;
-	int	 status;
-
-	ck_assert_int_eq(waitpid(lg, &status, 0), lg);
-	out = h_read_file(h_path("loadgen.out"));
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-	    strstr(out, " errors=0 refused=0 reset=0 ") != NULL,
-	    "the load generator saw failures across the reload: %s", out);
-	free(out);
+	h_loadgen_check(lg, h_path("loadgen.out"),
+	    " errors=0 refused=0 reset=0 ");
 }
 
 /* Still the same process, serving. */

@@ -19,35 +19,17 @@
 
 static const char *const modes[] = { "none", "flock", "semaphore", "pipe" };
 
-/* Run bench/loadgen against port; its exit status (0: no error). */
-static int
-loadgen(int port, const char *conc, const char *count, char *out,
-    size_t len)
+/* count connections to port, conc at a time: all of them answered. */
+static void
+loadgen(int port, const char *conc, const char *count)
 {
-	char		 portstr[16];
-	int		 p[2], status;
-	ssize_t		 n;
-	size_t		 off = 0;
-	pid_t		 pid;
+	const char *const	args[] = { "-c", conc, "-n", count, "-T",
+				    "10000", NULL };
+	char			want[64];
 
-	snprintf(portstr, sizeof(portstr), "%d", port);
-	if (pipe(p) == -1)
-		return -1;
-	if ((pid = fork()) == 0) {
-		dup2(p[1], STDOUT_FILENO);
-		dup2(p[1], STDERR_FILENO);
-		execl(SRCDIR "/bench/loadgen", "loadgen", "-h", "127.0.0.1",
-		    "-p", portstr, "-c", conc, "-n", count, "-T", "10000",
-		    (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	while (off + 1 < len && (n = read(p[0], out + off, len - off - 1)) > 0)
-		off += (size_t)n;
-	out[off] = '\0';
-	close(p[0]);
-	waitpid(pid, &status, 0);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	snprintf(want, sizeof(want), "completed=%s errors=0 ", count);
+	h_loadgen_check(h_loadgen(port, h_path("loadgen.out"), args),
+	    h_path("loadgen.out"), want);
 }
 
 /* The system call pid is blocked in (/proc/PID/syscall), or -1 when it
@@ -126,13 +108,10 @@ start_mode(struct hproc *p, int *port, const char *mode, const char *extra)
 START_TEST(test_mode_under_load)
 {
 	struct hproc	p;
-	char		out[2048];
 	int		port;
 
 	start_mode(&p, &port, modes[_i], "--max_requests=200");
-	ck_assert_msg(loadgen(port, "16", "4000", out, sizeof(out)) == 0,
-	    "serialize %s: %s", modes[_i], out);
-	ck_assert_ptr_nonnull(strstr(out, "completed=4000"));
+	loadgen(port, "16", "4000");
 	/* after the lock changed hands 4000 times, it still excludes */
 	ck_assert_int_eq(h_wait_children(p.pid, 4, 5000), 0);
 	ck_assert_int_eq(children_in(p.pid, 4, wait_nr(_i)), _i == 0 ? 4 : 1);
@@ -620,7 +599,7 @@ wait_gone(const pid_t *pids, int n, int ms)
 START_TEST(test_big_pool)
 {
 	struct hproc	 p;
-	char		 tmp[600], port[64], servers[64], out[2048], st[640];
+	char		 tmp[600], port[64], servers[64], st[640];
 	const char	*env = getenv("PFSD_BIG_POOL");
 	const char	*av[] = { "--handler=echo", port, servers, st, NULL };
 	int		 n = env != NULL ? atoi(env) : 1024, pn = h_free_port();
@@ -639,8 +618,7 @@ START_TEST(test_big_pool)
 	ck_assert_int_eq(h_wait_ready(&p, 60000), 0);
 	ck_assert_msg(h_wait_children(p.pid, n, 60000) == 0, "%d children "
 	    "never ran; %d do", n, h_children(p.pid, NULL, 0));
-	ck_assert_msg(loadgen(pn, "16", "256", out, sizeof(out)) == 0, "%s",
-	    out);
+	loadgen(pn, "16", "256");
 	nk = h_children(p.pid, kids, n);
 	kill(p.pid, SIGHUP);
 	ck_assert_int_eq(h_wait_log(&p, "serving (generation 1,", 60000), 0);
@@ -649,8 +627,7 @@ START_TEST(test_big_pool)
 	    "after HUP");
 	ck_assert_msg(h_wait_children(p.pid, n, 60000) == 0, "after HUP: "
 	    "%d children of %d", h_children(p.pid, NULL, 0), n);
-	ck_assert_msg(loadgen(pn, "16", "256", out, sizeof(out)) == 0, "%s",
-	    out);
+	loadgen(pn, "16", "256");
 	nk += h_children(p.pid, kids + nk, n);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 60000), 0);
 	ck_assert_msg(wait_gone(kids, nk, 10000) == 0, "children left after "

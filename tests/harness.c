@@ -909,6 +909,53 @@ h_talk_udp(const char *host, int port, const char *send, char *buf,
 	return n;
 }
 
+pid_t
+h_loadgen(int port, const char *out, const char *const *args)
+{
+	const char	*av[32];
+	char		 portstr[16];
+	pid_t		 pid, parent = getpid();
+	size_t		 n = 0;
+	int		 fd;
+
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	av[n++] = "loadgen";
+	av[n++] = "-h";
+	av[n++] = "127.0.0.1";
+	av[n++] = "-p";
+	av[n++] = portstr;
+	while (args != NULL && *args != NULL && n < 31)
+		av[n++] = *args++;
+	av[n] = NULL;
+	if ((pid = fork()) == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);	/* the test died before the prctl */
+		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		execv(SRCDIR "/bench/loadgen", (char *const *)av);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	return pid;
+}
+
+void
+h_loadgen_check(pid_t pid, const char *out, const char *want)
+{
+	char	*text;
+	int	 status;
+
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	text = h_read_file(out);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+	    text != NULL && strstr(text, want) != NULL,
+	    "load generator: status %#x, want \"%s\":\n%s", status, want,
+	    text);
+	free(text);
+}
+
 long
 h_serving_pid(int port)
 {

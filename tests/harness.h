@@ -117,6 +117,16 @@ ssize_t	 h_talk_unix(const char *path, const char *send, char *buf,
 ssize_t	 h_talk_udp(const char *host, int port, const char *send, char *buf,
 	    size_t len, int ms);
 
+/*
+ * bench/loadgen against 127.0.0.1:port in the background with args
+ * (NULL-ended: -c, -d or -n...), its output in the file out; it dies with
+ * the test.  h_loadgen_check waits for it and fails the test unless it
+ * exited 0 with want in its output.  (SIGTERM ends a run early: it
+ * reports what it did.)
+ */
+pid_t	 h_loadgen(int port, const char *out, const char *const *args);
+void	 h_loadgen_check(pid_t, const char *out, const char *want);
+
 /* The pid of the child that serves the next connection to port: the
  * hooks test handler answers "info" with " pid=N". */
 long	 h_serving_pid(int port);
