@@ -91,7 +91,7 @@ DAEMON_LIB_SRCS	= daemon/conf.c daemon/conf_kv.c daemon/conf_print.c \
 		  daemon/conf_yaml.c daemon/conf_cmdline.c \
 		  daemon/log.c \
 		  daemon/listen.c daemon/listen_parse.c daemon/listen_inherit.c \
-		  daemon/access.c \
+		  daemon/access.c daemon/handshake.c \
 		  daemon/proxy.c \
 		  daemon/plugin.c \
 		  daemon/api.c daemon/scoreboard.c daemon/serialize.c \

@@ -371,6 +371,10 @@ int		 proxy_parse(const unsigned char *, size_t, int,
 		    struct proxy_hdr *, const char **);
 int		 proxy_read(int, int, int, struct proxy_hdr *, char *, size_t);
 
+/* handshake.c */
+int		 handshake_hold(int, int);
+int		 handshakes_pending(const struct listener *, size_t);
+
 /* compat.c */
 void		 compat_check(struct conf *);
 

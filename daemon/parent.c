@@ -7,6 +7,7 @@
  */
 #include "internal.h"
 
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -409,51 +410,95 @@ signal_all(struct pfsd_server *srv, int sig)
 		kill(srv->children[i].pid, sig);
 }
 
+/* Graceful stop, first step: no new connection (see handshake.c). */
+static void
+hold_tcp(struct pfsd_server *srv)
+{
+	size_t	i;
+
+	for (i = 0; i < srv->nls; i++)
+		if (srv->ls[i].fd >= 0 &&
+		    srv->ls[i].proto == PFSD_PROTO_TCP &&
+		    handshake_hold(srv->ls[i].fd, 1) == -1)
+			log_warn("graceful stop: port %s: SO_ATTACH_FILTER",
+			    srv->ls[i].name);
+}
+
+/* Take what l's accept queue holds now into srv->drain. */
+static void
+drain_queue(struct pfsd_server *srv, size_t i, size_t *cap)
+{
+	struct drained	*d;
+	int		 fd;
+
+	for (;;) {
+		if (srv->ndrain == *cap) {
+			if ((d = reallocarray(srv->drain, *cap ? *cap * 2 : 16,
+			    sizeof(*d))) == NULL)
+				return;
+			srv->drain = d;
+			*cap = *cap ? *cap * 2 : 16;
+		}
+		d = &srv->drain[srv->ndrain];
+		memset(d, 0, sizeof(*d));
+		d->len = sizeof(d->peer);
+		fd = accept4(srv->ls[i].fd, (struct sockaddr *)&d->peer,
+		    &d->len, SOCK_CLOEXEC);
+		if (fd == -1 && (errno == EINTR || errno == ECONNABORTED))
+			continue;
+		if (fd == -1)
+			return;	/* EAGAIN: empty (or out of fds) */
+		d->fd = fd;
+		d->l = (int)i;
+		srv->ndrain++;
+	}
+}
+
 /*
- * Graceful stop: take every connection already in the accept queue of a
- * stream listener (the descriptions are made non-blocking: the children
- * share them, and all are told to go), so that the listeners can be
- * closed at once -- new clients are refused from then on -- and the
- * queued ones served, not reset.  A connection arriving between this and
- * the last close is reset.
+ * Graceful stop: take every connection in the accept queue of a stream
+ * listener (the descriptions are made non-blocking: the children share
+ * them, and all are told to go), so that the listeners can be shut at
+ * once -- new clients are refused from then on -- and the queued ones
+ * served, not reset.  Handshakes under way when hold_tcp ran reach the
+ * queue within a round trip: they are waited for and taken too, for up
+ * to DRAIN_LATE_MS (a SYN-ACK unanswered that long is sent again: that
+ * client is far away or gone).  Where the kernel will not say whether
+ * any are under way, DRAIN_GUESS_MS covers a local network.
  */
+#define DRAIN_LATE_MS	1000
+#define DRAIN_GUESS_MS	10
+
 static void
 drain_queues(struct pfsd_server *srv)
 {
-	struct drained	*d;
-	struct listener	*l;
-	size_t		 i, cap = 0;
-	int		 fd, fl;
+	struct pollfd	 pfd[64];
+	size_t		 i, n, at[64], cap = 0;
+	long long	 start = now_ms();
+	int		 fl, pending;
 
-	for (i = 0; i < srv->nls; i++) {
-		l = &srv->ls[i];
-		if (l->fd < 0 || l->proto == PFSD_PROTO_UDP ||
-		    (fl = fcntl(l->fd, F_GETFL)) == -1 ||
-		    fcntl(l->fd, F_SETFL, fl | O_NONBLOCK) == -1)
+	for (i = n = 0; i < srv->nls; i++) {
+		if (srv->ls[i].fd < 0 || srv->ls[i].proto == PFSD_PROTO_UDP ||
+		    (fl = fcntl(srv->ls[i].fd, F_GETFL)) == -1 ||
+		    fcntl(srv->ls[i].fd, F_SETFL, fl | O_NONBLOCK) == -1)
 			continue;
-		for (;;) {
-			if (srv->ndrain == cap) {
-				cap = cap == 0 ? 16 : cap * 2;
-				if ((d = reallocarray(srv->drain, cap,
-				    sizeof(*d))) == NULL)
-					break;
-				srv->drain = d;
-			}
-			d = &srv->drain[srv->ndrain];
-			memset(d, 0, sizeof(*d));
-			d->len = sizeof(d->peer);
-			fd = accept4(l->fd, (struct sockaddr *)&d->peer,
-			    &d->len, SOCK_CLOEXEC);
-			if (fd == -1 && (errno == EINTR ||
-			    errno == ECONNABORTED))
-				continue;
-			if (fd == -1)
-				break;	/* EAGAIN: empty (or out of fds) */
-			d->fd = fd;
-			d->l = (int)i;
-			srv->ndrain++;
+		drain_queue(srv, i, &cap);
+		if (srv->ls[i].proto == PFSD_PROTO_TCP && n < nitems(pfd)) {
+			pfd[n].fd = srv->ls[i].fd;
+			pfd[n].events = POLLIN;
+			at[n++] = i;
 		}
 	}
+	while (n > 0 && (pending = handshakes_pending(srv->ls, srv->nls)) != 0) {
+		if (now_ms() - start >= (pending > 0 ? DRAIN_LATE_MS :
+		    DRAIN_GUESS_MS))
+			break;
+		if (poll(pfd, n, 1) > 0)
+			for (i = 0; i < n; i++)
+				if (pfd[i].revents & POLLIN)
+					drain_queue(srv, at[i], &cap);
+	}
+	for (i = 0; i < n; i++)
+		drain_queue(srv, at[i], &cap);
 }
 
 /*
@@ -464,7 +509,9 @@ drain_queues(struct pfsd_server *srv)
  * The parent keeps its copy, to listen() again before it exits
  * (resume_tcp): a socket that outlives pfsd (systemd's) must listen for
  * the next start.  Other listeners are closed in the parent now; busy
- * children let go of them when their request ends.
+ * children let go of them when their request ends.  hold_tcp's filter
+ * goes as soon as the socket no longer listens: if pfsd were killed
+ * now, the socket systemd keeps must not drop what the next pfsd is sent.
  */
 static void
 pause_tcp(struct pfsd_server *srv)
@@ -475,8 +522,10 @@ pause_tcp(struct pfsd_server *srv)
 		if (srv->ls[i].fd < 0)
 			continue;
 		if (srv->ls[i].proto == PFSD_PROTO_TCP &&
-		    shutdown(srv->ls[i].fd, SHUT_RD) == 0)
+		    shutdown(srv->ls[i].fd, SHUT_RD) == 0) {
+			(void)handshake_hold(srv->ls[i].fd, 0);
 			continue;
+		}
 		close(srv->ls[i].fd);
 		srv->ls[i].fd = -1;
 	}
@@ -534,19 +583,19 @@ begin_stop(struct pfsd_server *srv, int sig)
 	hooks_server_close(srv);	/* the children still run */
 	notify_send("STOPPING=1");
 	restart_cancel(srv, sig_name(sig));
-	if (srv->stopping == SIGQUIT)
-		drain_queues(srv);
-	else
-		listen_close_all(srv->ls, srv->nls, 0);
 	if (srv->stopping == SIGQUIT) {
+		hold_tcp(srv);
+		drain_queues(srv);
 		/* 0: no limit -- busy children finish, however long */
 		srv->stop_deadline_ms = grace > 0 ? now_ms() + grace * 1000 :
 		    -1;
+		/* told before the shutdown wakes them: no accept error */
 		for (i = 0; i < srv->nchildren; i++)
 			parent_retire(srv, &srv->children[i]);
 		pause_tcp(srv);
 		drain_spawn(srv);
 	} else {
+		listen_close_all(srv->ls, srv->nls, 0);
 		srv->stop_deadline_ms = now_ms() + TERM_GRACE_MS;
 		signal_all(srv, SIGTERM);
 	}

@@ -28,7 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/filter.h>
+
 #include "harness.h"
+#include "internal.h"
 
 static int	port;
 static char	portarg[64];
@@ -914,6 +917,190 @@ START_TEST(test_graceful_stop_refuses_and_serves_queue)
 }
 END_TEST
 
+/*
+ * Clients that connect while a graceful stop begins are served or
+ * refused, never reset: each of STORM_CLIENTS processes connects, sends
+ * a line and reads the echo in a loop, and tells the test of every
+ * answer through a pipe; QUIT lands in the middle of that.  A
+ * connection the kernel completed after the parent emptied the accept
+ * queue would be reset when the listener shuts (a client of a fleet sees
+ * an error).  Three rounds, since the window is narrow.
+ */
+#define STORM_CLIENTS	6
+
+enum storm_outcome { STORM_SERVED, STORM_REFUSED, STORM_RESET, STORM_EMPTY,
+    STORM_OTHER };
+
+/* One connection: what became of it. */
+static enum storm_outcome
+storm_one(void)
+{
+	struct sockaddr_in	 sin;
+	struct pollfd		 pfd;
+	char			 buf[16];
+	size_t			 got = 0;
+	ssize_t			 r;
+	socklen_t		 len = sizeof(int);
+	int			 fd, err = 0;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)) == -1)
+		return STORM_OTHER;
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		if (errno != EINPROGRESS || poll(&pfd, 1, 5000) != 1 ||
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+			err = ETIMEDOUT;
+	}
+	if (err == 0 && write(fd, "x\n", 2) != 2)
+		err = errno;
+	if (err == 0)
+		(void)shutdown(fd, SHUT_WR);
+	while (err == 0) {
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 5000) != 1) {
+			err = ETIMEDOUT;
+			break;
+		}
+		if ((r = read(fd, buf + got, sizeof(buf) - got)) == -1) {
+			if (errno != EAGAIN && errno != EINTR)
+				err = errno;
+			continue;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	if (err == ECONNREFUSED)
+		return STORM_REFUSED;
+	if (err == ECONNRESET)
+		return STORM_RESET;
+	if (err == 0 && got == 0)
+		return STORM_EMPTY;
+	if (err == 0 && got == 2 && memcmp(buf, "x\n", 2) == 0)
+		return STORM_SERVED;
+	return STORM_OTHER;
+}
+
+/* A client process: connections until three refusals in a row. */
+static void
+storm_client(int out)
+{
+	long long		 end = mono_ms() + 20000;
+	int			 refusals = 0;
+	char			 c;
+
+	while (refusals < 3 && mono_ms() < end) {
+		c = (char)('0' + storm_one());
+		refusals = c == '0' + STORM_REFUSED ? refusals + 1 : 0;
+		if (write(out, &c, 1) != 1)
+			break;
+	}
+	_exit(0);
+}
+
+START_TEST(test_graceful_stop_never_resets)
+{
+	const char	*av[] = { "--max_servers=4", NULL };
+	struct hproc	 p;
+	pid_t		 kids[STORM_CLIENTS];
+	unsigned long	 n[STORM_OTHER + 1];
+	char		 c;
+	int		 round, i, pfd[2], status;
+
+	for (round = 0; round < 3; round++) {
+		memset(n, 0, sizeof(n));
+		start(&p, "echo", av);
+		ck_assert_int_eq(pipe(pfd), 0);
+		for (i = 0; i < STORM_CLIENTS; i++) {
+			ck_assert_int_ne(kids[i] = fork(), -1);
+			if (kids[i] == 0) {
+				close(pfd[0]);
+				storm_client(pfd[1]);
+			}
+		}
+		close(pfd[1]);
+		/* QUIT once the storm runs: 200 answers in */
+		while (n[STORM_SERVED] < 200 && read(pfd[0], &c, 1) == 1)
+			n[c - '0']++;
+		kill(p.pid, SIGQUIT);
+		while (read(pfd[0], &c, 1) == 1)
+			n[c - '0']++;
+		close(pfd[0]);
+		for (i = 0; i < STORM_CLIENTS; i++)
+			ck_assert_int_eq(waitpid(kids[i], &status, 0), kids[i]);
+		ck_assert_int_eq(h_wait_exit(&p, 10000), 0);
+		ck_assert_msg(n[STORM_RESET] + n[STORM_EMPTY] +
+		    n[STORM_OTHER] == 0, "round %d: %lu served, %lu refused, "
+		    "%lu reset, %lu closed unanswered, %lu other", round,
+		    n[STORM_SERVED], n[STORM_REFUSED], n[STORM_RESET],
+		    n[STORM_EMPTY], n[STORM_OTHER]);
+		ck_assert_uint_ge(n[STORM_REFUSED], STORM_CLIENTS * 3);
+	}
+}
+END_TEST
+
+/*
+ * handshakes_pending counts the handshakes under way on pfsd's TCP
+ * listeners: a listener whose filter drops the client's last ACK keeps
+ * the connection in SYN_RECV, where the kernel's socket diagnostics see
+ * it -- on that port, and not on another.
+ */
+START_TEST(test_handshakes_pending_counts_syn_recv)
+{
+	struct sock_filter	 ack[] = {
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x10, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0),		/* a bare ACK: drop */
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffff)
+	};
+	struct sock_fprog	 prog = { nitems(ack), ack };
+	struct sockaddr_in	 sin;
+	struct listener		 l[2];
+	socklen_t		 len = sizeof(sin);
+	long long		 end;
+	int			 c, n = 0;
+
+	memset(l, 0, sizeof(l));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ge(l[0].fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(bind(l[0].fd, (struct sockaddr *)&sin, len), 0);
+	ck_assert_int_eq(listen(l[0].fd, 8), 0);
+	ck_assert_int_eq(getsockname(l[0].fd, (struct sockaddr *)&sin, &len),
+	    0);
+	l[0].proto = PFSD_PROTO_TCP;
+	l[0].family = AF_INET;
+	l[0].port = ntohs(sin.sin_port);
+	l[1] = l[0];
+	l[1].port = h_free_port();
+	ck_assert_int_eq(handshakes_pending(l, 1), 0);
+	ck_assert_int_eq(setsockopt(l[0].fd, SOL_SOCKET, SO_ATTACH_FILTER,
+	    &prog, sizeof(prog)), 0);
+	ck_assert_int_ge(c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0),
+	    0);
+	ck_assert_int_eq(connect(c, (struct sockaddr *)&sin, len), -1);
+	ck_assert_int_eq(errno, EINPROGRESS);
+	/* the client's ACK is sent from softirq context: soon, not now */
+	for (end = mono_ms() + 2000; mono_ms() < end; poll(NULL, 0, 5))
+		if ((n = handshakes_pending(l, 1)) != 0)
+			break;
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(handshakes_pending(&l[1], 1), 0);
+	ck_assert_int_eq(handshake_hold(l[0].fd, 0), 0);
+	close(c);
+	close(l[0].fd);
+}
+END_TEST
+
 /* A UNIX client whose own socket is named evil (relative, in h_dir()),
  * connected to path; the descriptor. */
 static int
@@ -1051,6 +1238,8 @@ hostile_suite(void)
 	tcase_add_test(tc, test_chroot_cleanup_and_reopen);
 	tcase_add_test(tc, test_chroot_files_outside);
 	tcase_add_test(tc, test_graceful_stop_refuses_and_serves_queue);
+	tcase_add_test(tc, test_graceful_stop_never_resets);
+	tcase_add_test(tc, test_handshakes_pending_counts_syn_recv);
 	tcase_add_test(tc, test_crash_line_escaped);
 	tcase_add_test(tc, test_graceful_stop_resumes_outliving_socket);
 	suite_add_tcase(s, tc);
