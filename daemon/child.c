@@ -274,7 +274,9 @@ accept_failed(int err)
 			    strerror(err));
 		}
 		poll(NULL, 0, 50);	/* let descriptors free up */
-	} else if (!ch.retire && err != EINTR && err != EAGAIN &&
+	} else if (err == EINVAL)
+		ch.retire = 1;	/* shut by a graceful stop: no more clients */
+	else if (!ch.retire && err != EINTR && err != EAGAIN &&
 	    err != ECONNABORTED && err != EPROTO)
 		log_limited(&lim, err, PFSD_LOG_ERR, "accept: %s",
 		    strerror(err));

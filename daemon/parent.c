@@ -410,18 +410,30 @@ signal_all(struct pfsd_server *srv, int sig)
 		kill(srv->children[i].pid, sig);
 }
 
-/* Graceful stop, first step: no new connection (see handshake.c). */
-static void
+/*
+ * Graceful stop, first step: no new connection (see handshake.c).  0 if
+ * every TCP listener is held.  Some kernels refuse socket filters to a
+ * process without CAP_NET_ADMIN (pfsd after "user"): then the queues are
+ * emptied and shut at once, and a client in that instant may be reset.
+ */
+static int
 hold_tcp(struct pfsd_server *srv)
 {
 	size_t	i;
+	int	rc = 0;
 
 	for (i = 0; i < srv->nls; i++)
 		if (srv->ls[i].fd >= 0 &&
 		    srv->ls[i].proto == PFSD_PROTO_TCP &&
-		    handshake_hold(srv->ls[i].fd, 1) == -1)
-			log_warn("graceful stop: port %s: SO_ATTACH_FILTER",
-			    srv->ls[i].name);
+		    handshake_hold(srv->ls[i].fd, 1) == -1) {
+			if (rc == 0)
+				log_info("graceful stop: new connections "
+				    "cannot be held back on port %s "
+				    "(SO_ATTACH_FILTER: %s)", srv->ls[i].name,
+				    strerror(errno));
+			rc = -1;
+		}
+	return rc;
 }
 
 /* Take what l's accept queue holds now into srv->drain. */
@@ -469,7 +481,7 @@ drain_queue(struct pfsd_server *srv, size_t i, size_t *cap)
 #define DRAIN_GUESS_MS	10
 
 static void
-drain_queues(struct pfsd_server *srv)
+drain_queues(struct pfsd_server *srv, int held)
 {
 	struct pollfd	 pfd[64];
 	size_t		 i, n, at[64], cap = 0;
@@ -488,7 +500,8 @@ drain_queues(struct pfsd_server *srv)
 			at[n++] = i;
 		}
 	}
-	while (n > 0 && (pending = handshakes_pending(srv->ls, srv->nls)) != 0) {
+	while (held && n > 0 &&
+	    (pending = handshakes_pending(srv->ls, srv->nls)) != 0) {
 		if (now_ms() - start >= (pending > 0 ? DRAIN_LATE_MS :
 		    DRAIN_GUESS_MS))
 			break;
@@ -573,6 +586,7 @@ static void
 begin_stop(struct pfsd_server *srv, int sig)
 {
 	size_t	i;
+	int	held;
 	long	grace = conf_num(srv->conf, OPT_GRACEFUL_TIMEOUT);
 
 	if (srv->stopping == SIGTERM || srv->stopping == sig)
@@ -584,15 +598,17 @@ begin_stop(struct pfsd_server *srv, int sig)
 	notify_send("STOPPING=1");
 	restart_cancel(srv, sig_name(sig));
 	if (srv->stopping == SIGQUIT) {
-		hold_tcp(srv);
-		drain_queues(srv);
+		held = hold_tcp(srv) == 0;
+		drain_queues(srv, held);
+		if (!held)
+			pause_tcp(srv);		/* the sooner the better */
 		/* 0: no limit -- busy children finish, however long */
 		srv->stop_deadline_ms = grace > 0 ? now_ms() + grace * 1000 :
 		    -1;
-		/* told before the shutdown wakes them: no accept error */
 		for (i = 0; i < srv->nchildren; i++)
 			parent_retire(srv, &srv->children[i]);
-		pause_tcp(srv);
+		if (held)
+			pause_tcp(srv);
 		drain_spawn(srv);
 	} else {
 		listen_close_all(srv->ls, srv->nls, 0);

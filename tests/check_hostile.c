@@ -992,11 +992,11 @@ storm_one(void)
 static void
 storm_client(int out)
 {
-	long long		 end = mono_ms() + 20000;
+	long long		 end = h_now_ms() + 20000;
 	int			 refusals = 0;
 	char			 c;
 
-	while (refusals < 3 && mono_ms() < end) {
+	while (refusals < 3 && h_now_ms() < end) {
 		c = (char)('0' + storm_one());
 		refusals = c == '0' + STORM_REFUSED ? refusals + 1 : 0;
 		if (write(out, &c, 1) != 1)
@@ -1016,7 +1016,7 @@ START_TEST(test_graceful_stop_never_resets)
 
 	for (round = 0; round < 3; round++) {
 		memset(n, 0, sizeof(n));
-		start(&p, "echo", av);
+		port = h_serve(&p, "echo", av);
 		ck_assert_int_eq(pipe(pfd), 0);
 		for (i = 0; i < STORM_CLIENTS; i++) {
 			ck_assert_int_ne(kids[i] = fork(), -1);
@@ -1090,7 +1090,7 @@ START_TEST(test_handshakes_pending_counts_syn_recv)
 	ck_assert_int_eq(connect(c, (struct sockaddr *)&sin, len), -1);
 	ck_assert_int_eq(errno, EINPROGRESS);
 	/* the client's ACK is sent from softirq context: soon, not now */
-	for (end = mono_ms() + 2000; mono_ms() < end; poll(NULL, 0, 5))
+	for (end = h_now_ms() + 2000; h_now_ms() < end; poll(NULL, 0, 5))
 		if ((n = handshakes_pending(l, 1)) != 0)
 			break;
 	ck_assert_int_eq(n, 1);
