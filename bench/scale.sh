@@ -9,7 +9,10 @@
 # exit, parent RSS and the idle children's private memory.  Prints one
 # table and writes it to bench/out/scale.txt.
 #
-# Environment: BENCH_QUICK=1 (pools 8 and 2048, none and flock, one run:
+# "floor" is bench/floor, the least a prefork server can do (one socket
+# only), for reference: what the pool size costs any prefork server here.
+#
+# Environment: BENCH_QUICK=1 (pools 8 and 2048, floor, none and flock, one run:
 # about a minute), BENCH_SIZES, BENCH_MODES, BENCH_SOCKETS, BENCH_RUNS (3),
 # BENCH_SECS (seconds per run, 1), BENCH_PORT (21700), BENCH_PFSD.
 set -u
@@ -18,14 +21,15 @@ export LC_ALL=C
 cd "$(dirname "$0")/.." || exit 1
 
 LOADGEN=bench/loadgen
+FLOOR=bench/floor
 PFSD=${BENCH_PFSD:-daemon/pfsd}
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	SIZES=${BENCH_SIZES:-"8 2048"}
-	MODES=${BENCH_MODES:-"none flock"}
+	MODES=${BENCH_MODES:-"floor none flock"}
 	RUNS=${BENCH_RUNS:-1}
 else
 	SIZES=${BENCH_SIZES:-"8 64 512 2048 4096"}
-	MODES=${BENCH_MODES:-"none flock semaphore pipe"}
+	MODES=${BENCH_MODES:-"floor none flock semaphore pipe"}
 	RUNS=${BENCH_RUNS:-3}
 fi
 SOCKETS=${BENCH_SOCKETS:-"1 2"}
@@ -143,6 +147,27 @@ wait_idle() {
 	return 1
 }
 
+# The reference: bench/floor, N children in a blocking accept() on one
+# socket (the kernel wakes one), no lock, no scoreboard, nothing else.
+# Ready when all N children exist.
+start_floor() {
+	local n=$1 ns=$2 t0=$3 i
+	[ "$ns" = 1 ] || return 1
+	setsid "$FLOOR" -p "$PA" -n "$n" </dev/null >"$TMP/floor.log" 2>&1 &
+	SRV_PID=$!
+	for ((i = 0; i < 3000; i++)); do
+		[ "$(pgrep -c -P "$SRV_PID")" = "$n" ] && break
+		alive "$SRV_PID" || break
+		sleep 0.01
+	done
+	if [ "$(pgrep -c -P "$SRV_PID")" != "$n" ]; then
+		say "floor $n did not start: $(tail -n 2 "$TMP/floor.log")"
+		stop
+		return 1
+	fi
+	FIG[start]=$(ms $(($(now_us) - t0)))
+}
+
 # start MODE N NSOCK: a pool of N on NSOCK ports; ms until all are idle
 # in FIG[start].
 start() {
@@ -156,6 +181,10 @@ start() {
 		args+=(--port "127.0.0.1:$PB")
 	fi
 	t0=$(now_us)
+	if [ "$mode" = floor ]; then
+		start_floor "$n" "$ns" "$t0"
+		return
+	fi
 	setsid "$PFSD" --handler echo "${args[@]}" --max_servers "$n" \
 	    --serialize "$mode" --max_requests 100000000 --log_level 1 \
 	    --status_socket "$SOCK" </dev/null >"$TMP/pfsd.log" 2>&1 &
@@ -193,6 +222,7 @@ run_load() {
 
 measure() {
 	local mode=$1 n=$2 ns=$3 r c0 out cps=() p99=() cpu=()
+	[ "$mode" = floor ] && [ "$ns" != 1 ] && return	# one socket only
 	start "$mode" "$n" "$ns" || return
 	say "$mode, $n children, $ns socket(s): $RUNS x ${SECS}s"
 	for ((r = 0; r < RUNS; r++)); do
@@ -276,6 +306,7 @@ report() {
 	    socks "conns/s" "x@8" "p99 us" "p99x@8" "cpu us/c"
 	for mode in $MODES; do
 		for ns in $SOCKETS; do
+			[ "$mode" = floor ] && [ "$ns" != 1 ] && continue
 			base=${CPS[$mode,${SIZES%% *},$ns]:-n/a}
 			base99=${P99[$mode,${SIZES%% *},$ns]:-n/a}
 			for n in $SIZES; do
