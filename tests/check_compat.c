@@ -523,11 +523,9 @@ END_TEST
 START_TEST(test_log_and_fatal_hooks)
 {
 	struct hproc		 p;
-	struct sockaddr_in	 sin;
 	char			*log, conf[512], out[4096], *l;
 	const char		*av[] = { "-c", conf, NULL };
-	socklen_t		 len = sizeof(sin);
-	int			 fd, status;
+	int			 fd, held, status;
 
 	snprintf(conf, sizeof(conf), "log_hook %s\n", h_path("sink.log"));
 	start_hooks(&p, conf);
@@ -543,16 +541,10 @@ START_TEST(test_log_and_fatal_hooks)
 	free(log);
 
 	/* a port already taken: fatal at startup */
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(listen(fd, 1), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	fd = h_listen_tcp(&held);
 	snprintf(conf, sizeof(conf), "%s", h_write("fatal.conf",
 	    "handler %s\nhook_log %s\nport 127.0.0.1:%d\n", TPLUGIN("hooks"),
-	    h_path("hooks.log"), ntohs(sin.sin_port)));
+	    h_path("hooks.log"), held));
 	status = h_run(av, out, sizeof(out));
 	close(fd);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 69);

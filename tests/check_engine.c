@@ -103,15 +103,12 @@ END_TEST
 
 START_TEST(test_udp_echo)
 {
-	struct hproc	 p;
-	char		 arg[64], buf[256];
-	const char	*av[] = { "--handler=echo", arg, "--max_servers=2",
-			    NULL };
+	struct hproc		 p;
+	char			 buf[256];
+	const char *const	 av[] = { "--max_servers=2", NULL };
+	const struct hopts	 udp = { .proto = "udp" };
 
-	port = h_free_port();
-	snprintf(arg, sizeof(arg), "--port=127.0.0.1:%d/udp", port);
-	ck_assert_int_eq(h_start(&p, av), 0);
-	ck_assert_int_eq(h_wait_ready(&p, H_READY_MS), 0);
+	port = h_serve_opts(&p, "echo", av, &udp);
 	ck_assert_int_eq(h_talk_udp("127.0.0.1", port, "ping\n", buf,
 	    sizeof(buf), 5000), 5);
 	ck_assert_str_eq(buf, "ping\n");

@@ -381,16 +381,13 @@ END_TEST
  */
 START_TEST(test_udp_request_data)
 {
-	const char	*nocs[] = { "--no_client_stdout=1", NULL };
-	char		 uarg[64], buf[256];
-	const char	*av[] = { "--handler=" TPLUGIN("hostile"), uarg,
-			    _i ? nocs[0] : NULL, NULL };
-	struct hproc	 p;
+	const char		*nocs[] = { "--no_client_stdout=1", NULL };
+	char			 buf[256];
+	const char		*av[] = { _i ? nocs[0] : NULL, NULL };
+	const struct hopts	 udp = { .proto = "udp" };
+	struct hproc		 p;
 
-	port = h_free_port();
-	snprintf(uarg, sizeof(uarg), "--port=127.0.0.1:%d/udp", port);
-	ck_assert_int_eq(h_start(&p, av), 0);
-	ck_assert_int_eq(h_wait_ready(&p, H_READY_MS), 0);
+	port = h_serve_opts(&p, TPLUGIN("hostile"), av, &udp);
 	ck_assert_int_eq(h_talk_udp("127.0.0.1", port, "hello", buf,
 	    sizeof(buf), 5000), 10);
 	ck_assert_str_eq(buf, "data=hello");

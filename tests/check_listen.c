@@ -540,30 +540,13 @@ connect_to(int family, const char *addr, int port, int type)
 	return fd;
 }
 
-static int
-connect_unix(const char *path)
-{
-	struct sockaddr_un	sun;
-	int			fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	ck_assert_int_ge(fd = socket(AF_UNIX, SOCK_STREAM, 0), 0);
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* A client reaches the listener: connect, then accept on its fd. */
 static void
 assert_accepts(const struct listener *l, int family, const char *addr)
 {
 	int	c, s;
 
-	c = l->family == AF_UNIX ? connect_unix(l->host) :
+	c = l->family == AF_UNIX ? h_connect_unix(l->host) :
 	    connect_to(family, addr, l->port, SOCK_STREAM);
 	ck_assert_msg(c >= 0, "connect to %s via %s: %s", l->name, addr,
 	    strerror(errno));
@@ -1161,22 +1144,13 @@ END_TEST
  * (fd 3, LISTEN_FDS=1, LISTEN_PID=its pid) and binds nothing itself. */
 START_TEST(test_socket_activation)
 {
-	struct sockaddr_in	 sin;
 	struct stat		 st;
 	char			 arg[64], link[64], want[64], got[64], buf[64];
-	socklen_t		 len = sizeof(sin);
 	pid_t			 pid;
 	ssize_t			 n;
 	int			 fd, status, port;
 
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(listen(fd, 16), 0);
-	getsockname(fd, (struct sockaddr *)&sin, &len);
-	port = ntohs(sin.sin_port);
+	fd = h_listen_tcp(&port);
 	snprintf(arg, sizeof(arg), "--port=127.0.0.1:%d", port);
 	if ((pid = fork()) == 0) {
 		char	lp[32];

@@ -38,23 +38,6 @@ sh(const char *cmd, char *out, size_t len)
 	return WEXITSTATUS(status);
 }
 
-static void
-run(const char *const *av, int code, char *out, size_t len)
-{
-	int	status = h_run(av, out, len);
-
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == code,
-	    "exit %d, not %d:\n%s", WIFEXITED(status) ? WEXITSTATUS(status) :
-	    -1, code, out);
-}
-
-static void
-has(const char *out, const char *want)
-{
-	ck_assert_msg(strstr(out, want) != NULL, "no \"%s\" in:\n%.1500s",
-	    want, out);
-}
-
 /* YAML: the first syntax error, with column and hint, and nothing else. */
 static const struct {
 	const char	*text;
@@ -81,7 +64,7 @@ START_TEST(test_yaml_no_cascade)
 
 	conf = h_write("broken.yaml", "%s", yamls[_i].text);
 	av[2] = conf;
-	run(av, EXIT_CONFIG, out, sizeof out);
+	h_run_exit(av, EXIT_CONFIG, out, sizeof out);
 	snprintf(want, sizeof want, "%s:%s", conf, yamls[_i].want);
 	ck_assert_str_eq(out, want);
 }
@@ -94,7 +77,7 @@ START_TEST(test_low_port_not_root)
 	snprintf(cmd, sizeof cmd, AS_NOBODY "%s --handler=echo "
 	    "--port=127.0.0.1:1000 2>&1", PFSD_BIN);
 	ck_assert_int_eq(sh(cmd, out, sizeof out), EXIT_UNAVAILABLE);
-	has(out, "error: cannot bind 127.0.0.1:1000/tcp: Permission denied "
+	h_has(out, "error: cannot bind 127.0.0.1:1000/tcp: Permission denied "
 	    "(ports below 1024 need root or CAP_NET_BIND_SERVICE: start pfsd "
 	    "as root, with \"user\" to drop privileges after binding, or use "
 	    "a port from 1024)\n");
@@ -108,7 +91,7 @@ START_TEST(test_become_not_root)
 	snprintf(cmd, sizeof cmd, AS_NOBODY "%s --handler=echo "
 	    "--port=127.0.0.1:%d --user=root 2>&1", PFSD_BIN, h_free_port());
 	ck_assert_int_eq(sh(cmd, out, sizeof out), 1);
-	has(out, "cannot become root / its group: Operation not permitted "
+	h_has(out, "cannot become root / its group: Operation not permitted "
 	    "(only root can change user and group: start pfsd as root, or "
 	    "leave \"user\" and \"group\" unset to run as yourself)\n");
 }
@@ -119,7 +102,7 @@ START_TEST(test_hidden_handler)
 	char		 out[4096], so[4096], want[8192];
 	const char	*av[] = { "-t", "--handler=" TPLUGIN("hidden"), NULL };
 
-	run(av, EXIT_CONFIG, out, sizeof out);
+	h_run_exit(av, EXIT_CONFIG, out, sizeof out);
 	ck_assert_ptr_nonnull(realpath(TPLUGIN("hidden"), so));
 	snprintf(want, sizeof want, "command line: handler: %s: no "
 	    "process_request function (if it defines one, it is not exported: "
@@ -135,11 +118,11 @@ START_TEST(test_flag_value)
 			    NULL };
 	const char	*other[] = { "-t", "--handler=echo", "stray", NULL };
 
-	run(av, EXIT_CONFIG, out, sizeof out);
+	h_run_exit(av, EXIT_CONFIG, out, sizeof out);
 	ck_assert_str_eq(out, "command line: \"no\": unexpected argument "
 	    "(--background is a flag and takes no value: write "
 	    "--background=no, or --background alone to set it)\n");
-	run(other, EXIT_CONFIG, out, sizeof out);
+	h_run_exit(other, EXIT_CONFIG, out, sizeof out);
 	ck_assert_str_eq(out, "command line: \"stray\": unexpected "
 	    "argument\n");
 }
@@ -167,14 +150,14 @@ START_TEST(test_status_permission)
 	    sockarg);
 	ck_assert_int_eq(sh(cmd, out, sizeof out), EXIT_UNAVAILABLE);
 	h_stop(&p, SIGTERM, 5000);
-	has(out, "pfsd status: ");
-	has(out, "/private/st.sock: Permission denied (the status socket or "
+	h_has(out, "pfsd status: ");
+	h_has(out, "/private/st.sock: Permission denied (the status socket or "
 	    "its directory does not let this user in: run as root or as the "
 	    "user pfsd runs as)\n");
 	/* not running: the question stays */
 	ck_assert_int_eq(sh(cmd + strlen(AS_NOBODY), out, sizeof out),
 	    EXIT_UNAVAILABLE);
-	has(out, "(is pfsd running?)\n");
+	h_has(out, "(is pfsd running?)\n");
 }
 END_TEST
 
@@ -224,20 +207,20 @@ START_TEST(test_graceful_timeout_agrees)
 	char		 out[16384], *p;
 	const char	*av[] = { "--help", NULL };
 
-	run(av, 0, out, sizeof out);
+	h_run_exit(av, 0, out, sizeof out);
 	ck_assert_ptr_nonnull(p = strstr(out, "--graceful_timeout"));
 	p[300] = '\0';
 	squeeze(p);
-	has(p, "finish after a graceful stop (QUIT) or a reload (HUP), 0 for "
+	h_has(p, "finish after a graceful stop (QUIT) or a reload (HUP), 0 for "
 	    "no limit");
 	p = paragraph(SRCDIR "/man/pfsd.conf.5", ".It Cm graceful_timeout");
-	has(p, "SIGQUIT");
-	has(p, "SIGHUP");
-	has(p, "0 means no limit");
+	h_has(p, "SIGQUIT");
+	h_has(p, "SIGHUP");
+	h_has(p, "0 means no limit");
 	free(p);
 	p = paragraph(SRCDIR "/man/pfsd.8", "Only then are the old children");
-	has(p, ".Cm graceful_timeout");
-	has(p, "SIGQUIT");
+	h_has(p, ".Cm graceful_timeout");
+	h_has(p, "SIGQUIT");
 	free(p);
 }
 END_TEST

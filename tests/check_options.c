@@ -18,25 +18,6 @@
 
 #define EXIT_CONFIG	78
 
-/* Run pfsd with av; assert its exit code; output in out. */
-static void
-run(const char *const *av, int code, char *out, size_t len)
-{
-	int	status = h_run(av, out, len);
-
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == code,
-	    "exit %d, not %d:\n%s", WIFEXITED(status) ? WEXITSTATUS(status) :
-	    -1, code, out);
-}
-
-static void
-has(const char *out, const char *want)
-{
-	/* Check's messages are short: the tail of the output says most */
-	ck_assert_msg(strstr(out, want) != NULL, "no \"%s\" in:\n...%s",
-	    want, strlen(out) > 1500 ? out + strlen(out) - 1500 : out);
-}
-
 /* Every problem at once: bad values, typos of the handler's and pfsd's keys. */
 START_TEST(test_check_all_at_once)
 {
@@ -51,7 +32,7 @@ START_TEST(test_check_all_at_once)
 	    "max_servers 0\n"
 	    "shout loud\n", h_free_port());
 	av[2] = conf;
-	run(av, EXIT_CONFIG, out, sizeof out);
+	h_run_exit(av, EXIT_CONFIG, out, sizeof out);
 	snprintf(want, sizeof want,
 	    "%s:6: max_servers: \"0\" is out of range (1..4096)\n"
 	    "%s:3: greet_repeat: \"200\" is out of range (1..100)\n"
@@ -74,15 +55,15 @@ START_TEST(test_cmdline_rules)
 	const char	*old[] = { "-t", "--handler=" TPLUGIN("abi_1_0"),
 			    "--greeting=hi", NULL };
 
-	run(typo, EXIT_CONFIG, out, sizeof out);
+	h_run_exit(typo, EXIT_CONFIG, out, sizeof out);
 	ck_assert_str_eq(out, "command line: maxservers: unknown key (did you "
 	    "mean \"max_servers\"?)\n");
-	run(bad, EXIT_CONFIG, out, sizeof out);
+	h_run_exit(bad, EXIT_CONFIG, out, sizeof out);
 	ck_assert_str_eq(out, "command line: greet_repeat: \"0\" is out of "
 	    "range (1..100)\n"
 	    "command line: greet-ing: unknown key (did you mean "
 	    "\"greeting\"?)\n");
-	run(old, 0, out, sizeof out);
+	h_run_exit(old, 0, out, sizeof out);
 	ck_assert_str_eq(out, "command line: warning: greeting: unknown key "
 	    "(kept for the handler, which declares no options)\n"
 	    "pfsd: configuration ok\n");
@@ -100,10 +81,10 @@ START_TEST(test_print_effective)
 	    "o_bool yes\no_list a\no_list b\no_colour BLUE\no_path rel/f\n"
 	    "o_any -99999\n", TPLUGIN("options"));
 	av[2] = conf;
-	run(av, 0, out, sizeof out);
+	h_run_exit(av, 0, out, sizeof out);
 	snprintf(want, sizeof want, "o_text plain\no_num 12\no_any -99999\n"
 	    "o_bool 1\no_list a\no_list b\no_colour blue\no_path rel/f\n");
-	has(out, want);
+	h_has(out, want);
 	ck_assert_ptr_null(strstr(out, "warning"));
 }
 END_TEST
@@ -117,16 +98,16 @@ START_TEST(test_help_lists)
 
 	conf = h_write("h.conf", "handler %s\n", TPLUGIN("options"));
 	av[2] = conf;
-	run(av, 0, out, sizeof out);
-	has(out, "  --max_servers=N");
-	has(out, "\nOptions of the handler options:\n"
+	h_run_exit(av, 0, out, sizeof out);
+	h_has(out, "  --max_servers=N");
+	h_has(out, "\nOptions of the handler options:\n"
 	    "  --o_text=TEXT           some text [default: plain]\n"
 	    "  --o_num=N               a number; -5..50 [default: 7]\n");
-	has(out, "  --o_colour=WORD         a colour; one of red, green, blue "
+	h_has(out, "  --o_colour=WORD         a colour; one of red, green, blue "
 	    "[default: red]\n");
-	has(out, "  --o_list=TEXT           several words; may be repeated\n");
-	run(plain, 0, out, sizeof out);
-	has(out, "\nThe handler echo declares no options.\n");
+	h_has(out, "  --o_list=TEXT           several words; may be repeated\n");
+	h_run_exit(plain, 0, out, sizeof out);
+	h_has(out, "\nThe handler echo declares no options.\n");
 }
 END_TEST
 
@@ -140,7 +121,7 @@ START_TEST(test_bad_declarations)
 	snprintf(so, sizeof so, "%s", TPLUGIN("bad_options"));
 	conf = h_write("b.conf", "port 127.0.0.1:1\nhandler %s\n", so);
 	av[2] = conf;
-	run(av, EXIT_CONFIG, out, sizeof out);
+	h_run_exit(av, EXIT_CONFIG, out, sizeof out);
 	/* the path pfsd names is the real one */
 	ck_assert_ptr_nonnull(realpath(TPLUGIN("bad_options"), so));
 	snprintf(want, sizeof want,

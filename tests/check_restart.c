@@ -151,25 +151,17 @@ END_TEST
 START_TEST(test_refused_port_and_user)
 {
 	struct bad_reload	bad[2];
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof(sin);
 	char			good[600];
-	int			fd;
+	int			fd, held;
 
-	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(listen(fd, 1), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	fd = h_listen_tcp(&held);
 	snprintf(good, sizeof(good), "handler echo\nmax_servers 3\n"
 	    STATUS_SOCK, h_path("st.sock"));
 	snprintf(bad[0].conf, sizeof(bad[0].conf), "%sport 127.0.0.1:%d\n",
-	    good, ntohs(sin.sin_port));
+	    good, held);
 	snprintf(bad[0].want, sizeof(bad[0].want), "127.0.0.1:%d/tcp: "
 	    "address already in use, held by pid %ld (check_pfsd)",
-	    ntohs(sin.sin_port), (long)getpid());
+	    held, (long)getpid());
 	snprintf(bad[1].conf, sizeof(bad[1].conf), "%suser "
 	    "no_such_user_h14\n", good);
 	snprintf(bad[1].want, sizeof(bad[1].want), "user: no such user "
@@ -697,18 +689,10 @@ assert_out(const char *out, const char *want)
 /* -t checks the world the start needs, every problem at once. */
 START_TEST(test_check_world)
 {
-	struct sockaddr_in	sin;
-	socklen_t		slen = sizeof(sin);
 	char			body[2048], want[256], out[4096], longp[200];
-	int			fd, status;
+	int			fd, held, status;
 
-	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(listen(fd, 1), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &slen), 0);
+	fd = h_listen_tcp(&held);
 	memset(longp, 'x', sizeof(longp) - 1);
 	longp[sizeof(longp) - 1] = '\0';
 	snprintf(body, sizeof(body), "handler echo\n"
@@ -717,7 +701,7 @@ START_TEST(test_check_world)
 	    "group no_such_group_h14\n"
 	    "chroot %s/no_such_dir\n"
 	    "pid_file %s/no_such_dir/pfsd.pid\n"
-	    "status_socket /tmp/%s\n", ntohs(sin.sin_port), h_dir(), h_dir(),
+	    "status_socket /tmp/%s\n", held, h_dir(), h_dir(),
 	    longp);
 	status = check_conf(body, out, sizeof(out));
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78, "%s",
@@ -732,12 +716,12 @@ START_TEST(test_check_world)
 	assert_out(out, "path too long");
 	snprintf(want, sizeof(want), "t.conf:2: port: 127.0.0.1:%d/tcp: "
 	    "address already in use, held by pid %ld (check_pfsd)",
-	    ntohs(sin.sin_port), (long)getpid());
+	    held, (long)getpid());
 	assert_out(out, want);
 	close(fd);
 	/* and fixed, it passes */
 	snprintf(body, sizeof(body), "handler echo\nport 127.0.0.1:%d\n"
-	    "user nobody\npid_file %s/pfsd.pid\n", ntohs(sin.sin_port),
+	    "user nobody\npid_file %s/pfsd.pid\n", held,
 	    h_dir());
 	ck_assert_msg(check_conf(body, out, sizeof(out)) == 0, "%s", out);
 }

@@ -330,6 +330,25 @@ h_free_port(void)
 	return port;
 }
 
+int
+h_listen_tcp(int *port)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof(sin);
+	int			fd;
+
+	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
+	    0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
 /*
  * The n-th pfsd a test starts gets its own notify socket and log, so a
  * test can run several (a fleet behind a balancer); the first keeps the
@@ -446,7 +465,9 @@ h_serve_opts(struct hproc *p, const char *handler, const char *const *extra,
 	size_t		 n = 0;
 	int		 port = h_free_port();
 
-	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d%s%s", port,
+	    o != NULL && o->proto != NULL ? "/" : "",
+	    o != NULL && o->proto != NULL ? o->proto : "");
 	if (handler != NULL) {
 		av[n++] = "--handler";
 		av[n++] = handler;
@@ -1001,6 +1022,37 @@ h_run(const char *const *argv, char *out, size_t len)
 	close(p[0]);
 	waitpid(pid, &status, 0);
 	return status;
+}
+
+void
+h_run_exit(const char *const *argv, int code, char *out, size_t len)
+{
+	int	status = h_run(argv, out, len);
+
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == code,
+	    "exit %d, not %d:\n%s", WIFEXITED(status) ? WEXITSTATUS(status) :
+	    -1, code, out);
+}
+
+void
+h_has(const char *out, const char *want)
+{
+	/* Check's messages are short: the tail of the output says most */
+	ck_assert_msg(strstr(out, want) != NULL, "no \"%s\" in:\n...%s",
+	    want, strlen(out) > 1500 ? out + strlen(out) - 1500 : out);
+}
+
+void
+h_assert_untouched(const char *path, const char *text)
+{
+	struct stat	 st;
+	char		*s = h_read_file(path);
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_str_eq(s, text);
+	free(s);
+	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert_int_eq(st.st_uid, geteuid());
 }
 
 /* The run's skip list: one file, appended to by every test process. */

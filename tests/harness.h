@@ -38,6 +38,8 @@ char	*h_path(const char *name);		/* static buffer rotation */
 char	*h_write(const char *name, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	 h_free_port(void);
+/* A TCP socket listening on 127.0.0.1 at a port the kernel chose (*port). */
+int	 h_listen_tcp(int *port);
 
 /* Start pfsd with argv (NULL-ended, without argv[0]); NULL on failure. */
 int	 h_start(struct hproc *, const char *const *argv);
@@ -49,6 +51,7 @@ struct hopts {
 	int	 rlimit;
 	long	 soft, hard;		/* -1: unlimited */
 	int	 ready_ms;		/* h_serve*: how long; 0: H_READY_MS */
+	const char *proto;		/* h_serve*: "udp"; NULL: TCP */
 	void	(*forked)(pid_t);	/* h_serve*: run once pfsd is forked */
 };
 int	 h_start_opts(struct hproc *, const char *const *argv,
@@ -133,6 +136,13 @@ long	 h_serving_pid(int port);
 
 /* Run pfsd to completion (e.g. -t, -T); output (stdout+stderr) in out. */
 int	 h_run(const char *const *argv, char *out, size_t len);
+/* The same, failing the test unless pfsd exits with code. */
+void	 h_run_exit(const char *const *argv, int code, char *out, size_t len);
+/* Fail the test unless out contains want (the message shows out's end). */
+void	 h_has(const char *out, const char *want);
+/* Fail the test unless the file still holds text and is still ours: what
+ * pfsd refused to use must be left as it was. */
+void	 h_assert_untouched(const char *path, const char *text);
 
 /*
  * A check that cannot run here (no /dev/log, no IPv6...) says so: H_SKIP
