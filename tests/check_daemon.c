@@ -1,6 +1,7 @@
 /*
- * check_daemon.c - running as a daemon: background readiness, the pid
- * file, privileges, chroot, logging (file, syslog, levels), exit codes.
+ * check_daemon.c - running as a daemon: background readiness, sd_notify,
+ * the pid file, privileges, chroot, logging (file, syslog, levels, USR1
+ * reopening), exit codes.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -835,6 +836,28 @@ START_TEST(test_notify_lifecycle)
 }
 END_TEST
 
+START_TEST(test_usr1_reopens_log)
+{
+	struct hproc	 p;
+	char		 buf[64], *log, old[512];
+	int		 port;
+
+	port = h_serve_conf(&p, "handler echo\nmax_servers 2\nlog_level 3\n");
+	snprintf(old, sizeof(old), "%s", h_path("pfsd.log.1"));
+	ck_assert_int_eq(rename(h_path("pfsd.log"), old), 0);
+	kill(p.pid, SIGUSR1);
+	ck_assert_int_eq(h_wait_log(&p, "log file reopened", 5000), 0);
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", buf, sizeof(buf)),
+	    2);
+	ck_assert_int_eq(h_wait_log(&p, "connection from", 5000), 0);
+	log = h_read_file(old);
+	ck_assert_msg(strstr(log, "connection from") == NULL,
+	    "old log written after USR1:\n%s", log);
+	free(log);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
 Suite	*daemon_suite(void);
 
 Suite *
@@ -864,6 +887,7 @@ daemon_suite(void)
 	tcase_add_test(tc, test_syslog);
 	tcase_add_test(tc, test_exit_codes);
 	tcase_add_test(tc, test_notify_lifecycle);
+	tcase_add_test(tc, test_usr1_reopens_log);
 	suite_add_tcase(s, tc);
 	return s;
 }

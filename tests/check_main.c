@@ -18,11 +18,10 @@
 
 #define SUITES(X) \
 	X(conf) X(yaml) X(cmdline) X(listen) X(access) X(plugin) \
-	X(engine) X(parent) X(watchdog) X(status) X(serialize) X(signals) \
+	X(engine) X(parent) X(watchdog) X(status) X(serialize) \
 	X(daemon) X(restart) X(docs) X(faults) X(install) X(compat) \
-	X(hostile) \
-	X(proxy) X(options) X(metrics) X(http) X(tls) X(messages) \
-	X(statuspage)
+	X(hostile) X(proxy) X(options) X(metrics) X(http) X(tls) \
+	X(messages) X(statuspage)
 
 #define DECLARE(n) Suite *n##_suite(void);
 SUITES(DECLARE)

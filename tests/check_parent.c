@@ -4,8 +4,8 @@
  * first, a few at a time, with jitter), reaps and replaces crashed ones,
  * backs off when children die at start, runs the dequeue, grows and
  * shrinks on TTIN/TTOU, stops gracefully on QUIT and at once on TERM,
- * and takes its children with it when it dies.  The real pfsd binary,
- * real sockets, real processes.
+ * survives a storm of signals, and takes its children with it when it
+ * dies.  The real pfsd binary, real sockets, real processes.
  */
 #include <sys/wait.h>
 #include <check.h>
@@ -404,6 +404,44 @@ START_TEST(test_parent_killed_children_follow)
 }
 END_TEST
 
+START_TEST(test_signal_storm)
+{
+	static const int	 sigs[] = { SIGTTIN, SIGTTOU, SIGUSR1, SIGTTIN,
+				     SIGHUP, SIGTTOU, SIGTTIN };
+	struct hproc		 p;
+	char			 buf[64];
+	int			 i, fds;
+
+	port = h_serve_conf(&p, "handler echo\nmax_servers 3\n");
+	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
+	/* after a round trip: READY=1 may arrive before the parent closed
+	 * the socket it sent it on */
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", buf, sizeof(buf)),
+	    2);
+	fds = h_fd_count(p.pid);
+	for (i = 0; i < 60; i++) {
+		kill(p.pid, sigs[i % 7]);
+		usleep(5000);
+	}
+	kill(p.pid, SIGHUP);	/* the conf's max_servers applies again */
+	/* HUPs in flight merge, so the last generation's number is not
+	 * known: wait for the state every path must end in. */
+	for (i = 0; i < 2000; i++) {
+		if (h_children(p.pid, NULL, 0) == 3 && h_zombies(p.pid) == 0 &&
+		    h_fd_count(p.pid) == fds && h_log_has(&p, "generation 1,"))
+			break;
+		usleep(10000);
+	}
+	ck_assert_msg(h_children(p.pid, NULL, 0) == 3, "%d children; log:\n%s",
+	    h_children(p.pid, NULL, 0), h_read_file(h_path("pfsd.log")));
+	ck_assert_int_eq(h_wait_no_zombies(p.pid, 5000), 0);
+	ck_assert_int_eq(h_fd_count(p.pid), fds);
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", buf, sizeof(buf)),
+	    2);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
 Suite	*parent_suite(void);
 
 Suite *
@@ -426,6 +464,7 @@ parent_suite(void)
 	tcase_add_test(tc, test_quit_finishes_request);
 	tcase_add_test(tc, test_quit_graceful_timeout_kills);
 	tcase_add_test(tc, test_term_leaves_nothing);
+	tcase_add_test(tc, test_signal_storm);
 	tcase_add_test(tc, test_parent_killed_children_follow);
 	suite_add_tcase(s, tc);
 	return s;
