@@ -34,6 +34,7 @@ struct history_state {
 	unsigned long		 nevents;	/* ever recorded */
 	struct reload_event	 ev[HISTORY_RELOADS];	/* [nevents % N] next */
 	struct metrics		 totals;	/* the parent's, at the exec */
+	unsigned long		 served;	/* its total_served then */
 	int			 sampling;	/* sec and the sums are set */
 	int			 active;	/* the last sample saw some */
 	long long		 sec;		/* last second sampled */
@@ -81,6 +82,7 @@ history_open(struct pfsd_server *srv, int fd)
 			h = st;
 			hfd = fd;
 			srv->metrics = h->totals;
+			srv->total_served = h->served;
 			return;
 		}
 		munmap(st, sizeof(*st));	/* another version's */
@@ -115,6 +117,7 @@ void
 history_save(const struct pfsd_server *srv)
 {
 	h->totals = srv->metrics;
+	h->served = srv->total_served;
 }
 
 /* A child keeps none of it. */

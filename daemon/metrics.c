@@ -89,8 +89,10 @@ void
 metrics_child_gone(struct pfsd_server *srv, const struct child *c,
     int status)
 {
-	if (c->slot >= 0)
+	if (c->slot >= 0) {
 		fold(&srv->metrics, &srv->sb.slots[c->slot]);
+		srv->total_served += srv->sb.slots[c->slot].served;
+	}
 	srv->metrics.exits[metrics_exit_reason(c, status)]++;
 }
 

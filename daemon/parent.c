@@ -345,7 +345,6 @@ worker_gone(struct pfsd_server *srv, struct child *c, int status)
 		log_exit(srv, c, status, served);
 	if (s->token != 0)	/* see serialize.c: look again shortly */
 		srv->token_audit_ms = now_ms() + TOKEN_AUDIT_MS;
-	srv->total_served += served;
 	switch (metrics_exit_reason(c, status)) {
 	case EXIT_CRASHED:
 		accesslog_died(srv, s, "crashed");

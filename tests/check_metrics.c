@@ -132,9 +132,10 @@ END_TEST
 START_TEST(test_counts_across_hup)
 {
 	struct hproc	 p;
-	char		 buf[256], conf[600], *m;
+	char		 buf[4096], conf[600], *m;
 	const char	*sock = h_path("status.sock");
 	const char	*av[] = { "-c", conf, NULL };
+	const char	*st[] = { "status", conf, NULL };
 	int		 port = h_free_port(), i;
 
 #define HUP_CONF(extra) h_write("pfsd.conf", "handler %s\nmax_servers 2\n" \
@@ -181,6 +182,10 @@ START_TEST(test_counts_across_hup)
 	ck_assert(series(m, "pfsd_reloads_total{result=\"refused\"}") == 1);
 	ck_assert(series(m, "pfsd_reloads_total{result=\"rolled_back\"}") ==
 	    1);
+	/* pfsd status: the connections served since the start, too */
+	snprintf(conf, sizeof(conf), "--status_socket=%s", sock);
+	ck_assert_int_eq(h_run(st, buf, sizeof(buf)), 0);
+	ck_assert_msg(strstr(buf, " served 6\n") != NULL, "%s", buf);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 #undef HUP_CONF
 }
