@@ -40,6 +40,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,7 +94,10 @@ struct tls_keys {
 	struct tls_key	 k[2];
 };
 
-/* One connection of a child; reused, so the buffers are allocated once. */
+/*
+ * One connection of a child; kept for the next one, freed by the relay
+ * thread when the child is idle.
+ */
 struct tls_conn {
 	SSL		*ssl;
 	int		 net;		/* the TCP connection */
@@ -103,9 +107,7 @@ struct tls_conn {
 	const char	*cipher;
 	char		 sni[256];
 	char		 subject[512];
-	unsigned char	 in[TLS_BUF];	/* client to handler */
 	size_t		 in_off, in_len;
-	unsigned char	 out[TLS_BUF];	/* handler to client */
 	size_t		 out_off, out_len;
 	int		 net_eof;	/* client sent close_notify or FIN */
 	int		 app_eof;	/* the handler's end is closed */
@@ -113,6 +115,9 @@ struct tls_conn {
 	int		 want;		/* WANT_* from the last step */
 	int		 ev_net;	/* epoll events watched; -1: none */
 	int		 ev_app;
+	/* last, not cleared: only the pages a connection uses are touched */
+	unsigned char	 in[TLS_BUF];	/* client to handler */
+	unsigned char	 out[TLS_BUF];	/* handler to client */
 };
 
 static struct tls_conn	*conn;
@@ -129,8 +134,9 @@ static struct {
 	int		 efd;		/* eventfd: wakes the thread (asleep) */
 	int		 started;
 	int		 asleep;	/* waiting with no timeout: trimmed */
+	int		 inuse;		/* the main thread has conn */
 	unsigned long	 conns;		/* connections handed over */
-} rl = { PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP, NULL, -1, -1, 0, 1, 0 };
+} rl = { PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP, NULL, -1, -1, 0, 1, 0, 0 };
 
 /* ------------------------------------------------------------------ */
 /* Configuration (parent, and -t).                                     */
@@ -830,6 +836,8 @@ tls_start_relay(struct pfsd_request *req, struct tls_conn *t)
 	relay_step(t);
 	pthread_mutex_lock(&rl.mu);
 	relay_watch(t, 0);
+	if (t->dead)
+		relay_step(t);	/* over: the handler reads EOF */
 	rl.cur = t;
 	rl.conns++;
 	if (rl.asleep) {	/* the relay thread waits with no timeout */
@@ -870,6 +878,31 @@ tls_start_ktls(struct pfsd_request *req, struct tls_conn *t)
 	return 0;
 }
 
+/* conn for the main thread, which has it until conn_give(). */
+static struct tls_conn *
+conn_take(void)
+{
+	struct tls_conn	*t;
+
+	pthread_mutex_lock(&rl.mu);
+	if (conn == NULL && (conn = malloc(sizeof(*conn))) != NULL)
+		memset(conn, 0, offsetof(struct tls_conn, in));
+	if ((t = conn) != NULL)
+		rl.inuse = 1;
+	pthread_mutex_unlock(&rl.mu);
+	if (t == NULL)
+		log_warn("TLS: malloc");
+	return t;
+}
+
+static void
+conn_give(void)
+{
+	pthread_mutex_lock(&rl.mu);
+	rl.inuse = 0;
+	pthread_mutex_unlock(&rl.mu);
+}
+
 /*
  * The handshake on the connection just accepted into req, then the relay.
  * 0: req->fd is now the handler's plaintext end.  -1: logged; the caller
@@ -882,11 +915,8 @@ tls_accept(struct pfsd_server *srv, struct pfsd_request *req)
 	const char	*why;
 
 	req->tls = NULL;
-	if (conn == NULL && (conn = calloc(1, sizeof(*conn))) == NULL) {
-		log_warn("TLS: calloc");
+	if ((t = conn_take()) == NULL)
 		return -1;
-	}
-	t = conn;
 	fcntl(req->fd, F_SETFL, O_NONBLOCK);
 	if ((t->ssl = SSL_new(srv->tls->ctx)) == NULL ||
 	    SSL_set_fd(t->ssl, req->fd) != 1) {
@@ -905,6 +935,7 @@ fail:
 	ERR_clear_error();
 	SSL_free(t->ssl);
 	t->ssl = NULL;
+	conn_give();
 	return -1;
 }
 
@@ -941,6 +972,7 @@ tls_end(struct pfsd_request *req)
 	SSL_free(t->ssl);
 	t->ssl = NULL;
 	close(t->net);
+	conn_give();
 	req->tls = NULL;
 	req->fd = -1;
 	req->net_fd = -1;
@@ -1076,35 +1108,41 @@ relay_step(struct tls_conn *t)
 }
 
 /* One end in the epoll set for these events; none: out of it. */
-static void
+static int
 relay_ctl(int fd, int *cur, int events)
 {
 	struct epoll_event	ev;
-	int			op;
+	int			op, rc;
 
 	if (events == *cur || (events == 0 && *cur == -1))
-		return;
+		return 0;
 	op = events == 0 ? EPOLL_CTL_DEL : *cur == -1 ? EPOLL_CTL_ADD :
 	    EPOLL_CTL_MOD;
 	memset(&ev, 0, sizeof(ev));
 	ev.events = (uint32_t)events;
 	ev.data.fd = fd;
-	if (epoll_ctl(rl.ep, op, fd, &ev) == -1)
-		log_warn("TLS relay: epoll_ctl");
-	*cur = events == 0 ? -1 : events;
+	rc = epoll_ctl(rl.ep, op, fd, &ev);
+	*cur = events == 0 || rc == -1 ? -1 : events;
+	return rc;
 }
 
-/* The epoll set watches what t->want says (none: off, or over). */
+/*
+ * The epoll set watches what t->want says (none: off, or over).  If it
+ * cannot (no memory for it), the connection is dropped: nothing would
+ * move it.  No log here: the relay thread never calls into the log (a
+ * handler's log hook need not be thread-safe).
+ */
 static void
 relay_watch(struct tls_conn *t, int off)
 {
 	int	w = off || relay_over(t) ? 0 : t->want;
 
-	relay_ctl(t->net, &t->ev_net, (w & WANT_NET_IN ? EPOLLIN : 0) |
-	    (w & WANT_NET_OUT ? EPOLLOUT : 0));
-	if (t->app != -1)
-		relay_ctl(t->app, &t->ev_app, (w & WANT_APP_IN ? EPOLLIN :
-		    0) | (w & WANT_APP_OUT ? EPOLLOUT : 0));
+	if (relay_ctl(t->net, &t->ev_net, (w & WANT_NET_IN ? EPOLLIN : 0) |
+	    (w & WANT_NET_OUT ? EPOLLOUT : 0)) == -1)
+		t->dead = 1;
+	if (t->app != -1 && relay_ctl(t->app, &t->ev_app, (w & WANT_APP_IN ?
+	    EPOLLIN : 0) | (w & WANT_APP_OUT ? EPOLLOUT : 0)) == -1)
+		t->dead = 1;
 }
 
 /* tls_end: block until t->want can move. */
@@ -1153,10 +1191,11 @@ relay_close_notify(struct tls_conn *t)
  * The relay thread: it sleeps in epoll_wait until the connection it was
  * handed can move, moves it, and goes back.  Handing a connection over
  * or back costs no wakeup: the main thread changes the epoll set.
- * Once TLS_TRIM_MS passed without a new connection, the child's free
- * heap (what OpenSSL and the relay used) goes back to the kernel and the
- * thread sleeps with no timeout; the next connection's hand-over wakes
- * it (efd) to time the next idle spell.  Under load nothing is trimmed.
+ * Once TLS_TRIM_MS passed without a new connection, conn is freed, the
+ * child's free heap (what OpenSSL and the relay used) goes back to the
+ * kernel and the thread sleeps with no timeout; the next connection's
+ * hand-over wakes it (efd) to time the next idle spell.  Under load
+ * nothing is trimmed.
  */
 static void *
 relay_main(void *arg)
@@ -1171,13 +1210,19 @@ relay_main(void *arg)
 		trim = 0;
 		pthread_mutex_lock(&rl.mu);
 		for (i = 0; i < n; i++)
-			if (ev[i].data.fd == rl.efd &&
-			    read(rl.efd, &v, sizeof(v)) == -1)
-				log_warn("TLS relay: eventfd");
-		if (n > 0 && rl.cur != NULL && !relay_step(rl.cur))
+			if (ev[i].data.fd == rl.efd)
+				(void)!read(rl.efd, &v, sizeof(v));
+		if (n > 0 && rl.cur != NULL && !relay_step(rl.cur)) {
 			relay_watch(rl.cur, 0);
-		if (n == 0 && rl.conns == seen && rl.cur == NULL)
+			if (rl.cur->dead)
+				relay_step(rl.cur);	/* over: app closed */
+		}
+		if (n == 0 && rl.conns == seen && rl.cur == NULL &&
+		    !rl.inuse) {
+			free(conn);
+			conn = NULL;
 			trim = rl.asleep = 1;
+		}
 		seen = rl.conns;
 		timeout = rl.asleep ? -1 : TLS_TRIM_MS;
 		pthread_mutex_unlock(&rl.mu);
