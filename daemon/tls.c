@@ -1204,7 +1204,16 @@ relay_main(void *arg)
 	unsigned long		seen = 0;
 	uint64_t		v;
 	int			i, n, timeout = -1, trim;
+	struct sched_param	sp;
 
+	/*
+	 * SCHED_BATCH: woken by the handler's write, the thread does not
+	 * preempt the handler, which often ends its request and takes the
+	 * connection back first (one context switch less per connection;
+	 * an idle CPU still runs the thread at once).
+	 */
+	memset(&sp, 0, sizeof(sp));
+	pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
 	for (;;) {
 		n = epoll_wait(rl.ep, ev, 3, timeout);
 		trim = 0;
