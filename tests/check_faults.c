@@ -1,11 +1,11 @@
 /*
  * check_faults.c - integration tests of pfsd under faults: descriptors
- * running out, fork failing, clients that reset in the middle of a reply
- * or never send, a log that cannot be written, garbage handed over in
- * PFSD_LISTEN_FDS.  Then a soak (many connections, children recycled,
- * TTIN/TTOU/HUP) whose short version runs here and whose long one is
- * `make soak`, and the parent's whole life under valgrind (`make
- * valgrind`).  The real pfsd binary, real sockets, real processes.
+ * running out, clients that reset in the middle of a reply or never send,
+ * a log that cannot be written, garbage handed over in PFSD_LISTEN_FDS.
+ * Then a soak (many connections, children recycled, TTIN/TTOU/HUP) whose
+ * short version runs here and whose long one is `make soak`, and the
+ * parent's whole life under valgrind (`make valgrind`).  The real pfsd
+ * binary, real sockets, real processes.  (fork failing: check_parent.c.)
  */
 #define _GNU_SOURCE
 #include <sys/mount.h>
@@ -35,8 +35,6 @@
 
 #include "harness.h"
 
-#define NOGROUP		65534
-#define DAY_MS		86400000L
 
 static int	port;
 
@@ -44,30 +42,7 @@ static int	port;
 static void
 echo_ok(const char *line)
 {
-	char	buf[256];
-
-	ck_assert_int_eq(h_talk("127.0.0.1", port, line, buf, sizeof(buf)),
-	    (int)strlen(line));
-	ck_assert_str_eq(buf, line);
-}
-
-/* A file of /proc (size 0 to stat, so not h_read_file); NULL if gone. */
-static char *
-read_proc(const char *path)
-{
-	static char	buf[8192];
-	size_t		off = 0;
-	ssize_t		n;
-	int		fd;
-
-	if ((fd = open(path, O_RDONLY)) == -1)
-		return NULL;
-	while (off + 1 < sizeof(buf) &&
-	    (n = read(fd, buf + off, sizeof(buf) - off - 1)) > 0)
-		off += (size_t)n;
-	close(fd);
-	buf[off] = '\0';
-	return strdup(buf);
+	h_talk_ok(port, line, line);
 }
 
 /* Connect, send a whole request (line, EOF); read the answer later. */
@@ -240,7 +215,7 @@ cpu_ticks(pid_t pid)
 	unsigned long	 ut = 0, st = 0;
 
 	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	ck_assert_ptr_nonnull(stat = read_proc(path));
+	ck_assert_ptr_nonnull(stat = h_read_file(path));
 	ck_assert_ptr_nonnull(s = strrchr(stat, ')'));
 	ck_assert_int_eq(sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
 	    "%*u %*u %lu %lu", &ut, &st), 2);
@@ -280,177 +255,6 @@ START_TEST(test_emfile_status_no_spin)
 	ck_assert_int_gt(h_talk_fd(fd, NULL, buf, sizeof(buf), 5000), 0);
 	ck_assert_ptr_nonnull(strstr(buf, "max_servers 1"));
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
-}
-END_TEST
-
-/* The real uid of pid, or -1. */
-static long
-proc_uid(pid_t pid)
-{
-	char	path[64], *st, *u;
-	long	uid = -1;
-
-	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
-	if ((st = read_proc(path)) == NULL)
-		return -1;
-	if ((u = strstr(st, "\nUid:")) != NULL)
-		uid = strtol(u + 5, NULL, 10);
-	free(st);
-	return uid;
-}
-
-/* A uid no account and no process has: RLIMIT_NPROC counts only ours. */
-static uid_t
-unused_uid(void)
-{
-	DIR		*d;
-	struct dirent	*e;
-	uid_t		 uid;
-	int		 busy;
-
-	for (uid = 50000 + (uid_t)(getpid() % 10000);; uid++) {
-		if (getpwuid(uid) != NULL)
-			continue;
-		ck_assert_ptr_nonnull(d = opendir("/proc"));
-		busy = 0;
-		while ((e = readdir(d)) != NULL && !busy)
-			busy = atol(e->d_name) > 0 &&
-			    proc_uid((pid_t)atol(e->d_name)) == (long)uid;
-		closedir(d);
-		if (!busy)
-			return uid;
-	}
-}
-
-/* A process of uid that only waits: it counts against RLIMIT_NPROC. */
-static pid_t
-hog(uid_t uid)
-{
-	pid_t	pid, parent = getpid();
-	int	i;
-
-	if ((pid = fork()) == 0) {
-		if (setgroups(0, NULL) == -1 ||
-		    setresgid(NOGROUP, NOGROUP, NOGROUP) == -1 ||
-		    setresuid(uid, uid, uid) == -1)
-			_exit(1);
-		/* the uid change cleared any death signal: set it now */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(0);
-		for (;;)
-			pause();
-	}
-	ck_assert_int_gt(pid, 0);
-	for (i = 0; i < 500 && proc_uid(pid) != (long)uid; i++)
-		poll(NULL, 0, 10);
-	ck_assert_int_eq(proc_uid(pid), (long)uid);
-	return pid;
-}
-
-/*
- * pfsd under --user loses the PR_SET_PDEATHSIG the harness gave it (the
- * kernel clears it when the uid changes).  A guard process kills it when
- * this test process dies, a failed assertion included.
- */
-static pid_t	guard_pid;
-
-static void
-guard(pid_t victim)
-{
-	sigset_t	set;
-	pid_t		pid, parent = getpid();
-	int		sig, fd;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	if ((pid = fork()) == 0) {
-		sigprocmask(SIG_BLOCK, &set, NULL);
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		for (fd = 3; fd < 1024; fd++)
-			close(fd);	/* hold no socket of the test open */
-		if (getppid() == parent)
-			sigwait(&set, &sig);
-		kill(victim, SIGKILL);
-		_exit(0);
-	}
-	ck_assert_int_gt(pid, 0);
-	guard_pid = pid;
-}
-
-/* The victim is gone: the guard must not kill its pid, reused. */
-static void
-unguard(void)
-{
-	kill(guard_pid, SIGKILL);
-	waitpid(guard_pid, NULL, 0);
-}
-
-/* Milliseconds since midnight of the log lines holding s, in order. */
-static int
-log_times(struct hproc *p, const char *s, long *ms, int max)
-{
-	char	*log = h_read_file(p->log), *line, *save;
-	int	 n = 0, h, m, sec, milli;
-
-	for (line = strtok_r(log, "\n", &save); line != NULL && n < max;
-	    line = strtok_r(NULL, "\n", &save))
-		if (strstr(line, s) != NULL && sscanf(line,
-		    "%*d-%*d-%*d %d:%d:%d.%d", &h, &m, &sec, &milli) == 4)
-			ms[n++] = ((h * 60L + m) * 60 + sec) * 1000 + milli;
-	free(log);
-	return n;
-}
-
-/*
- * fork fails (RLIMIT_NPROC: the uid pfsd runs as already has as many
- * processes as allowed, two of them ours): the parent serves with the
- * child it has, logs each failure, retries after 100, 200, 400, 800 ms
- * and fills the pool once processes can be made again.  pfsd must run as
- * a user for this: root's forks ignore RLIMIT_NPROC.
- */
-START_TEST(test_fork_failure_backoff)
-{
-	struct hproc	 p;
-	struct hopts	 o;
-	char		 user[32], group[32];
-	const char	*av[] = { "--max_servers=3", user, group, NULL };
-	const char	*eagain = "warning: fork: Resource temporarily "
-			    "unavailable";
-	long		 t[8], gap;
-	pid_t		 h1, h2;
-	uid_t		 uid = unused_uid();
-	int		 i, n;
-
-	snprintf(user, sizeof(user), "--user=%ld", (long)uid);
-	snprintf(group, sizeof(group), "--group=%d", NOGROUP);
-	h1 = hog(uid);
-	h2 = hog(uid);
-	memset(&o, 0, sizeof(o));
-	o.rlimit_set = 1;
-	o.rlimit = RLIMIT_NPROC;
-	o.soft = o.hard = 4;	/* hogs 2 + parent 1: room for one child */
-	o.forked = guard;
-	port = h_serve_opts(&p, "echo", av, &o);
-	ck_assert_int_eq(h_wait_log_count(&p, eagain, 4, 10000), 0);
-	ck_assert_int_eq(h_children(p.pid, NULL, 0), 1);
-	echo_ok("served by the one child\n");
-	n = log_times(&p, eagain, t, 8);
-	for (i = 1; i < 4 && i < n; i++) {
-		gap = (t[i] - t[i - 1] + DAY_MS) % DAY_MS;
-		ck_assert_msg(gap >= (100L << (i - 1)) - 2, "retry %d came %ld "
-		    "ms after the one before; want %ld", i, gap,
-		    100L << (i - 1));
-	}
-	kill(h1, SIGKILL);
-	kill(h2, SIGKILL);
-	waitpid(h1, NULL, 0);
-	waitpid(h2, NULL, 0);
-	ck_assert_int_eq(h_wait_children(p.pid, 3, 15000), 0);
-	echo_ok("full again\n");
-	ck_assert_int_eq(h_wait_no_zombies(p.pid, 5000), 0);
-	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
-	unguard();
 }
 END_TEST
 
@@ -516,7 +320,7 @@ blocked_writing(pid_t pid, char *what, size_t len)
 	long	nr = -1;
 
 	snprintf(path, sizeof(path), "/proc/%ld/syscall", (long)pid);
-	if ((text = read_proc(path)) == NULL)
+	if ((text = h_read_file(path)) == NULL)
 		return 0;
 	snprintf(what, len, "%.*s", (int)strcspn(text, " \n"), text);
 	if (isdigit((unsigned char)text[0]))
@@ -755,8 +559,8 @@ START_TEST(test_log_dir_vanished)
 	free(old);
 	ck_assert_int_eq(mkdir(dir, 0755), 0);
 	kill(p.pid, SIGUSR1);
-	for (i = 0; i < 500 && h_file_count(log, "USR1: log file reopened") == 0;
-	    i++)
+	for (i = 0; i < 500 &&
+	    h_file_count(log, "USR1: log file reopened") == 0; i++)
 		poll(NULL, 0, 10);
 	ck_assert_int_eq(h_file_count(log, "USR1: log file reopened"), 1);
 	echo_ok("after\n");
@@ -1054,7 +858,7 @@ rss_kib(pid_t pid)
 	long	kib = -1;
 
 	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
-	ck_assert_ptr_nonnull(st = read_proc(path));
+	ck_assert_ptr_nonnull(st = h_read_file(path));
 	if ((v = strstr(st, "\nVmRSS:")) != NULL)
 		kib = strtol(v + 7, NULL, 10);
 	free(st);
@@ -1368,7 +1172,6 @@ faults_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_emfile_child_accept);
 	tcase_add_test(tc, test_emfile_parent);
-	tcase_add_test(tc, test_fork_failure_backoff);
 	tcase_add_test(tc, test_request_timeout_silent_client);
 	tcase_add_loop_test(tc, test_client_reset_mid_reply, 0,
 	    (int)(sizeof(resets) / sizeof(resets[0])));

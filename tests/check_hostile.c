@@ -36,16 +36,6 @@
 static int	port;
 static char	portarg[64];
 
-/* One round trip on a new connection: the reply must be exactly want. */
-static void
-talk_ok(const char *send, const char *want)
-{
-	char	buf[512];
-
-	ck_assert_int_ge(h_talk("127.0.0.1", port, send, buf, sizeof(buf)), 0);
-	ck_assert_str_eq(buf, want);
-}
-
 static int
 count(const char *text, const char *s)
 {
@@ -89,7 +79,7 @@ START_TEST(test_std_fds_closed)
 
 	port = h_serve_opts(&p, PLUGIN("echo"), av, &o);
 	for (i = 0; i < 5; i++)
-		talk_ok("again\n", "again\n");
+		h_talk_ok(port, "again\n", "again\n");
 	ck_assert_msg(!h_log_has(&p, "accept:"), "%s", h_file_tail(p.log));
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
@@ -113,8 +103,9 @@ START_TEST(test_std_fds_closed_log_file)
 	snprintf(larg, sizeof(larg), "--log_file=%s", h_path("pfsd.log"));
 	port = h_serve_opts(&p, PLUGIN("echo"), av, &o);
 	for (i = 0; i < 3; i++)
-		talk_ok("only this\n", "only this\n");
-	ck_assert_int_ge(h_file_count(h_path("pfsd.log"), "connection from"), 1);
+		h_talk_ok(port, "only this\n", "only this\n");
+	ck_assert_int_ge(h_file_count(h_path("pfsd.log"), "connection from"),
+	    1);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
@@ -132,7 +123,7 @@ START_TEST(test_accept_errors_rate_limited)
 	int			 fd;
 
 	port = h_serve(&p, TPLUGIN("hostile"), av);
-	talk_ok("unlisten\n", "ok\n");
+	h_talk_ok(port, "unlisten\n", "ok\n");
 	/* the child waits on the real socket (epoll): a client wakes it */
 	ck_assert_int_ne(fd = h_connect_tcp("127.0.0.1", port), -1);
 	ck_assert_int_eq(h_wait_log(&p, err, 5000), 0);
@@ -162,9 +153,9 @@ START_TEST(test_handler_fclose_stdio)
 	int			 i;
 
 	port = h_serve(&p, TPLUGIN("hostile"), av);
-	talk_ok(fcloses[_i].cmd, "bye\n");
+	h_talk_ok(port, fcloses[_i].cmd, "bye\n");
 	for (i = 0; i < 3; i++)
-		talk_ok("still here\n", "still here\n");
+		h_talk_ok(port, "still here\n", "still here\n");
 	ck_assert_msg(h_log_has(&p, fcloses[_i].log), "%s", h_file_tail(p.log));
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
@@ -240,7 +231,7 @@ START_TEST(test_log_reopen_fifo_refused)
 	    h_file_tail(old));
 	ck_assert_msg(h_file_count(old, "not a regular file; still writing "
 	    "to the old file") == 1, "%s", h_file_tail(old));
-	talk_ok("served\n", "served\n");
+	h_talk_ok(port, "served\n", "served\n");
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
@@ -337,8 +328,8 @@ START_TEST(test_unix_peer_cannot_forge_log)
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", h_path("s.sock"));
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	end = h_now_ms() + 10000;
-	while (h_file_count(h_path("pfsd.log"), "request_timeout: child") == 0 &&
-	    h_now_ms() < end)
+	while (h_file_count(h_path("pfsd.log"), "request_timeout: child") ==
+	    0 && h_now_ms() < end)
 		poll(NULL, 0, 20);
 	close(fd);
 	log = h_read_file(h_path("pfsd.log"));
@@ -366,7 +357,7 @@ START_TEST(test_handler_log_escaped)
 
 	snprintf(larg, sizeof(larg), "--log_file=%s", h_path("pfsd.log"));
 	port = h_serve(&p, TPLUGIN("hostile"), av);
-	talk_ok("log a\rFAKE\x1b[2J\x7f\n", "logged\n");
+	h_talk_ok(port, "log a\rFAKE\x1b[2J\x7f\n", "logged\n");
 	ck_assert_int_eq(h_file_count(h_path("pfsd.log"),
 	    "hostile: a\\x0dFAKE\\x1b[2J\\x7f"), 1);
 	assert_printable(h_path("pfsd.log"));
@@ -480,7 +471,7 @@ START_TEST(test_uid_without_passwd)
 	ck_assert_str_eq(proc_status(kid, "Gid:", buf, sizeof(buf)),
 	    "4242\t4242\t4242\t4242");
 	ck_assert_str_eq(proc_status(kid, "Groups:", buf, sizeof(buf)), "4242");
-	talk_ok("hi\n", "hi\n");
+	h_talk_ok(port, "hi\n", "hi\n");
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
@@ -682,8 +673,8 @@ START_TEST(test_jitter_bounded)
 	    "command line: max_requests_jitter: \"9223372036854775807\" is "
 	    "out of range (at most 2147483647)");
 	port = h_serve(&p, PLUGIN("echo"), ok);
-	talk_ok("one\n", "one\n");
-	talk_ok("two\n", "two\n");
+	h_talk_ok(port, "one\n", "one\n");
+	h_talk_ok(port, "two\n", "two\n");
 	ck_assert_msg(!h_log_has(&p, "exited with"), "%s", h_file_tail(p.log));
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
@@ -723,7 +714,8 @@ START_TEST(test_graceful_timeout_zero_idle)
 	port = h_serve(&p, TPLUGIN("hooks"), av);
 	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
 	ck_assert_int_eq(h_stop(&p, SIGQUIT, 5000), 0);
-	ck_assert_msg(!h_log_has(&p, "killing child"), "%s", h_file_tail(p.log));
+	ck_assert_msg(!h_log_has(&p, "killing child"), "%s",
+	    h_file_tail(p.log));
 	hooks = h_read_file(h_path("hooks.log"));
 	ck_assert_int_eq(count(hooks, "child_finish_hook "), 2);
 	free(hooks);
@@ -746,7 +738,8 @@ START_TEST(test_graceful_timeout_zero_busy)
 	ck_assert_int_eq(h_talk_fd(fd, "", buf, sizeof(buf), 5000), 11);
 	ck_assert_str_eq(buf, "slept 1500\n");
 	ck_assert_int_eq(h_stop(&p, SIGQUIT, 5000), 0);
-	ck_assert_msg(!h_log_has(&p, "killing child"), "%s", h_file_tail(p.log));
+	ck_assert_msg(!h_log_has(&p, "killing child"), "%s",
+	    h_file_tail(p.log));
 }
 END_TEST
 
@@ -781,7 +774,8 @@ START_TEST(test_chroot_cleanup_and_reopen)
 	/* LeakSanitizer (SANITIZE=1 builds) needs /proc, absent in the jail */
 	setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
 	ck_assert_int_eq(h_start(&p, av), 0);
-	ck_assert_msg(h_wait_ready(&p, H_READY_MS) == 0, "%s", h_file_tail(log));
+	ck_assert_msg(h_wait_ready(&p, H_READY_MS) == 0, "%s",
+	    h_file_tail(log));
 	ck_assert_int_eq(h_talk_unix(sock, "jailed\n", buf, sizeof(buf)), 7);
 	ck_assert_int_eq(rename(log, h_path("jail/log/pfsd.log.1")), 0);
 	kill(p.pid, SIGUSR1);
@@ -847,14 +841,16 @@ START_TEST(test_chroot_files_outside)
 
 	setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
 	ck_assert_int_eq(h_start(&p, av), 0);
-	ck_assert_msg(h_wait_ready(&p, H_READY_MS) == 0, "%s", h_file_tail(log));
+	ck_assert_msg(h_wait_ready(&p, H_READY_MS) == 0, "%s",
+	    h_file_tail(log));
 	ck_assert_int_eq(h_talk_unix(sock, "jailed\n", buf, sizeof(buf)), 7);
 	kill(p.pid, SIGUSR1);
 	end = h_now_ms() + 5000;
 	while (h_file_count(log, "cannot reopen the log file from inside the "
 	    "chroot; still writing to the old file") == 0 && h_now_ms() < end)
 		poll(NULL, 0, 10);
-	ck_assert_msg(h_file_count(log, "cannot reopen the log file from inside "
+	ck_assert_msg(h_file_count(log,
+	    "cannot reopen the log file from inside "
 	    "the chroot") == 1, "%s", h_file_tail(log));
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 	ck_assert_int_eq(wait_gone(h_path("pfsd.pid"), 5000), 0);
@@ -1187,10 +1183,11 @@ START_TEST(test_graceful_stop_resumes_outliving_socket)
 	w[4] = fdarg;
 	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
 	ck_assert_int_eq(h_start_opts(&p, av, &o), 0);
-	ck_assert_msg(h_wait_ready(&p, H_READY_MS) == 0, "%s", h_file_tail(p.log));
+	ck_assert_msg(h_wait_ready(&p, H_READY_MS) == 0, "%s",
+	    h_file_tail(p.log));
 	ck_assert_msg(h_log_has(&p, "inherited fd 3"), "not inherited:\n%s",
 	    h_file_tail(p.log));
-	talk_ok("before\n", "before\n");
+	h_talk_ok(port, "before\n", "before\n");
 	ck_assert_int_eq(h_stop(&p, SIGQUIT, 5000), 0);
 	/* our copy listens: the handshake completes, into the queue */
 	ck_assert_msg((c = h_connect_tcp("127.0.0.1", port)) >= 0,

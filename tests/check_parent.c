@@ -2,13 +2,20 @@
  * check_parent.c - the parent's lifecycle (parent.c): it spawns the pool
  * and keeps it full, recycles children after max_requests (replacement
  * first, a few at a time, with jitter), reaps and replaces crashed ones,
- * backs off when children die at start, runs the dequeue, grows and
- * shrinks on TTIN/TTOU, stops gracefully on QUIT and at once on TERM,
- * survives a storm of signals, and takes its children with it when it
- * dies.  The real pfsd binary, real sockets, real processes.
+ * backs off when children die at start or fork fails, runs the dequeue,
+ * grows and shrinks on TTIN/TTOU, stops gracefully on QUIT and at once on
+ * TERM, survives a storm of signals, and takes its children with it when
+ * it dies.  The real pfsd binary, real sockets, real processes.
  */
+#define _GNU_SOURCE
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <check.h>
+#include <dirent.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +23,9 @@
 #include <unistd.h>
 
 #include "harness.h"
+
+#define NOGROUP		65534
+#define DAY_MS		86400000L
 
 static int	port;
 
@@ -252,6 +262,178 @@ START_TEST(test_failing_init_backs_off)
 }
 END_TEST
 
+/* The real uid of pid, or -1. */
+static long
+proc_uid(pid_t pid)
+{
+	char	path[64], *st, *u;
+	long	uid = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if ((st = h_read_file(path)) == NULL)
+		return -1;
+	if ((u = strstr(st, "\nUid:")) != NULL)
+		uid = strtol(u + 5, NULL, 10);
+	free(st);
+	return uid;
+}
+
+/* A uid no account and no process has: RLIMIT_NPROC counts only ours. */
+static uid_t
+unused_uid(void)
+{
+	DIR		*d;
+	struct dirent	*e;
+	uid_t		 uid;
+	int		 busy;
+
+	for (uid = 50000 + (uid_t)(getpid() % 10000);; uid++) {
+		if (getpwuid(uid) != NULL)
+			continue;
+		ck_assert_ptr_nonnull(d = opendir("/proc"));
+		busy = 0;
+		while ((e = readdir(d)) != NULL && !busy)
+			busy = atol(e->d_name) > 0 &&
+			    proc_uid((pid_t)atol(e->d_name)) == (long)uid;
+		closedir(d);
+		if (!busy)
+			return uid;
+	}
+}
+
+/* A process of uid that only waits: it counts against RLIMIT_NPROC. */
+static pid_t
+hog(uid_t uid)
+{
+	pid_t	pid, parent = getpid();
+	int	i;
+
+	if ((pid = fork()) == 0) {
+		if (setgroups(0, NULL) == -1 ||
+		    setresgid(NOGROUP, NOGROUP, NOGROUP) == -1 ||
+		    setresuid(uid, uid, uid) == -1)
+			_exit(1);
+		/* the uid change cleared any death signal: set it now */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
+		for (;;)
+			pause();
+	}
+	ck_assert_int_gt(pid, 0);
+	for (i = 0; i < 500 && proc_uid(pid) != (long)uid; i++)
+		poll(NULL, 0, 10);
+	ck_assert_int_eq(proc_uid(pid), (long)uid);
+	return pid;
+}
+
+/*
+ * pfsd under --user loses the PR_SET_PDEATHSIG the harness gave it (the
+ * kernel clears it when the uid changes).  A guard process kills it when
+ * this test process dies, a failed assertion included.
+ */
+static pid_t	guard_pid;
+
+static void
+guard(pid_t victim)
+{
+	sigset_t	set;
+	pid_t		pid, parent = getpid();
+	int		sig, fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	if ((pid = fork()) == 0) {
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		for (fd = 3; fd < 1024; fd++)
+			close(fd);	/* hold no socket of the test open */
+		if (getppid() == parent)
+			sigwait(&set, &sig);
+		kill(victim, SIGKILL);
+		_exit(0);
+	}
+	ck_assert_int_gt(pid, 0);
+	guard_pid = pid;
+}
+
+/* The victim is gone: the guard must not kill its pid, reused. */
+static void
+unguard(void)
+{
+	kill(guard_pid, SIGKILL);
+	waitpid(guard_pid, NULL, 0);
+}
+
+/* Milliseconds since midnight of the log lines holding s, in order. */
+static int
+log_times(struct hproc *p, const char *s, long *ms, int max)
+{
+	char	*log = h_read_file(p->log), *line, *save;
+	int	 n = 0, h, m, sec, milli;
+
+	for (line = strtok_r(log, "\n", &save); line != NULL && n < max;
+	    line = strtok_r(NULL, "\n", &save))
+		if (strstr(line, s) != NULL && sscanf(line,
+		    "%*d-%*d-%*d %d:%d:%d.%d", &h, &m, &sec, &milli) == 4)
+			ms[n++] = ((h * 60L + m) * 60 + sec) * 1000 + milli;
+	free(log);
+	return n;
+}
+
+/*
+ * fork fails (RLIMIT_NPROC: the uid pfsd runs as already has as many
+ * processes as allowed, two of them ours): the parent serves with the
+ * child it has, logs each failure, retries after 100, 200, 400, 800 ms
+ * and fills the pool once processes can be made again.  pfsd must run as
+ * a user for this: root's forks ignore RLIMIT_NPROC.
+ */
+START_TEST(test_fork_failure_backoff)
+{
+	struct hproc	 p;
+	struct hopts	 o;
+	char		 user[32], group[32];
+	const char	*av[] = { "--max_servers=3", user, group, NULL };
+	const char	*eagain = "warning: fork: Resource temporarily "
+			    "unavailable";
+	long		 t[8], gap;
+	pid_t		 h1, h2;
+	uid_t		 uid = unused_uid();
+	int		 i, n;
+
+	snprintf(user, sizeof(user), "--user=%ld", (long)uid);
+	snprintf(group, sizeof(group), "--group=%d", NOGROUP);
+	h1 = hog(uid);
+	h2 = hog(uid);
+	memset(&o, 0, sizeof(o));
+	o.rlimit_set = 1;
+	o.rlimit = RLIMIT_NPROC;
+	o.soft = o.hard = 4;	/* hogs 2 + parent 1: room for one child */
+	o.forked = guard;
+	port = h_serve_opts(&p, "echo", av, &o);
+	ck_assert_int_eq(h_wait_log_count(&p, eagain, 4, 10000), 0);
+	ck_assert_int_eq(h_children(p.pid, NULL, 0), 1);
+	h_talk_ok(port, "served by the one child\n",
+	    "served by the one child\n");
+	n = log_times(&p, eagain, t, 8);
+	for (i = 1; i < 4 && i < n; i++) {
+		gap = (t[i] - t[i - 1] + DAY_MS) % DAY_MS;
+		ck_assert_msg(gap >= (100L << (i - 1)) - 2, "retry %d came %ld "
+		    "ms after the one before; want %ld", i, gap,
+		    100L << (i - 1));
+	}
+	kill(h1, SIGKILL);
+	kill(h2, SIGKILL);
+	waitpid(h1, NULL, 0);
+	waitpid(h2, NULL, 0);
+	ck_assert_int_eq(h_wait_children(p.pid, 3, 15000), 0);
+	h_talk_ok(port, "full again\n", "full again\n");
+	ck_assert_int_eq(h_wait_no_zombies(p.pid, 5000), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+	unguard();
+}
+END_TEST
+
 START_TEST(test_dequeue_runs)
 {
 	struct hproc	 p;
@@ -290,7 +472,8 @@ START_TEST(test_ttin_ttou)
 	ck_assert_int_eq(h_wait_children(p.pid, 1, 5000), 0);
 	ck_assert_int_eq(h_wait_log(&p, "max_servers is now 1", 5000), 0);
 	kill(p.pid, SIGTTOU);		/* never below 1 */
-	ck_assert_int_eq(h_wait_log(&p, "TTOU: max_servers stays 1 (the minimum)",
+	ck_assert_int_eq(h_wait_log(&p,
+	    "TTOU: max_servers stays 1 (the minimum)",
 	    5000), 0);
 	ck_assert_int_eq(h_children(p.pid, NULL, 0), 1);
 	ck_assert_int_eq(h_wait_no_zombies(p.pid, 5000), 0);
@@ -458,6 +641,7 @@ parent_suite(void)
 	tcase_add_test(tc, test_max_requests_jitter);
 	tcase_add_test(tc, test_crashing_handler_pool_survives);
 	tcase_add_test(tc, test_failing_init_backs_off);
+	tcase_add_test(tc, test_fork_failure_backoff);
 	tcase_add_test(tc, test_dequeue_runs);
 	tcase_add_test(tc, test_ttin_ttou);
 	tcase_add_test(tc, test_ttou_spares_busy_child);

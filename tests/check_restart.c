@@ -118,7 +118,8 @@ reload_fails(const char *good, struct bad_reload *bad, int n)
 	ck_assert_int_eq(h_log_has(&p, "serving (generation 1,"), 0);
 	h_write_conf(port, good);
 	kill(p.pid, SIGHUP);
-	ck_assert_int_eq(h_wait_log(&p, "serving (generation 1,", H_READY_MS), 0);
+	ck_assert_int_eq(h_wait_log(&p, "serving (generation 1,", H_READY_MS),
+	    0);
 	assert_serving(&p);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
@@ -310,12 +311,14 @@ START_TEST(test_symlink_new_binary)
 	}
 	p.pid = pid;
 	snprintf(p.log, sizeof(p.log), "%s", h_path("pfsd.log"));
-	ck_assert_int_eq(h_wait_log(&p, "serving (generation 0,", H_READY_MS), 0);
+	ck_assert_int_eq(h_wait_log(&p, "serving (generation 0,", H_READY_MS),
+	    0);
 	exe_is(pid, one);
 	ck_assert_int_eq(symlink("pfsd-2", tmp), 0);
 	ck_assert_int_eq(rename(tmp, link), 0);
 	kill(pid, SIGHUP);
-	ck_assert_int_eq(h_wait_log(&p, "serving (generation 1,", H_READY_MS), 0);
+	ck_assert_int_eq(h_wait_log(&p, "serving (generation 1,", H_READY_MS),
+	    0);
 	exe_is(pid, two);
 	assert_serving(&p);
 	ck_assert_int_eq(unlink(link), 0);
@@ -381,10 +384,12 @@ START_TEST(test_check_time_limit)
 	    "waiter_configure_ms 20000\n");
 	h_write_conf(port, body);
 	kill(p.pid, SIGHUP);
-	ck_assert_msg(h_wait_log(&p, "HUP: the configuration check took more than "
+	ck_assert_msg(h_wait_log(&p,
+	    "HUP: the configuration check took more than "
 	    "hup_check_timeout (1 s); HUP refused, still serving generation 0",
 	    3000) == 0, "%s", h_read_file(h_path("pfsd.log")));
-	ck_assert_int_eq(h_wait_log(&p, "HUP: time limit: configuration check", 10),
+	ck_assert_int_eq(h_wait_log(&p, "HUP: time limit: configuration check",
+	    10),
 	    0);
 	ck_assert_int_eq(h_wait_children(p.pid, 2, 3000), 0);	/* reaped */
 	ck_assert_int_eq(h_run(st, out, sizeof(out)), 0);
@@ -473,7 +478,8 @@ START_TEST(test_requests_not_interrupted)
 	start_conf(&p, body);
 	start_requests(&p, fds);
 	kill(p.pid, SIGHUP);
-	ck_assert_int_eq(h_wait_log(&p, "serving (generation 1,", H_READY_MS), 0);
+	ck_assert_int_eq(h_wait_log(&p, "serving (generation 1,", H_READY_MS),
+	    0);
 	requests_whole(fds);
 	start_requests(&p, fds);
 	kill(p.pid, SIGQUIT);
@@ -525,13 +531,15 @@ START_TEST(test_old_generation_bounded)
 	fd = wait_request("read 5000\n");
 	ck_assert_int_gt(old = busy_child(0), 0);
 	kill(p.pid, SIGHUP);
-	ck_assert_int_eq(h_wait_log(&p, "serving (generation 1,", H_READY_MS), 0);
+	ck_assert_int_eq(h_wait_log(&p, "serving (generation 1,", H_READY_MS),
+	    0);
 	ck_assert_int_eq(busy_child(0), old);	/* listed, generation 0 */
 	snprintf(want, sizeof(want), "graceful_timeout: old child %ld still "
 	    "serving 127.0.0.1 port ", old);
 	ck_assert_msg(h_wait_log(&p, want, 3000) == 0, "%s",
 	    h_read_file(h_path("pfsd.log")));
-	ck_assert_int_eq(h_wait_log(&p, "(handler waiter, generation 0) after the "
+	ck_assert_int_eq(h_wait_log(&p,
+	    "(handler waiter, generation 0) after the "
 	    "HUP; SIGTERM", 10), 0);
 	ck_assert_int_eq(h_talk_fd(fd, NULL, buf, sizeof(buf), 3000), 0);
 	for (i = 0; i < 300 && kill((pid_t)old, 0) == 0; i++)
@@ -558,7 +566,8 @@ START_TEST(test_old_child_request_timeout)
 	ck_assert_int_eq(write(fd, "1", 1), 1);	/* and nothing more */
 	ck_assert_int_gt(old = busy_child(0), 0);
 	kill(p.pid, SIGHUP);
-	ck_assert_int_eq(h_wait_log(&p, "serving (generation 1,", H_READY_MS), 0);
+	ck_assert_int_eq(h_wait_log(&p, "serving (generation 1,", H_READY_MS),
+	    0);
 	snprintf(want, sizeof(want), "request_timeout: child %ld has served",
 	    old);
 	ck_assert_msg(h_wait_log(&p, want, 3000) == 0, "%s",
@@ -849,8 +858,8 @@ START_TEST(test_hup_under_load_drops_nothing)
 	for (i = 1; i <= 20; i++) {
 		usleep(150000);
 		kill(p.pid, SIGHUP);
-		ck_assert_msg(wait_generation(p.log, (unsigned int)i, 10000) == 0,
-		    "generation %d never served", i);
+		ck_assert_msg(wait_generation(p.log, (unsigned int)i,
+		    10000) == 0, "generation %d never served", i);
 	}
 	/* the last generation serves under the load too; then the load,
 	 * still running, is ended and says what it saw across 20 HUPs */

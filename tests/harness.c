@@ -693,21 +693,29 @@ h_fd_count(pid_t pid)
 	return n;
 }
 
+/* Read to the end: a /proc file says it is empty to stat and fseek. */
 char *
 h_read_file(const char *path)
 {
 	FILE	*f;
-	char	*buf;
-	long	 len;
+	char	*buf = NULL, *more;
+	size_t	 len = 0, size = 0, n;
 
 	if ((f = fopen(path, "r")) == NULL)
 		return NULL;
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)len + 1);
-	if (buf != NULL && fread(buf, 1, (size_t)len, f) != (size_t)len)
-		buf[0] = '\0';
+	do {
+		if (size - len < 4096) {
+			size = size * 2 + 8192;
+			if ((more = realloc(buf, size)) == NULL) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = more;
+		}
+		len += n = fread(buf + len, 1, size - len - 1, f);
+	} while (n > 0);
+	buf[len] = '\0';
 	fclose(f);
 	return buf;
 }
@@ -898,6 +906,16 @@ ssize_t
 h_talk(const char *host, int port, const char *send, char *buf, size_t len)
 {
 	return h_talk_fd(h_connect_tcp(host, port), send, buf, len, 5000);
+}
+
+void
+h_talk_ok(int port, const char *send, const char *want)
+{
+	char	buf[512];
+
+	ck_assert_int_eq(h_talk("127.0.0.1", port, send, buf, sizeof(buf)),
+	    (int)strlen(want));
+	ck_assert_str_eq(buf, want);
 }
 
 ssize_t

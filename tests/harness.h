@@ -23,8 +23,8 @@ struct hproc {
 	pid_t	pid;
 	int	notify_fd;		/* our end of NOTIFY_SOCKET */
 	char	dir[256];		/* private directory of this test */
-	char	log[320];		/* pfsd's stderr (h_serve_conf: its log_file) */
-	int	port;			/* the TCP port of h_serve, h_serve_conf */
+	char	log[320];		/* stderr; h_serve_conf: log_file */
+	int	port;			/* h_serve*: the TCP port */
 };
 
 void	 h_global_init(void);
@@ -115,6 +115,8 @@ int	 h_connect_from(const char *src, int port);	/* to 127.0.0.1 */
 ssize_t	 h_talk_fd(int fd, const char *send, char *buf, size_t len, int ms);
 ssize_t	 h_talk(const char *host, int port, const char *send, char *buf,
 	    size_t len);
+/* One round trip to 127.0.0.1:port: the answer must be exactly want. */
+void	 h_talk_ok(int port, const char *send, const char *want);
 ssize_t	 h_talk_unix(const char *path, const char *send, char *buf,
 	    size_t len);
 ssize_t	 h_talk_udp(const char *host, int port, const char *send, char *buf,
