@@ -28,18 +28,19 @@
 #define HISTORY_MAGIC	"pfsdhis1"
 
 struct history_state {
-	char			 magic[8];
-	size_t			 size;		/* sizeof(struct history_state) */
-	unsigned long		 reloads[RELOAD__COUNT];
-	unsigned long		 nevents;	/* ever recorded */
-	struct reload_event	 ev[HISTORY_RELOADS];	/* [nevents % N] next */
-	struct metrics		 totals;	/* the parent's, at the exec */
-	unsigned long		 served;	/* its total_served then */
-	int			 sampling;	/* sec and the sums are set */
-	int			 active;	/* the last sample saw some */
-	long long		 sec;		/* last second sampled */
-	unsigned long		 requests, errors;	/* the sums then */
-	struct history_second	 s[HISTORY_SECONDS];	/* [sec % N] */
+	char		 magic[8];
+	size_t		 size;		/* of this struct */
+	unsigned long	 reloads[RELOAD__COUNT];
+	unsigned long	 nevents;	/* ever recorded; next in */
+	struct reload_event ev[HISTORY_RELOADS];	/* [nevents % N] */
+	struct metrics	 totals;	/* the parent's, at the exec */
+	unsigned long	 served;	/* its total_served then */
+	int		 sampling;	/* sec and the sums are set */
+	int		 active;	/* the last sample saw some */
+	long long	 sec;		/* last second sampled */
+	unsigned long	 requests;	/* the sums then */
+	unsigned long	 errors;
+	struct history_second s[HISTORY_SECONDS];	/* [sec % N] */
 };
 
 static void	 sample(const struct pfsd_server *);

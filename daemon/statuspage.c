@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #define PAGE_REFRESH_S	5
-#define PAGE_BUSY_ROWS	200	/* rows of busy children, then a count */
+#define PAGE_BUSY_ROWS	200	/* busy children listed, at most */
 
 /* The chart's geometry, in SVG user units. */
 #define CHART_W		720
@@ -124,8 +124,9 @@ static const char style[] =
 	"ul.legend{list-style:none;padding:0;margin:.6em 0}"
 	"ul.legend li{display:inline-block;margin-right:1.2em}\n"
 	"table{border-collapse:collapse}"
-	"th,td{padding:2px 10px;text-align:left;border-bottom:1px solid #ddd}"
-	"td.n{text-align:right}\n"
+	"th,td{padding:2px 10px;text-align:left;border-bottom:1px solid #ddd;"
+	"white-space:nowrap}td.n{text-align:right}"
+	"td.why{white-space:normal}\n"
 	"td.ok{color:#1b7837}td.refused{color:#b35806}"
 	"td.rolled_back{color:#c51b7d}\n"
 	"svg text{font:11px sans-serif;fill:#444}"
@@ -285,8 +286,9 @@ polyline(FILE *f, const struct history_second *s, size_t n, int errors,
 	fprintf(f, "<polyline class=\"%s\" points=\"", errors ? "err" : "req");
 	for (i = 0; i < n; i++) {
 		v = errors ? s[i].errors : s[i].requests;
-		fprintf(f, "%s%.1f,%.1f", i ? " " : "", CHART_L + w * (double)i /
-		    (double)(n - 1), CHART_T + h - h * (double)v / (double)top);
+		fprintf(f, "%s%.1f,%.1f", i ? " " : "",
+		    CHART_L + w * (double)i / (double)(n - 1),
+		    CHART_T + h - h * (double)v / (double)top);
 	}
 	fputs("\"/>\n", f);
 }
@@ -331,8 +333,9 @@ write_chart(const struct pfsd_server *srv, FILE *f)
 		x = CHART_L + (CHART_W - CHART_L - CHART_R) * min /
 		    (HISTORY_SECONDS / 60);
 		if (min == HISTORY_SECONDS / 60)
-			fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">"
-			    "now</text>\n", x, CHART_H - 8);
+			fprintf(f, "<text x=\"%d\" y=\"%d\" "
+			    "text-anchor=\"end\">now</text>\n", x,
+			    CHART_H - 8);
 		else
 			fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\""
 			    "middle\">-%d min</text>\n", x, CHART_H - 8,
@@ -374,9 +377,9 @@ write_reloads(FILE *f)
 			continue;
 		fputs("<tr><td>", f);
 		html_time(f, e->time);
-		fprintf(f, "</td><td class=\"n\">%u</td><td class=\"%s\">%s</td>"
-		    "<td>", e->generation, result_class[e->result],
-		    result_text[e->result]);
+		fprintf(f, "</td><td class=\"n\">%u</td><td class=\"%s\">%s"
+		    "</td><td class=\"why\">", e->generation,
+		    result_class[e->result], result_text[e->result]);
 		html(f, e->reason[0] != '\0' ? e->reason : "-");
 		fputs("</td></tr>\n", f);
 	}

@@ -32,7 +32,7 @@
 Suite	*statuspage_suite(void);
 
 #define READY_MS	10000
-#define BROWSER_S	"20"	/* timeout(1)'s bound on one Chromium run */
+#define BROWSER_S	"20"	/* timeout(1)'s bound on a Chromium run */
 #define BROWSER_MS	25000
 
 static int	port, mport;
@@ -113,7 +113,8 @@ static void
 browser_start(struct run *r, int i, const char *out_name,
     const char *url_or_null, int nojs, const char *opt1, const char *opt2)
 {
-	char	url[700], profile[700], outpath[600], errpath[600], name[64];
+	char	url[700], profile[700], outpath[600], errpath[600];
+	char	name[64];
 	int	fd;
 
 	snprintf(url, sizeof(url), "%s", url_or_null);
@@ -168,7 +169,8 @@ browser_wait(struct run *r, size_t n)
 	for (waited = 0; waited < BROWSER_MS && left > 0; waited += 20) {
 		for (i = 0; i < n; i++)
 			if (r[i].pid > 0 && r[i].status == -1 &&
-			    waitpid(r[i].pid, &r[i].status, WNOHANG) == r[i].pid)
+			    waitpid(r[i].pid, &r[i].status, WNOHANG) ==
+			    r[i].pid)
 				left--;
 		if (left > 0)
 			poll(NULL, 0, 20);
@@ -257,7 +259,8 @@ check_dom(const char *name, int busy_port)
 	/* the reloads: the refusal (its reason escaped) above the ok */
 	assert_has(dom, "Since pfsd started: 1 ok, 1 refused, 0 rolled back.");
 	assert_has(dom, "<td class=\"n\">1</td><td class=\"refused\">refused"
-	    "</td><td>the new configuration did not pass the check: ");
+	    "</td><td class=\"why\">the new configuration did not pass the "
+	    "check: ");
 	assert_has(dom, "&lt;b&gt;bold&lt;/b&gt;");
 	ck_assert_msg(strstr(dom, "<b>bold</b>") == NULL, "unescaped");
 	ck_assert_msg(strstr(dom, "<td class=\"refused\">") <
