@@ -11,7 +11,8 @@
  *    kernel keeps queuing connections; the children of the old generation
  *    are named too and go on serving until the new generation runs.  The
  *    running generation's effective configuration and its private copy
- *    of the handler go across as memfds: what a rollback needs.
+ *    of the handler go across as memfds: what a rollback needs; so does
+ *    history.c's, so that counters and the reload history go on.
  * 3. adopt: the new image takes the old children into its care and
  *    retires them once it serves (commit).
  * 4. rollback: if the new image cannot start (bind, user, files, handler,
