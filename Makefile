@@ -10,7 +10,8 @@
 #   make bench-scale  cost by pool size and serialize mode (also in bench)
 #   make soak       the soak tests at full size (SOAK_COUNT=100000 connections,
 #                   100 rolled-back HUPs)
-#   make valgrind   the parent's whole life under valgrind (also in check)
+#   make valgrind   the parent's whole life under valgrind (also in check),
+#                   and the TLS relay under it (only here)
 #   make fuzz       run the libFuzzer targets, FUZZ_SECONDS (60) each
 #   make deps       install the Debian packages of DEPS_DEB (deps-list prints it)
 #   make mutate     break pfsd on purpose (tests/mutants): the mutation score
@@ -286,6 +287,8 @@ valgrind: deps
 	  echo "make valgrind: valgrind cannot run an ASan build"; exit 1; fi
 	@$(MAKE) --no-print-directory $(CHECK_DEPS)
 	cd tests && PFSD_TEST_STDERR=show CK_RUN_SUITE=faults \
+	  CK_RUN_CASE=valgrind ./bin/check_pfsd
+	cd tests && PFSD_TEST_STDERR=show CK_RUN_SUITE=tls \
 	  CK_RUN_CASE=valgrind ./bin/check_pfsd
 
 # --- mutation testing ---------------------------------------------------

@@ -176,7 +176,8 @@ given(const char *const *extra, const char *opt)
  * (several SSL_cert_file are several certificates, not a replacement).
  */
 static void
-start(struct srv *s, const char *handler, const char *const *extra)
+start_opts(struct srv *s, const char *handler, const char *const *extra,
+    const struct hopts *o, int ready_ms)
 {
 	const char	*av[40];
 	char		 a[4][700];
@@ -201,9 +202,15 @@ start(struct srv *s, const char *handler, const char *const *extra)
 	while (extra != NULL && *extra != NULL && n < 38)
 		av[n++] = *extra++;
 	av[n] = NULL;
-	ck_assert_int_eq(h_start(&s->p, av), 0);
-	ck_assert_msg(h_wait_ready(&s->p, 10000) == 0, "not ready:\n%s",
+	ck_assert_int_eq(h_start_opts(&s->p, av, o), 0);
+	ck_assert_msg(h_wait_ready(&s->p, ready_ms) == 0, "not ready:\n%s",
 	    h_read_file(s->p.log));
+}
+
+static void
+start(struct srv *s, const char *handler, const char *const *extra)
+{
+	start_opts(s, handler, extra, NULL, 10000);
 }
 
 static void
@@ -776,6 +783,79 @@ START_TEST(test_ktls)
 }
 END_TEST
 
+/* --- valgrind ------------------------------------------------------------ */
+
+#ifndef __SANITIZE_ADDRESS__	/* valgrind cannot run an ASan pfsd */
+
+#define VG_MS		60000	/* what takes ms takes seconds under it */
+
+/* valgrind's report goes to pfsd's stderr, the log; definite leaks only. */
+static const char *const vg_wrap[] = {
+	"valgrind", "--leak-check=full", "--show-leak-kinds=definite",
+	"--errors-for-leak-kinds=definite", "--error-exitcode=99",
+	"--num-callers=30", NULL
+};
+
+/*
+ * make valgrind (too slow for make check): the parent and its child,
+ * relay thread included, under memcheck: 300 KB echoed both ways, the
+ * second certificate chosen by name, a session resumed, a client gone
+ * in the middle; then QUIT.  No error and no definite leak in either.
+ */
+START_TEST(test_valgrind_relay)
+{
+	char			 c1[700], k1[700], c2[700], k2[700];
+	char			 out[TLS_OUT], cmd[2048], *log, *at;
+	const char *const	 extra[] = { c1, k1, c2, k2, "--max_servers=1",
+				    NULL };
+	struct hopts		 o;
+	struct srv		 s;
+	int			 status;
+
+	ck_assert_msg(system("valgrind --version >/dev/null 2>&1") == 0,
+	    "valgrind is not installed (make deps installs it)");
+	snprintf(c1, sizeof(c1), "--SSL_cert_file=%s", cert("srv.pem"));
+	snprintf(k1, sizeof(k1), "--SSL_key_file=%s", cert("srv.key"));
+	snprintf(c2, sizeof(c2), "--SSL_cert_file=%s", cert("sni.pem"));
+	snprintf(k2, sizeof(k2), "--SSL_key_file=%s", cert("other.key"));
+	memset(&o, 0, sizeof(o));
+	o.wrap = vg_wrap;
+	start_opts(&s, "--handler=echo", extra, &o, VG_MS);
+	snprintf(cmd, sizeof(cmd), py_echo, s.tls_port);
+	ck_assert_msg(sh(cmd, out, sizeof(out)) == 0, "%s", out);
+	ck_assert_str_eq(out, "TLSv1.3 300000 True\n");
+	shown_cert(&s, "-servername www.other.test -verify_hostname "
+	    "www.other.test", out, sizeof(out));
+	ck_assert_msg(strncmp(out, "subject=CN = other.test", 23) == 0, "%s",
+	    out);
+	ck_assert_msg(s_client(&s, "-sess_out vg.sess", "quit\\n", out,
+	    sizeof(out)) == 0, "%s", out);
+	ck_assert_msg(s_client(&s, "-sess_in vg.sess", "quit\\n", out,
+	    sizeof(out)) == 0, "%s", out);
+	ck_assert_msg(strstr(out, "\nReused, TLSv1.3") != NULL, "%s", out);
+	snprintf(cmd, sizeof(cmd), "head -c 100000 /dev/zero | timeout 20 "
+	    "openssl s_client -connect 127.0.0.1:%d -quiet -no_ign_eof "
+	    ">/dev/null 2>&1; "
+	    "exit 0", s.tls_port);
+	ck_assert_int_eq(sh(cmd, out, sizeof(out)), 0);
+	kill(s.p.pid, SIGQUIT);
+	status = h_wait_exit(&s.p, VG_MS);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "exit status %#x (99: valgrind found errors):\n%s", status,
+	    h_log_tail(&s.p));
+	ck_assert_ptr_nonnull(log = h_read_file(s.p.log));
+	at = strstr(log, "   at 0x");
+	ck_assert_msg(h_file_count(s.p.log, "ERROR SUMMARY: ") >= 2 &&
+	    h_file_count(s.p.log, "ERROR SUMMARY: ") ==
+	    h_file_count(s.p.log, "ERROR SUMMARY: 0 errors") && at == NULL,
+	    "valgrind found errors:\n%.1500s", at != NULL && at - log > 300 ?
+	    at - 300 : log);
+	free(log);
+}
+END_TEST
+
+#endif /* !__SANITIZE_ADDRESS__ */
+
 /* --- bad input ----------------------------------------------------------- */
 
 /* pfsd -t with this configuration after "handler" and the ssl port. */
@@ -896,7 +976,7 @@ Suite *
 tls_suite(void)
 {
 	Suite	*s = suite_create("tls");
-	TCase	*tc = tcase_create("tls");
+	TCase	*tc = tcase_create("tls"), *vg;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_unchecked_fixture(tc, setup_certs, teardown_certs);
@@ -915,5 +995,18 @@ tls_suite(void)
 	tcase_add_test(tc, test_bad_settings);
 	tcase_add_test(tc, test_expired_certificate_warns);
 	suite_add_tcase(s, tc);
+#ifndef __SANITIZE_ADDRESS__
+	/* make valgrind only: CK_RUN_SUITE=tls CK_RUN_CASE=valgrind */
+	if (getenv("CK_RUN_CASE") != NULL &&
+	    strcmp(getenv("CK_RUN_CASE"), "valgrind") == 0) {
+		vg = tcase_create("valgrind");
+		tcase_set_timeout(vg, 240);
+		tcase_add_unchecked_fixture(vg, setup_certs, teardown_certs);
+		tcase_add_test(vg, test_valgrind_relay);
+		suite_add_tcase(s, vg);
+	}
+#else
+	(void)vg;
+#endif
 	return s;
 }
