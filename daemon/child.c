@@ -72,12 +72,15 @@ wake_up(void)
 		dup2(ch.null_fd, srv->ser.pipe_r);
 }
 
+/* HUP/QUIT: told to go (the slot says so, unless a request runs). */
 static void
 on_retire(int sig)
 {
 	int	saved = errno;
 
 	ch.retire = 1;
+	if (ch.slot != NULL && ch.slot->state != SLOT_BUSY)
+		ch.slot->state = SLOT_RETIRING;
 	if (ch.idle)
 		wake_up();
 	errno = saved;
@@ -247,8 +250,6 @@ child_setup(struct pfsd_server *srv, int slot)
 	srv->slot = slot;
 	srv->served = 0;
 	srv->memfd_in = srv->memfd_out = -1;
-	ch.slot->pid = getpid();
-	ch.slot->generation = srv->generation;
 	child_signals(srv);
 	if (child_resources(srv, err, sizeof(err)) == -1) {
 		log_msg(PFSD_LOG_ERR, "child: %s", err);
@@ -662,7 +663,6 @@ dequeue_main(struct pfsd_server *srv, int slot)
 	ch.slot = &srv->sb.slots[slot];
 	srv->is_child = 1;
 	srv->dequeue = 1;
-	ch.slot->pid = getpid();
 	ch.slot->state = SLOT_DEQUEUE;
 	if (conf_num(srv->conf, OPT_PROCESS_TITLES)) {
 		proctitle_name("pfsd dequeue");
@@ -706,8 +706,6 @@ drain_main(struct pfsd_server *srv, int slot)
 	srv->served = 0;
 	srv->memfd_in = srv->memfd_out = -1;
 	srv->max_requests = (unsigned long)-1;
-	ch.slot->pid = getpid();
-	ch.slot->generation = srv->generation;
 	child_signals(srv);
 	ch.proxy_mode = child_proxy_mode(srv);
 	setvbuf(stdout, NULL, _IOLBF, BUFSIZ);

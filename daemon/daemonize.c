@@ -627,7 +627,7 @@ notify_status(struct pfsd_server *srv, int ready)
 
 	snprintf(msg, sizeof(msg), "%sSTATUS=generation %u, %zu children, "
 	    "max_servers %ld%s%s", ready ? "READY=1\n" : "", srv->generation,
-	    parent_count(srv, CHILD_WORKER, 1), srv->max_servers,
+	    pool_count(CHILD_WORKER, 1), srv->max_servers,
 	    srv->reload_status[0] != '\0' ? "; " : "", srv->reload_status);
 	notify_send(msg);
 }

@@ -457,7 +457,6 @@ struct slot {
 	char			 handler[32];	/* its name, for the log */
 	volatile unsigned long	 served;
 	volatile long long	 req_start_ms;	/* monotonic; 0 when idle */
-	long long		 started_ms;
 	struct sockaddr_in6	 peer;		/* raw, formatted by readers */
 	/* metrics.c: counted by the child, folded in by the parent */
 	volatile unsigned long	 denied;
@@ -473,14 +472,17 @@ struct scoreboard {
 	struct slot	*slots;
 	size_t		 nslots;
 	volatile int	*retiring;	/* children on their last request */
+	unsigned long	*last;		/* a bit per slot: see scoreboard.c */
 	size_t		 next;		/* parent: where scoreboard_alloc looks */
 };
 
+#define LAST_BITS	(8 * sizeof(unsigned long))
+
 int		 scoreboard_init(struct scoreboard *, size_t, int);
-int		 scoreboard_find(struct scoreboard *, pid_t);
 int		 scoreboard_alloc(struct scoreboard *);
 void		 scoreboard_release(struct scoreboard *, int);
 int		 scoreboard_may_retire(struct scoreboard *, int, int);
+unsigned long	 scoreboard_take_last(struct scoreboard *, size_t);
 void		 scoreboard_peer(const struct slot *, char *, size_t, int *);
 
 /* serialize.c */
@@ -521,21 +523,32 @@ struct drained {
 	struct sockaddr_storage	 peer;
 };
 
-/* The daemon: one per process, shared by parent and children. */
-struct child {
-	pid_t		 pid;
-	int		 slot;
-	int		 kind;		/* CHILD_* */
-	int		 signalled;	/* told to retire */
-	long long	 started_ms;
-	long long	 killed_ms;	/* watchdog: SIGTERM sent at */
-	long long	 retired_ms;	/* old generation: told to go at */
-};
-
+/* pool.c: the parent's record of each child is private to it. */
 #define CHILD_WORKER	0
 #define CHILD_DEQUEUE	1
 #define CHILD_OLD	2	/* from the generation before a HUP */
-#define CHILD_CHECKER	3	/* the HUP configuration check */
+#define CHILD__KINDS	3
+
+struct pool_entry;
+void		 pool_init(struct scoreboard *);
+void		 pool_forked(struct pfsd_server *, pid_t, int, int);
+void		 pool_adopt(struct pfsd_server *, const char *);
+struct pool_entry *pool_find(pid_t);
+void		 pool_remove(struct pool_entry *);
+struct pool_entry *pool_next(size_t *);
+size_t		 pool_size(void);
+size_t		 pool_count(int, int);
+void		 pool_note_last(void);
+void		 pool_retire(struct pool_entry *);
+void		 pool_kill(struct pool_entry *, int);
+void		 pool_check_dead(struct pfsd_server *);
+pid_t		 pool_pid(const struct pool_entry *);
+int		 pool_kind(const struct pool_entry *);
+int		 pool_signalled(const struct pool_entry *);
+struct slot	*pool_slot(const struct pool_entry *);
+long long	 pool_started_ms(const struct pool_entry *);
+long long	 pool_killed_ms(const struct pool_entry *);
+long long	 pool_retired_ms(const struct pool_entry *);
 
 /* metrics.c */
 enum exit_reason {
@@ -556,9 +569,9 @@ struct metrics {
 };
 
 void		 metrics_request(struct slot *, int, unsigned long long);
-void		 metrics_child_gone(struct pfsd_server *, const struct child *,
-		    int);
-enum exit_reason metrics_exit_reason(const struct child *, int);
+void		 metrics_child_gone(struct pfsd_server *,
+		    const struct pool_entry *, int);
+enum exit_reason metrics_exit_reason(const struct pool_entry *, int);
 void		 metrics_render(const struct pfsd_server *, FILE *);
 void		 metrics_totals(const struct pfsd_server *, struct metrics *);
 unsigned long	 metrics_ended(const struct metrics *);
@@ -655,8 +668,6 @@ struct pfsd_server {
 
 	/* parent */
 	long			 max_servers;
-	struct child		*children;
-	size_t			 nchildren, children_cap;
 	int			 sigpipe[2];
 	int			 stopping;	/* 0, or SIGQUIT/SIGTERM */
 	long long		 stop_deadline_ms;
@@ -728,9 +739,6 @@ extern int	(*api_getaddrinfo_fn)(const char *, const char *,
 
 /* parent.c */
 int		 parent_main(struct pfsd_server *);
-struct child	*parent_add_child(struct pfsd_server *, pid_t, int, int);
-size_t		 parent_count(const struct pfsd_server *, int, int);
-void		 parent_retire(struct pfsd_server *, struct child *);
 
 /* restart.c */
 void		 restart_init(struct pfsd_server *);

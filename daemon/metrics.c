@@ -70,11 +70,11 @@ fold(struct metrics *m, const struct slot *s)
 
 /* Parent: why a child ended, for pfsd_child_exits_total. */
 enum exit_reason
-metrics_exit_reason(const struct child *c, int status)
+metrics_exit_reason(const struct pool_entry *c, int status)
 {
 	int	sig;
 
-	if (c->killed_ms != 0)
+	if (pool_killed_ms(c) != 0)
 		return EXIT_TIMEOUT;	/* the watchdog ended it */
 	if (!WIFSIGNALED(status))
 		return WEXITSTATUS(status) == 0 ? EXIT_NORMAL : EXIT_FAILED;
@@ -86,12 +86,12 @@ metrics_exit_reason(const struct child *c, int status)
 
 /* Parent: a worker was reaped; keep what its slot counted. */
 void
-metrics_child_gone(struct pfsd_server *srv, const struct child *c,
+metrics_child_gone(struct pfsd_server *srv, const struct pool_entry *c,
     int status)
 {
-	if (c->slot >= 0) {
-		fold(&srv->metrics, &srv->sb.slots[c->slot]);
-		srv->total_served += srv->sb.slots[c->slot].served;
+	if (pool_slot(c) != NULL) {
+		fold(&srv->metrics, pool_slot(c));
+		srv->total_served += pool_slot(c)->served;
 	}
 	srv->metrics.exits[metrics_exit_reason(c, status)]++;
 }
@@ -103,21 +103,20 @@ head(FILE *f, const char *name, const char *type, const char *help)
 }
 
 static void
-write_children(FILE *f, const struct pfsd_server *srv)
+write_children(FILE *f)
 {
 	size_t		 count[2][nitems(state_names)];
 	const char	*gen[2] = { "current", "old" };
-	size_t		 i, g, st;
+	struct pool_entry *c;
+	size_t		 it = 0, g, st;
 
 	memset(count, 0, sizeof(count));
-	for (i = 0; i < srv->nchildren; i++) {
-		const struct child *c = &srv->children[i];
-
-		if (c->slot < 0 || c->kind == CHILD_DEQUEUE)
+	while ((c = pool_next(&it)) != NULL) {
+		if (pool_slot(c) == NULL || pool_kind(c) == CHILD_DEQUEUE)
 			continue;
-		st = (size_t)srv->sb.slots[c->slot].state;
+		st = (size_t)pool_slot(c)->state;
 		if (st < nitems(state_names))
-			count[c->kind == CHILD_OLD][st]++;
+			count[pool_kind(c) == CHILD_OLD][st]++;
 	}
 	head(f, "pfsd_children", "gauge", "Children of the pool by state "
 	    "and generation (old: from before the last HUP).");
@@ -151,17 +150,20 @@ write_histogram(FILE *f, const struct metrics *m)
 	    (double)m->dur_us / 1e6, cum);
 }
 
-/* A reading: the parent's totals plus what the live children counted. */
+/*
+ * A reading: the parent's totals plus what the live children counted (a
+ * walk of the children: per scrape, and once a second for the history).
+ */
 void
 metrics_totals(const struct pfsd_server *srv, struct metrics *m)
 {
-	size_t	i;
+	struct pool_entry	*c;
+	size_t			 it = 0;
 
 	*m = srv->metrics;
-	for (i = 0; i < srv->nchildren; i++)
-		if (srv->children[i].slot >= 0 &&
-		    srv->children[i].kind != CHILD_DEQUEUE)
-			fold(m, &srv->sb.slots[srv->children[i].slot]);
+	while ((c = pool_next(&it)) != NULL)
+		if (pool_slot(c) != NULL && pool_kind(c) != CHILD_DEQUEUE)
+			fold(m, pool_slot(c));
 }
 
 /* Requests that ended, served or denied. */
@@ -205,7 +207,7 @@ metrics_render(const struct pfsd_server *srv, FILE *f)
 	    (double)(now - srv->start_ms) / 1000);
 	head(f, "pfsd_max_servers", "gauge", "Children the pool keeps.");
 	fprintf(f, "pfsd_max_servers %ld\n", srv->max_servers);
-	write_children(f, srv);
+	write_children(f);
 	ended = metrics_ended(&m);
 	head(f, "pfsd_connections_accepted_total", "counter", "Connections "
 	    "and datagrams the children took.");

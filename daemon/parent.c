@@ -3,7 +3,10 @@
  *
  * Signal handlers only write the signal number into a self-pipe; the loop
  * sleeps in poll() on it (and on the status socket) with a timeout that is
- * infinite unless a timer is due: an idle pfsd does not wake up.
+ * infinite unless a timer is due: an idle pfsd does not wake up.  What
+ * it does per event (a reap, a signal, a wake-up) costs the same for 8
+ * children as for 4096: the records and their counts are pool.c's; the
+ * few walks of every child left here say why they must be.
  */
 #include "internal.h"
 
@@ -80,66 +83,6 @@ sig_name(int sig)
 	return "?";
 }
 
-struct child *
-parent_add_child(struct pfsd_server *srv, pid_t pid, int slot, int kind)
-{
-	struct child	*c;
-	size_t		 cap;
-
-	if (srv->nchildren == srv->children_cap) {
-		cap = srv->children_cap ? srv->children_cap * 2 : 64;
-		c = reallocarray(srv->children, cap, sizeof(*c));
-		if (c == NULL)
-			fatal("%s: reallocarray", __func__);
-		srv->children = c;
-		srv->children_cap = cap;
-	}
-	c = &srv->children[srv->nchildren++];
-	memset(c, 0, sizeof(*c));
-	c->pid = pid;
-	c->slot = slot;
-	c->kind = kind;
-	c->started_ms = now_ms();
-	return c;
-}
-
-static struct child *
-find_child(struct pfsd_server *srv, pid_t pid)
-{
-	size_t	i;
-
-	for (i = 0; i < srv->nchildren; i++)
-		if (srv->children[i].pid == pid)
-			return &srv->children[i];
-	return NULL;
-}
-
-static void
-remove_child(struct pfsd_server *srv, struct child *c)
-{
-	*c = srv->children[--srv->nchildren];
-}
-
-/* Will this child go on serving?  (Not told to go, not on its last.) */
-static int
-child_active(const struct pfsd_server *srv, const struct child *c)
-{
-	return !c->signalled && (c->slot < 0 || !srv->sb.slots[c->slot].last);
-}
-
-/* Count children of a kind; active: only those that will go on. */
-size_t
-parent_count(const struct pfsd_server *srv, int kind, int active)
-{
-	size_t	i, n = 0;
-
-	for (i = 0; i < srv->nchildren; i++)
-		if (srv->children[i].kind == kind &&
-		    (!active || child_active(srv, &srv->children[i])))
-			n++;
-	return n;
-}
-
 /* Close in a new child what belongs to the parent alone. */
 static void
 close_parent_fds(struct pfsd_server *srv)
@@ -190,10 +133,7 @@ spawn(struct pfsd_server *srv, int kind)
 		scoreboard_release(&srv->sb, slot);
 		return -1;
 	}
-	srv->sb.slots[slot].pid = pid;
-	snprintf(srv->sb.slots[slot].handler, sizeof(srv->sb.slots[slot].handler),
-	    "%s", srv->plugin.name);
-	parent_add_child(srv, pid, slot, kind);
+	pool_forked(srv, pid, slot, kind);
 	if (srv->plugin.register_child != NULL)
 		srv->plugin.register_child(srv, pid, kind == CHILD_DEQUEUE ?
 		    "dequeue" : "worker");
@@ -217,7 +157,7 @@ backoff(struct pfsd_server *srv)
 static void
 fill_pool(struct pfsd_server *srv)
 {
-	size_t	have = parent_count(srv, CHILD_WORKER, 1);
+	size_t	have = pool_count(CHILD_WORKER, 1);
 	int	n, i;
 
 	if (srv->stopping || have >= (size_t)srv->max_servers ||
@@ -240,46 +180,41 @@ fill_pool(struct pfsd_server *srv)
 		}
 }
 
-/* Tell one child to finish its request (if any) and exit. */
-void
-parent_retire(struct pfsd_server *srv, struct child *c)
-{
-	if (c->signalled)
-		return;
-	c->signalled = 1;
-	if (c->slot >= 0 && srv->sb.slots[c->slot].state != SLOT_BUSY)
-		srv->sb.slots[c->slot].state = SLOT_RETIRING;
-	kill(c->pid, SIGHUP);
-}
-
-/* TTOU: pick the child least likely to be busy. */
-static struct child *
-pick_idle(struct pfsd_server *srv)
+/*
+ * TTOU: pick the child least likely to be busy.  A walk, but it stops at
+ * the first child waiting for a client, which in a pool being shrunk is
+ * near the start.
+ */
+static struct pool_entry *
+pick_idle(void)
 {
 	static const int	 pref[] = { SLOT_ACCEPTING, SLOT_IDLE,
 				     SLOT_STARTING, SLOT_BUSY };
-	struct child		*c;
-	size_t			 i, j;
+	struct pool_entry	*e, *best = NULL;
+	size_t			 it = 0, j, rank = nitems(pref);
+	int			 st;
 
-	for (j = 0; j < nitems(pref); j++) {
-		for (i = 0; i < srv->nchildren; i++) {
-			c = &srv->children[i];
-			if (c->kind == CHILD_WORKER && !c->signalled &&
-			    srv->sb.slots[c->slot].state == pref[j])
-				return c;
-		}
+	while (rank > 0 && (e = pool_next(&it)) != NULL) {
+		if (pool_kind(e) != CHILD_WORKER || pool_signalled(e))
+			continue;
+		st = pool_slot(e)->state;
+		for (j = 0; j < rank; j++)
+			if (st == pref[j]) {
+				best = e;
+				rank = j;
+			}
 	}
-	return NULL;
+	return best;
 }
 
 static void
 shrink_pool(struct pfsd_server *srv)
 {
-	struct child	*c;
+	struct pool_entry	*e;
 
-	while (parent_count(srv, CHILD_WORKER, 1) > (size_t)srv->max_servers &&
-	    (c = pick_idle(srv)) != NULL)
-		parent_retire(srv, c);
+	while (pool_count(CHILD_WORKER, 1) > (size_t)srv->max_servers &&
+	    (e = pick_idle()) != NULL)
+		pool_retire(e);
 }
 
 /*
@@ -303,24 +238,24 @@ exit_context(struct pfsd_server *srv, const struct slot *s, char *buf,
 }
 
 static void
-log_exit(struct pfsd_server *srv, struct child *c, int status,
-    unsigned long served)
+log_exit(struct pfsd_server *srv, pid_t pid, const struct slot *s,
+    int status)
 {
 	char	ctx[256];
 
 	if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0)
-		exit_context(srv, &srv->sb.slots[c->slot], ctx, sizeof(ctx));
+		exit_context(srv, s, ctx, sizeof(ctx));
 	if (WIFSIGNALED(status))
 		log_msg(PFSD_LOG_ERR, "child %ld killed by signal %d (%s) "
-		    "after %lu requests (%s)", (long)c->pid, WTERMSIG(status),
-		    strsignal(WTERMSIG(status)), served, ctx);
+		    "after %lu requests (%s)", (long)pid, WTERMSIG(status),
+		    strsignal(WTERMSIG(status)), s->served, ctx);
 	else if (WEXITSTATUS(status) != 0)
 		log_msg(PFSD_LOG_ERR, "child %ld exited with status %d "
-		    "after %lu requests (%s)", (long)c->pid,
-		    WEXITSTATUS(status), served, ctx);
+		    "after %lu requests (%s)", (long)pid,
+		    WEXITSTATUS(status), s->served, ctx);
 	else
 		log_debug("child %ld exited after %lu requests",
-		    (long)c->pid, served);
+		    (long)pid, s->served);
 }
 
 /* Did the child kill itself?  (SIGKILL/SIGTERM come from outside.) */
@@ -333,16 +268,16 @@ crash_signal(int sig)
 
 /* A worker ended: account for it, back off when it died young. */
 static void
-worker_gone(struct pfsd_server *srv, struct child *c, int status)
+worker_gone(struct pfsd_server *srv, struct pool_entry *c, int status)
 {
-	struct slot	*s = &srv->sb.slots[c->slot];
+	struct slot	*s = pool_slot(c);
 	unsigned long	 served = s->served;
 	int		 failed;
 
 	failed = WIFSIGNALED(status) ? crash_signal(WTERMSIG(status)) :
 	    WEXITSTATUS(status) != 0;
 	if (!srv->stopping)
-		log_exit(srv, c, status, served);
+		log_exit(srv, pool_pid(c), s, status);
 	if (s->token != 0)	/* see serialize.c: look again shortly */
 		srv->token_audit_ms = now_ms() + TOKEN_AUDIT_MS;
 	switch (metrics_exit_reason(c, status)) {
@@ -359,11 +294,10 @@ worker_gone(struct pfsd_server *srv, struct child *c, int status)
 		break;
 	}
 	metrics_child_gone(srv, c, status);
-	scoreboard_release(&srv->sb, c->slot);
 	if (srv->stopping)
 		return;
-	if (failed && served == 0 && !c->signalled &&
-	    now_ms() - c->started_ms < EARLY_DEATH_MS) {
+	if (failed && served == 0 && !pool_signalled(c) &&
+	    now_ms() - pool_started_ms(c) < EARLY_DEATH_MS) {
 		backoff(srv);
 		log_warnx("children die at start; next start in %lld ms",
 		    srv->backoff_ms);
@@ -371,10 +305,11 @@ worker_gone(struct pfsd_server *srv, struct child *c, int status)
 		srv->backoff_ms = 0;
 }
 
+/* Per child reaped: O(1) (pool_find, pool_remove). */
 static void
 reap(struct pfsd_server *srv)
 {
-	struct child	*c;
+	struct pool_entry *c;
 	pid_t		 pid;
 	int		 status;
 
@@ -383,30 +318,28 @@ reap(struct pfsd_server *srv)
 			restart_checked(srv, status);
 			continue;
 		}
-		if ((c = find_child(srv, pid)) == NULL) {
+		if ((c = pool_find(pid)) == NULL) {
 			hooks_child_gone(srv, pid, status, 0);
 			continue;
 		}
 		hooks_child_gone(srv, pid, status, 1);
-		if (c->kind == CHILD_WORKER)
+		if (pool_kind(c) == CHILD_WORKER)
 			worker_gone(srv, c, status);
-		else {
-			if (c->kind == CHILD_OLD)	/* counted across HUP */
-				metrics_child_gone(srv, c, status);
-			if (c->slot >= 0)
-				scoreboard_release(&srv->sb, c->slot);
-		}
-		remove_child(srv, c);
+		else if (pool_kind(c) == CHILD_OLD)	/* counted across HUP */
+			metrics_child_gone(srv, c, status);
+		pool_remove(c);
 	}
 }
 
+/* A signal for every child: a walk, as it must be. */
 static void
-signal_all(struct pfsd_server *srv, int sig)
+signal_all(int sig)
 {
-	size_t	i;
+	struct pool_entry	*e;
+	size_t			 it = 0;
 
-	for (i = 0; i < srv->nchildren; i++)
-		kill(srv->children[i].pid, sig);
+	while ((e = pool_next(&it)) != NULL)
+		kill(pool_pid(e), sig);
 }
 
 /*
@@ -584,7 +517,8 @@ drain_spawn(struct pfsd_server *srv)
 static void
 begin_stop(struct pfsd_server *srv, int sig)
 {
-	size_t	i;
+	struct pool_entry	*e;
+	size_t	it = 0;
 	int	held;
 	long	grace = conf_num(srv->conf, OPT_GRACEFUL_TIMEOUT);
 
@@ -604,15 +538,15 @@ begin_stop(struct pfsd_server *srv, int sig)
 		/* 0: no limit -- busy children finish, however long */
 		srv->stop_deadline_ms = grace > 0 ? now_ms() + grace * 1000 :
 		    -1;
-		for (i = 0; i < srv->nchildren; i++)
-			parent_retire(srv, &srv->children[i]);
+		while ((e = pool_next(&it)) != NULL)
+			pool_retire(e);
 		if (held)
 			pause_tcp(srv);
 		drain_spawn(srv);
 	} else {
 		listen_close_all(srv->ls, srv->nls, 0);
 		srv->stop_deadline_ms = now_ms() + TERM_GRACE_MS;
-		signal_all(srv, SIGTERM);
+		signal_all(SIGTERM);
 	}
 }
 
@@ -640,7 +574,7 @@ handle_signal(struct pfsd_server *srv, int sig)
 {
 	if (sigismember(&srv->sigpass, sig) == 1) {
 		log_debug("sig_passthrough: signal %d to the children", sig);
-		signal_all(srv, sig);
+		signal_all(sig);
 	}
 	switch (sig) {
 	case SIGHUP:
@@ -658,12 +592,12 @@ handle_signal(struct pfsd_server *srv, int sig)
 			on_ttin_ttou(srv, sig);
 		break;
 	case SIGUSR1:
-		signal_all(srv, SIGUSR1);	/* before the log says so */
+		signal_all(SIGUSR1);	/* before the log says so */
 		accesslog_reopen();
 		if (log_reopen() == 0)
 			log_msg(PFSD_LOG_NOTICE, "USR1: log file reopened");
 		break;
-	default:	/* CHLD: reaped below; USR2: a child's last request */
+	default:	/* CHLD: reaped below; USR2: pool_note_last() */
 		break;
 	}
 }
@@ -683,59 +617,54 @@ drain_signals(struct pfsd_server *srv)
 static void
 stop_deadline(struct pfsd_server *srv)
 {
-	size_t	i;
+	struct pool_entry	*e;
+	size_t			 it = 0;
 
 	if (!srv->stopping || srv->stop_deadline_ms < 0 ||
 	    now_ms() < srv->stop_deadline_ms)
 		return;
-	for (i = 0; i < srv->nchildren; i++) {
+	while ((e = pool_next(&it)) != NULL) {
 		if (srv->stopping == SIGQUIT)
 			log_warnx("graceful_timeout: killing child %ld",
-			    (long)srv->children[i].pid);
-		kill(srv->children[i].pid, SIGKILL);
+			    (long)pool_pid(e));
+		kill(pool_pid(e), SIGKILL);
 	}
 	srv->stop_deadline_ms = now_ms() + TERM_GRACE_MS;
 }
 
-/* Pipe serialization: put a token back if it died with a child. */
+/*
+ * Pipe serialization: put a token back if it died with a child.  A walk,
+ * but only once after a token holder's death (pipe mode only).
+ */
 static void
 audit_token(struct pfsd_server *srv)
 {
-	size_t	i;
-	int	held = 0;
+	struct pool_entry	*e;
+	struct slot		*s;
+	size_t			 it = 0;
+	int			 held = 0;
 
 	if (srv->token_audit_ms == 0 || now_ms() < srv->token_audit_ms)
 		return;
 	srv->token_audit_ms = 0;
-	for (i = 0; i < srv->nchildren; i++)
-		if (srv->children[i].slot >= 0 &&
-		    srv->children[i].kind != CHILD_OLD &&	/* its own pipe */
-		    srv->sb.slots[srv->children[i].slot].token == TOKEN_HELD)
+	while ((e = pool_next(&it)) != NULL)
+		if ((s = pool_slot(e)) != NULL &&
+		    pool_kind(e) != CHILD_OLD &&	/* its own pipe */
+		    s->token == TOKEN_HELD)
 			held = 1;
 	ser_audit_token(&srv->ser, held);
 }
 
-/* Children that vanished without SIGCHLD (check_for_dead). */
+/* Children that vanished without SIGCHLD: every check_for_dead s. */
 static void
 check_dead(struct pfsd_server *srv)
 {
 	long long	period = conf_num(srv->conf, OPT_CHECK_FOR_DEAD) * 1000;
-	size_t		i;
 
 	if (now_ms() - srv->last_dead_check_ms < period)
 		return;
 	srv->last_dead_check_ms = now_ms();
-	for (i = 0; i < srv->nchildren; i++) {
-		if (kill(srv->children[i].pid, 0) == -1 && errno == ESRCH) {
-			log_warnx("child %ld is gone",
-			    (long)srv->children[i].pid);
-			hooks_child_gone(srv, srv->children[i].pid, -1, 1);
-			if (srv->children[i].slot >= 0)
-				scoreboard_release(&srv->sb,
-				    srv->children[i].slot);
-			remove_child(srv, &srv->children[i--]);
-		}
-	}
+	pool_check_dead(srv);
 }
 
 static void
@@ -749,7 +678,7 @@ run_dequeue_children(struct pfsd_server *srv)
 	    now_ms() - srv->last_dequeue_ms < period * 1000)
 		return;
 	srv->last_dequeue_ms = now_ms();
-	for (have = parent_count(srv, CHILD_DEQUEUE, 0); have < (size_t)max;
+	for (have = pool_count(CHILD_DEQUEUE, 0); have < (size_t)max;
 	    have++)
 		if (spawn(srv, CHILD_DEQUEUE) == -1)
 			break;
@@ -773,7 +702,7 @@ parent_timeout(struct pfsd_server *srv)
 	if (conf_num(srv->conf, OPT_MAX_DEQUEUE) > 0 &&
 	    (q = conf_num(srv->conf, OPT_CHECK_FOR_DEQUEUE)) > 0)
 		due = min_due(due, srv->last_dequeue_ms + q * 1000);
-	if (parent_count(srv, CHILD_WORKER, 1) < (size_t)srv->max_servers &&
+	if (pool_count(CHILD_WORKER, 1) < (size_t)srv->max_servers &&
 	    !srv->stopping)
 		due = min_due(due, srv->next_spawn_ms);
 	if (srv->stopping)
@@ -830,7 +759,7 @@ parent_cleanup(struct pfsd_server *srv)
 
 /*
  * "pfsd: parent gen 3 8/8 children /etc/pfsd/pfsd.conf", rewritten only
- * when what it shows changed (the count is a scan of the children).
+ * when what it shows changed.
  */
 static void
 parent_title(struct pfsd_server *srv)
@@ -843,7 +772,7 @@ parent_title(struct pfsd_server *srv)
 
 	if (!conf_num(srv->conf, OPT_PROCESS_TITLES))
 		return;
-	n = parent_count(srv, CHILD_WORKER, 1);
+	n = pool_count(CHILD_WORKER, 1);
 	if (n == n_shown && srv->max_servers == max_shown &&
 	    srv->stopping == stop_shown)
 		return;
@@ -912,6 +841,7 @@ parent_started(struct pfsd_server *srv)
 int
 parent_main(struct pfsd_server *srv)
 {
+	pool_init(&srv->sb);
 	if (parent_signals(srv) == -1)
 		fatal("signals");
 	srv->start_ms = srv->last_dead_check_ms = srv->last_dequeue_ms =
@@ -919,10 +849,11 @@ parent_main(struct pfsd_server *srv)
 	restart_commit(srv);
 	fill_pool(srv);
 	parent_started(srv);
-	while (!srv->stopping || srv->nchildren > 0 || srv->checker > 0) {
+	while (!srv->stopping || pool_size() > 0 || srv->checker > 0) {
 		parent_title(srv);
 		parent_wait(srv);
 		drain_signals(srv);
+		pool_note_last();	/* before a reap frees slots */
 		reap(srv);
 		fill_pool(srv);
 		run_dequeue_children(srv);

@@ -358,60 +358,62 @@ restart_cancel(struct pfsd_server *srv, const char *why)
 void
 restart_retire_old(struct pfsd_server *srv)
 {
-	struct child	*c;
-	size_t		 i;
+	struct pool_entry	*c;
+	size_t			 it = 0;
 
-	for (i = 0; i < srv->nchildren; i++) {
-		c = &srv->children[i];
-		if (c->kind != CHILD_OLD)
-			continue;
-		parent_retire(srv, c);
-		c->retired_ms = now_ms();
-	}
+	if (pool_count(CHILD_OLD, 0) == 0)
+		return;
+	while ((c = pool_next(&it)) != NULL)
+		if (pool_kind(c) == CHILD_OLD)
+			pool_retire(c);
 }
 
 /* When an old child is due for SIGTERM or SIGKILL; -1 if none is. */
 static long long
-old_due(struct pfsd_server *srv, const struct child *c)
+old_due(struct pfsd_server *srv, const struct pool_entry *c)
 {
 	long long	grace = conf_num(srv->conf, OPT_GRACEFUL_TIMEOUT) * 1000;
 
-	if (c->kind != CHILD_OLD || c->retired_ms == 0)
+	if (pool_kind(c) != CHILD_OLD || pool_retired_ms(c) == 0)
 		return -1;
-	if (c->killed_ms == 0)	/* graceful_timeout 0: no limit */
-		return grace > 0 ? c->retired_ms + grace : -1;
-	return c->killed_ms + OLD_KILL_MS;
+	if (pool_killed_ms(c) == 0)	/* graceful_timeout 0: no limit */
+		return grace > 0 ? pool_retired_ms(c) + grace : -1;
+	return pool_killed_ms(c) + OLD_KILL_MS;
 }
 
-/* When the check must be over or an old child is due; -1 if never. */
+/*
+ * When the check must be over or an old child is due; -1 if never.  A
+ * walk of the children only while old ones are left after a HUP (at
+ * most graceful_timeout), not on every event.
+ */
 long long
 restart_due(struct pfsd_server *srv)
 {
 	long long	due = srv->checker > 0 && !srv->checker_killed ?
 			    srv->checker_deadline_ms : -1, d;
-	size_t		i;
+	struct pool_entry *c;
+	size_t		it = 0;
 
-	for (i = 0; i < srv->nchildren; i++)
-		if ((d = old_due(srv, &srv->children[i])) >= 0 &&
-		    (due < 0 || d < due))
+	if (pool_count(CHILD_OLD, 0) == 0)
+		return due;
+	while ((c = pool_next(&it)) != NULL)
+		if ((d = old_due(srv, c)) >= 0 && (due < 0 || d < due))
 			due = d;
 	return due;
 }
 
 /* "PEER port N for T ms (handler H, generation G)" of an old child. */
 static void
-old_describe(struct pfsd_server *srv, const struct child *c, char *buf,
-    size_t len)
+old_describe(const struct pool_entry *c, char *buf, size_t len)
 {
 	const struct slot	*s;
 	char			 peer[64] = "?";
 	int			 port = 0;
 
-	if (c->slot < 0) {
+	if ((s = pool_slot(c)) == NULL) {
 		snprintf(buf, len, "(no scoreboard slot)");
 		return;
 	}
-	s = &srv->sb.slots[c->slot];
 	if (s->req_start_ms == 0) {
 		snprintf(buf, len, "between requests (handler %.31s, "
 		    "generation %u)", s->handler, s->generation);
@@ -431,21 +433,21 @@ old_describe(struct pfsd_server *srv, const struct child *c, char *buf,
 static void
 old_bound(struct pfsd_server *srv)
 {
-	struct child	*c;
+	struct pool_entry *c;
 	char		 what[256];
 	long long	 d;
-	size_t		 i;
+	size_t		 it = 0;
 
-	for (i = 0; i < srv->nchildren; i++) {
-		c = &srv->children[i];
+	if (pool_count(CHILD_OLD, 0) == 0)
+		return;
+	while ((c = pool_next(&it)) != NULL) {
 		if ((d = old_due(srv, c)) < 0 || now_ms() < d)
 			continue;
-		old_describe(srv, c, what, sizeof(what));
+		old_describe(c, what, sizeof(what));
 		log_msg(PFSD_LOG_WARNING, "graceful_timeout: old child %ld "
-		    "still %s after the HUP; %s", (long)c->pid, what,
-		    c->killed_ms == 0 ? "SIGTERM" : "SIGKILL");
-		kill(c->pid, c->killed_ms == 0 ? SIGTERM : SIGKILL);
-		c->killed_ms = now_ms();
+		    "still %s after the HUP; %s", (long)pool_pid(c), what,
+		    pool_killed_ms(c) == 0 ? "SIGTERM" : "SIGKILL");
+		pool_kill(c, pool_killed_ms(c) == 0 ? SIGTERM : SIGKILL);
 	}
 }
 
@@ -505,17 +507,18 @@ listeners_inheritable(struct pfsd_server *srv, int on)
 }
 
 static char *
-children_list(struct pfsd_server *srv)
+children_list(void)
 {
-	char	*buf, *p;
-	size_t	 i;
+	struct pool_entry	*c;
+	char			*buf, *p;
+	size_t			 it = 0;
 
-	if ((buf = malloc(srv->nchildren * 12 + 1)) == NULL)
+	if ((buf = malloc(pool_size() * 12 + 1)) == NULL)
 		return NULL;
 	*(p = buf) = '\0';
-	for (i = 0; i < srv->nchildren; i++)
-		p += sprintf(p, "%s%ld", i ? "," : "",
-		    (long)srv->children[i].pid);
+	while ((c = pool_next(&it)) != NULL)
+		p += sprintf(p, "%s%ld", p != buf ? "," : "",
+		    (long)pool_pid(c));
 	return buf;
 }
 
@@ -601,8 +604,9 @@ save_conf(struct pfsd_server *srv)
 static void
 exec_failed(struct pfsd_server *srv, sigset_t *old, int conf_fd)
 {
-	char	err[ERRBUF_SIZE];
-	size_t	i;
+	char			 err[ERRBUF_SIZE];
+	struct pool_entry	*c;
+	size_t			 it = 0;
 
 	log_warn("HUP: cannot re-exec %s", srv->exe);
 	set_reload_status(srv, "HUP refused: cannot re-exec %s: %s",
@@ -617,8 +621,8 @@ exec_failed(struct pfsd_server *srv, sigset_t *old, int conf_fd)
 	tls_exec(srv, 0);
 	if (ser_setup(&srv->ser, srv->conf, srv->nls, err, sizeof(err)) == -1)
 		fatalx("HUP: %s", err);
-	for (i = 0; i < srv->nchildren; i++)
-		parent_retire(srv, &srv->children[i]);
+	while ((c = pool_next(&it)) != NULL)
+		pool_retire(c);
 	sigprocmask(SIG_SETMASK, old, NULL);
 }
 
@@ -635,7 +639,7 @@ restart_exec(struct pfsd_server *srv)
 	log_msg(PFSD_LOG_NOTICE, "HUP: restarting in place (generation %u)",
 	    srv->generation + 1);
 	fds = listen_env(srv->ls, srv->nls);
-	children = children_list(srv);
+	children = children_list();
 	if ((conf_fd = save_conf(srv)) != -1 && fds != NULL &&
 	    children != NULL)
 		rc = set_env(srv, fds, children, srv->generation + 1,
@@ -769,24 +773,6 @@ restart_rollback(struct pfsd_server *srv, const char *step,
 	    "%s; stopping", srv->exe, strerror(errno));
 }
 
-/* Slots of old children that are gone (or not ours) are free again. */
-static void
-release_stale_slots(struct pfsd_server *srv)
-{
-	size_t	i, k;
-
-	for (i = 0; i < srv->sb.nslots; i++) {
-		if (srv->sb.slots[i].state == SLOT_FREE &&
-		    srv->sb.slots[i].pid == 0)
-			continue;
-		for (k = 0; k < srv->nchildren; k++)
-			if (srv->children[k].slot == (int)i)
-				break;
-		if (k == srv->nchildren)
-			scoreboard_release(&srv->sb, (int)i);
-	}
-}
-
 /*
  * The new image serves: what the previous one handed over is ours now.
  * The old children are taken into our care (retired by parent_started),
@@ -795,37 +781,9 @@ release_stale_slots(struct pfsd_server *srv)
 void
 restart_commit(struct pfsd_server *srv)
 {
-	const char	*env = rs.old_children;
-	struct child	 gone;
-	char		*end;
-	long		 pid;
-	int		 st;
-
 	history_open(srv, rs.history_fd);	/* the totals, before a reap */
 	rs.history_fd = -1;
-	while (env != NULL && *env != '\0') {
-		pid = strtol(env, &end, 10);
-		if (end == env || pid <= 0)
-			break;
-		/* only our own children: a stale or forged variable must
-		 * not make us signal other processes */
-		memset(&gone, 0, sizeof(gone));
-		gone.pid = (pid_t)pid;
-		gone.slot = scoreboard_find(&srv->sb, (pid_t)pid);
-		gone.kind = CHILD_OLD;
-		switch (waitpid((pid_t)pid, &st, WNOHANG)) {
-		case -1:
-			break;
-		case 0:
-			parent_add_child(srv, (pid_t)pid, gone.slot, CHILD_OLD);
-			break;
-		default:	/* ended since the exec: what it counted stays */
-			metrics_child_gone(srv, &gone, st);
-			break;
-		}
-		env = *end == ',' ? end + 1 : end;
-	}
-	release_stale_slots(srv);
+	pool_adopt(srv, rs.old_children);
 	listen_close_unused();
 	if (rs.status_fd != -1 && rs.status_fd != srv->status_fd)
 		status_drop(rs.status_fd);

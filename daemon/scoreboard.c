@@ -1,8 +1,10 @@
 /*
  * scoreboard.c - one slot per child in anonymous shared memory.  A child
  * writes only its own slot, with plain stores (no locks on the hot path);
- * the parent reads them to pick an idle child for TTOU, to find a lost
- * pipe token, to time requests (request_timeout) and to answer status.
+ * the parent writes a slot only when it hands it out and when it frees
+ * it (through pool.c, docs/DESIGN.md has the table), and reads them to
+ * pick an idle child for TTOU, to find a lost pipe token, to time
+ * requests (request_timeout) and to answer status.
  *
  * The slots live in a memfd, which a HUP hands to the new image: the
  * children of the old generation keep their slots, so request_timeout
@@ -27,13 +29,17 @@ struct sb_tail {
 	unsigned int	magic;
 	unsigned int	slot_size;
 	unsigned int	nslots;
+	/* a bit per slot, set by a child that began its last request,
+	 * cleared by the parent when it counts it out */
+	unsigned long	last[];
 };
 
-/* The slots, then the shared counters. */
+/* The slots, then the shared counters, then the bit map of last requests. */
 static size_t
 map_size(size_t n)
 {
-	return n * sizeof(struct slot) + sizeof(struct sb_tail);
+	return n * sizeof(struct slot) + sizeof(struct sb_tail) +
+	    (n + LAST_BITS - 1) / LAST_BITS * sizeof(unsigned long);
 }
 
 /* Is the inherited fd a scoreboard of this layout? */
@@ -84,19 +90,8 @@ scoreboard_init(struct scoreboard *sb, size_t n, int inherited)
 	tail->slot_size = sizeof(struct slot);
 	tail->nslots = (unsigned int)n;
 	sb->retiring = &tail->retiring;
+	sb->last = tail->last;
 	return 0;
-}
-
-/* Parent: the slot of the (old) child pid, or -1. */
-int
-scoreboard_find(struct scoreboard *sb, pid_t pid)
-{
-	size_t	i;
-
-	for (i = 0; i < sb->nslots; i++)
-		if (sb->slots[i].pid == pid && sb->slots[i].state != SLOT_FREE)
-			return (int)i;
-	return -1;
 }
 
 /* Parent: take a free slot for a child about to be forked; -1 if full. */
@@ -111,7 +106,6 @@ scoreboard_alloc(struct scoreboard *sb)
 		if (sb->slots[i].state == SLOT_FREE && sb->slots[i].pid == 0) {
 			memset(&sb->slots[i], 0, sizeof(sb->slots[i]));
 			sb->slots[i].state = SLOT_STARTING;
-			sb->slots[i].started_ms = now_ms();
 			sb->next = i + 1;
 			return (int)i;
 		}
@@ -135,6 +129,8 @@ scoreboard_release(struct scoreboard *sb, int i)
  * Child: may it retire now?  At most cap children are on their last
  * request at once, so that recycling never takes many children away
  * in the same moment; the others serve one more request and ask again.
+ * One that may sets its bit in last[] for the parent (scoreboard_next_last)
+ * before it sends SIGUSR2.
  */
 int
 scoreboard_may_retire(struct scoreboard *sb, int slot, int cap)
@@ -144,7 +140,24 @@ scoreboard_may_retire(struct scoreboard *sb, int slot, int cap)
 		return 0;
 	}
 	sb->slots[slot].last = 1;
+	__atomic_fetch_or(&sb->last[slot / LAST_BITS],
+	    1UL << (slot % LAST_BITS), __ATOMIC_RELEASE);
 	return 1;
+}
+
+/*
+ * Parent: the slots of word w of the bit map (LAST_BITS slots from
+ * w * LAST_BITS) whose child began its last request since the last call;
+ * a word at a time (65 words for 4160 slots), so that a SIGUSR2 costs no
+ * walk of the children.  The bits are hints: a slot may have been freed
+ * and handed out again since, the caller checks its flag.
+ */
+unsigned long
+scoreboard_take_last(struct scoreboard *sb, size_t w)
+{
+	if (w >= (sb->nslots + LAST_BITS - 1) / LAST_BITS || sb->last[w] == 0)
+		return 0;
+	return __atomic_exchange_n(&sb->last[w], 0, __ATOMIC_ACQUIRE);
 }
 
 /*

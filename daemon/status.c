@@ -183,8 +183,8 @@ json_text(FILE *f, const char *s)
 }
 
 static void
-write_child(FILE *f, const struct child *c, const struct slot *s,
-    long long now, int json, int first)
+write_child(FILE *f, pid_t pid, const struct slot *s, long long now,
+    int json, int first)
 {
 	char		peer[96], agebuf[24];
 	long long	age = s->req_start_ms > 0 ? now - s->req_start_ms : -1;
@@ -196,7 +196,7 @@ write_child(FILE *f, const struct child *c, const struct slot *s,
 		fprintf(f, "%s\n    {\"pid\": %ld, \"generation\": %u, "
 		    "\"state\": \"%s\", \"served\": %lu, "
 		    "\"request_age_ms\": %s, \"peer\": ",
-		    first ? "" : ",", (long)c->pid, s->generation,
+		    first ? "" : ",", (long)pid, s->generation,
 		    state_names[s->state], s->served, agebuf);
 		if (strcmp(peer, "-") == 0)
 			fprintf(f, "null}");
@@ -206,23 +206,28 @@ write_child(FILE *f, const struct child *c, const struct slot *s,
 			fprintf(f, "\"}");
 		}
 	} else
-		fprintf(f, "%-8ld %-10s %8lu %3u %16s %s\n", (long)c->pid,
+		fprintf(f, "%-8ld %-10s %8lu %3u %16s %s\n", (long)pid,
 		    state_names[s->state], s->served, s->generation, agebuf,
 		    peer);
 }
 
+/* Busy and idle workers, and what every child served so far. */
 static void
-count_states(struct pfsd_server *srv, size_t *busy, size_t *idle)
+count_states(size_t *busy, size_t *idle, unsigned long *served)
 {
-	size_t	i;
-	int	st;
+	struct pool_entry	*e;
+	struct slot		*s;
+	size_t			 it = 0;
+	int			 st;
 
 	*busy = *idle = 0;
-	for (i = 0; i < srv->nchildren; i++) {
-		if (srv->children[i].slot < 0 ||
-		    srv->children[i].kind != CHILD_WORKER)
+	while ((e = pool_next(&it)) != NULL) {
+		if ((s = pool_slot(e)) == NULL)
 			continue;
-		st = srv->sb.slots[srv->children[i].slot].state;
+		*served += s->served;
+		if (pool_kind(e) != CHILD_WORKER)
+			continue;
+		st = s->state;
 		*busy += st == SLOT_BUSY;
 		*idle += st == SLOT_IDLE || st == SLOT_ACCEPTING;
 	}
@@ -265,12 +270,8 @@ write_header(struct pfsd_server *srv, FILE *f, long long now, int json)
 {
 	size_t		busy, idle;
 	unsigned long	served = srv->total_served;
-	size_t		i;
 
-	count_states(srv, &busy, &idle);
-	for (i = 0; i < srv->nchildren; i++)
-		if (srv->children[i].slot >= 0)
-			served += srv->sb.slots[srv->children[i].slot].served;
+	count_states(&busy, &idle, &served);
 	if (json) {
 		fprintf(f, "{\n  \"version\": \"%s\", \"pid\": %ld, "
 		    "\"generation\": %u, \"uptime_s\": %lld, "
@@ -279,7 +280,7 @@ write_header(struct pfsd_server *srv, FILE *f, long long now, int json)
 		    "\"served\": %lu, \"last_reload\": \"", PACKAGE_VERSION,
 		    (long)getpid(), srv->generation, process_uptime(),
 		    (now - srv->start_ms) / 1000, srv->max_servers,
-		    srv->nchildren, busy, idle, served);
+		    pool_size(), busy, idle, served);
 		json_text(f, srv->reload_status);
 		fprintf(f, "\",\n  \"slots\": [");
 		return;
@@ -288,7 +289,7 @@ write_header(struct pfsd_server *srv, FILE *f, long long now, int json)
 	    "max_servers %ld children %zu busy %zu idle %zu served %lu\n",
 	    PACKAGE_VERSION, (long)getpid(), srv->generation,
 	    process_uptime(), (now - srv->start_ms) / 1000, srv->max_servers,
-	    srv->nchildren, busy, idle, served);
+	    pool_size(), busy, idle, served);
 	if (srv->reload_status[0] != '\0')
 		fprintf(f, "last reload: %s\n", srv->reload_status);
 	fprintf(f, "%-8s %-10s %8s %3s %16s %s\n", "PID", "STATE", "SERVED",
@@ -302,7 +303,9 @@ status_render(struct pfsd_server *srv, enum status_format format,
 	FILE		*f;
 	char		*buf = NULL;
 	long long	 now = now_ms();
-	size_t		 i;
+	struct pool_entry *e;
+	struct slot	*s;
+	size_t		 it = 0;
 	int		 first = 1, json = format == STATUS_JSON;
 
 	if ((f = open_memstream(&buf, len)) == NULL)
@@ -313,11 +316,10 @@ status_render(struct pfsd_server *srv, enum status_format format,
 		return buf;
 	}
 	write_header(srv, f, now, json);
-	for (i = 0; i < srv->nchildren; i++) {
-		if (srv->children[i].slot < 0)
+	while ((e = pool_next(&it)) != NULL) {
+		if ((s = pool_slot(e)) == NULL)
 			continue;
-		write_child(f, &srv->children[i],
-		    &srv->sb.slots[srv->children[i].slot], now, json, first);
+		write_child(f, pool_pid(e), s, now, json, first);
 		first = 0;
 	}
 	if (json)

@@ -169,7 +169,7 @@ write_summary(const struct pfsd_server *srv, FILE *f, size_t busy)
 	fputs(", handler ", f);
 	html(f, srv->plugin.name != NULL ? srv->plugin.name : "?");
 	fprintf(f, ". max_servers %ld, %zu children, %zu busy. %lu requests "
-	    "ended, %lu errors.%s</p>\n", srv->max_servers, srv->nchildren,
+	    "ended, %lu errors.%s</p>\n", srv->max_servers, pool_size(),
 	    busy, metrics_ended(&m), metrics_errors(&m), srv->stopping ?
 	    " <strong>Stopping.</strong>" : "");
 	fputs("<p class=\"summary\">Page made ", f);
@@ -179,13 +179,13 @@ write_summary(const struct pfsd_server *srv, FILE *f, size_t busy)
 }
 
 static int
-child_state(const struct pfsd_server *srv, const struct child *c)
+child_state(const struct pool_entry *c)
 {
 	int	st;
 
-	if (c->slot < 0)
+	if (pool_slot(c) == NULL)
 		return SLOT_FREE;
-	st = srv->sb.slots[c->slot].state;
+	st = pool_slot(c)->state;
 	return st >= 0 && (size_t)st < nitems(state_class) ? st : SLOT_FREE;
 }
 
@@ -193,21 +193,21 @@ child_state(const struct pfsd_server *srv, const struct child *c)
 static void
 write_grid(const struct pfsd_server *srv, FILE *f)
 {
-	size_t	count[nitems(state_class)], old = 0, i;
-	int	st;
+	size_t			 count[nitems(state_class)], old = 0, i;
+	size_t			 it = 0;
+	const struct pool_entry	*c;
+	int			 st;
 
 	memset(count, 0, sizeof(count));
 	fprintf(f, "<h2>Children</h2>\n<div class=\"grid\" id=\"children\">");
-	for (i = 0; i < srv->nchildren; i++) {
-		const struct child *c = &srv->children[i];
-
-		st = child_state(srv, c);
+	while ((c = pool_next(&it)) != NULL) {
+		st = child_state(c);
 		count[st]++;
-		old += c->kind == CHILD_OLD;
+		old += pool_kind(c) == CHILD_OLD;
 		fprintf(f, "<span class=\"c %s%s\" title=\"pid %ld: %s%s\">"
-		    "</span>", state_class[st], c->kind == CHILD_OLD ? " old" :
-		    "", (long)c->pid, state_class[st], c->kind == CHILD_OLD ?
-		    ", previous generation" : "");
+		    "</span>", state_class[st], pool_kind(c) == CHILD_OLD ?
+		    " old" : "", (long)pool_pid(c), state_class[st],
+		    pool_kind(c) == CHILD_OLD ? ", previous generation" : "");
 	}
 	fputs("</div>\n<ul class=\"legend\" id=\"legend\">", f);
 	for (i = 1; i < nitems(state_class); i++)
@@ -222,8 +222,9 @@ static void
 write_busy(const struct pfsd_server *srv, FILE *f, size_t busy)
 {
 	const struct slot	*s;
+	const struct pool_entry	*c;
 	char			 peer[128];
-	size_t			 i, rows = 0;
+	size_t			 it = 0, rows = 0;
 	int			 port;
 	long long		 now = now_ms();
 
@@ -236,13 +237,13 @@ write_busy(const struct pfsd_server *srv, FILE *f, size_t busy)
 	fputs("<table id=\"busy\">\n<tr><th>pid</th><th>generation</th>"
 	    "<th>peer</th><th>port</th><th>for</th><th>served</th>"
 	    "<th>handler</th></tr>\n", f);
-	for (i = 0; i < srv->nchildren && rows < PAGE_BUSY_ROWS; i++) {
-		if (child_state(srv, &srv->children[i]) != SLOT_BUSY)
+	while (rows < PAGE_BUSY_ROWS && (c = pool_next(&it)) != NULL) {
+		if (child_state(c) != SLOT_BUSY)
 			continue;
-		s = &srv->sb.slots[srv->children[i].slot];
+		s = pool_slot(c);
 		scoreboard_peer(s, peer, sizeof(peer), &port);
 		fprintf(f, "<tr><td class=\"n\">%ld</td><td class=\"n\">%u"
-		    "</td><td>", (long)srv->children[i].pid, s->generation);
+		    "</td><td>", (long)pool_pid(c), s->generation);
 		html(f, peer);
 		fprintf(f, "</td><td class=\"n\">%d</td><td class=\"n\">%lld "
 		    "ms</td><td class=\"n\">%lu</td><td>", port,
@@ -390,10 +391,11 @@ write_reloads(FILE *f)
 void
 statuspage_render(const struct pfsd_server *srv, FILE *f)
 {
-	size_t	busy = 0, i;
+	const struct pool_entry	*c;
+	size_t			 busy = 0, it = 0;
 
-	for (i = 0; i < srv->nchildren; i++)
-		busy += child_state(srv, &srv->children[i]) == SLOT_BUSY;
+	while ((c = pool_next(&it)) != NULL)
+		busy += child_state(c) == SLOT_BUSY;
 	write_head(srv, f);
 	write_summary(srv, f, busy);
 	write_grid(srv, f);

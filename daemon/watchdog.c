@@ -21,59 +21,69 @@ timeout_ms(struct pfsd_server *srv)
 	return conf_num(srv->conf, OPT_REQUEST_TIMEOUT) * 1000;
 }
 
+static long long	next_ms;	/* the next walk */
+
+static long long
+tick_ms(long long t)
+{
+	long long	tick = t / 4 < WATCHDOG_TICK_MS ? t / 4 : WATCHDOG_TICK_MS;
+
+	return tick > 10 ? tick : 10;
+}
+
 /* When the parent must look again; -1 when request_timeout is off. */
 long long
 watchdog_due(struct pfsd_server *srv)
 {
-	long long	t = timeout_ms(srv), tick;
+	long long	t = timeout_ms(srv);
 
 	if (t <= 0)
 		return -1;
-	tick = t / 4 < WATCHDOG_TICK_MS ? t / 4 : WATCHDOG_TICK_MS;
-	return now_ms() + (tick > 10 ? tick : 10);
+	return next_ms > 0 ? next_ms : now_ms() + tick_ms(t);
 }
 
 static void
-expire(struct pfsd_server *srv, struct child *c, struct slot *s,
+expire(struct pfsd_server *srv, struct pool_entry *c, struct slot *s,
     long long now)
 {
-	char	peer[128];
-	int	port;
+	char		peer[128];
+	int		port;
+	long long	killed = pool_killed_ms(c);
 
-	if (c->killed_ms == 0) {
+	if (killed == 0) {
 		scoreboard_peer(s, peer, sizeof(peer), &port);
 		log_msg(PFSD_LOG_ERR, "request_timeout: child %ld has served "
 		    "%s port %d for %lld ms (handler %s); stopping it",
-		    (long)c->pid, peer, port, now - s->req_start_ms,
+		    (long)pool_pid(c), peer, port, now - s->req_start_ms,
 		    srv->plugin.name);
-		c->killed_ms = now;
-		c->signalled = 1;
-		kill(c->pid, SIGTERM);
-	} else if (now - c->killed_ms > WATCHDOG_GRACE_MS) {
+		pool_kill(c, SIGTERM);
+	} else if (now - killed > WATCHDOG_GRACE_MS) {
 		log_msg(PFSD_LOG_ERR, "request_timeout: child %ld ignored "
-		    "SIGTERM; killing it", (long)c->pid);
-		kill(c->pid, SIGKILL);
-		c->killed_ms = now;
+		    "SIGTERM; killing it", (long)pool_pid(c));
+		pool_kill(c, SIGKILL);
 	}
 }
 
-/* End the requests that ran out of time. */
+/*
+ * End the requests that ran out of time: a walk of the children, once a
+ * tick (not on every event the parent wakes up for).
+ */
 void
 watchdog(struct pfsd_server *srv)
 {
 	long long	 t = timeout_ms(srv), now, start;
-	struct child	*c;
-	size_t		 i;
+	struct pool_entry *c;
+	struct slot	*s;
+	size_t		 it = 0;
 
-	if (t <= 0)
+	if (t <= 0 || (now = now_ms()) < next_ms)
 		return;
-	now = now_ms();
-	for (i = 0; i < srv->nchildren; i++) {
-		c = &srv->children[i];
-		if (c->kind == CHILD_DEQUEUE || c->slot < 0)
+	next_ms = now + tick_ms(t);
+	while ((c = pool_next(&it)) != NULL) {
+		if (pool_kind(c) == CHILD_DEQUEUE || (s = pool_slot(c)) == NULL)
 			continue;
-		start = srv->sb.slots[c->slot].req_start_ms;
+		start = s->req_start_ms;
 		if (start > 0 && now - start > t)
-			expire(srv, c, &srv->sb.slots[c->slot], now);
+			expire(srv, c, s, now);
 	}
 }

@@ -21,7 +21,7 @@
 	X(engine) X(parent) X(watchdog) X(status) X(serialize) \
 	X(daemon) X(restart) X(docs) X(faults) X(install) X(compat) \
 	X(hostile) X(proxy) X(options) X(metrics) X(http) X(tls) \
-	X(messages) X(statuspage)
+	X(messages) X(statuspage) X(pool)
 
 #define DECLARE(n) Suite *n##_suite(void);
 SUITES(DECLARE)
