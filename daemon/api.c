@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct pfsd_server *pfsd_current;
-
 void
 pfsd_log(int level, const char *fmt, ...)
 {

@@ -161,21 +161,6 @@ child_signals(struct pfsd_server *srv)
 		ch.retire = 1;
 }
 
-static int
-make_memfd(const char *name)
-{
-#ifdef HAVE_MEMFD_CREATE
-	return memfd_create(name, MFD_CLOEXEC);
-#else
-	char	path[] = "/tmp/pfsd.dgram.XXXXXX";
-	int	fd = mkostemp(path, O_CLOEXEC);
-
-	if (fd != -1)
-		unlink(path);
-	return fd;
-#endif
-}
-
 /* Per-child resources: /dev/null, lock, UDP buffers, poll set. */
 static int
 child_resources(struct pfsd_server *srv, char *err, size_t errlen)
@@ -196,8 +181,9 @@ child_resources(struct pfsd_server *srv, char *err, size_t errlen)
 		return -1;
 	for (i = 0; i < srv->nls; i++)
 		udp += srv->ls[i].proto == PFSD_PROTO_UDP;
-	if (udp > 0 && ((srv->memfd_in = make_memfd("pfsd-in")) == -1 ||
-	    (srv->memfd_out = make_memfd("pfsd-out")) == -1 ||
+	if (udp > 0 && ((srv->memfd_in = memfd_create("pfsd-in",
+	    MFD_CLOEXEC)) == -1 || (srv->memfd_out = memfd_create("pfsd-out",
+	    MFD_CLOEXEC)) == -1 ||
 	    (ch.dgram = malloc(DGRAM_MAX)) == NULL)) {
 		snprintf(err, errlen, "datagram buffers: %s", strerror(errno));
 		return -1;

@@ -729,7 +729,6 @@ struct pfsd_request {
 };
 
 /* api.c */
-extern struct pfsd_server *pfsd_current;
 struct addrinfo;
 /* the resolver as api.c calls it; tests replace it to fake DNS */
 extern int	(*api_getnameinfo_fn)(const struct sockaddr *, socklen_t,

@@ -359,7 +359,6 @@ server_init(struct pfsd_server *srv)
 	srv->sigpipe[0] = srv->sigpipe[1] = -1;
 	srv->ser.lock_fd = srv->ser.semid = srv->ser.ep_fd = -1;
 	srv->ser.pipe_r = srv->ser.pipe_w = -1;
-	pfsd_current = srv;
 }
 
 int

@@ -81,10 +81,8 @@ anon_lock_file(void)
 	char		 buf[4096];
 	int		 fd;
 
-#ifdef HAVE_MEMFD_CREATE
 	if ((fd = memfd_create("pfsd-lock", MFD_CLOEXEC)) != -1)
 		return fd;
-#endif
 	if ((tmp = getenv("TMPDIR")) == NULL || *tmp != '/')
 		tmp = "/tmp";
 #ifdef O_TMPFILE
