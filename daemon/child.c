@@ -30,7 +30,6 @@
 #include <sys/prctl.h>
 #endif
 
-#define CHILD_EXIT_INIT		3	/* child_init failed: back off */
 #define DGRAM_MAX		65536
 
 static struct {

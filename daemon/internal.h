@@ -773,6 +773,7 @@ int		 status_client(struct conf *, enum status_format);
 void		 status_default_conf(struct conf *);
 
 /* child.c */
+#define CHILD_EXIT_INIT		3	/* could not start: see parent.c */
 __attribute__((noreturn))
 void		 child_main(struct pfsd_server *, int);
 __attribute__((noreturn))

@@ -266,17 +266,37 @@ crash_signal(int sig)
 	    sig == SIGILL || sig == SIGFPE || sig == SIGSYS;
 }
 
-/* A worker ended: account for it, back off when it died young. */
+/*
+ * Did the child fail to start?  It exits CHILD_EXIT_INIT when its
+ * child_init_hook (or a resource of its own) failed, before it ever
+ * waited for a client: its slot still says STARTING.
+ */
+static int
+init_failed(const struct slot *s, int status)
+{
+	return WIFEXITED(status) && WEXITSTATUS(status) == CHILD_EXIT_INIT &&
+	    s->state == SLOT_STARTING;
+}
+
+/*
+ * A worker ended: account for it, back off when it died young.  One that
+ * failed to start backs off however long its child_init_hook took (a
+ * database that times out after 5 s must not be asked again by every
+ * child every 5 s); pfsd does not stop, unlike gunicorn: the children
+ * that did start go on serving, and once the cause is gone (the delay
+ * is at most BACKOFF_MAX_MS) the pool fills again by itself.
+ */
 static void
 worker_gone(struct pfsd_server *srv, struct pool_entry *c, int status)
 {
 	struct slot	*s = pool_slot(c);
 	unsigned long	 served = s->served;
-	int		 failed;
+	int		 failed, init;
 
 	failed = WIFSIGNALED(status) ? crash_signal(WTERMSIG(status)) :
 	    WEXITSTATUS(status) != 0;
-	if (!srv->stopping)
+	init = !srv->stopping && init_failed(s, status);
+	if (!srv->stopping && !init)
 		log_exit(srv, pool_pid(c), s, status);
 	if (s->token != 0)	/* see serialize.c: look again shortly */
 		srv->token_audit_ms = now_ms() + TOKEN_AUDIT_MS;
@@ -296,7 +316,12 @@ worker_gone(struct pfsd_server *srv, struct pool_entry *c, int status)
 	metrics_child_gone(srv, c, status);
 	if (srv->stopping)
 		return;
-	if (failed && served == 0 && !pool_signalled(c) &&
+	if (init) {
+		backoff(srv);
+		log_msg(PFSD_LOG_ERR, "child %ld failed to start (handler %s, "
+		    "generation %u); next start in %lld ms", (long)pool_pid(c),
+		    srv->plugin.name, s->generation, srv->backoff_ms);
+	} else if (failed && served == 0 && !pool_signalled(c) &&
 	    now_ms() - pool_started_ms(c) < EARLY_DEATH_MS) {
 		backoff(srv);
 		log_warnx("children die at start; next start in %lld ms",
