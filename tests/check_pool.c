@@ -206,7 +206,7 @@ START_TEST(test_slow_failing_init_backs_off)
 		usleep(100000);
 	ck_assert_str_eq(buf, "ok\n");
 	ck_assert_int_eq(h_wait_children(p.pid, 2, 10000), 0);
-	ck_assert_int_ge(inits(log), 6);
+	ck_assert_int_ge(inits(log), 3);	/* failed twice, then started */
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
