@@ -102,7 +102,6 @@ START_TEST(test_pidfile_refuses_second_instance)
 	struct hproc	 p;
 	char		 out[4096], portarg[64], pidarg[600], msg[128];
 	const char	*av[] = { "--handler=echo", portarg, pidarg, NULL };
-	int		 status;
 
 	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d",
 	    h_free_port());
@@ -112,8 +111,7 @@ START_TEST(test_pidfile_refuses_second_instance)
 	ck_assert_int_eq(read_pid(h_path("pfsd.pid")), p.pid);
 	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d",
 	    h_free_port());
-	status = h_run(av, out, sizeof(out));
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 69);
+	h_run_exit(av, 69, out, sizeof(out));
 	snprintf(msg, sizeof(msg), "pfsd is already running as pid %d",
 	    (int)p.pid);
 	ck_assert_msg(strstr(out, msg) != NULL, "%s", out);
@@ -159,23 +157,20 @@ START_TEST(test_pidfile_hardlink_and_fifo_refused)
 {
 	char		 out[4096], portarg[64], pidarg[600];
 	const char	*av[] = { "--handler=echo", portarg, pidarg, NULL };
-	int		 status;
 
 	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d",
 	    h_free_port());
 	h_write("victim", "keep me\n");
 	ck_assert_int_eq(link(h_path("victim"), h_path("link.pid")), 0);
 	snprintf(pidarg, sizeof(pidarg), "--pid_file=%s", h_path("link.pid"));
-	status = h_run(av, out, sizeof(out));
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 69);
+	h_run_exit(av, 69, out, sizeof(out));
 	ck_assert_msg(strstr(out, "link.pid: not a regular file with a single "
 	    "link; refusing to write to it") != NULL, "%s", out);
 	h_assert_untouched(h_path("victim"), "keep me\n");
 
 	ck_assert_int_eq(mkfifo(h_path("fifo.pid"), 0600), 0);
 	snprintf(pidarg, sizeof(pidarg), "--pid_file=%s", h_path("fifo.pid"));
-	status = h_run(av, out, sizeof(out));
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 69);
+	h_run_exit(av, 69, out, sizeof(out));
 	ck_assert_msg(strstr(out, "fifo.pid: No such device or address") !=
 	    NULL, "%s", out);
 }
@@ -187,15 +182,13 @@ START_TEST(test_log_file_hardlink_refused)
 	char		 out[4096], portarg[64], logarg[600], want[700];
 	const char	*av[] = { "--handler=echo", portarg, logarg,
 			    "--user=nobody", NULL };
-	int		 status;
 
 	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d",
 	    h_free_port());
 	h_write("victim", "keep me\n");
 	ck_assert_int_eq(link(h_path("victim"), h_path("pfsd.log")), 0);
 	snprintf(logarg, sizeof(logarg), "--log_file=%s", h_path("pfsd.log"));
-	status = h_run(av, out, sizeof(out));
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 69);
+	h_run_exit(av, 69, out, sizeof(out));
 	snprintf(want, sizeof(want), "command line: log_file: %s: cannot open "
 	    "log file: it has "
 	    "2 hard links; refusing to write to it\n", h_path("pfsd.log"));
@@ -805,16 +798,12 @@ START_TEST(test_exit_codes)
 	const char	*bad[] = { "--handler=echo", "--max_servers=x", NULL };
 	const char	*nohandler[] = { "--handler=/nonexistent.so", NULL };
 	const char	*ok[] = { "--handler=echo", "-t", NULL };
-	int		 status;
 
-	status = h_run(bad, out, sizeof(out));
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 78);
-	status = h_run(nohandler, out, sizeof(out));
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 78);
+	h_run_exit(bad, 78, out, sizeof(out));
+	h_run_exit(nohandler, 78, out, sizeof(out));
 	ck_assert_msg(strstr(out, "command line: handler: cannot load "
 	    "/nonexistent.so") != NULL, "%s", out);
-	status = h_run(ok, out, sizeof(out));
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	h_run_exit(ok, 0, out, sizeof(out));
 	ck_assert_str_eq(out, "pfsd: configuration ok\n");
 }
 END_TEST

@@ -188,8 +188,7 @@ START_TEST(test_log_file_fifo_refused)
 	snprintf(carg, sizeof(carg), "%s", conf_file("x.conf", conf));
 	snprintf(want, sizeof(want), "%s:3: log_file: %s is a FIFO", carg,
 	    h_path("fifo.log"));
-	status = h_run(t_av, out, sizeof(out));
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 78);
+	h_run_exit(t_av, 78, out, sizeof(out));
 	ck_assert_msg(strstr(out, want) != NULL, "%s", out);
 
 	ck_assert_int_eq(h_start(&p, av), 0);

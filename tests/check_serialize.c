@@ -293,14 +293,12 @@ START_TEST(test_lock_file_hardlink_refused)
 	char		 out[4096], la[640], port[64], want[700];
 	const char	*av[] = { "--handler=echo", port, "--serialize=flock",
 			    la, "--user=nobody", NULL };
-	int		 status;
 
 	snprintf(port, sizeof(port), "--port=127.0.0.1:%d", h_free_port());
 	h_write("victim", "keep me\n");
 	ck_assert_int_eq(link(h_path("victim"), h_path("the.lock")), 0);
 	snprintf(la, sizeof(la), "--lock_file=%s", h_path("the.lock"));
-	status = h_run(av, out, sizeof(out));
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 69);
+	h_run_exit(av, 69, out, sizeof(out));
 	snprintf(want, sizeof(want), "lock_file: %s is not a regular file "
 	    "with a single link; refusing to use it", h_path("the.lock"));
 	ck_assert_msg(strstr(out, want) != NULL, "%s", out);

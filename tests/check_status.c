@@ -31,7 +31,7 @@ START_TEST(test_status_served_count)
 			    "--max_requests=2", sock, NULL };
 	const char	*st[] = { "status", sock, NULL };
 	const char	*js[] = { "status", "--json", sock, NULL };
-	int		 i, status;
+	int		 i;
 
 	snprintf(sock, sizeof(sock), "--status_socket=%s",
 	    h_path("status.sock"));
@@ -39,11 +39,9 @@ START_TEST(test_status_served_count)
 	for (i = 0; i < 7; i++)
 		ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", buf,
 		    sizeof(buf)), 2);
-	status = h_run(st, out, sizeof(out));
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	h_run_exit(st, 0, out, sizeof(out));
 	ck_assert_msg(strstr(out, " served 7\n") != NULL, "%s", out);
-	status = h_run(js, out, sizeof(out));
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	h_run_exit(js, 0, out, sizeof(out));
 	ck_assert_msg(strstr(out, "\"served\": 7,") != NULL, "%s", out);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 	ck_assert_int_eq(h_wait_log(&p, "stopped (7 requests served)", 10), 0);
@@ -80,8 +78,7 @@ START_TEST(test_status_text_and_json)
 	    != NULL, "%s", out);
 	ck_assert_ptr_nonnull(strstr(out, "PID      STATE"));
 	ck_assert_ptr_nonnull(strstr(out, " 127.0.0.1:"));
-	status = h_run(js, out, sizeof(out));
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	h_run_exit(js, 0, out, sizeof(out));
 	ck_assert_ptr_nonnull(strstr(out, "\"max_servers\": 3"));
 	ck_assert_ptr_nonnull(s = strstr(out, "\"slots\": ["));
 	for (n = 0; (s = strstr(s + 1, "\"pid\": ")) != NULL; n++)
@@ -98,11 +95,9 @@ START_TEST(test_status_without_socket)
 {
 	char		 out[1024];
 	const char	*av[] = { "status", NULL };
-	int		 status;
 
 	unsetenv("PFSD_CONF");
-	status = h_run(av, out, sizeof(out));
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 78);
+	h_run_exit(av, 78, out, sizeof(out));
 	ck_assert_str_eq(out, "pfsd status: status_socket is not set in the "
 	    "configuration (give -c FILE, set PFSD_CONF, or "
 	    "--status_socket=PATH)\n");
@@ -160,15 +155,13 @@ START_TEST(test_status_socket_file_refused)
 	const char	*av[] = { "--handler=echo", portarg, sock, NULL };
 	struct stat	 st;
 	mode_t		 mask;
-	int		 status;
 
 	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d",
 	    h_free_port());
 	h_write("not-a-socket", "keep me\n");
 	snprintf(sock, sizeof(sock), "--status_socket=%s",
 	    h_path("not-a-socket"));
-	status = h_run(av, out, sizeof(out));
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 69);
+	h_run_exit(av, 69, out, sizeof(out));
 	snprintf(want, sizeof(want), "status_socket %s: exists and is not a "
 	    "socket", h_path("not-a-socket"));
 	ck_assert_msg(strstr(out, want) != NULL, "%s", out);
