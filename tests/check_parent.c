@@ -434,6 +434,47 @@ START_TEST(test_fork_failure_backoff)
 }
 END_TEST
 
+/*
+ * A child whose child_init_hook fails after a long wait (a dependency
+ * that is down and times out, 1.1 s here) is restarted after a growing
+ * delay all the same, not at once: the parent says so and how long it
+ * waits.  pfsd goes on running; once the dependency is back, the pool
+ * fills and serves.
+ */
+START_TEST(test_slow_failing_init_backs_off)
+{
+	struct hproc	 p;
+	char		 logarg[600], failarg[600], buf[64];
+	const char	*log = h_path("init.log"), *fail = h_path("down");
+	const char *const av[] = { "--max_servers=2", "--init_ms=1100",
+			    logarg, failarg, NULL };
+	long long	 end;
+
+	snprintf(logarg, sizeof(logarg), "--init_log=%s", log);
+	snprintf(failarg, sizeof(failarg), "--fail_file=%s", fail);
+	h_write("down", "\n");
+	port = h_serve(&p, TPLUGIN("slow_init"), av);
+	ck_assert_msg(h_wait_log(&p, "failed to start (handler slow_init, "
+	    "generation ", 10000) == 0 &&
+	    h_wait_log(&p, "; next start in 100 ms", 1000) == 0,
+	    "no backoff for a child that failed to start; log:\n%s",
+	    h_read_file(p.log));
+	ck_assert_int_eq(h_wait_log(&p, "; next start in 200 ms", 10000), 0);
+	ck_assert(!h_log_has(&p, "exited with status 3"));
+	ck_assert_int_eq(h_alive(p.pid), 1);
+	unlink(fail);
+	/* the next starts succeed (the delay is 400 ms at most by now) */
+	for (end = h_now_ms() + 15000; h_now_ms() < end &&
+	    h_talk("127.0.0.1", port, "x\n", buf, sizeof(buf)) != 3;)
+		usleep(100000);
+	ck_assert_str_eq(buf, "ok\n");
+	ck_assert_int_eq(h_wait_children(p.pid, 2, 10000), 0);
+	/* failed twice, then started */
+	ck_assert_int_ge(h_file_count(log, "init "), 3);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
 START_TEST(test_dequeue_runs)
 {
 	struct hproc	 p;
@@ -642,6 +683,7 @@ parent_suite(void)
 	tcase_add_test(tc, test_crashing_handler_pool_survives);
 	tcase_add_test(tc, test_failing_init_backs_off);
 	tcase_add_test(tc, test_fork_failure_backoff);
+	tcase_add_test(tc, test_slow_failing_init_backs_off);
 	tcase_add_test(tc, test_dequeue_runs);
 	tcase_add_test(tc, test_ttin_ttou);
 	tcase_add_test(tc, test_ttou_spares_busy_child);

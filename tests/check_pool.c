@@ -1,7 +1,7 @@
 /*
  * check_pool.c - the parent's records of its children (daemon/pool.c):
- * finding, counting and walking them as the pool grows and shrinks, and
- * what the parent does when a child cannot start.
+ * finding, counting and walking them as the pool grows and shrinks.
+ * (What the parent does when a child cannot start: check_parent.c.)
  */
 #include <sys/wait.h>
 #include <signal.h>
@@ -145,72 +145,6 @@ START_TEST(test_pool_counts_last_requests)
 }
 END_TEST
 
-static long long
-mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Lines of the slow_init handler's log so far. */
-static int
-inits(const char *log)
-{
-	char	*s = h_read_file(log), *p;
-	int	 n = 0;
-
-	for (p = s; p != NULL && (p = strstr(p, "init ")) != NULL; p++)
-		n++;
-	free(s);
-	return n;
-}
-
-/*
- * A child whose child_init_hook fails after a long wait (a dependency
- * that is down and times out, 1.1 s here) is restarted after a growing
- * delay all the same, not at once: the parent says so and how long it
- * waits.  pfsd goes on running; once the dependency is back, the pool
- * fills and serves.
- */
-START_TEST(test_slow_failing_init_backs_off)
-{
-	struct hproc	 p;
-	char		 portarg[64], logarg[600], failarg[600], buf[64];
-	const char	*log = h_path("init.log"), *fail = h_path("down");
-	const char *const av[] = { "--handler=" TPLUGIN("slow_init"),
-			    portarg, "--max_servers=2", "--init_ms=1100",
-			    logarg, failarg, NULL };
-	int		 port = h_free_port();
-	long long	 end;
-
-	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
-	snprintf(logarg, sizeof(logarg), "--init_log=%s", log);
-	snprintf(failarg, sizeof(failarg), "--fail_file=%s", fail);
-	h_write("down", "\n");
-	ck_assert_int_eq(h_start(&p, av), 0);
-	ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
-	ck_assert_msg(h_wait_log(&p, "failed to start (handler slow_init, "
-	    "generation ", 10000) == 0 &&
-	    h_wait_log(&p, "; next start in 100 ms", 1000) == 0,
-	    "no backoff for a child that failed to start; log:\n%s",
-	    h_read_file(p.log));
-	ck_assert_int_eq(h_wait_log(&p, "; next start in 200 ms", 10000), 0);
-	ck_assert(!h_log_has(&p, "exited with status 3"));
-	ck_assert_int_eq(h_alive(p.pid), 1);
-	unlink(fail);
-	/* the next starts succeed (the delay is 400 ms at most by now) */
-	for (end = mono_ms() + 15000; mono_ms() < end &&
-	    h_talk("127.0.0.1", port, "x\n", buf, sizeof(buf)) != 3;)
-		usleep(100000);
-	ck_assert_str_eq(buf, "ok\n");
-	ck_assert_int_eq(h_wait_children(p.pid, 2, 10000), 0);
-	ck_assert_int_ge(inits(log), 3);	/* failed twice, then started */
-	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
-}
-END_TEST
-
 Suite	*pool_suite(void);
 
 Suite *
@@ -222,7 +156,6 @@ pool_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_pool_find_remove_many);
 	tcase_add_test(tc, test_pool_counts_last_requests);
-	tcase_add_test(tc, test_slow_failing_init_backs_off);
 	suite_add_tcase(s, tc);
 	return s;
 }
