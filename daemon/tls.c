@@ -561,6 +561,12 @@ tls_ctx(struct tls_where *w)
 	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
 	SSL_CTX_set_timeout(ctx, 2 * tls_lifetime);
 	/*
+	 * TLS 1.3: one ticket per handshake, not OpenSSL's two; a client
+	 * resumes with it and gets a new one each time.  The second cost a
+	 * session encoded, encrypted and sent on every full handshake.
+	 */
+	SSL_CTX_set_num_tickets(ctx, 1);
+	/*
 	 * ssl_ktls auto: OpenSSL hands the keys to the kernel if it can;
 	 * asked only where the kernel has the ULP, else every connection
 	 * would try it in vain.
