@@ -241,15 +241,12 @@ sh(char *out, size_t len, const char *fmt, ...)
 static void
 start_metrics(struct hproc *p, int port, int mport)
 {
-	char		 portarg[64], marg[64];
-	const char	*av[] = { "--handler", TPLUGIN("hooks"), portarg, marg,
-			    "--max_servers=2", NULL };
+	char			 marg[64];
+	const char *const	 av[] = { marg, "--max_servers=2", NULL };
+	const struct hopts	 o = { .port = port };
 
-	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
 	snprintf(marg, sizeof(marg), "--metrics_listen=127.0.0.1:%d", mport);
-	ck_assert_int_eq(h_start(p, av), 0);
-	ck_assert_msg(h_wait_ready(p, READY_MS) == 0, "%s",
-	    h_read_file(p->log));
+	h_serve_opts(p, TPLUGIN("hooks"), av, &o);
 }
 
 /*
@@ -384,18 +381,15 @@ END_TEST
 static void
 start_logged(struct hproc *p, int port, const char *format)
 {
-	char		 portarg[64], logarg[600], fmtarg[64];
-	const char	*av[] = { "--handler", TPLUGIN("hooks"), portarg, logarg,
-			    fmtarg, "--max_servers=2", "--cidr_deny=127.0.0.2",
-			    NULL };
+	char			 logarg[600], fmtarg[64];
+	const char *const	 av[] = { logarg, fmtarg, "--max_servers=2",
+				    "--cidr_deny=127.0.0.2", NULL };
+	const struct hopts	 o = { .port = port };
 
-	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
 	snprintf(logarg, sizeof(logarg), "--access_log=%s",
 	    h_path("access.log"));
 	snprintf(fmtarg, sizeof(fmtarg), "--access_log_format=%s", format);
-	ck_assert_int_eq(h_start(p, av), 0);
-	ck_assert_msg(h_wait_ready(p, READY_MS) == 0, "%s",
-	    h_read_file(p->log));
+	h_serve_opts(p, TPLUGIN("hooks"), av, &o);
 }
 
 /* Wait until the file at path has n lines; its text. */

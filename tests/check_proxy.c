@@ -637,18 +637,15 @@ static void
 start_backend(struct hproc *p, int bport, const char *mode,
     const char *logname)
 {
-	char		 portarg[64], logarg[600], modearg[64];
-	const char	*av[] = { "--handler", TPLUGIN("peer"), portarg,
-			    "--max_servers=4", modearg,
-			    "--graceful_timeout=5", logarg, "--log_level=3",
-			    NULL };
+	char			 logarg[600], modearg[64];
+	const char *const	 av[] = { "--max_servers=4", modearg,
+				    "--graceful_timeout=5", logarg,
+				    "--log_level=3", NULL };
+	const struct hopts	 o = { .port = bport };
 
-	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", bport);
 	snprintf(modearg, sizeof(modearg), "--proxy_protocol=%s", mode);
 	snprintf(logarg, sizeof(logarg), "--log_file=%s", h_path(logname));
-	ck_assert_int_eq(h_start(p, av), 0);
-	ck_assert_msg(h_wait_ready(p, READY_MS) == 0, "backend not ready:\n%s",
-	    h_read_file(p->log));
+	h_serve_opts(p, TPLUGIN("peer"), av, &o);
 }
 
 /* One command on HAProxy's admin socket; it answers an empty line. */

@@ -37,31 +37,29 @@ Suite	*statuspage_suite(void);
 
 static int	port, mport;
 
+/* pfsd.conf's body: the hooks handler, 3 children, metrics_listen. */
+static const char *
+conf_body(const char *extra)
+{
+	static char	body[600];
+
+	snprintf(body, sizeof(body), "handler %s\nmax_servers 3\n"
+	    "metrics_listen 127.0.0.1:%d\ncidr_deny 127.0.0.2\n%s",
+	    TPLUGIN("hooks"), mport, extra);
+	return body;
+}
+
 static void
 write_conf(const char *extra)
 {
-	char	tmp[600];
-
-	snprintf(tmp, sizeof(tmp), "%s", h_write("pfsd.conf.new",
-	    "handler %s\nmax_servers 3\nport 127.0.0.1:%d\n"
-	    "metrics_listen 127.0.0.1:%d\ncidr_deny 127.0.0.2\n%s",
-	    TPLUGIN("hooks"), port, mport, extra));
-	ck_assert_int_eq(rename(tmp, h_path("pfsd.conf")), 0);
+	h_write_conf(port, conf_body(extra));
 }
 
 static void
 start(struct hproc *p)
 {
-	static char	 conf[600];
-	const char	*av[] = { "-c", conf, NULL };
-
-	port = h_free_port();
 	mport = h_free_port();
-	write_conf("");
-	snprintf(conf, sizeof(conf), "%s", h_path("pfsd.conf"));
-	ck_assert_int_eq(h_start(p, av), 0);
-	ck_assert_msg(h_wait_ready(p, READY_MS) == 0, "%s",
-	    h_read_file(p->log));
+	port = h_serve_conf(p, conf_body(""));
 	ck_assert_int_eq(h_wait_children(p->pid, 3, 5000), 0);
 }
 

@@ -463,7 +463,8 @@ h_serve_opts(struct hproc *p, const char *handler, const char *const *extra,
 	const char	*av[64];
 	char		 portarg[64];
 	size_t		 n = 0;
-	int		 port = h_free_port();
+	int		 port = o != NULL && o->port > 0 ? o->port :
+			    h_free_port();
 
 	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d%s%s", port,
 	    o != NULL && o->proto != NULL ? "/" : "",

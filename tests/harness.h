@@ -52,13 +52,15 @@ struct hopts {
 	long	 soft, hard;		/* -1: unlimited */
 	int	 ready_ms;		/* h_serve*: how long; 0: H_READY_MS */
 	const char *proto;		/* h_serve*: "udp"; NULL: TCP */
+	int	 port;			/* h_serve*: this port; 0: a free one */
 	void	(*forked)(pid_t);	/* h_serve*: run once pfsd is forked */
 };
 int	 h_start_opts(struct hproc *, const char *const *argv,
 	    const struct hopts *);
 
 /*
- * Start pfsd on a free loopback TCP port (p->port, also returned) with
+ * Start pfsd on a free loopback TCP port (p->port, also returned; or
+ * hopts.port) with
  * --handler handler (none when NULL) and the extra arguments, and wait
  * for READY=1.  A failure fails the test, showing the end of pfsd's log.
  */
