@@ -1,6 +1,8 @@
 /*
  * daemonize.c - running as a daemon: background with a readiness pipe,
- * the pid file, dropping privileges, and sd_notify for systemd.
+ * letting go of the caller's terminal, chroot (and the janitor that
+ * cleans up outside it), dropping privileges.  The pid file is
+ * pidfile.c's, sd_notify notify.c's.
  */
 #include "internal.h"
 
@@ -80,122 +82,6 @@ daemon_ready(struct pfsd_server *srv)
 	(void)!write(srv->ready_fd, "R", 1);
 	close(srv->ready_fd);
 	srv->ready_fd = -1;
-}
-
-static int
-proc_is_pfsd(pid_t pid)
-{
-	char	path[64], comm[64] = "";
-	FILE	*f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/comm", (long)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return 1;	/* cannot tell: assume it is */
-	if (fgets(comm, sizeof(comm), f) == NULL)
-		comm[0] = '\0';
-	fclose(f);
-	return strncmp(comm, "pfsd", 4) == 0;
-}
-
-/*
- * Refuse to start while the pid file names a live pfsd; a stale or
- * empty one is fine (it will be replaced).  Symlinks are not followed,
- * and a FIFO does not block.
- */
-int
-pidfile_check(const char *path, char *err, size_t errlen)
-{
-	char	buf[32];
-	ssize_t	n;
-	long	pid;
-	int	fd;
-
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "pid_file %s: %s", path, errno == ELOOP ?
-		    "is a symbolic link; refusing to follow it" :
-		    strerror(errno));
-		return -1;
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	pid = strtol(buf, NULL, 10);
-	if (pid <= 0 || pid == (long)getpid())
-		return 0;
-	if ((kill((pid_t)pid, 0) == 0 || errno == EPERM) &&
-	    proc_is_pfsd((pid_t)pid)) {
-		snprintf(err, errlen, "pid_file %s: pfsd is already running "
-		    "as pid %ld", path, pid);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Write our pid.  Not through a symbolic link, and truncate only a
- * regular file with no other hard link (O_NONBLOCK: a FIFO planted there
- * does not hang the start), so that whoever can write the directory
- * cannot make pfsd, root at this point, overwrite another file.
- */
-int
-pidfile_write(const char *path, char *err, size_t errlen)
-{
-	struct stat	st;
-	char		buf[32];
-	int		fd, n;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC, 0644);
-	if (fd == -1) {
-		snprintf(err, errlen, "pid_file %s: %s", path, errno == ELOOP ?
-		    "is a symbolic link; refusing to follow it" :
-		    strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_nlink != 1) {
-		snprintf(err, errlen, "pid_file %s: not a regular file with "
-		    "a single link; refusing to write to it", path);
-		close(fd);
-		return -1;
-	}
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) == -1 || write(fd, buf, (size_t)n) != n) {
-		snprintf(err, errlen, "pid_file %s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	fchmod(fd, 0644);
-	close(fd);
-	return 0;
-}
-
-/* Remove the pid file if it is still ours. */
-void
-pidfile_remove(const char *path)
-{
-	char	err[ERRBUF_SIZE], buf[32];
-	ssize_t	n;
-	int	fd;
-
-	const char	*here = paths_here(path);	/* chrooted? */
-
-	if (here == NULL)		/* outside the jail: the janitor's */
-		return;
-	if ((fd = open(here, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC)) == -1)
-		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	if (strtol(buf, NULL, 10) != (long)getpid())
-		return;
-	if (unlink(here) == -1) {
-		snprintf(err, sizeof(err), "%s", strerror(errno));
-		log_warnx("pid_file %s: cannot remove: %s", path, err);
-	}
 }
 
 /*
@@ -576,58 +462,4 @@ out:
 		free(j.paths[i]);
 	free(j.paths);
 	free(j.sockets);
-}
-
-static int notify_fd = -1;
-
-/*
- * sd_notify(3) without libsystemd: a datagram socket connected to
- * $NOTIFY_SOCKET once at startup, while the path is still reachable and
- * writable (before chroot and the switch of user).
- */
-void
-notify_open(void)
-{
-	const char		*path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un	 sun;
-	socklen_t		 len;
-
-	if (notify_fd != -1 || path == NULL || (*path != '/' &&
-	    *path != '@') || strlen(path) >= sizeof(sun.sun_path))
-		return;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, path, strlen(path));
-	if (*path == '@')	/* abstract namespace */
-		sun.sun_path[0] = '\0';
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-	    strlen(path));
-	if ((notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
-		return;
-	if (connect(notify_fd, (struct sockaddr *)&sun, len) == -1) {
-		log_warn("NOTIFY_SOCKET %s", path);
-		close(notify_fd);
-		notify_fd = -1;
-	}
-}
-
-void
-notify_send(const char *msg)
-{
-	if (notify_fd != -1)	/* never wait for a reader that does not read */
-		(void)!send(notify_fd, msg, strlen(msg), MSG_NOSIGNAL |
-		    MSG_DONTWAIT);
-}
-
-/* READY=1 (when ready) and a STATUS= line with the pool's state. */
-void
-notify_status(struct pfsd_server *srv, int ready)
-{
-	char	msg[160 + sizeof(srv->reload_status)];
-
-	snprintf(msg, sizeof(msg), "%sSTATUS=generation %u, %zu children, "
-	    "max_servers %ld%s%s", ready ? "READY=1\n" : "", srv->generation,
-	    pool_count(CHILD_WORKER, 1), srv->max_servers,
-	    srv->reload_status[0] != '\0' ? "; " : "", srv->reload_status);
-	notify_send(msg);
 }

@@ -799,11 +799,15 @@ int		 daemon_background(struct pfsd_server *, char *, size_t);
 void		 daemon_detach(struct pfsd_server *);
 void		 daemon_ready(struct pfsd_server *);
 void		 daemon_failed(struct pfsd_server *, int, const char *);
+int		 privs_drop(struct pfsd_server *, char *, size_t);
+void		 chroot_check_conf(struct pfsd_server *);
+
+/* pidfile.c */
 int		 pidfile_check(const char *, char *, size_t);
 int		 pidfile_write(const char *, char *, size_t);
 void		 pidfile_remove(const char *);
-int		 privs_drop(struct pfsd_server *, char *, size_t);
-void		 chroot_check_conf(struct pfsd_server *);
+
+/* notify.c */
 void		 notify_open(void);
 void		 notify_send(const char *);
 void		 notify_status(struct pfsd_server *, int);
