@@ -213,7 +213,7 @@ ck_files(struct conf *c, const struct ck_user *u)
 	else if (st != NULL && !restart_held(st))
 		ck_dir(c, OPT_STATUS_SOCKET, st, NULL, "pfsd at its start");
 	if (conf_str(c, OPT_SERIALIZE) != NULL &&
-	    strcasecmp(conf_str(c, OPT_SERIALIZE), "flock") == 0 &&
+	    conf_num(c, OPT_SERIALIZE) == SER_FLOCK &&
 	    conf_str(c, OPT_LOCK_FILE) != NULL)
 		ck_dir(c, OPT_LOCK_FILE, conf_str(c, OPT_LOCK_FILE),
 		    u->known ? u : NULL, u->known ? who : "pfsd");

@@ -27,6 +27,7 @@
 #define CONF_KEYCHARS	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \
 			"0123456789_-"
 
+/* In the order of enum ser_mode: serialize.c takes the index. */
 static const char *const conf_serialize_choices[] = {
 	"flock", "semaphore", "pipe", "none", NULL
 };
@@ -35,6 +36,7 @@ static const char *const conf_reverse_choices[] = {
 	"0", "1", "double", "no", "yes", "off", "on", "false", "true", "2",
 	NULL
 };
+/* Indexed by enum pfsd_proto, then PROTO_SSL (listen_proto_name). */
 static const char *const conf_proto_choices[] = {
 	"tcp", "udp", "unix", "ssl", NULL
 };
@@ -51,6 +53,7 @@ static const char *const conf_format_choices[] = { "text", "json", NULL };
 static const char *const conf_proxy_choices[] = {
 	"off", "on", "v1", "v2", NULL
 };
+/* In the order of log.c's facilities[]: log_open takes the index. */
 static const char *const conf_facility_choices[] = {
 	"auth", "authpriv", "cron", "daemon", "ftp", "kern", "lpr", "mail",
 	"news", "syslog", "user", "uucp", "local0", "local1", "local2",

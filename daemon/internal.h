@@ -259,10 +259,9 @@ struct log_limit {		/* repeats of one message, counted */
 };
 
 void		 log_init(const char *, int);
-int		 log_open(const char *, const char *, const char *, int,
-		    char *, size_t);
+int		 log_open(const char *, const char *, int, int, char *,
+		    size_t);
 int		 log_reopen(void);
-int		 log_facility(const char *);
 int		 log_level(void);
 void		 log_msg(int, const char *, ...) PFSD_PRINTF(2, 3);
 void		 log_vmsg(int, const char *, va_list);
@@ -328,7 +327,7 @@ int		 listen_chown(struct listener *, size_t, uid_t, gid_t);
 extern int	(*listen_socket_fn)(int, int, int);
 
 /* listen_parse.c */
-extern const char *const lp_protos[];	/* enum pfsd_proto, then "ssl" */
+const char	*listen_proto_name(int);
 int		 listen_parse(const char *, const char *, const char *,
 		    const char *, struct listen_spec *, char *, size_t);
 int		 lp_is_ipv6(const char *);
@@ -486,11 +485,11 @@ unsigned long	 scoreboard_take_last(struct scoreboard *, size_t);
 void		 scoreboard_peer(const struct slot *, char *, size_t, int *);
 
 /* serialize.c */
-enum ser_mode {
-	SER_NONE,
+enum ser_mode {			/* the serialize option's choices */
 	SER_FLOCK,
 	SER_SEMAPHORE,
-	SER_PIPE
+	SER_PIPE,
+	SER_NONE
 };
 
 struct serializer {

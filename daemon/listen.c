@@ -52,9 +52,9 @@ listen_name(const char *host, int family, int port, int proto)
 	if (proto == PFSD_PROTO_UNIX)
 		rc = asprintf(&s, "%s/unix", host);
 	else if (family == AF_INET6 && strcmp(host, "*") != 0)
-		rc = asprintf(&s, "[%s]:%d/%s", host, port, lp_protos[proto]);
+		rc = asprintf(&s, "[%s]:%d/%s", host, port, listen_proto_name(proto));
 	else
-		rc = asprintf(&s, "%s:%d/%s", host, port, lp_protos[proto]);
+		rc = asprintf(&s, "%s:%d/%s", host, port, listen_proto_name(proto));
 	return rc == -1 ? NULL : s;
 }
 

@@ -31,8 +31,6 @@
 
 #define SUN_PATH_MAX	(sizeof(((struct sockaddr_un *)0)->sun_path))
 
-/* Indexed by enum pfsd_proto, then PROTO_SSL. */
-const char *const lp_protos[] = { "tcp", "udp", "unix", "ssl" };
 
 /* One port entry being parsed: a copy cut from the end as parts are read. */
 struct lp_state {
@@ -68,13 +66,25 @@ lp_fail(struct lp_state *st, const char *fmt, ...)
 	return -1;
 }
 
+/*
+ * The proto option's choices are the protocols, indexed by enum
+ * pfsd_proto, then PROTO_SSL: "tcp", "udp", "unix", "ssl".
+ */
+const char *
+listen_proto_name(int proto)
+{
+	return conf_options[OPT_PROTO].choices[proto];
+}
+
+/* The protocol word W names (case-insensitive), or -1. */
 static int
 lp_proto(const char *w)
 {
-	size_t	i;
+	const char *const	*protos = conf_options[OPT_PROTO].choices;
+	size_t			 i;
 
-	for (i = 0; i < nitems(lp_protos); i++)
-		if (strcasecmp(w, lp_protos[i]) == 0)
+	for (i = 0; protos[i] != NULL; i++)
+		if (strcasecmp(w, protos[i]) == 0)
 			return (int)i;
 	return -1;
 }
@@ -221,10 +231,10 @@ lp_port(struct lp_state *st, const char *port, struct listen_spec *out)
 		if (errno == ERANGE || v > 65535)
 			return lp_fail(st, "port out of range (0-65535)");
 	} else {
-		se = getservbyname(port, lp_protos[out->proto]);
+		se = getservbyname(port, listen_proto_name(out->proto));
 		if (se == NULL)
 			return lp_fail(st, "unknown service \"%s\" for %s",
-			    port, lp_protos[out->proto]);
+			    port, listen_proto_name(out->proto));
 		v = ntohs((uint16_t)se->s_port);
 	}
 	snprintf(out->port, sizeof(out->port), "%ld", v);
@@ -299,7 +309,7 @@ lp_unix(struct lp_state *st, struct listen_spec *out)
 
 	if (st->proto != -1 && st->proto != PFSD_PROTO_UNIX)
 		return lp_fail(st, "a path is a UNIX socket, not %s",
-		    lp_protos[st->proto]);
+		    listen_proto_name(st->proto));
 	if (len >= SUN_PATH_MAX || len >= sizeof(out->host))
 		return lp_fail(st, "path too long (%zu bytes at most)",
 		    SUN_PATH_MAX - 1);

@@ -40,19 +40,12 @@ static const char *const level_names[] = {
 	"error", "warning", "notice", "info", "debug"
 };
 
-static const struct {
-	const char	*name;
-	int		 value;
-} facilities[] = {
-	{ "auth", LOG_AUTH }, { "authpriv", LOG_AUTHPRIV },
-	{ "cron", LOG_CRON }, { "daemon", LOG_DAEMON },
-	{ "ftp", LOG_FTP }, { "kern", LOG_KERN }, { "lpr", LOG_LPR },
-	{ "mail", LOG_MAIL }, { "news", LOG_NEWS }, { "syslog", LOG_SYSLOG },
-	{ "user", LOG_USER }, { "uucp", LOG_UUCP },
-	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
-	{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
-	{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
-	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+/* In the order of the syslog_facility option's choices (conf.c). */
+static const int facilities[] = {
+	LOG_AUTH, LOG_AUTHPRIV, LOG_CRON, LOG_DAEMON, LOG_FTP, LOG_KERN,
+	LOG_LPR, LOG_MAIL, LOG_NEWS, LOG_SYSLOG, LOG_USER, LOG_UUCP,
+	LOG_LOCAL0, LOG_LOCAL1, LOG_LOCAL2, LOG_LOCAL3, LOG_LOCAL4,
+	LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7
 };
 
 /* Before the configuration is read: stderr, this ident and level. */
@@ -93,18 +86,6 @@ log_fatal_hook(const char *msg)
 	lg.in_hook = 1;
 	lg.fatal(msg);
 	lg.in_hook = 0;
-}
-
-/* The syslog facility called name, or -1. */
-int
-log_facility(const char *name)
-{
-	size_t	i;
-
-	for (i = 0; i < nitems(facilities); i++)
-		if (strcasecmp(name, facilities[i].name) == 0)
-			return facilities[i].value;
-	return -1;
 }
 
 /*
@@ -196,21 +177,19 @@ log_check_conf(struct conf *c)
 
 /*
  * Switch to the configured destination: "syslog" (or Sys::Syslog), a
- * path, or NULL for stderr.  0, or -1 with err.
+ * path, or NULL for stderr.  facility is the index of a syslog_facility
+ * choice, or -1 for daemon.  0, or -1 with err.
  */
 int
-log_open(const char *dest, const char *ident, const char *facility,
-    int level, char *err, size_t errlen)
+log_open(const char *dest, const char *ident, int facility, int level,
+    char *err, size_t errlen)
 {
 	int	fd, fac = LOG_DAEMON;
 
 	if (ident != NULL)
 		snprintf(lg.ident, sizeof(lg.ident), "%s", ident);
-	if (facility != NULL && (fac = log_facility(facility)) == -1) {
-		snprintf(err, errlen, "syslog_facility: unknown facility "
-		    "\"%s\"", facility);
-		return -1;
-	}
+	if (facility >= 0 && (size_t)facility < nitems(facilities))
+		fac = facilities[facility];
 	lg.level = level;
 	if (dest == NULL || *dest == '\0')
 		return 0;

@@ -232,8 +232,8 @@ start_logging(struct pfsd_server *srv)
 
 	step = "log_file";
 	if (log_open(conf_str(c, OPT_LOG_FILE), conf_str(c, OPT_SYSLOG_IDENT),
-	    conf_str(c, OPT_SYSLOG_FACILITY), (int)conf_num(c, OPT_LOG_LEVEL),
-	    err, sizeof(err)) == -1) {
+	    (int)conf_num(c, OPT_SYSLOG_FACILITY),
+	    (int)conf_num(c, OPT_LOG_LEVEL), err, sizeof(err)) == -1) {
 		if (srv->reexec)	/* rolls back */
 			startup_fail(srv, EXIT_UNAVAILABLE, "%s", err);
 		v = conf_value_at(c, OPT_LOG_FILE, conf_isset(c, OPT_LOG_FILE) ?

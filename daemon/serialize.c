@@ -50,27 +50,11 @@
 #define EPOLLEXCLUSIVE	(1U << 28)
 #endif
 
-static const char *const ser_names[] = {
-	"none", "flock", "semaphore", "pipe"
-};
-
+/* enum ser_mode is in the order of the serialize option's choices. */
 const char *
 ser_name(enum ser_mode m)
 {
-	return ser_names[m];
-}
-
-static int
-mode_from(const char *s)
-{
-	size_t	i;
-
-	if (s == NULL)
-		return SER_NONE;	/* wake-one for any number of sockets */
-	for (i = 0; i < nitems(ser_names); i++)
-		if (strcasecmp(s, ser_names[i]) == 0)
-			return (int)i;
-	return -1;
+	return conf_options[OPT_SERIALIZE].choices[m];
 }
 
 /* An anonymous file to lock: nothing to find in, or clean from, /tmp. */
@@ -162,17 +146,13 @@ int
 ser_setup(struct serializer *ser, const struct conf *c, size_t nls,
     char *err, size_t errlen)
 {
-	int	mode;
-
 	memset(ser, 0, sizeof(*ser));
 	ser->lock_fd = ser->semid = ser->pipe_r = ser->pipe_w = -1;
 	ser->ep_fd = -1;
 	ser->owner = getpid();
-	if ((mode = mode_from(conf_str(c, OPT_SERIALIZE))) == -1) {
-		snprintf(err, errlen, "serialize: unknown mode");
-		return -1;
-	}
-	ser->mode = (enum ser_mode)mode;
+	/* unset: none, wake-one for any number of sockets */
+	ser->mode = conf_str(c, OPT_SERIALIZE) == NULL ? SER_NONE :
+	    (enum ser_mode)conf_num(c, OPT_SERIALIZE);
 	switch (ser->mode) {
 	case SER_FLOCK:
 		return setup_flock(ser, conf_str(c, OPT_LOCK_FILE), err,

@@ -301,7 +301,7 @@ log_to_file(void)
 {
 	char	err[ERRBUF_SIZE];
 
-	ck_assert_int_eq(log_open(tpath("log"), "t", NULL, PFSD_LOG_DEBUG,
+	ck_assert_int_eq(log_open(tpath("log"), "t", -1, PFSD_LOG_DEBUG,
 	    err, sizeof(err)), 0);
 }
 

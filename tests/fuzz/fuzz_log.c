@@ -40,7 +40,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	close(fd);
 	atexit(remove_log);
 	log_init("fuzz_log", PFSD_LOG_DEBUG);
-	if (log_open(path, NULL, NULL, PFSD_LOG_DEBUG, err, sizeof(err)) == -1)
+	if (log_open(path, NULL, -1, PFSD_LOG_DEBUG, err, sizeof(err)) == -1)
 		abort();
 	if ((rfd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		abort();
