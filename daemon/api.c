@@ -106,7 +106,7 @@ pfsd_request_proto(const struct pfsd_request *req)
 static void
 need_peer(const struct pfsd_request *creq)
 {
-	struct pfsd_request	*req = (struct pfsd_request *)creq;
+	struct pfsd_request	*req = UNCONST(creq);
 
 	if (req->have_addr)
 		return;
@@ -187,7 +187,7 @@ api_confirmed(const struct pfsd_request *req, const char *name)
 const char *
 pfsd_peer_host(const struct pfsd_request *creq)
 {
-	struct pfsd_request	*req = (struct pfsd_request *)creq;
+	struct pfsd_request	*req = UNCONST(creq);
 	int			 mode = reverse_mode(req->srv->conf);
 
 	if (mode == 0 || req->peer.ss_family == AF_UNIX)
@@ -210,7 +210,7 @@ pfsd_peer_host(const struct pfsd_request *creq)
 static void
 need_local(const struct pfsd_request *creq)
 {
-	struct pfsd_request	*req = (struct pfsd_request *)creq;
+	struct pfsd_request	*req = UNCONST(creq);
 	struct sockaddr_storage	 ss;
 	socklen_t		 len = sizeof(ss);
 
@@ -267,7 +267,7 @@ pfsd_request_data(const struct pfsd_request *req, size_t *len)
 const char *
 pfsd_proxy_addr(const struct pfsd_request *creq)
 {
-	struct pfsd_request	*req = (struct pfsd_request *)creq;
+	struct pfsd_request	*req = UNCONST(creq);
 	int			 port;
 
 	if (req->proxylen == 0)

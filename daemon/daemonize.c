@@ -369,7 +369,7 @@ struct janitor {
 	int	 *sockets;	/* paths[i] must be a socket */
 	size_t	  n;
 	pid_t	  parent;
-	char	 *pidfile;
+	const char *pidfile;
 };
 
 static void
@@ -432,7 +432,7 @@ janitor_start(struct pfsd_server *srv)
 	if (srv->status_fd != -1)
 		janitor_add(&j, conf_str(srv->conf, OPT_STATUS_SOCKET), 1);
 	if (srv->pidfile_written)
-		j.pidfile = (char *)conf_str(srv->conf, OPT_PID_FILE);
+		j.pidfile = conf_str(srv->conf, OPT_PID_FILE);
 	if ((j.n == 0 && j.pidfile == NULL) || pipe2(p, O_CLOEXEC) == -1)
 		goto out;
 	if ((pid = fork()) == 0) {

@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -28,6 +29,14 @@
 #define ENV_LISTEN_FDS		"PFSD_LISTEN_FDS"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
+/*
+ * A pointer to const, made writable where an interface says const but
+ * the callee may write: a request the API hands out as const whose
+ * formatted fields are caches filled on first use, a library that takes
+ * char * for text it only reads.  -Wcast-qual flags every other cast.
+ */
+#define UNCONST(p)	((void *)(uintptr_t)(const void *)(p))
 
 /* conf.c */
 enum opt_type {

@@ -405,9 +405,9 @@ key_use(const struct tls_key *k, unsigned char *iv, EVP_CIPHER_CTX *c,
 	OSSL_PARAM	p[3];
 
 	p[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY,
-	    (void *)k->hmac, sizeof(k->hmac));
+	    UNCONST(k->hmac), sizeof(k->hmac));
 	p[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    (char *)"SHA256", 0);
+	    UNCONST("SHA256"), 0);
 	p[2] = OSSL_PARAM_construct_end();
 	if (EVP_MAC_CTX_set_params(h, p) != 1)
 		return -1;
