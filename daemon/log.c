@@ -423,6 +423,14 @@ log_limited(struct log_limit *lim, int key, int level, const char *fmt, ...)
 	return 1;
 }
 
+/* The message, then ": strerror(err)". */
+static void
+log_errno_text(char *msg, size_t len, int err, const char *fmt, va_list ap)
+{
+	vsnprintf(msg, len, fmt, ap);
+	snprintf(msg + strlen(msg), len - strlen(msg), ": %s", strerror(err));
+}
+
 /* A warning with ": strerror(errno)" appended; errno is kept. */
 void
 log_warn(const char *fmt, ...)
@@ -432,9 +440,9 @@ log_warn(const char *fmt, ...)
 	int	saved = errno;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_errno_text(msg, sizeof(msg), saved, fmt, ap);
 	va_end(ap);
-	log_msg(PFSD_LOG_WARNING, "%s: %s", msg, strerror(saved));
+	log_msg(PFSD_LOG_WARNING, "%s", msg);
 	errno = saved;
 }
 
@@ -444,16 +452,11 @@ fatal(const char *fmt, ...)
 {
 	char	msg[LOG_LINE_MAX];
 	va_list	ap;
-	int	saved = errno;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_errno_text(msg, sizeof(msg), errno, fmt, ap);
 	va_end(ap);
-	snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), ": %s",
-	    strerror(saved));
-	log_fatal_hook(msg);
-	log_msg(PFSD_LOG_ERR, "%s", msg);
-	exit(1);
+	fatalx("%s", msg);
 }
 
 void

@@ -77,32 +77,43 @@ proxy_v1_words(const char *s, size_t len, const char **w, size_t *wl,
 	return k == n ? 0 : -1;
 }
 
+/* An address of FAMILY (4 or 16 bytes) and a port, both in network
+ * byte order, as a socket address. */
+static void
+proxy_sockaddr(struct sockaddr_storage *ss, socklen_t *sslen, int family,
+    const void *addr, const void *port)
+{
+	struct sockaddr_in	*s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	ss->ss_family = (sa_family_t)family;
+	if (family == AF_INET) {
+		memcpy(&s4->sin_addr, addr, 4);
+		memcpy(&s4->sin_port, port, 2);
+		*sslen = sizeof(*s4);
+	} else {
+		memcpy(&s6->sin6_addr, addr, 16);
+		memcpy(&s6->sin6_port, port, 2);
+		*sslen = sizeof(*s6);
+	}
+}
+
 static int
 proxy_v1_addr(int family, const char *s, size_t len, unsigned short port,
     struct sockaddr_storage *ss, socklen_t *sslen)
 {
-	char			 text[INET6_ADDRSTRLEN];
-	struct sockaddr_in	*s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)ss;
+	char		text[INET6_ADDRSTRLEN];
+	unsigned char	addr[16];
+	uint16_t	nport = htons(port);
 
 	if (len >= sizeof(text))
 		return -1;
 	memcpy(text, s, len);
 	text[len] = '\0';
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET) {
-		if (inet_pton(AF_INET, text, &s4->sin_addr) != 1)
-			return -1;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		*sslen = sizeof(*s4);
-	} else {
-		if (inet_pton(AF_INET6, text, &s6->sin6_addr) != 1)
-			return -1;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		*sslen = sizeof(*s6);
-	}
+	if (inet_pton(family, text, addr) != 1)
+		return -1;
+	proxy_sockaddr(ss, sslen, family, addr, &nport);
 	return 0;
 }
 
@@ -185,32 +196,6 @@ proxy_v1(const unsigned char *buf, size_t len, struct proxy_hdr *h,
 	return (int)(cr - buf) + 2;
 }
 
-static void
-proxy_v2_inet(struct sockaddr_storage *ss, socklen_t *sslen,
-    const unsigned char *addr, const unsigned char *port)
-{
-	struct sockaddr_in	*s4 = (struct sockaddr_in *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	s4->sin_family = AF_INET;
-	memcpy(&s4->sin_addr, addr, 4);
-	memcpy(&s4->sin_port, port, 2);
-	*sslen = sizeof(*s4);
-}
-
-static void
-proxy_v2_inet6(struct sockaddr_storage *ss, socklen_t *sslen,
-    const unsigned char *addr, const unsigned char *port)
-{
-	struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	s6->sin6_family = AF_INET6;
-	memcpy(&s6->sin6_addr, addr, 16);
-	memcpy(&s6->sin6_port, port, 2);
-	*sslen = sizeof(*s6);
-}
-
 static int
 proxy_v2(const unsigned char *buf, size_t len, struct proxy_hdr *h,
     const char **why)
@@ -249,11 +234,11 @@ proxy_v2(const unsigned char *buf, size_t len, struct proxy_hdr *h,
 		return -1;
 	}
 	if (fam == 1) {
-		proxy_v2_inet(&h->src, &h->srclen, a, a + 8);
-		proxy_v2_inet(&h->dst, &h->dstlen, a + 4, a + 10);
+		proxy_sockaddr(&h->src, &h->srclen, AF_INET, a, a + 8);
+		proxy_sockaddr(&h->dst, &h->dstlen, AF_INET, a + 4, a + 10);
 	} else {
-		proxy_v2_inet6(&h->src, &h->srclen, a, a + 32);
-		proxy_v2_inet6(&h->dst, &h->dstlen, a + 16, a + 34);
+		proxy_sockaddr(&h->src, &h->srclen, AF_INET6, a, a + 32);
+		proxy_sockaddr(&h->dst, &h->dstlen, AF_INET6, a + 16, a + 34);
 	}
 	return (int)total;		/* TLVs after the addresses: skipped */
 }
