@@ -129,9 +129,7 @@ ac_cidrs(struct conf *c, enum opt_id id, struct acl_rules *r)
 	const char		*why;
 	size_t			 i, n = conf_count(c, id);
 
-	if (n == 0)
-		return 0;
-	if ((r->net = calloc(n, sizeof(*r->net))) == NULL)
+	if (n > 0 && (r->net = calloc(n, sizeof(*r->net))) == NULL)
 		return -1;
 	for (i = 0; i < n; i++) {
 		cv = conf_value_at(c, id, i);

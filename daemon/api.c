@@ -12,15 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void
-pfsd_log(int level, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	log_vmsg(level, fmt, ap);
-	va_end(ap);
-}
+/* pfsd_log is log_msg under the name pfsd.h gives it (log.c). */
 
 const char *
 pfsd_option(const struct pfsd_server *srv, const char *key)

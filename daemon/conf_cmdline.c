@@ -62,22 +62,18 @@ static int
 conf_cl_short(struct conf *c, int argc, char **argv, int i,
     struct cmdline *cl)
 {
-	const char	*s;
+	static const char		 letters[] = "tThV";
+	static const enum cmd_action	 actions[] = {
+		CMD_CHECK, CMD_PRINT, CMD_HELP, CMD_VERSION
+	};
+	const char			*s, *l;
 
 	for (s = argv[i] + 1; *s != '\0'; s++) {
+		if ((l = strchr(letters, *s)) != NULL) {
+			cl->action = actions[l - letters];
+			continue;
+		}
 		switch (*s) {
-		case 't':
-			cl->action = CMD_CHECK;
-			break;
-		case 'T':
-			cl->action = CMD_PRINT;
-			break;
-		case 'h':
-			cl->action = CMD_HELP;
-			break;
-		case 'V':
-			cl->action = CMD_VERSION;
-			break;
 		case 'c':
 			if (s[1] != '\0')
 				conf_cl_add(cl, "conf_file", 9, s + 1);

@@ -382,6 +382,9 @@ log_msg(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Handlers log through pfsd_log (pfsd.h): the same function. */
+void	pfsd_log(int, const char *, ...) __attribute__((alias("log_msg")));
+
 static long long
 log_now_ms(void)
 {
