@@ -73,7 +73,8 @@ else
 endif
 
 WARNINGS	= -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
-		  -Wmissing-prototypes -Wno-unused-parameter
+		  -Wmissing-prototypes -Wmissing-declarations -Wcast-qual \
+		  -Wno-unused-parameter
 OPTFLAGS	?= -O2 -g
 ifeq ($(WERROR),1)
 WARNINGS	+= -Werror

@@ -23,9 +23,9 @@ make_argv(const char *const *args, char **argv)
 {
 	int	argc = 0;
 
-	argv[argc++] = (char *)"pfsd";
+	argv[argc++] = UNCONST("pfsd");
 	while (*args != NULL && argc < MAXARGS - 1)
-		argv[argc++] = (char *)*args++;
+		argv[argc++] = UNCONST(*args++);
 	argv[argc] = NULL;
 	return argc;
 }

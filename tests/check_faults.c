@@ -672,7 +672,7 @@ start_inheriting(struct hproc *p, const char *const *env, size_t nenv,
 		av[n++] = *extra++;
 	av[n] = NULL;
 	for (i = 0; i < nenv && env[i] != NULL; i++)
-		ck_assert_int_eq(putenv((char *)env[i]), 0);
+		ck_assert_int_eq(putenv(UNCONST(env[i])), 0);
 	ck_assert_int_eq(h_start(p, av), 0);
 	for (i = 0; i < nenv && env[i] != NULL; i++) {
 		snprintf(name, sizeof(name), "%.*s",

@@ -495,7 +495,7 @@ spawn(const char *const *av, const char *log)
 		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);
-		execvp(av[0], (char *const *)av);
+		execvp(av[0], UNCONST(av));
 		_exit(127);
 	}
 	ck_assert_int_gt(pid, 0);

@@ -344,13 +344,13 @@ END_TEST
 /* SSL_verify_mode require, then peer: subject only when verified. */
 START_TEST(test_client_certificates)
 {
-	const char *const	 req[] = { "--SSL_verify_mode=require",
+	const char		*req[] = { "--SSL_verify_mode=require",
 				    NULL, NULL };
 	struct srv		 s;
 	char			 ca[700], out[TLS_OUT];
 
 	snprintf(ca, sizeof(ca), "--SSL_ca_file=%s", cert("ca.pem"));
-	((const char **)req)[1] = ca;
+	req[1] = ca;
 	start(&s, tlsinfo(), req);
 	s_client(&s, "-cert cli.pem -key cli.key", "", out, sizeof(out));
 	ck_assert_msg(strstr(out, "subject=/CN=alice/O=pfsd-test\n") != NULL,
@@ -361,7 +361,7 @@ START_TEST(test_client_certificates)
 	    5000), 0);
 	stop(&s);
 
-	((const char **)req)[0] = "--SSL_verify_mode=peer";
+	req[0] = "--SSL_verify_mode=peer";
 	start(&s, tlsinfo(), req);
 	s_client(&s, "", "", out, sizeof(out));
 	ck_assert_msg(strstr(out, "subject=-\n") != NULL, "%s", out);

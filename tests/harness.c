@@ -444,7 +444,7 @@ h_start_opts(struct hproc *p, const char *const *argv, const struct hopts *o)
 		dup2(fd, STDERR_FILENO);
 		dup2(fd, STDOUT_FILENO);
 		apply_rlimit(o);
-		execvp(av[0], (char *const *)av);
+		execvp(av[0], UNCONST(av));
 		_exit(127);
 	}
 	return p->pid > 0 ? 0 : -1;
@@ -974,7 +974,7 @@ h_loadgen(int port, const char *out, const char *const *args)
 		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);
-		execv(SRCDIR "/bench/loadgen", (char *const *)av);
+		execv(SRCDIR "/bench/loadgen", UNCONST(av));
 		_exit(127);
 	}
 	ck_assert_int_gt(pid, 0);
@@ -1029,7 +1029,7 @@ h_run(const char *const *argv, char *out, size_t len)
 		dup2(p[1], STDERR_FILENO);
 		close(p[0]);
 		close(p[1]);	/* or a daemon it starts holds the pipe */
-		execv(PFSD_BIN, (char *const *)av);
+		execv(PFSD_BIN, UNCONST(av));
 		_exit(127);
 	}
 	close(p[1]);

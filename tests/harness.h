@@ -10,7 +10,12 @@
 
 #include <sys/types.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+
+#ifndef UNCONST		/* as in daemon/internal.h: argv for execv(3) */
+#define UNCONST(p)	((void *)(uintptr_t)(const void *)(p))
+#endif
 
 #ifndef SRCDIR
 #define SRCDIR "."
