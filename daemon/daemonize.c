@@ -396,7 +396,7 @@ janitor_run(struct janitor *j, int fd)
 	char		buf[32];
 	ssize_t		n;
 	size_t		i;
-	int		pf;
+	long		pid;
 
 	while ((n = read(fd, buf, sizeof(buf))) != 0)
 		if (n == -1 && errno != EINTR)
@@ -405,14 +405,9 @@ janitor_run(struct janitor *j, int fd)
 		if (lstat(j->paths[i], &st) == 0 && S_ISSOCK(st.st_mode) ==
 		    j->sockets[i])
 			(void)unlink(j->paths[i]);
-	if (j->pidfile != NULL && (pf = open(j->pidfile, O_RDONLY |
-	    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) != -1) {
-		n = read(pf, buf, sizeof(buf) - 1);
-		close(pf);
-		buf[n > 0 ? n : 0] = '\0';
-		if (strtol(buf, NULL, 10) == (long)j->parent)
-			(void)unlink(j->pidfile);
-	}
+	if (j->pidfile != NULL && pidfile_read(j->pidfile, &pid) == 0 &&
+	    pid == (long)j->parent)
+		(void)unlink(j->pidfile);
 	_exit(0);
 }
 

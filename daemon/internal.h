@@ -811,6 +811,7 @@ int		 privs_drop(struct pfsd_server *, char *, size_t);
 void		 chroot_check_conf(struct pfsd_server *);
 
 /* pidfile.c */
+int		 pidfile_read(const char *, long *);
 int		 pidfile_check(const char *, char *, size_t);
 int		 pidfile_write(const char *, char *, size_t);
 void		 pidfile_remove(const char *);

@@ -29,19 +29,37 @@ proc_is_pfsd(pid_t pid)
 }
 
 /*
+ * The pid in the file PATH (0 if it holds none) in *pid: not through a
+ * symbolic link, and a FIFO does not block.  -1 with errno if it cannot
+ * be opened.  The janitor (daemonize.c) reads it too.
+ */
+int
+pidfile_read(const char *path, long *pid)
+{
+	char	buf[32];
+	ssize_t	n;
+	int	fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	*pid = strtol(buf, NULL, 10);
+	return 0;
+}
+
+/*
  * Refuse to start while the pid file names a live pfsd; a stale or
- * empty one is fine (it will be replaced).  Symlinks are not followed,
- * and a FIFO does not block.
+ * empty one is fine (it will be replaced).
  */
 int
 pidfile_check(const char *path, char *err, size_t errlen)
 {
-	char	buf[32];
-	ssize_t	n;
 	long	pid;
-	int	fd;
 
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1) {
+	if (pidfile_read(path, &pid) == -1) {
 		if (errno == ENOENT)
 			return 0;
 		snprintf(err, errlen, "pid_file %s: %s", path, errno == ELOOP ?
@@ -49,10 +67,6 @@ pidfile_check(const char *path, char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	pid = strtol(buf, NULL, 10);
 	if (pid <= 0 || pid == (long)getpid())
 		return 0;
 	if ((kill((pid_t)pid, 0) == 0 || errno == EPERM) &&
@@ -107,21 +121,13 @@ pidfile_write(const char *path, char *err, size_t errlen)
 void
 pidfile_remove(const char *path)
 {
-	char	err[ERRBUF_SIZE], buf[32];
-	ssize_t	n;
-	int	fd;
-
 	const char	*here = paths_here(path);	/* chrooted? */
+	char		 err[ERRBUF_SIZE];
+	long		 pid;
 
 	if (here == NULL)		/* outside the jail: the janitor's */
 		return;
-	if ((fd = open(here, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC)) == -1)
-		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	if (strtol(buf, NULL, 10) != (long)getpid())
+	if (pidfile_read(here, &pid) == -1 || pid != (long)getpid())
 		return;
 	if (unlink(here) == -1) {
 		snprintf(err, sizeof(err), "%s", strerror(errno));
