@@ -451,7 +451,8 @@ enum slot_state {
 	SLOT_ACCEPTING,		/* holds the lock, in accept/poll */
 	SLOT_BUSY,		/* serving a client */
 	SLOT_RETIRING,		/* told to go, finishing */
-	SLOT_DEQUEUE		/* running run_dequeue */
+	SLOT_DEQUEUE,		/* running run_dequeue */
+	SLOT__COUNT
 };
 
 #define METRICS_BUCKETS		13	/* request durations, +Inf last */
@@ -492,6 +493,7 @@ void		 scoreboard_release(struct scoreboard *, int);
 int		 scoreboard_may_retire(struct scoreboard *, int, int);
 unsigned long	 scoreboard_take_last(struct scoreboard *, size_t);
 void		 scoreboard_peer(const struct slot *, char *, size_t, int *);
+const char	*slot_state_name(int);
 
 /* serialize.c */
 enum ser_mode {			/* the serialize option's choices */

@@ -38,10 +38,6 @@ static const char *const reload_names[RELOAD__COUNT] = {
 	[RELOAD_ROLLED_BACK] = "rolled_back"
 };
 
-static const char *const state_names[] = {
-	"free", "starting", "idle", "accepting", "busy", "retiring", "dequeue"
-};
-
 /* Child: one request ended, allowed or denied, after us microseconds. */
 void
 metrics_request(struct slot *s, int allowed, unsigned long long us)
@@ -105,7 +101,7 @@ head(FILE *f, const char *name, const char *type, const char *help)
 static void
 write_children(FILE *f)
 {
-	size_t		 count[2][nitems(state_names)];
+	size_t		 count[2][SLOT__COUNT];
 	const char	*gen[2] = { "current", "old" };
 	struct pool_entry *c;
 	size_t		 it = 0, g, st;
@@ -115,15 +111,15 @@ write_children(FILE *f)
 		if (pool_slot(c) == NULL || pool_kind(c) == CHILD_DEQUEUE)
 			continue;
 		st = (size_t)pool_slot(c)->state;
-		if (st < nitems(state_names))
+		if (st < SLOT__COUNT)
 			count[pool_kind(c) == CHILD_OLD][st]++;
 	}
 	head(f, "pfsd_children", "gauge", "Children of the pool by state "
 	    "and generation (old: from before the last HUP).");
 	for (g = 0; g < 2; g++)
-		for (st = 1; st < nitems(state_names) - 1; st++)
+		for (st = 1; st < SLOT__COUNT - 1; st++)
 			fprintf(f, "pfsd_children{state=\"%s\",generation="
-			    "\"%s\"} %zu\n", state_names[st], gen[g],
+			    "\"%s\"} %zu\n", slot_state_name((int)st), gen[g],
 			    count[g][st]);
 }
 

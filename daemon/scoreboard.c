@@ -185,3 +185,20 @@ scoreboard_peer(const struct slot *s, char *buf, size_t len, int *port)
 	addr_format((const struct sockaddr *)&s->peer, raw, sizeof(raw), port);
 	log_escape(buf, len, raw, strlen(raw));
 }
+
+/* A state's name, as status, metrics and the status page show it. */
+const char *
+slot_state_name(int state)
+{
+	static const char *const names[SLOT__COUNT] = {
+		[SLOT_FREE] = "free",
+		[SLOT_STARTING] = "starting",
+		[SLOT_IDLE] = "idle",
+		[SLOT_ACCEPTING] = "accepting",
+		[SLOT_BUSY] = "busy",
+		[SLOT_RETIRING] = "retiring",
+		[SLOT_DEQUEUE] = "dequeue"
+	};
+
+	return state >= 0 && state < SLOT__COUNT ? names[state] : "unknown";
+}

@@ -21,10 +21,6 @@
 #define STATUS_PAUSE_MS		1000	/* out of descriptors: wait */
 #define SUN_PATH_MAX		sizeof(((struct sockaddr_un *)0)->sun_path)
 
-static const char *const state_names[] = {
-	"free", "starting", "idle", "accepting", "busy", "retiring", "dequeue"
-};
-
 static int
 unix_addr(const char *path, struct sockaddr_un *sun, char *err,
     size_t errlen)
@@ -197,7 +193,7 @@ write_child(FILE *f, pid_t pid, const struct slot *s, long long now,
 		    "\"state\": \"%s\", \"served\": %lu, "
 		    "\"request_age_ms\": %s, \"peer\": ",
 		    first ? "" : ",", (long)pid, s->generation,
-		    state_names[s->state], s->served, agebuf);
+		    slot_state_name(s->state), s->served, agebuf);
 		if (strcmp(peer, "-") == 0)
 			fprintf(f, "null}");
 		else {
@@ -207,7 +203,7 @@ write_child(FILE *f, pid_t pid, const struct slot *s, long long now,
 		}
 	} else
 		fprintf(f, "%-8ld %-10s %8lu %3u %16s %s\n", (long)pid,
-		    state_names[s->state], s->served, s->generation, agebuf,
+		    slot_state_name(s->state), s->served, s->generation, agebuf,
 		    peer);
 }
 

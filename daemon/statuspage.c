@@ -34,10 +34,6 @@
 #define CHART_T		12
 #define CHART_B		26	/* room for the x labels */
 
-static const char *const state_class[] = {
-	"free", "starting", "idle", "accepting", "busy", "retiring", "dequeue"
-};
-
 static const char *const result_class[RELOAD__COUNT] = {
 	[RELOAD_OK] = "ok",
 	[RELOAD_REFUSED] = "refused",
@@ -186,14 +182,14 @@ child_state(const struct pool_entry *c)
 	if (pool_slot(c) == NULL)
 		return SLOT_FREE;
 	st = pool_slot(c)->state;
-	return st >= 0 && (size_t)st < nitems(state_class) ? st : SLOT_FREE;
+	return st >= 0 && st < SLOT__COUNT ? st : SLOT_FREE;
 }
 
 /* One cell per child, coloured by state; the old generation outlined. */
 static void
 write_grid(const struct pfsd_server *srv, FILE *f)
 {
-	size_t			 count[nitems(state_class)], old = 0, i;
+	size_t			 count[SLOT__COUNT], old = 0, i;
 	size_t			 it = 0;
 	const struct pool_entry	*c;
 	int			 st;
@@ -205,14 +201,14 @@ write_grid(const struct pfsd_server *srv, FILE *f)
 		count[st]++;
 		old += pool_kind(c) == CHILD_OLD;
 		fprintf(f, "<span class=\"c %s%s\" title=\"pid %ld: %s%s\">"
-		    "</span>", state_class[st], pool_kind(c) == CHILD_OLD ?
-		    " old" : "", (long)pool_pid(c), state_class[st],
+		    "</span>", slot_state_name(st), pool_kind(c) == CHILD_OLD ?
+		    " old" : "", (long)pool_pid(c), slot_state_name(st),
 		    pool_kind(c) == CHILD_OLD ? ", previous generation" : "");
 	}
 	fputs("</div>\n<ul class=\"legend\" id=\"legend\">", f);
-	for (i = 1; i < nitems(state_class); i++)
+	for (i = 1; i < SLOT__COUNT; i++)
 		fprintf(f, "<li><span class=\"c %s\"></span> %s: %zu</li>",
-		    state_class[i], state_class[i], count[i]);
+		    slot_state_name((int)i), slot_state_name((int)i), count[i]);
 	fprintf(f, "<li><span class=\"c idle old\"></span> previous "
 	    "generation: %zu</li></ul>\n", old);
 }
