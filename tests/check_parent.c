@@ -475,6 +475,29 @@ START_TEST(test_slow_failing_init_backs_off)
 }
 END_TEST
 
+/*
+ * A handler that crashes at start (SIGABRT in child_init_hook, not the
+ * exit status of a refusal) is not respawned in a tight loop either: the
+ * deaths within a second of the start, serving no one, back off.
+ */
+START_TEST(test_crash_at_start_backs_off)
+{
+	struct hproc	 p;
+	char		 failarg[600];
+	const char *const av[] = { "--max_servers=1", "--init_crash=1",
+			    failarg, NULL };
+
+	snprintf(failarg, sizeof(failarg), "--fail_file=%s", h_path("down"));
+	h_write("down", "\n");
+	port = h_serve(&p, TPLUGIN("slow_init"), av);
+	ck_assert_msg(h_wait_log(&p, "children die at start; next start in "
+	    "200 ms", 10000) == 0, "no backoff for children crashing at "
+	    "start; log:\n%s", h_read_file(p.log));
+	ck_assert(!h_log_has(&p, "failed to start"));
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
 START_TEST(test_dequeue_runs)
 {
 	struct hproc	 p;
@@ -684,6 +707,7 @@ parent_suite(void)
 	tcase_add_test(tc, test_failing_init_backs_off);
 	tcase_add_test(tc, test_fork_failure_backoff);
 	tcase_add_test(tc, test_slow_failing_init_backs_off);
+	tcase_add_test(tc, test_crash_at_start_backs_off);
 	tcase_add_test(tc, test_dequeue_runs);
 	tcase_add_test(tc, test_ttin_ttou);
 	tcase_add_test(tc, test_ttou_spares_busy_child);

@@ -4,7 +4,8 @@
  * the option fail_file exists: a handler whose dependency (a database, a
  * license server) is down and whose connection attempt times out.  Each
  * child_init_hook appends "init PID" to the file named by init_log.
- * process_request answers "ok".
+ * With the option init_crash, it abort()s instead of failing: a handler
+ * that crashes at start.  process_request answers "ok".
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -38,7 +39,11 @@ child_init_hook(struct pfsd_server *srv)
 	ts.tv_sec = n / 1000;
 	ts.tv_nsec = n % 1000 * 1000000;
 	nanosleep(&ts, NULL);
-	return fail != NULL && access(fail, F_OK) == 0 ? 1 : 0;
+	if (fail == NULL || access(fail, F_OK) != 0)
+		return 0;
+	if (pfsd_option(srv, "init_crash") != NULL)
+		abort();
+	return 1;
 }
 
 int
