@@ -16,13 +16,17 @@
  * the handler is the plain one: hooks, access rules, the scoreboard and
  * request_timeout (the relay is done before the request ends) see no
  * difference.  When the handler is done and every copy of its end is
- * closed, the relay sends what is left, then close_notify.
+ * closed, the main thread takes the connection back, sends what is left,
+ * then close_notify.
  *
- * The relay thread is made on the child's first TLS connection and kept:
- * between connections it waits on a condition variable, so a connection
- * costs no clone(), stack or malloc arena of its own.  After a second
- * without TLS it gives the child's free heap back (malloc_trim), so an
- * idle child holds only what it needs; under load it never does.
+ * The relay thread is made on the child's first TLS connection and kept
+ * (a connection costs no clone(), stack or malloc arena of its own); it
+ * sleeps in epoll_wait on the current connection's two ends, which the
+ * main thread adds and removes, so handing a connection over and back
+ * wakes no one (see relay_main).  After a second without TLS it frees
+ * the connection's buffers and gives the child's free heap back
+ * (malloc_trim), so an idle child holds only what it needs; under load
+ * it never does.
  */
 #include "internal.h"
 
