@@ -167,29 +167,15 @@ START_TEST(test_raw_chunked_pipelined)
 }
 END_TEST
 
-/* Run a shell command; its output (stdout and stderr). */
-static void
-sh(const char *cmd, char *out, size_t len, int *status)
-{
-	FILE	*fp;
-	size_t	 n;
-
-	ck_assert_ptr_nonnull(fp = popen(cmd, "r"));
-	n = fread(out, 1, len - 1, fp);
-	out[n] = '\0';
-	*status = pclose(fp);
-}
-
 START_TEST(test_curl)
 {
 	char	cmd[1024], out[4096];
-	int	status;
 
 	start();
 	/* Host: removed: 400, with Date */
 	snprintf(cmd, sizeof cmd, "curl -s -i -H 'Host:' "
 	    "http://127.0.0.1:%d/ 2>&1", port);
-	sh(cmd, out, sizeof out, &status);
+	h_sh(out, sizeof out, "%s", cmd);
 	starts(out, "HTTP/1.1 400 Bad Request\r\nDate: ");
 	/* a chunked upload, then the next URL on the same connection */
 	snprintf(cmd, sizeof cmd, "printf abc | curl -s -o /dev/null "
@@ -197,13 +183,13 @@ START_TEST(test_curl)
 	    "chunked' --data-binary @- http://127.0.0.1:%d/ --next -o "
 	    "/dev/null -w '%%{http_code} %%{num_connects}\\n' "
 	    "http://127.0.0.1:%d/ 2>&1", port, port);
-	sh(cmd, out, sizeof out, &status);
+	h_sh(out, sizeof out, "%s", cmd);
 	ck_assert_str_eq(out, "200 1\n200 0\n");
 	/* conflicting lengths */
 	snprintf(cmd, sizeof cmd, "curl -s -o /dev/null -w '%%{http_code}' "
 	    "-H 'Content-Length: 2' -H 'Content-Length: 3' --data-binary ab "
 	    "http://127.0.0.1:%d/ 2>&1", port);
-	sh(cmd, out, sizeof out, &status);
+	h_sh(out, sizeof out, "%s", cmd);
 	ck_assert_str_eq(out, "400");
 	stop();
 }
@@ -217,10 +203,9 @@ START_TEST(test_python)
 	start();
 	snprintf(cmd, sizeof cmd, "python3 %s/tests/http_rfc.py %d 2>&1",
 	    SRCDIR, port);
-	sh(cmd, out, sizeof out, &status);
+	status = h_sh(out, sizeof out, "%s", cmd);
 	stop();
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s",
-	    out);
+	ck_assert_msg(status == 0, "%s", out);
 	has(out, "ok huge head no reset\n");
 }
 END_TEST

@@ -31,21 +31,6 @@ static const char handler_src[] =
     "\treturn 0;\n"
     "}\n";
 
-static int
-sh(const char *cmd, char *out, size_t len)
-{
-	FILE	*p;
-	size_t	 n;
-	int	 status;
-
-	if ((p = popen(cmd, "r")) == NULL)
-		return -1;
-	n = fread(out, 1, len - 1, p);
-	out[n] = '\0';
-	status = pclose(p);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 START_TEST(test_staged_files)
 {
 	static const char *const files[] = {
@@ -82,10 +67,10 @@ START_TEST(test_out_of_tree_handler)
 	    "-Wno-unused-parameter $(PKG_CONFIG_PATH=%s/usr/lib/pkgconfig "
 	    "PKG_CONFIG_SYSROOT_DIR=%s pkg-config --cflags pfsd) -o %s %s 2>&1",
 	    STAGE, STAGE, STAGE, STAGE, so, src);
-	ck_assert_msg(sh(cmd, out, sizeof(out)) == 0, "%s\n%s", cmd, out);
+	ck_assert_msg(h_sh(out, sizeof(out), "%s", cmd) == 0, "%s\n%s", cmd, out);
 	/* the installed binary looks for bare names in $libdir/pfsd/plugins */
 	snprintf(cmd, sizeof(cmd), "%s -T --handler=%s", STAGED_PFSD, so);
-	sh(cmd, out, sizeof(out));
+	h_sh(out, sizeof(out), "%s", cmd);
 	ck_assert_msg(strstr(out, "plugin_dir /usr/lib/pfsd/plugins\n") !=
 	    NULL, "%s", out);
 	/* and serves the handler built outside the tree */
@@ -120,7 +105,7 @@ install_conf(const char *dir, const char *systemd_version, char *out,
 	snprintf(cmd, sizeof(cmd), "make -s --no-print-directory -C %s "
 	    "install-conf DESTDIR=%s PREFIX=/usr SYSTEMD_VERSION=%s 2>&1",
 	    SRCDIR, dir, systemd_version);
-	return sh(cmd, out, len);
+	return h_sh(out, len, "%s", cmd);
 }
 
 /* An edited pfsd.conf is kept; the new example goes next to it. */

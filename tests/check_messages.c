@@ -22,22 +22,6 @@
 #define EXIT_CONFIG		78
 #define AS_NOBODY	"setpriv --reuid=nobody --regid=nogroup --clear-groups -- "
 
-/* Run a shell command line; its exit code, its output (both streams). */
-static int
-sh(const char *cmd, char *out, size_t len)
-{
-	FILE	*fp;
-	size_t	 n;
-	int	 status;
-
-	ck_assert_ptr_nonnull(fp = popen(cmd, "r"));
-	n = fread(out, 1, len - 1, fp);
-	out[n] = '\0';
-	status = pclose(fp);
-	ck_assert_msg(WIFEXITED(status), "%s: killed", cmd);
-	return WEXITSTATUS(status);
-}
-
 /* YAML: the first syntax error, with column and hint, and nothing else. */
 static const struct {
 	const char	*text;
@@ -76,7 +60,7 @@ START_TEST(test_low_port_not_root)
 
 	snprintf(cmd, sizeof cmd, AS_NOBODY "%s --handler=echo "
 	    "--port=127.0.0.1:1000 2>&1", PFSD_BIN);
-	ck_assert_int_eq(sh(cmd, out, sizeof out), EXIT_UNAVAILABLE);
+	ck_assert_int_eq(h_sh(out, sizeof out, "%s", cmd), EXIT_UNAVAILABLE);
 	h_has(out, "error: cannot bind 127.0.0.1:1000/tcp: Permission denied "
 	    "(ports below 1024 need root or CAP_NET_BIND_SERVICE: start pfsd "
 	    "as root, with \"user\" to drop privileges after binding, or use "
@@ -90,7 +74,7 @@ START_TEST(test_become_not_root)
 
 	snprintf(cmd, sizeof cmd, AS_NOBODY "%s --handler=echo "
 	    "--port=127.0.0.1:%d --user=root 2>&1", PFSD_BIN, h_free_port());
-	ck_assert_int_eq(sh(cmd, out, sizeof out), 1);
+	ck_assert_int_eq(h_sh(out, sizeof out, "%s", cmd), 1);
 	h_has(out, "cannot become root / its group: Operation not permitted "
 	    "(only root can change user and group: start pfsd as root, or "
 	    "leave \"user\" and \"group\" unset to run as yourself)\n");
@@ -145,17 +129,17 @@ START_TEST(test_status_permission)
 	ck_assert_int_eq(h_start(&p, av), 0);
 	ck_assert_msg(h_wait_ready(&p, 10000) == 0, "not ready");
 	snprintf(cmd, sizeof cmd, "%s status %s 2>&1", PFSD_BIN, sockarg);
-	ck_assert_int_eq(sh(cmd, out, sizeof out), 0);	/* root may */
+	ck_assert_int_eq(h_sh(out, sizeof out, "%s", cmd), 0);	/* root may */
 	snprintf(cmd, sizeof cmd, AS_NOBODY "%s status %s 2>&1", PFSD_BIN,
 	    sockarg);
-	ck_assert_int_eq(sh(cmd, out, sizeof out), EXIT_UNAVAILABLE);
+	ck_assert_int_eq(h_sh(out, sizeof out, "%s", cmd), EXIT_UNAVAILABLE);
 	h_stop(&p, SIGTERM, 5000);
 	h_has(out, "pfsd status: ");
 	h_has(out, "/private/st.sock: Permission denied (the status socket or "
 	    "its directory does not let this user in: run as root or as the "
 	    "user pfsd runs as)\n");
 	/* not running: the question stays */
-	ck_assert_int_eq(sh(cmd + strlen(AS_NOBODY), out, sizeof out),
+	ck_assert_int_eq(h_sh(out, sizeof out, "%s", cmd + strlen(AS_NOBODY)),
 	    EXIT_UNAVAILABLE);
 	h_has(out, "(is pfsd running?)\n");
 }

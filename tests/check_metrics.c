@@ -218,26 +218,6 @@ START_TEST(test_startup_summary)
 }
 END_TEST
 
-/* Run a shell command; its output (stdout+stderr) in out; exit status. */
-static int
-sh(char *out, size_t len, const char *fmt, ...)
-{
-	char	 cmd[2048];
-	va_list	 ap;
-	FILE	*f;
-	size_t	 n;
-	int	 st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	ck_assert_ptr_nonnull(f = popen(cmd, "r"));
-	n = fread(out, 1, len - 1, f);
-	out[n] = '\0';
-	st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void
 start_metrics(struct hproc *p, int port, int mport)
 {
@@ -262,22 +242,22 @@ START_TEST(test_http)
 	int		 port = h_free_port(), mport = h_free_port();
 
 	start_metrics(&p, port, mport);
-	ck_assert_int_eq(sh(out, sizeof(out), "curl -sS -D %s "
+	ck_assert_int_eq(h_sh(out, sizeof(out), "curl -sS -D %s "
 	    "http://127.0.0.1:%d/metrics | promtool check metrics 2>&1",
 	    h_path("headers"), mport), 0);
 	headers = h_read_file(h_path("headers"));
 	ck_assert_ptr_nonnull(strstr(headers,
 	    "Content-Type: text/plain; version=0.0.4"));
 	free(headers);
-	ck_assert_int_eq(sh(out, sizeof(out), "curl -sS "
+	ck_assert_int_eq(h_sh(out, sizeof(out), "curl -sS "
 	    "http://127.0.0.1:%d/metrics", mport), 0);
 	ck_assert(series(out, "pfsd_max_servers") == 2);
-	ck_assert_int_eq(sh(out, sizeof(out), "curl -s -o /dev/null -w "
+	ck_assert_int_eq(h_sh(out, sizeof(out), "curl -s -o /dev/null -w "
 	    "'%%{http_code} ' http://127.0.0.1:%d/nothing; curl -s -o "
 	    "/dev/null -w '%%{http_code}' -X POST http://127.0.0.1:%d/metrics",
 	    mport, mport), 0);
 	ck_assert_str_eq(out, "404 405");
-	ck_assert_int_eq(sh(out, sizeof(out), "curl -s -o /dev/null -w "
+	ck_assert_int_eq(h_sh(out, sizeof(out), "curl -s -o /dev/null -w "
 	    "'%%{http_code} %%{content_type}' http://127.0.0.1:%d/", mport), 0);
 	ck_assert_str_eq(out, "200 text/html; charset=utf-8");
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
@@ -313,10 +293,10 @@ START_TEST(test_http_silent_clients)
 	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
 	ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", out, sizeof(out)),
 	    2);
-	ck_assert_int_eq(sh(out, sizeof(out), "curl -sS -m 10 "
+	ck_assert_int_eq(h_sh(out, sizeof(out), "curl -sS -m 10 "
 	    "http://127.0.0.1:%d/metrics", mport), 0);
 	ck_assert(series(out, "pfsd_max_servers") == 3);
-	ck_assert_int_eq(sh(out, sizeof(out), "curl -sS -m 10 "
+	ck_assert_int_eq(h_sh(out, sizeof(out), "curl -sS -m 10 "
 	    "http://127.0.0.1:%d/", mport), 0);
 	ck_assert_msg(strstr(out, "max_servers 3, 3 children") != NULL &&
 	    strstr(out, "</html>") != NULL, "%.2000s", out);
@@ -360,7 +340,7 @@ START_TEST(test_prometheus_scrape)
 	}
 	ck_assert_int_gt(pp, 0);
 	for (i = 0; i < 300 && !found; i++) {
-		if (sh(out, sizeof(out), "curl -s 'http://127.0.0.1:%d/api/v1/"
+		if (h_sh(out, sizeof(out), "curl -s 'http://127.0.0.1:%d/api/v1/"
 		    "query?query=pfsd_max_servers'", wport) == 0 &&
 		    strstr(out, "\"job\":\"pfsd\"") != NULL)
 			found = 1;
@@ -477,7 +457,7 @@ START_TEST(test_access_log_json)
 	ck_assert_int_le(h_talk_fd(h_connect_from("127.0.0.2", port),
 	    "hello\n", buf, sizeof(buf), 5000), 0);
 	free(wait_lines(h_path("access.log"), 2));
-	ck_assert_int_eq(sh(buf, sizeof(buf), "python3 -c 'import json,sys\n"
+	ck_assert_int_eq(h_sh(buf, sizeof(buf), "python3 -c 'import json,sys\n"
 	    "r=[json.loads(l) for l in open(sys.argv[1])]\n"
 	    "print(len(r), r[0][\"outcome\"], r[0][\"bytes_in\"], "
 	    "r[0][\"bytes_out\"], r[0][\"local_port\"] == %d, "
@@ -543,7 +523,7 @@ pane_has(const char *session, const char *s, char *out, size_t len, int ms)
 	int	t;
 
 	for (t = 0; t < ms; t += 50) {
-		if (sh(out, len, "tmux -L %s capture-pane -p -t %s 2>&1",
+		if (h_sh(out, len, "tmux -L %s capture-pane -p -t %s 2>&1",
 		    session, session) == 0 && strstr(out, s) != NULL)
 			return 0;
 		poll(NULL, 0, 50);
@@ -571,7 +551,7 @@ START_TEST(test_status_watch)
 	ck_assert_msg(h_wait_ready(&p, READY_MS) == 0, "%s",
 	    h_read_file(p.log));
 	snprintf(session, sizeof(session), "pfsdwatch%ld", (long)getpid());
-	ck_assert_int_eq(sh(out, sizeof(out), "tmux -L %s new-session -d -s %s "
+	ck_assert_int_eq(h_sh(out, sizeof(out), "tmux -L %s new-session -d -s %s "
 	    "-x 120 -y 30 '%s status --watch %s'", session, session, PFSD_BIN,
 	    sock), 0);
 	for (i = 0; i < 5; i++)
@@ -582,15 +562,15 @@ START_TEST(test_status_watch)
 	ck_assert_msg(pane_has(session, " served 5\n", out, sizeof(out),
 	    5000) == 0, "pane:\n%s", out);
 	ck_assert(strstr(out, "PID") != NULL && strstr(out, "STATE") != NULL);
-	sh(out, sizeof(out), "tmux -L %s send-keys -t %s q", session,
+	h_sh(out, sizeof(out), "tmux -L %s send-keys -t %s q", session,
 	    session);
 	for (i = 0; i < 100; i++) {
-		if (sh(out, sizeof(out), "tmux -L %s has-session -t %s 2>&1",
+		if (h_sh(out, sizeof(out), "tmux -L %s has-session -t %s 2>&1",
 		    session, session) != 0)
 			break;
 		poll(NULL, 0, 50);
 	}
-	sh(out, sizeof(out), "tmux -L %s kill-server 2>/dev/null", session);
+	h_sh(out, sizeof(out), "tmux -L %s kill-server 2>/dev/null", session);
 	ck_assert_msg(i < 100, "q did not end pfsd status --watch");
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }

@@ -1074,6 +1074,30 @@ h_assert_untouched(const char *path, const char *text)
 	ck_assert_int_eq(st.st_uid, geteuid());
 }
 
+int
+h_sh(char *out, size_t len, const char *fmt, ...)
+{
+	char	*cmd, scratch[4096];
+	size_t	 off = 0, n;
+	va_list	 ap;
+	FILE	*f;
+	int	 status;
+
+	va_start(ap, fmt);
+	status = vasprintf(&cmd, fmt, ap);
+	va_end(ap);
+	ck_assert_int_ne(status, -1);
+	ck_assert_ptr_nonnull(f = popen(cmd, "r"));
+	while (off + 1 < len && (n = fread(out + off, 1, len - off - 1, f)) > 0)
+		off += n;
+	out[off] = '\0';
+	while (fread(scratch, 1, sizeof(scratch), f) > 0)
+		;	/* more than fits: drain, or the command would block */
+	status = pclose(f);
+	free(cmd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 /* The run's skip list: one file, appended to by every test process. */
 static const char *
 skips_path(void)

@@ -153,6 +153,11 @@ void	 h_has(const char *out, const char *want);
  * pfsd refused to use must be left as it was. */
 void	 h_assert_untouched(const char *path, const char *text);
 
+/* A shell command line (printf-style); its standard output in out (the
+ * rest read and dropped); its exit code, -1 if it was killed. */
+int	 h_sh(char *out, size_t len, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
 /*
  * A check that cannot run here (no /dev/log, no IPv6...) says so: H_SKIP
  * records it and returns, and the run's summary lists it as SKIP rather
