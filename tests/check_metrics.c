@@ -69,12 +69,12 @@ scrape(const char *sock)
 START_TEST(test_counts)
 {
 	struct hproc	 p;
-	char		 portarg[64], sockarg[600], buf[256], *m;
+	char		 portarg[64], sockarg[600], *m;
 	const char	*sock = h_path("status.sock");
 	const char	*av[] = { "--handler", TPLUGIN("hooks"), portarg,
 			    sockarg, "--max_servers=2", "--cidr_deny=127.0.0.2",
 			    NULL };
-	int		 port = h_free_port(), i;
+	int		 port = h_free_port();
 
 	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
 	snprintf(sockarg, sizeof(sockarg), "--status_socket=%s", sock);
@@ -89,14 +89,7 @@ START_TEST(test_counts)
 	ck_assert(series(m, "pfsd_generation") == 0);
 	ck_assert(strstr(m, "pfsd_build_info{version=\"") != NULL);
 
-	for (i = 0; i < 3; i++)
-		ck_assert_int_eq(h_talk("127.0.0.1", port, "hello\n", buf,
-		    sizeof(buf)), 6);
-	/* denied: nothing comes back (an end, or a reset: unread data) */
-	ck_assert_int_le(h_talk_fd(h_connect_from("127.0.0.2", port),
-	    "hello\n", buf, sizeof(buf), 5000), 0);
-	ck_assert_int_le(h_talk("127.0.0.1", port, "crash\n", buf,
-	    sizeof(buf)), 0);
+	h_served_denied_crash(port, 3);
 	ck_assert(h_wait_log(&p, "killed by signal", 5000) == 0);
 	/* the crash line says what the child was doing */
 	ck_assert_msg(h_log_has(&p, "requests (serving 127.0.0.1 port ") &&
@@ -401,18 +394,13 @@ wait_lines(const char *path, int n)
 START_TEST(test_access_log_text)
 {
 	struct hproc	 p;
-	char		 buf[256], when[64], peer[64], local[64], handler[64];
+	char		 when[64], peer[64], local[64], handler[64];
 	char		 in[16], out[16], outcome[32], *text, *line, *save;
 	long		 pport, lport, us;
 	int		 port = h_free_port(), n = 0;
 
 	start_logged(&p, port, "text");
-	ck_assert_int_eq(h_talk("127.0.0.1", port, "hello\n", buf,
-	    sizeof(buf)), 6);
-	ck_assert_int_le(h_talk_fd(h_connect_from("127.0.0.2", port),
-	    "hello\n", buf, sizeof(buf), 5000), 0);
-	ck_assert_int_le(h_talk("127.0.0.1", port, "crash\n", buf,
-	    sizeof(buf)), 0);
+	h_served_denied_crash(port, 1);
 	text = wait_lines(h_path("access.log"), 3);
 	for (line = strtok_r(text, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save), n++) {

@@ -306,17 +306,11 @@ START_TEST(test_page_in_chromium)
 	struct sockaddr_in	 me;
 	socklen_t		 len = sizeof(me);
 	struct run		 run[4];
-	char			 buf[256], shot[700], url[700], *raw;
+	char			 shot[700], url[700], *raw;
 	int			 i, fd;
 
 	start(&p);
-	for (i = 0; i < 5; i++)
-		ck_assert_int_eq(h_talk("127.0.0.1", port, "hello\n", buf,
-		    sizeof(buf)), 6);
-	ck_assert_int_le(h_talk_fd(h_connect_from("127.0.0.2", port),
-	    "hello\n", buf, sizeof(buf), 5000), 0);
-	ck_assert_int_le(h_talk("127.0.0.1", port, "crash\n", buf,
-	    sizeof(buf)), 0);
+	h_served_denied_crash(port, 5);
 	ck_assert(h_wait_log(&p, "killed by signal", 5000) == 0);
 
 	ck_assert_int_eq(kill(p.pid, SIGHUP), 0);

@@ -996,6 +996,21 @@ h_loadgen_check(pid_t pid, const char *out, const char *want)
 	free(text);
 }
 
+void
+h_served_denied_crash(int port, int served)
+{
+	char	buf[256];
+	int	i;
+
+	for (i = 0; i < served; i++)
+		ck_assert_int_eq(h_talk("127.0.0.1", port, "hello\n", buf,
+		    sizeof(buf)), 6);
+	ck_assert_int_le(h_talk_fd(h_connect_from("127.0.0.2", port),
+	    "hello\n", buf, sizeof(buf), 5000), 0);
+	ck_assert_int_le(h_talk("127.0.0.1", port, "crash\n", buf,
+	    sizeof(buf)), 0);
+}
+
 long
 h_serving_pid(int port)
 {

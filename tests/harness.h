@@ -139,6 +139,13 @@ ssize_t	 h_talk_udp(const char *host, int port, const char *send, char *buf,
 pid_t	 h_loadgen(int port, const char *out, const char *const *args);
 void	 h_loadgen_check(pid_t, const char *out, const char *want);
 
+/*
+ * To the hooks test handler on port, run with cidr_deny 127.0.0.2: served
+ * requests ("hello"), then one client denied (from 127.0.0.2: nothing
+ * comes back, an end or a reset) and one request whose child crashes.
+ */
+void	 h_served_denied_crash(int port, int served);
+
 /* The pid of the child that serves the next connection to port: the
  * hooks test handler answers "info" with " pid=N". */
 long	 h_serving_pid(int port);
