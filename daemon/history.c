@@ -151,6 +151,20 @@ history_reload(int result, unsigned int generation, const char *reason)
 	    reason : "");
 }
 
+/* A result's name: the metric's label, the status page's class. */
+const char *
+history_result_name(int result)
+{
+	static const char *const names[RELOAD__COUNT] = {
+		[RELOAD_OK] = "ok",
+		[RELOAD_REFUSED] = "refused",
+		[RELOAD_ROLLED_BACK] = "rolled_back"
+	};
+
+	return result >= 0 && result < RELOAD__COUNT ? names[result] :
+	    "unknown";
+}
+
 unsigned long
 history_reloads(int result)
 {

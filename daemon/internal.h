@@ -613,6 +613,7 @@ void		 history_save(const struct pfsd_server *);
 void		 history_forget(void);
 void		 history_reload(int, unsigned int, const char *);
 unsigned long	 history_reloads(int);
+const char	*history_result_name(int);
 const struct reload_event *history_event(size_t);
 void		 history_tick(const struct pfsd_server *);
 long long	 history_due(void);

@@ -32,12 +32,6 @@ static const char *const exit_names[EXIT__COUNT] = {
 	[EXIT_KILLED] = "killed"
 };
 
-static const char *const reload_names[RELOAD__COUNT] = {
-	[RELOAD_OK] = "ok",
-	[RELOAD_REFUSED] = "refused",
-	[RELOAD_ROLLED_BACK] = "rolled_back"
-};
-
 /* Child: one request ended, allowed or denied, after us microseconds. */
 void
 metrics_request(struct slot *s, int allowed, unsigned long long us)
@@ -224,6 +218,6 @@ metrics_render(const struct pfsd_server *srv, FILE *f)
 	    "failed), rolled_back (the new image failed to start).");
 	for (i = 0; i < RELOAD__COUNT; i++)
 		fprintf(f, "pfsd_reloads_total{result=\"%s\"} %lu\n",
-		    reload_names[i], history_reloads((int)i));
+		    history_result_name((int)i), history_reloads((int)i));
 	write_histogram(f, &m);
 }

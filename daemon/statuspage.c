@@ -34,12 +34,6 @@
 #define CHART_T		12
 #define CHART_B		26	/* room for the x labels */
 
-static const char *const result_class[RELOAD__COUNT] = {
-	[RELOAD_OK] = "ok",
-	[RELOAD_REFUSED] = "refused",
-	[RELOAD_ROLLED_BACK] = "rolled_back"
-};
-
 static const char *const result_text[RELOAD__COUNT] = {
 	[RELOAD_OK] = "ok",
 	[RELOAD_REFUSED] = "refused",
@@ -376,7 +370,7 @@ write_reloads(FILE *f)
 		html_time(f, e->time);
 		fprintf(f, "</td><td class=\"n\">%u</td><td class=\"%s\">%s"
 		    "</td><td class=\"why\">", e->generation,
-		    result_class[e->result], result_text[e->result]);
+		    history_result_name(e->result), result_text[e->result]);
 		html(f, e->reason[0] != '\0' ? e->reason : "-");
 		fputs("</td></tr>\n", f);
 	}
