@@ -644,7 +644,8 @@ void		 statuspage_render(const struct pfsd_server *, FILE *);
 /* metrics_http.c */
 struct pollfd;
 void		 metrics_http_configure(struct pfsd_server *);
-int		 metrics_http_open(struct pfsd_server *, char *, size_t);
+int		 metrics_http_open(struct pfsd_server *, int, char *, size_t);
+int		 metrics_http_fd(void);
 void		 metrics_http_close(void);
 void		 metrics_http_forget(void);
 size_t		 metrics_http_pollfds(struct pollfd *, size_t);
@@ -755,6 +756,7 @@ void		 restart_init(struct pfsd_server *);
 const char	*restart_exe(void);
 const char	*restart_listen_fds(void);
 int		 restart_status_fd(void);
+int		 restart_metrics_fd(void);
 int		 restart_held(const char *);
 int		 restart_scoreboard_fd(void);
 void		 restart_retire_old(struct pfsd_server *);

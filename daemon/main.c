@@ -281,7 +281,7 @@ acquire_resources(struct pfsd_server *srv)
 		startup_fail(srv, EXIT_UNAVAILABLE, "%s", err);
 	step = "status_socket";
 	if (status_open(srv, restart_status_fd(), err, sizeof(err)) == -1 ||
-	    metrics_http_open(srv, err, sizeof(err)) == -1)
+	    metrics_http_open(srv, restart_metrics_fd(), err, sizeof(err)) == -1)
 		startup_fail(srv, EXIT_UNAVAILABLE, "%s", err);
 	step = "pid_file";
 	if (pidfile != NULL && !srv->reexec) {

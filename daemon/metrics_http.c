@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -93,9 +94,38 @@ mh_bind(const struct addrinfo *ai)
 	return fd;
 }
 
-/* Bind metrics_listen if configured (before privileges are dropped). */
+/* Is fd a socket bound to ai's address? */
+static int
+mh_bound_to(int fd, const struct addrinfo *ai)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+	const struct sockaddr_in *a4 = (const void *)ai->ai_addr, *b4;
+	const struct sockaddr_in6 *a6 = (const void *)ai->ai_addr, *b6;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+	    ss.ss_family != ai->ai_family)
+		return 0;
+	b4 = (const void *)&ss;
+	b6 = (const void *)&ss;
+	if (ai->ai_family == AF_INET)
+		return a4->sin_port == b4->sin_port &&
+		    a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	return ai->ai_family == AF_INET6 && a6->sin6_port == b6->sin6_port &&
+	    memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr)) == 0;
+}
+
+/*
+ * Bind metrics_listen if configured (before privileges are dropped).
+ * inherited: the socket the image before a HUP listened on, or -1; it is
+ * taken over when it is bound where metrics_listen now says, so that a
+ * reload never has to bind the port again (another process could have
+ * taken it meanwhile, and the reload would fail).  Otherwise restart.c
+ * closes it once the new image serves.
+ */
 int
-metrics_http_open(struct pfsd_server *srv, char *err, size_t errlen)
+metrics_http_open(struct pfsd_server *srv, int inherited, char *err,
+    size_t errlen)
 {
 	const char		*spec = conf_str(srv->conf, OPT_METRICS_LISTEN);
 	struct addrinfo		 hints, *res, *ai;
@@ -121,6 +151,12 @@ metrics_http_open(struct pfsd_server *srv, char *err, size_t errlen)
 		    gai_strerror(rc));
 		return -1;
 	}
+	for (ai = res; inherited != -1 && ai != NULL; ai = ai->ai_next)
+		if (mh_bound_to(inherited, ai)) {
+			mh.fd = inherited;
+			(void)fcntl(mh.fd, F_SETFD, FD_CLOEXEC);
+			break;
+		}
 	for (ai = res; ai != NULL && mh.fd == -1; ai = ai->ai_next)
 		if ((mh.fd = mh_bind(ai)) == -1)
 			saved = errno;
@@ -153,6 +189,13 @@ metrics_http_close(void)
 	if (mh.fd != -1)
 		close(mh.fd);
 	mh.fd = -1;
+}
+
+/* The listening socket, for a HUP to hand over; -1 if none. */
+int
+metrics_http_fd(void)
+{
+	return mh.fd;
 }
 
 /* A child keeps none of it. */

@@ -6,8 +6,9 @@
  * 1. begin: a separate process runs "pfsd -t" with the original command
  *    line, for at most hup_check_timeout seconds; if the new configuration or handler is
  *    broken, log why and go on serving.
- * 2. exec: the listening sockets and the status socket stay open across
- *    execve() (their descriptors are named in the environment), so the
+ * 2. exec: the listening sockets, the status socket and metrics_listen's
+ *    stay open across execve() (their descriptors are named in the
+ *    environment), so the
  *    kernel keeps queuing connections; the children of the old generation
  *    are named too and go on serving until the new generation runs.  The
  *    running generation's effective configuration and its private copy
@@ -44,6 +45,7 @@
 #define ENV_SAVED		"PFSD_SAVED"	/* GEN:CONF_FD:HANDLER_FD */
 #define ENV_ROLLBACK		"PFSD_ROLLBACK"	/* why: a rollback image */
 #define ENV_STATUS_FD		"PFSD_STATUS_FD"
+#define ENV_METRICS_FD		"PFSD_METRICS_FD"
 #define ENV_EXE			"PFSD_EXE"
 #define ENV_CHECK_HELD		"PFSD_CHECK_HELD"	/* for the -t check */
 #define ENV_SCOREBOARD_FD	"PFSD_SCOREBOARD_FD"
@@ -62,10 +64,11 @@ static struct {
 	int		 conf_fd;	/* its configuration (a memfd) */
 	int		 handler_fd;	/* its handler's private copy */
 	int		 status_fd;	/* its status socket */
+	int		 metrics_fd;	/* its metrics_listen socket */
 	int		 sb_fd;		/* its scoreboard */
 	int		 history_fd;	/* its counters and history */
 	char		 conf_path[32];	/* /proc/self/fd/N of conf_fd */
-} rs = { .conf_fd = -1, .handler_fd = -1, .status_fd = -1, .sb_fd = -1,
+} rs = { .conf_fd = -1, .handler_fd = -1, .status_fd = -1, .metrics_fd = -1, .sb_fd = -1,
     .history_fd = -1 };
 
 static char *
@@ -121,7 +124,7 @@ parse_saved(const char *s)
 void
 restart_init(struct pfsd_server *srv)
 {
-	char	*gen, *saved, *status, *sb, *hist;
+	char	*gen, *saved, *status, *sb, *hist, *metrics;
 
 	rs.listen_fds = take_env(ENV_LISTEN_FDS);
 	rs.old_children = take_env(ENV_OLD_CHILDREN);
@@ -131,6 +134,7 @@ restart_init(struct pfsd_server *srv)
 	gen = take_env(ENV_GENERATION);
 	saved = take_env(ENV_SAVED);
 	status = take_env(ENV_STATUS_FD);
+	metrics = take_env(ENV_METRICS_FD);
 	sb = take_env(ENV_SCOREBOARD_FD);
 	hist = take_env(ENV_HISTORY_FD);
 	if (gen != NULL) {
@@ -139,6 +143,8 @@ restart_init(struct pfsd_server *srv)
 	}
 	parse_saved(saved);
 	rs.status_fd = env_fd(status);
+	rs.metrics_fd = env_fd(metrics);
+	free(metrics);
 	rs.sb_fd = env_fd(sb);
 	rs.history_fd = env_fd(hist);
 	free(sb);
@@ -218,6 +224,13 @@ int
 restart_scoreboard_fd(void)
 {
 	return rs.sb_fd;
+}
+
+/* The metrics_listen socket the previous image handed over, or -1. */
+int
+restart_metrics_fd(void)
+{
+	return rs.metrics_fd;
 }
 
 /* The status socket the previous image handed over, or -1. */
@@ -540,6 +553,7 @@ unset_env(void)
 	unsetenv(ENV_SAVED);
 	unsetenv(ENV_ROLLBACK);
 	unsetenv(ENV_STATUS_FD);
+	unsetenv(ENV_METRICS_FD);
 	unsetenv(ENV_EXE);
 	unsetenv(ENV_CHECK_HELD);
 	unsetenv(ENV_SCOREBOARD_FD);
@@ -564,6 +578,9 @@ set_env(struct pfsd_server *srv, const char *fds, const char *children,
 		rc |= setenv(ENV_SAVED, saved, 1);
 	if (srv->status_fd != -1)
 		rc |= setenv_num(ENV_STATUS_FD, srv->status_fd);
+	if (metrics_http_fd() != -1 || rs.metrics_fd != -1)
+		rc |= setenv_num(ENV_METRICS_FD, why == NULL ?
+		    metrics_http_fd() : rs.metrics_fd);
 	if (srv->sb.fd != -1 || rs.sb_fd != -1)
 		rc |= setenv_num(ENV_SCOREBOARD_FD, srv->sb.fd != -1 ?
 		    srv->sb.fd : rs.sb_fd);
@@ -615,6 +632,7 @@ exec_failed(struct pfsd_server *srv, sigset_t *old, int conf_fd)
 	close(conf_fd);
 	listeners_inheritable(srv, 0);
 	set_inheritable(srv->status_fd, 0);
+	set_inheritable(metrics_http_fd(), 0);
 	set_inheritable(srv->plugin.fd, 0);
 	set_inheritable(srv->sb.fd, 0);
 	set_inheritable(history_fd(), 0);
@@ -659,6 +677,7 @@ restart_exec(struct pfsd_server *srv)
 	sigprocmask(SIG_SETMASK, &all, &old);
 	listeners_inheritable(srv, 1);
 	set_inheritable(srv->status_fd, 1);
+	set_inheritable(metrics_http_fd(), 1);
 	set_inheritable(conf_fd, 1);
 	set_inheritable(srv->plugin.fd, 1);
 	set_inheritable(srv->sb.fd, 1);
@@ -730,6 +749,7 @@ undo_image(struct pfsd_server *srv)
 		srv->status_fd = rs.status_fd;
 	}
 	set_inheritable(srv->status_fd, 1);
+	set_inheritable(rs.metrics_fd, 1);	/* a new one closes at exec */
 	set_inheritable(rs.conf_fd, 1);
 	set_inheritable(rs.handler_fd, 1);
 	set_inheritable(srv->sb.fd != -1 ? srv->sb.fd : rs.sb_fd, 1);
@@ -787,6 +807,9 @@ restart_commit(struct pfsd_server *srv)
 	listen_close_unused();
 	if (rs.status_fd != -1 && rs.status_fd != srv->status_fd)
 		status_drop(rs.status_fd);
+	if (rs.metrics_fd != -1 && rs.metrics_fd != metrics_http_fd())
+		close(rs.metrics_fd);	/* metrics_listen moved or went */
+	rs.metrics_fd = -1;
 	if (rs.conf_fd != -1)
 		close(rs.conf_fd);
 	if (rs.handler_fd != -1)

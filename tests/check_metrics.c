@@ -222,6 +222,81 @@ start_metrics(struct hproc *p, int port, int mport)
 	h_serve_opts(p, TPLUGIN("hooks"), av, &o);
 }
 
+/* The inode of the socket listening on 127.0.0.1:port, or 0. */
+static unsigned long
+listening_inode(int port)
+{
+	char		 line[512], want[32];
+	unsigned long	 inode = 0, ino;
+	FILE		*f;
+
+	snprintf(want, sizeof(want), "0100007F:%04X", port);
+	ck_assert_ptr_nonnull(f = fopen("/proc/net/tcp", "r"));
+	while (inode == 0 && fgets(line, sizeof(line), f) != NULL) {
+		char	local[64], st[8];
+
+		if (sscanf(line, "%*s %63s %*s %7s %*s %*s %*s %*s %*s %lu",
+		    local, st, &ino) == 3 && strcmp(local, want) == 0 &&
+		    strcmp(st, "0A") == 0)
+			inode = ino;
+	}
+	fclose(f);
+	return inode;
+}
+
+/*
+ * A HUP hands the metrics_listen socket over like the ports: the same
+ * socket listens in the new image and in a rollback image (no new bind
+ * another process could have made fail); moved elsewhere by the new
+ * configuration, the old port closes and the new one answers.
+ */
+START_TEST(test_metrics_socket_across_hup)
+{
+	struct hproc	 p;
+	char		 conf[600], out[8192];
+	const char	*av[] = { "-c", conf, NULL };
+	int		 port = h_free_port(), m1 = h_free_port(), m2;
+	unsigned long	 inode;
+
+#define M_CONF(m, extra) h_write("pfsd.conf", "handler %s\nmax_servers 2\n" \
+	    "port 127.0.0.1:%d\nmetrics_listen 127.0.0.1:%d\n%s", \
+	    TPLUGIN("hooks"), port, m, extra)
+	snprintf(conf, sizeof(conf), "%s", M_CONF(m1, ""));
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_msg(h_wait_ready(&p, READY_MS) == 0, "%s",
+	    h_read_file(p.log));
+	ck_assert_uint_ne(inode = listening_inode(m1), 0);
+
+	ck_assert_int_eq(kill(p.pid, SIGHUP), 0);
+	ck_assert_msg(h_wait_log(&p, "serving (generation 1,", READY_MS) == 0,
+	    "%s", h_read_file(p.log));
+	ck_assert_uint_eq(listening_inode(m1), inode);
+
+	M_CONF(m1, "fail_hook pre_loop_hook\n");	/* rolled back */
+	ck_assert_int_eq(kill(p.pid, SIGHUP), 0);
+	ck_assert_msg(h_wait_log(&p, "; generation 1 kept", READY_MS) == 0,
+	    "%s", h_read_file(p.log));
+	ck_assert_uint_eq(listening_inode(m1), inode);
+	ck_assert_int_eq(h_sh(out, sizeof(out), "curl -sS -m 10 "
+	    "http://127.0.0.1:%d/metrics", m1), 0);
+	ck_assert(series(out, "pfsd_reloads_total{result=\"rolled_back\"}") ==
+	    1);
+
+	m2 = h_free_port();
+	M_CONF(m2, "");
+	ck_assert_int_eq(kill(p.pid, SIGHUP), 0);
+	ck_assert_msg(h_wait_log(&p, "serving (generation 2,", READY_MS) == 0,
+	    "%s", h_read_file(p.log));
+	ck_assert_uint_eq(listening_inode(m1), 0);
+	ck_assert_int_eq(h_connect_tcp("127.0.0.1", m1), -1);
+	ck_assert_int_eq(h_sh(out, sizeof(out), "curl -sS -m 10 "
+	    "http://127.0.0.1:%d/metrics", m2), 0);
+	ck_assert(series(out, "pfsd_generation") == 2);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+#undef M_CONF
+}
+END_TEST
+
 /*
  * metrics_listen: the parent answers GET /metrics over HTTP (curl sees
  * the exposition, promtool accepts it); / is the status page (HTML);
@@ -699,6 +774,7 @@ metrics_suite(void)
 	tc = tcase_create("http");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_http);
+	tcase_add_test(tc, test_metrics_socket_across_hup);
 	tcase_add_test(tc, test_http_silent_clients);
 	suite_add_tcase(s, tc);
 
