@@ -27,13 +27,31 @@
 
 static struct pfsd_server *psrv;
 
+static void	on_hup(struct pfsd_server *, int);
+static void	begin_stop(struct pfsd_server *, int);
+static void	on_ttin_ttou(struct pfsd_server *, int);
+static void	on_usr1(struct pfsd_server *, int);
+
+/*
+ * The signals the parent acts on, and what it does (docs/DESIGN.md has
+ * the table with the children's side).  No action: CHLD is reaped by the
+ * loop, USR2 read from the scoreboard (pool_note_last).
+ */
 static const struct {
 	int		 sig;
 	const char	*name;
+	void		(*act)(struct pfsd_server *, int);
+	int		 stopping;	/* acted on during a stop too */
 } parent_sigs[] = {
-	{ SIGHUP, "HUP" }, { SIGINT, "INT" }, { SIGTERM, "TERM" },
-	{ SIGQUIT, "QUIT" }, { SIGTTIN, "TTIN" }, { SIGTTOU, "TTOU" },
-	{ SIGUSR1, "USR1" }, { SIGUSR2, "USR2" }, { SIGCHLD, "CHLD" },
+	{ SIGHUP, "HUP", on_hup, 0 },
+	{ SIGINT, "INT", begin_stop, 1 },
+	{ SIGTERM, "TERM", begin_stop, 1 },
+	{ SIGQUIT, "QUIT", begin_stop, 1 },
+	{ SIGTTIN, "TTIN", on_ttin_ttou, 0 },
+	{ SIGTTOU, "TTOU", on_ttin_ttou, 0 },
+	{ SIGUSR1, "USR1", on_usr1, 1 },
+	{ SIGUSR2, "USR2", NULL, 1 },
+	{ SIGCHLD, "CHLD", NULL, 1 },
 };
 
 static void
@@ -595,36 +613,33 @@ on_ttin_ttou(struct pfsd_server *srv, int sig)
 }
 
 static void
+on_hup(struct pfsd_server *srv, int sig)
+{
+	restart_begin(srv);
+}
+
+static void
+on_usr1(struct pfsd_server *srv, int sig)
+{
+	signal_all(SIGUSR1);	/* before the log says so */
+	accesslog_reopen();
+	if (log_reopen() == 0)
+		log_msg(PFSD_LOG_NOTICE, "USR1: log file reopened");
+}
+
+static void
 handle_signal(struct pfsd_server *srv, int sig)
 {
+	size_t	i;
+
 	if (sigismember(&srv->sigpass, sig) == 1) {
 		log_debug("sig_passthrough: signal %d to the children", sig);
 		signal_all(sig);
 	}
-	switch (sig) {
-	case SIGHUP:
-		if (!srv->stopping)
-			restart_begin(srv);
-		break;
-	case SIGQUIT:
-	case SIGINT:
-	case SIGTERM:
-		begin_stop(srv, sig);
-		break;
-	case SIGTTIN:
-	case SIGTTOU:
-		if (!srv->stopping)
-			on_ttin_ttou(srv, sig);
-		break;
-	case SIGUSR1:
-		signal_all(SIGUSR1);	/* before the log says so */
-		accesslog_reopen();
-		if (log_reopen() == 0)
-			log_msg(PFSD_LOG_NOTICE, "USR1: log file reopened");
-		break;
-	default:	/* CHLD: reaped below; USR2: pool_note_last() */
-		break;
-	}
+	for (i = 0; i < nitems(parent_sigs); i++)
+		if (parent_sigs[i].sig == sig && parent_sigs[i].act != NULL &&
+		    (!srv->stopping || parent_sigs[i].stopping))
+			parent_sigs[i].act(srv, sig);
 }
 
 static void
