@@ -697,50 +697,6 @@ START_TEST(test_long_port_error_whole)
 }
 END_TEST
 
-/*
- * graceful_timeout 0 means no limit: idle children leave at once and run
- * child_finish_hook (they used to be killed, each with a line), and a
- * busy one finishes its request.
- */
-START_TEST(test_graceful_timeout_zero_idle)
-{
-	char		 hl[600], *hooks;
-	const char	*av[] = { "--max_servers=2", "--graceful_timeout=0",
-			    hl, NULL };
-	struct hproc	 p;
-
-	snprintf(hl, sizeof(hl), "--hook_log=%s", h_path("hooks.log"));
-	port = h_serve(&p, TPLUGIN("hooks"), av);
-	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
-	ck_assert_int_eq(h_stop(&p, SIGQUIT, 5000), 0);
-	ck_assert_msg(!h_log_has(&p, "killing child"), "%s",
-	    h_file_tail(p.log));
-	hooks = h_read_file(h_path("hooks.log"));
-	ck_assert_int_eq(count(hooks, "child_finish_hook "), 2);
-	free(hooks);
-}
-END_TEST
-
-START_TEST(test_graceful_timeout_zero_busy)
-{
-	const char	*av[] = { "--max_servers=1", "--graceful_timeout=0",
-			    "--log_level=3", NULL };
-	char		 buf[64];
-	struct hproc	 p;
-	int		 fd;
-
-	port = h_serve(&p, TPLUGIN("sleepy"), av);
-	ck_assert_int_ge(fd = h_connect_tcp("127.0.0.1", port), 0);
-	ck_assert_int_eq(write(fd, "1500\n", 5), 5);
-	ck_assert_int_eq(h_wait_log(&p, "connection from", 5000), 0);
-	kill(p.pid, SIGQUIT);
-	ck_assert_int_eq(h_talk_fd(fd, "", buf, sizeof(buf), 5000), 11);
-	ck_assert_str_eq(buf, "slept 1500\n");
-	ck_assert_int_eq(h_stop(&p, SIGQUIT, 5000), 0);
-	ck_assert_msg(!h_log_has(&p, "killing child"), "%s",
-	    h_file_tail(p.log));
-}
-END_TEST
 
 /*
  * chroot with a UNIX socket, pid file, status socket and log file inside
@@ -858,185 +814,6 @@ START_TEST(test_chroot_files_outside)
 }
 END_TEST
 
-/*
- * A graceful stop while the only child is busy and two clients wait in
- * the accept queue: new clients are refused at once (while the request
- * still runs), the running request finishes, and the queued clients are
- * served -- not reset when the last listener closes.
- */
-START_TEST(test_graceful_stop_refuses_and_serves_queue)
-{
-	const char	*av[] = { "--max_servers=1", "--log_level=3", NULL };
-	char		 buf[64];
-	struct hproc	 p;
-	struct pollfd	 pfd;
-	long long	 end;
-	int		 busy, q1, q2, probe = 0, refused = 0;
-
-	port = h_serve(&p, TPLUGIN("sleepy"), av);
-	ck_assert_int_ge(busy = h_connect_tcp("127.0.0.1", port), 0);
-	ck_assert_int_eq(write(busy, "1500\n", 5), 5);
-	ck_assert_int_eq(h_wait_log(&p, "connection from", 5000), 0);
-	ck_assert_int_ge(q1 = h_connect_tcp("127.0.0.1", port), 0);
-	ck_assert_int_ge(q2 = h_connect_tcp("127.0.0.1", port), 0);
-	ck_assert_int_eq(write(q1, "10\n", 3), 3);
-	ck_assert_int_eq(write(q2, "20\n", 3), 3);
-	kill(p.pid, SIGQUIT);
-	ck_assert_int_eq(h_wait_log(&p, "QUIT: graceful stop", 5000), 0);
-	/* refused while the busy request runs (it has not answered) */
-	end = h_now_ms() + 1000;
-	while (!refused && h_now_ms() < end) {
-		if ((probe = h_connect_tcp("127.0.0.1", port)) == -1)
-			refused = 1;
-		else {
-			close(probe);
-			poll(NULL, 0, 5);
-		}
-	}
-	pfd.fd = busy;
-	pfd.events = POLLIN;
-	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
-	ck_assert_msg(refused, "new connections still accepted during the "
-	    "graceful stop");
-	ck_assert_int_eq(h_talk_fd(q1, "", buf, sizeof(buf), 5000), 9);
-	ck_assert_str_eq(buf, "slept 10\n");
-	ck_assert_int_eq(h_talk_fd(q2, "", buf, sizeof(buf), 5000), 9);
-	ck_assert_str_eq(buf, "slept 20\n");
-	ck_assert_int_eq(h_talk_fd(busy, "", buf, sizeof(buf), 5000), 11);
-	ck_assert_str_eq(buf, "slept 1500\n");
-	ck_assert_int_eq(h_wait_exit(&p, 5000), 0);
-	ck_assert(h_log_has(&p, "graceful stop: serving 2 queued connections"));
-}
-END_TEST
-
-/*
- * Clients that connect while a graceful stop begins are served or
- * refused, never reset: each of STORM_CLIENTS processes connects, sends
- * a line and reads the echo in a loop, and tells the test of every
- * answer through a pipe; QUIT lands in the middle of that.  A
- * connection the kernel completed after the parent emptied the accept
- * queue would be reset when the listener shuts (a client of a fleet sees
- * an error).  Three rounds, since the window is narrow.
- */
-#define STORM_CLIENTS	6
-
-enum storm_outcome { STORM_SERVED, STORM_REFUSED, STORM_RESET, STORM_EMPTY,
-    STORM_OTHER };
-
-/* One connection: what became of it. */
-static enum storm_outcome
-storm_one(void)
-{
-	struct sockaddr_in	 sin;
-	struct pollfd		 pfd;
-	char			 buf[16];
-	size_t			 got = 0;
-	ssize_t			 r;
-	socklen_t		 len = sizeof(int);
-	int			 fd, err = 0;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)) == -1)
-		return STORM_OTHER;
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		pfd.fd = fd;
-		pfd.events = POLLOUT;
-		if (errno != EINPROGRESS || poll(&pfd, 1, 5000) != 1 ||
-		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-			err = ETIMEDOUT;
-	}
-	if (err == 0 && write(fd, "x\n", 2) != 2)
-		err = errno;
-	if (err == 0)
-		(void)shutdown(fd, SHUT_WR);
-	while (err == 0) {
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, 5000) != 1) {
-			err = ETIMEDOUT;
-			break;
-		}
-		if ((r = read(fd, buf + got, sizeof(buf) - got)) == -1) {
-			if (errno != EAGAIN && errno != EINTR)
-				err = errno;
-			continue;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	if (err == ECONNREFUSED)
-		return STORM_REFUSED;
-	if (err == ECONNRESET)
-		return STORM_RESET;
-	if (err == 0 && got == 0)
-		return STORM_EMPTY;
-	if (err == 0 && got == 2 && memcmp(buf, "x\n", 2) == 0)
-		return STORM_SERVED;
-	return STORM_OTHER;
-}
-
-/* A client process: connections until three refusals in a row. */
-static void
-storm_client(int out)
-{
-	long long		 end = h_now_ms() + 20000;
-	int			 refusals = 0;
-	char			 c;
-
-	while (refusals < 3 && h_now_ms() < end) {
-		c = (char)('0' + storm_one());
-		refusals = c == '0' + STORM_REFUSED ? refusals + 1 : 0;
-		if (write(out, &c, 1) != 1)
-			break;
-	}
-	_exit(0);
-}
-
-START_TEST(test_graceful_stop_never_resets)
-{
-	const char	*av[] = { "--max_servers=4", NULL };
-	struct hproc	 p;
-	pid_t		 kids[STORM_CLIENTS];
-	unsigned long	 n[STORM_OTHER + 1];
-	char		 c;
-	int		 round, i, pfd[2], status;
-
-	for (round = 0; round < 3; round++) {
-		memset(n, 0, sizeof(n));
-		port = h_serve(&p, "echo", av);
-		ck_assert_int_eq(pipe(pfd), 0);
-		for (i = 0; i < STORM_CLIENTS; i++) {
-			ck_assert_int_ne(kids[i] = fork(), -1);
-			if (kids[i] == 0) {
-				close(pfd[0]);
-				storm_client(pfd[1]);
-			}
-		}
-		close(pfd[1]);
-		/* QUIT once the storm runs: 200 answers in */
-		while (n[STORM_SERVED] < 200 && read(pfd[0], &c, 1) == 1)
-			n[c - '0']++;
-		kill(p.pid, SIGQUIT);
-		while (read(pfd[0], &c, 1) == 1)
-			n[c - '0']++;
-		close(pfd[0]);
-		for (i = 0; i < STORM_CLIENTS; i++)
-			ck_assert_int_eq(waitpid(kids[i], &status, 0), kids[i]);
-		ck_assert_int_eq(h_wait_exit(&p, 10000), 0);
-		ck_assert_msg(n[STORM_RESET] + n[STORM_EMPTY] +
-		    n[STORM_OTHER] == 0, "round %d: %lu served, %lu refused, "
-		    "%lu reset, %lu closed unanswered, %lu other", round,
-		    n[STORM_SERVED], n[STORM_REFUSED], n[STORM_RESET],
-		    n[STORM_EMPTY], n[STORM_OTHER]);
-		ck_assert_uint_ge(n[STORM_REFUSED], STORM_CLIENTS * 3);
-	}
-}
-END_TEST
 
 /*
  * handshakes_pending counts the handshakes under way on pfsd's TCP
@@ -1147,54 +924,6 @@ START_TEST(test_crash_line_escaped)
 }
 END_TEST
 
-/*
- * A listening socket that outlives pfsd (systemd's, handed over with
- * LISTEN_FDS; here the test keeps its own copy): after a graceful stop
- * it listens again, so clients queue for the next start instead of being
- * refused.
- */
-START_TEST(test_graceful_stop_resumes_outliving_socket)
-{
-	static const char *const wrap[] = { "/bin/sh", "-c",
-				    "fd=$1; shift; eval \"exec 3<&$fd\"; "
-				    "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$@\"",
-				    "sh", NULL, NULL };
-	const char		*w[6];
-	const struct hopts	 o = { .wrap = w };
-	struct sockaddr_in	 sin;
-	const char *const	 av[] = { "--handler", PLUGIN("echo"), portarg,
-				    "--max_servers=1", "--log_level=3", NULL };
-	char			 fdarg[16];
-	struct hproc		 p;
-	int			 ls, c;
-
-	memcpy(w, wrap, sizeof(wrap));
-	port = h_free_port();
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((unsigned short)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_ge(ls = socket(AF_INET, SOCK_STREAM, 0), 0);
-	ck_assert_int_le(ls, 9);	/* sh names descriptors 0-9 */
-	ck_assert_int_eq(bind(ls, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(listen(ls, 16), 0);
-	snprintf(fdarg, sizeof(fdarg), "%d", ls);
-	w[4] = fdarg;
-	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", port);
-	ck_assert_int_eq(h_start_opts(&p, av, &o), 0);
-	ck_assert_msg(h_wait_ready(&p, H_READY_MS) == 0, "%s",
-	    h_file_tail(p.log));
-	ck_assert_msg(h_log_has(&p, "inherited fd 3"), "not inherited:\n%s",
-	    h_file_tail(p.log));
-	h_talk_ok(port, "before\n", "before\n");
-	ck_assert_int_eq(h_stop(&p, SIGQUIT, 5000), 0);
-	/* our copy listens: the handshake completes, into the queue */
-	ck_assert_msg((c = h_connect_tcp("127.0.0.1", port)) >= 0,
-	    "the socket no longer listens after the stop");
-	close(c);
-	close(ls);
-}
-END_TEST
 
 Suite	*hostile_suite(void);
 
@@ -1226,15 +955,10 @@ hostile_suite(void)
 	tcase_add_test(tc, test_yaml_size_refused);
 	tcase_add_test(tc, test_jitter_bounded);
 	tcase_add_test(tc, test_long_port_error_whole);
-	tcase_add_test(tc, test_graceful_timeout_zero_idle);
-	tcase_add_test(tc, test_graceful_timeout_zero_busy);
 	tcase_add_test(tc, test_chroot_cleanup_and_reopen);
 	tcase_add_test(tc, test_chroot_files_outside);
-	tcase_add_test(tc, test_graceful_stop_refuses_and_serves_queue);
-	tcase_add_test(tc, test_graceful_stop_never_resets);
 	tcase_add_test(tc, test_handshakes_pending_counts_syn_recv);
 	tcase_add_test(tc, test_crash_line_escaped);
-	tcase_add_test(tc, test_graceful_stop_resumes_outliving_socket);
 	suite_add_tcase(s, tc);
 	return s;
 }
