@@ -26,6 +26,33 @@
 
 #include "harness.h"
 
+static void
+assert_refused(int status, const char *out, const char *want)
+{
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78,
+	    "accepted:\n%s", out);
+	ck_assert_msg(strstr(out, want) != NULL, "no \"%s\" in:\n%s", want,
+	    out);
+}
+
+/* A port entry of 600 characters: the reason is not cut off. */
+START_TEST(test_long_port_error_whole)
+{
+	char		 parg[1024], out[4096];
+	const char	*av[] = { "-t", "--handler=echo", parg, NULL };
+	int		 n;
+
+	n = snprintf(parg, sizeof(parg), "--port=127.0.0.1:");
+	memset(parg + n, '9', 600);
+	parg[n + 600] = '\0';
+	assert_refused(h_run(av, out, sizeof(out)), out, "...\" (610 "
+	    "characters): too long (at most 511 characters)\n");
+	parg[n + 400] = '\0';
+	assert_refused(h_run(av, out, sizeof(out)), out, "...\" (410 "
+	    "characters): port out of range");
+}
+END_TEST
+
 Suite	*listen_suite(void);
 
 /* ------------------------------------------------------------------ */
@@ -1236,6 +1263,7 @@ listen_suite(void)
 	tc = tcase_create("activation");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_socket_activation);
+	tcase_add_test(tc, test_long_port_error_whole);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -979,6 +979,39 @@ START_TEST(test_graceful_stop_resumes_outliving_socket)
 }
 END_TEST
 
+static void
+assert_refused(int status, const char *out, const char *want)
+{
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78,
+	    "accepted:\n%s", out);
+	ck_assert_msg(strstr(out, want) != NULL, "no \"%s\" in:\n%s", want,
+	    out);
+}
+
+/*
+ * max_requests_jitter near LONG_MAX overflowed (children died at start
+ * under UBSan): bounded by the option table, and the bound works.
+ */
+START_TEST(test_jitter_bounded)
+{
+	const char	*av[] = { "-t", "--handler=echo",
+			    "--max_requests_jitter=9223372036854775807", NULL };
+	const char	*ok[] = { "--max_servers=1", "--max_requests=1",
+			    "--max_requests_jitter=2147483647", NULL };
+	char		 out[4096];
+	struct hproc	 p;
+
+	assert_refused(h_run(av, out, sizeof(out)), out,
+	    "command line: max_requests_jitter: \"9223372036854775807\" is "
+	    "out of range (at most 2147483647)");
+	port = h_serve(&p, PLUGIN("echo"), ok);
+	h_talk_ok(port, "one\n", "one\n");
+	h_talk_ok(port, "two\n", "two\n");
+	ck_assert_msg(!h_log_has(&p, "exited with"), "%s", h_file_tail(p.log));
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
 Suite	*parent_suite(void);
 
 Suite *
@@ -1011,6 +1044,7 @@ parent_suite(void)
 	tcase_add_test(tc, test_graceful_stop_refuses_and_serves_queue);
 	tcase_add_test(tc, test_graceful_stop_never_resets);
 	tcase_add_test(tc, test_graceful_stop_resumes_outliving_socket);
+	tcase_add_test(tc, test_jitter_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }
