@@ -5,6 +5,7 @@
  * loopback, real sockets, real processes; the parent's lifecycle is
  * check_parent.c's.
  */
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <check.h>
 #include <signal.h>
@@ -137,6 +138,78 @@ START_TEST(test_pfsd_done_ends_child)
 }
 END_TEST
 
+/*
+ * UDP with no_client_stdout: the datagram is read by pfsd before the
+ * handler runs; pfsd_request_data() gives it (and without
+ * no_client_stdout too).  A stream request has none.
+ */
+START_TEST(test_udp_request_data)
+{
+	const char		*nocs[] = { "--no_client_stdout=1", NULL };
+	char			 buf[256];
+	const char		*av[] = { _i ? nocs[0] : NULL, NULL };
+	const struct hopts	 udp = { .proto = "udp" };
+	struct hproc		 p;
+
+	port = h_serve_opts(&p, TPLUGIN("hostile"), av, &udp);
+	ck_assert_int_eq(h_talk_udp("127.0.0.1", port, "hello", buf,
+	    sizeof(buf), 5000), 10);
+	ck_assert_str_eq(buf, "data=hello");
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/*
+ * A child whose listening socket is broken (the handler put /dev/null
+ * over it) fails accept() in a loop: one line, then one line a second
+ * with the count, not a line per failure.
+ */
+START_TEST(test_accept_errors_rate_limited)
+{
+	const char *const	 av[] = { "--max_servers=1", NULL };
+	const char		*err = "accept: Socket operation on non-socket";
+	struct hproc		 p;
+	int			 fd;
+
+	port = h_serve(&p, TPLUGIN("hostile"), av);
+	h_talk_ok(port, "unlisten\n", "ok\n");
+	/* the child waits on the real socket (epoll): a client wakes it */
+	ck_assert_int_ne(fd = h_connect_tcp("127.0.0.1", port), -1);
+	ck_assert_int_eq(h_wait_log(&p, err, 5000), 0);
+	ck_assert_int_eq(h_wait_log(&p, "more times)", 5000), 0);
+	ck_assert_msg(h_file_count(p.log, err) <= 3, "%d lines:\n%s",
+	    h_file_count(p.log, err), h_file_tail(p.log));
+	close(fd);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/*
+ * A handler that fclose()s stdout or stdin: the next clients of the pool
+ * (one child) are served all the same, and the log says what happened.
+ */
+static const struct {
+	const char	*cmd, *log;
+} fcloses[] = {
+	{ "fclose stdout\n", "closed its standard output" },
+	{ "fclose stdin\n", "closed its standard input" },
+};
+
+START_TEST(test_handler_fclose_stdio)
+{
+	const char *const	 av[] = { "--max_servers=1", NULL };
+	struct hproc		 p;
+	int			 i;
+
+	port = h_serve(&p, TPLUGIN("hostile"), av);
+	h_talk_ok(port, fcloses[_i].cmd, "bye\n");
+	for (i = 0; i < 3; i++)
+		h_talk_ok(port, "still here\n", "still here\n");
+	ck_assert_msg(h_log_has(&p, fcloses[_i].log), "%s", h_file_tail(p.log));
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
 Suite	*engine_suite(void);
 
 Suite *
@@ -151,6 +224,10 @@ engine_suite(void)
 	tcase_add_test(tc, test_unread_input_does_not_leak);
 	tcase_add_test(tc, test_udp_echo);
 	tcase_add_test(tc, test_pfsd_done_ends_child);
+	tcase_add_loop_test(tc, test_udp_request_data, 0, 2);
+	tcase_add_test(tc, test_accept_errors_rate_limited);
+	tcase_add_loop_test(tc, test_handler_fclose_stdio, 0,
+	    (int)(sizeof(fcloses) / sizeof(fcloses[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -110,56 +110,6 @@ START_TEST(test_std_fds_closed_log_file)
 }
 END_TEST
 
-/*
- * A child whose listening socket is broken (the handler put /dev/null
- * over it) fails accept() in a loop: one line, then one line a second
- * with the count, not a line per failure.
- */
-START_TEST(test_accept_errors_rate_limited)
-{
-	const char *const	 av[] = { "--max_servers=1", NULL };
-	const char		*err = "accept: Socket operation on non-socket";
-	struct hproc		 p;
-	int			 fd;
-
-	port = h_serve(&p, TPLUGIN("hostile"), av);
-	h_talk_ok(port, "unlisten\n", "ok\n");
-	/* the child waits on the real socket (epoll): a client wakes it */
-	ck_assert_int_ne(fd = h_connect_tcp("127.0.0.1", port), -1);
-	ck_assert_int_eq(h_wait_log(&p, err, 5000), 0);
-	ck_assert_int_eq(h_wait_log(&p, "more times)", 5000), 0);
-	ck_assert_msg(h_file_count(p.log, err) <= 3, "%d lines:\n%s",
-	    h_file_count(p.log, err), h_file_tail(p.log));
-	close(fd);
-	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
-}
-END_TEST
-
-/*
- * A handler that fclose()s stdout or stdin: the next clients of the pool
- * (one child) are served all the same, and the log says what happened.
- */
-static const struct {
-	const char	*cmd, *log;
-} fcloses[] = {
-	{ "fclose stdout\n", "closed its standard output" },
-	{ "fclose stdin\n", "closed its standard input" },
-};
-
-START_TEST(test_handler_fclose_stdio)
-{
-	const char *const	 av[] = { "--max_servers=1", NULL };
-	struct hproc		 p;
-	int			 i;
-
-	port = h_serve(&p, TPLUGIN("hostile"), av);
-	h_talk_ok(port, fcloses[_i].cmd, "bye\n");
-	for (i = 0; i < 3; i++)
-		h_talk_ok(port, "still here\n", "still here\n");
-	ck_assert_msg(h_log_has(&p, fcloses[_i].log), "%s", h_file_tail(p.log));
-	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
-}
-END_TEST
 
 /* A configuration file: its path. */
 static char *
@@ -364,26 +314,6 @@ START_TEST(test_handler_log_escaped)
 }
 END_TEST
 
-/*
- * UDP with no_client_stdout: the datagram is read by pfsd before the
- * handler runs; pfsd_request_data() gives it (and without
- * no_client_stdout too).  A stream request has none.
- */
-START_TEST(test_udp_request_data)
-{
-	const char		*nocs[] = { "--no_client_stdout=1", NULL };
-	char			 buf[256];
-	const char		*av[] = { _i ? nocs[0] : NULL, NULL };
-	const struct hopts	 udp = { .proto = "udp" };
-	struct hproc		 p;
-
-	port = h_serve_opts(&p, TPLUGIN("hostile"), av, &udp);
-	ck_assert_int_eq(h_talk_udp("127.0.0.1", port, "hello", buf,
-	    sizeof(buf), 5000), 10);
-	ck_assert_str_eq(buf, "data=hello");
-	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
-}
-END_TEST
 
 /* The value of a /proc/PID/status field ("Groups:"), trimmed. */
 static char *
@@ -654,60 +584,6 @@ START_TEST(test_chroot_files_outside)
 END_TEST
 
 
-/*
- * handshakes_pending counts the handshakes under way on pfsd's TCP
- * listeners: a listener whose filter drops the client's last ACK keeps
- * the connection in SYN_RECV, where the kernel's socket diagnostics see
- * it -- on that port, and not on another.
- */
-START_TEST(test_handshakes_pending_counts_syn_recv)
-{
-	struct sock_filter	 ack[] = {
-		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),
-		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x10, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, 0),		/* a bare ACK: drop */
-		BPF_STMT(BPF_RET | BPF_K, 0xffffffff)
-	};
-	struct sock_fprog	 prog = { nitems(ack), ack };
-	struct sockaddr_in	 sin;
-	struct listener		 l[2];
-	socklen_t		 len = sizeof(sin);
-	long long		 end;
-	int			 c, n = 0;
-
-	memset(l, 0, sizeof(l));
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_ge(l[0].fd = socket(AF_INET, SOCK_STREAM, 0), 0);
-	ck_assert_int_eq(bind(l[0].fd, (struct sockaddr *)&sin, len), 0);
-	ck_assert_int_eq(listen(l[0].fd, 8), 0);
-	ck_assert_int_eq(getsockname(l[0].fd, (struct sockaddr *)&sin, &len),
-	    0);
-	l[0].proto = PFSD_PROTO_TCP;
-	l[0].family = AF_INET;
-	l[0].port = ntohs(sin.sin_port);
-	l[1] = l[0];
-	l[1].port = h_free_port();
-	ck_assert_int_eq(handshakes_pending(l, 1), 0);
-	ck_assert_int_eq(setsockopt(l[0].fd, SOL_SOCKET, SO_ATTACH_FILTER,
-	    &prog, sizeof(prog)), 0);
-	ck_assert_int_ge(c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0),
-	    0);
-	ck_assert_int_eq(connect(c, (struct sockaddr *)&sin, len), -1);
-	ck_assert_int_eq(errno, EINPROGRESS);
-	/* the client's ACK is sent from softirq context: soon, not now */
-	for (end = h_now_ms() + 2000; h_now_ms() < end; poll(NULL, 0, 5))
-		if ((n = handshakes_pending(l, 1)) != 0)
-			break;
-	ck_assert_int_eq(n, 1);
-	ck_assert_int_eq(handshakes_pending(&l[1], 1), 0);
-	ck_assert_int_eq(handshake_hold(l[0].fd, 0), 0);
-	close(c);
-	close(l[0].fd);
-}
-END_TEST
 
 /* A UNIX client whose own socket is named evil (relative, in h_dir()),
  * connected to path; the descriptor. */
@@ -775,22 +651,17 @@ hostile_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_std_fds_closed);
 	tcase_add_test(tc, test_std_fds_closed_log_file);
-	tcase_add_test(tc, test_accept_errors_rate_limited);
-	tcase_add_loop_test(tc, test_handler_fclose_stdio, 0,
-	    (int)(sizeof(fcloses) / sizeof(fcloses[0])));
 	tcase_add_test(tc, test_log_file_fifo_refused);
 	tcase_add_test(tc, test_log_reopen_fifo_refused);
 	tcase_add_test(tc, test_log_file_device_not_chowned);
 	tcase_add_test(tc, test_log_file_chowned_only_if_created);
 	tcase_add_test(tc, test_unix_peer_cannot_forge_log);
 	tcase_add_test(tc, test_handler_log_escaped);
-	tcase_add_loop_test(tc, test_udp_request_data, 0, 2);
 	tcase_add_test(tc, test_uid_without_passwd);
 	tcase_add_test(tc, test_long_group_list);
 	tcase_add_test(tc, test_too_many_groups);
 	tcase_add_test(tc, test_chroot_cleanup_and_reopen);
 	tcase_add_test(tc, test_chroot_files_outside);
-	tcase_add_test(tc, test_handshakes_pending_counts_syn_recv);
 	tcase_add_test(tc, test_crash_line_escaped);
 	suite_add_tcase(s, tc);
 	return s;
