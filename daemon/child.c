@@ -41,34 +41,16 @@ static struct {
 	volatile sig_atomic_t	 reopen;
 	volatile int		 req_fd;	/* the client, while served */
 	int			 null_fd;
-	int			 lock_dummy;	/* flock target once retiring */
 	struct pollfd		*pfds;		/* lock modes: the listeners */
 	char			*dgram;
 	int			 proxy_mode;	/* PROXY_V1|PROXY_V2, or 0 */
-} ch = { .null_fd = -1, .lock_dummy = -1, .req_fd = -1 };
+} ch = { .null_fd = -1, .req_fd = -1 };
 
-/*
- * Async-signal-safe: make every wait of an idle child return at once.
- * epoll_wait() and poll() are never restarted after a handler, but the
- * signal may come just before the child enters them: then the epoll set
- * (none) or the polled listeners (the lock modes) are /dev/null already.
- * The lock waits are restarted (SA_RESTART) and fail on the stand-ins.
- */
+/* Async-signal-safe: make every wait of an idle child return at once. */
 static void
 wake_up(void)
 {
-	struct pfsd_server	*srv = ch.srv;
-	size_t			 i;
-
-	if (srv->ser.ep_fd != -1)
-		dup2(ch.null_fd, srv->ser.ep_fd);
-	else
-		for (i = 0; i < srv->nls; i++)
-			dup2(ch.null_fd, srv->ls[i].fd);
-	if (srv->ser.lock_fd != -1 && ch.lock_dummy != -1)
-		dup2(ch.lock_dummy, srv->ser.lock_fd);
-	if (srv->ser.pipe_r != -1)
-		dup2(ch.null_fd, srv->ser.pipe_r);
+	ser_interrupt(&ch.srv->ser, ch.srv->ls, ch.srv->nls, ch.null_fd);
 }
 
 /* HUP/QUIT: told to go (the slot says so, unless a request runs). */
@@ -164,18 +146,9 @@ child_signals(struct pfsd_server *srv)
 static int
 child_resources(struct pfsd_server *srv, char *err, size_t errlen)
 {
-	int	p[2];
 	size_t	i, udp = 0;
 
 	ch.null_fd = srv->devnull;	/* opened before any chroot */
-	if (srv->ser.mode == SER_FLOCK) {	/* see wake_up() */
-		if (pipe2(p, O_CLOEXEC) == -1) {
-			snprintf(err, errlen, "pipe: %s", strerror(errno));
-			return -1;
-		}
-		close(p[0]);
-		ch.lock_dummy = p[1];
-	}
 	if (ser_child_init(&srv->ser, srv->ls, srv->nls, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < srv->nls; i++)
@@ -187,7 +160,7 @@ child_resources(struct pfsd_server *srv, char *err, size_t errlen)
 		snprintf(err, errlen, "datagram buffers: %s", strerror(errno));
 		return -1;
 	}
-	if (srv->ser.mode != SER_NONE &&
+	if (!ser_wakes_one(&srv->ser) &&
 	    (ch.pfds = calloc(srv->nls, sizeof(*ch.pfds))) == NULL) {
 		snprintf(err, errlen, "calloc: %s", strerror(errno));
 		return -1;
@@ -316,7 +289,7 @@ child_take_last(struct pfsd_server *srv, struct pfsd_request *req)
 {
 	size_t	i;
 
-	if (srv->ser.mode != SER_NONE)
+	if (!ser_wakes_one(&srv->ser))
 		return -1;
 	for (i = 0; i < srv->nls; i++)
 		if (child_take(srv, &srv->ls[i], req) == 0)

@@ -10,7 +10,6 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <sys/ipc.h>
-#include <sys/sem.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -192,21 +191,9 @@ resolve_groups(const struct conf *c, gid_t **gids, size_t *ngids,
 static void
 chown_own_files(struct pfsd_server *srv, uid_t uid, gid_t gid)
 {
-	struct semid_ds	ds;
-
 	if (listen_chown(srv->ls, srv->nls, uid, gid) == -1)
 		log_warn("chown of UNIX sockets");
-	/* lchown: a symbolic link swapped in meanwhile is not followed */
-	if (srv->ser.lock_path != NULL &&
-	    lchown(srv->ser.lock_path, uid, gid) == -1)
-		log_warn("chown %s", srv->ser.lock_path);
-	if (srv->ser.semid != -1 &&
-	    semctl(srv->ser.semid, 0, IPC_STAT, &ds) == 0) {
-		ds.sem_perm.uid = uid;
-		ds.sem_perm.gid = gid;
-		if (semctl(srv->ser.semid, 0, IPC_SET, &ds) == -1)
-			log_warn("semaphore owner");
-	}
+	ser_chown(&srv->ser, uid, gid);
 	/* Only a regular file pfsd created: never a device, FIFO or a file
 	 * someone else made (see log.c). */
 	if (log_created() && fchown(log_fd(), uid, gid) == -1)

@@ -508,11 +508,17 @@ struct serializer {
 	char		*lock_path;	/* lock_file, or NULL: anonymous */
 	int		 lock_fd;	/* flock: locked by every child */
 	int		 ep_fd;		/* none: the child's epoll set */
+	int		 lock_dummy;	/* flock: a child's lock_fd once told to go */
 	int		 semid;
 	int		 pipe_r, pipe_w;
 	int		 owner;		/* pid that removes the resources */
 };
 
+void		 ser_init(struct serializer *);
+int		 ser_wakes_one(const struct serializer *);
+void		 ser_interrupt(struct serializer *, struct listener *, size_t,
+		    int);
+void		 ser_chown(struct serializer *, uid_t, gid_t);
 int		 ser_setup(struct serializer *, const struct conf *, size_t,
 		    char *, size_t);
 struct pollfd;
@@ -523,7 +529,7 @@ int		 ser_acquire(struct serializer *, volatile int *);
 void		 ser_release(struct serializer *, volatile int *);
 void		 ser_audit_token(struct serializer *, int);
 void		 ser_cleanup(struct serializer *);
-const char	*ser_name(enum ser_mode);
+const char	*ser_name(const struct serializer *);
 
 /* A graceful stop: a connection the parent took from the accept queue. */
 struct drained {

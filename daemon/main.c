@@ -357,8 +357,7 @@ server_init(struct pfsd_server *srv)
 	srv->plugin.fd = srv->sb.fd = -1;
 	srv->janitor_fd = -1;
 	srv->sigpipe[0] = srv->sigpipe[1] = -1;
-	srv->ser.lock_fd = srv->ser.semid = srv->ser.ep_fd = -1;
-	srv->ser.pipe_r = srv->ser.pipe_w = -1;
+	ser_init(&srv->ser);
 }
 
 int

@@ -870,7 +870,7 @@ parent_started(struct pfsd_server *srv)
 	log_msg(PFSD_LOG_NOTICE, "pfsd %s serving (generation %u, pid %ld, "
 	    "max_servers %ld, serialize %s); %s", PACKAGE_VERSION,
 	    srv->generation, (long)getpid(), srv->max_servers,
-	    ser_name(srv->ser.mode), summary);
+	    ser_name(&srv->ser), summary);
 	restart_retire_old(srv);
 	daemon_ready(srv);
 	notify_status(srv, 1);

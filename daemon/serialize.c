@@ -50,11 +50,68 @@
 #define EPOLLEXCLUSIVE	(1U << 28)
 #endif
 
-/* enum ser_mode is in the order of the serialize option's choices. */
-const char *
-ser_name(enum ser_mode m)
+/* Every descriptor unset, before ser_setup. */
+void
+ser_init(struct serializer *ser)
 {
-	return conf_options[OPT_SERIALIZE].choices[m];
+	memset(ser, 0, sizeof(*ser));
+	ser->lock_fd = ser->semid = ser->ep_fd = ser->lock_dummy = -1;
+	ser->pipe_r = ser->pipe_w = -1;
+}
+
+/* none: the kernel wakes one child per connection; no lock to hold. */
+int
+ser_wakes_one(const struct serializer *ser)
+{
+	return ser->mode == SER_NONE;
+}
+
+/*
+ * Async-signal-safe, in a child told to go: make its wait return at once.
+ * epoll_wait() and poll() are never restarted after a handler, but the
+ * signal may come just before the child enters them: then the epoll set
+ * (none) or the polled listeners (the lock modes) are null_fd already.
+ * The lock waits are restarted (SA_RESTART) and fail on the stand-ins.
+ */
+void
+ser_interrupt(struct serializer *ser, struct listener *ls, size_t nls,
+    int null_fd)
+{
+	size_t	i;
+
+	if (ser->ep_fd != -1)
+		dup2(null_fd, ser->ep_fd);
+	else
+		for (i = 0; i < nls; i++)
+			dup2(null_fd, ls[i].fd);
+	if (ser->lock_fd != -1 && ser->lock_dummy != -1)
+		dup2(ser->lock_dummy, ser->lock_fd);
+	if (ser->pipe_r != -1)
+		dup2(null_fd, ser->pipe_r);
+}
+
+/* Before privileges are dropped: the lock file and semaphore go to uid. */
+void
+ser_chown(struct serializer *ser, uid_t uid, gid_t gid)
+{
+	struct semid_ds	ds;
+
+	/* lchown: a symbolic link swapped in meanwhile is not followed */
+	if (ser->lock_path != NULL && lchown(ser->lock_path, uid, gid) == -1)
+		log_warn("chown %s", ser->lock_path);
+	if (ser->semid != -1 && semctl(ser->semid, 0, IPC_STAT, &ds) == 0) {
+		ds.sem_perm.uid = uid;
+		ds.sem_perm.gid = gid;
+		if (semctl(ser->semid, 0, IPC_SET, &ds) == -1)
+			log_warn("semaphore owner");
+	}
+}
+
+/* The mode's name (enum ser_mode is in the order of the option's). */
+const char *
+ser_name(const struct serializer *ser)
+{
+	return conf_options[OPT_SERIALIZE].choices[ser->mode];
 }
 
 /* An anonymous file to lock: nothing to find in, or clean from, /tmp. */
@@ -187,12 +244,22 @@ ser_child_init(struct serializer *ser, const struct listener *ls,
 	struct epoll_event	ev;
 	size_t			i;
 
+	int			p[2];
+
 	for (i = 0; i < nls; i++)
 		if (set_nonblock(ls[i].fd) == -1) {
 			snprintf(err, errlen, "%s: O_NONBLOCK: %s",
 			    ls[i].name, strerror(errno));
 			return -1;
 		}
+	if (ser->mode == SER_FLOCK) {	/* see ser_interrupt() */
+		if (pipe2(p, O_CLOEXEC) == -1) {
+			snprintf(err, errlen, "pipe: %s", strerror(errno));
+			return -1;
+		}
+		close(p[0]);
+		ser->lock_dummy = p[1];
+	}
 	if (ser->mode != SER_NONE)
 		return 0;
 	if ((ser->ep_fd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
