@@ -20,7 +20,7 @@
 	X(conf) X(yaml) X(cmdline) X(listen) X(access) X(plugin) \
 	X(engine) X(parent) X(watchdog) X(status) X(serialize) \
 	X(daemon) X(restart) X(docs) X(faults) X(install) X(compat) \
-	X(hostile) X(proxy) X(options) X(metrics) X(http) X(tls) \
+	X(proxy) X(options) X(metrics) X(http) X(tls) \
 	X(messages) X(statuspage) X(pool)
 
 #define DECLARE(n) Suite *n##_suite(void);

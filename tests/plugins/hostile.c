@@ -1,6 +1,6 @@
 /*
  * hostile.c - test handler doing what careless or hostile handler code
- * does to its child, for tests/check_hostile.c.  Reads one line:
+ * does to its child, for the daemon and engine suites.  Reads one line:
  *	unlisten	put /dev/null over every listening socket of this
  *			child (its accept() then fails, again and again)
  *	fclose stdout	answer "bye", then fclose(stdout)
