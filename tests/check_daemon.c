@@ -6,6 +6,8 @@
  * log_file, uids without a passwd entry, long group lists, a UNIX client
  * whose socket name holds a newline.
  */
+#define _GNU_SOURCE
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -14,6 +16,8 @@
 #include <netinet/in.h>
 #include <sys/sysmacros.h>
 #include <check.h>
+#include <dirent.h>
+#include <sched.h>
 #include <time.h>
 #include <pwd.h>
 #include <limits.h>
@@ -1463,6 +1467,206 @@ START_TEST(test_crash_line_escaped)
 }
 END_TEST
 
+/* One echo round trip on a new connection. */
+static void
+echo_ok(const char *line)
+{
+	h_talk_ok(srv_port, line, line);
+}
+
+/*
+ * A file system with no room left: a small tmpfs, filled, mounted in a
+ * mount namespace of this test process alone (pfsd inherits it; it
+ * vanishes with them).  Returns the directory.
+ */
+static const char *
+full_disk(void)
+{
+	char	*dir = h_path("full"), fill[600], block[4096];
+	int	 fd;
+
+	ck_assert_msg(geteuid() == 0, "this test runs as root (CI does)");
+	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	ck_assert_int_eq(mount("tmpfs", dir, "tmpfs", 0, "size=64k"), 0);
+	snprintf(fill, sizeof(fill), "%s/filler", dir);
+	ck_assert_int_ne(fd = open(fill, O_WRONLY | O_CREAT, 0600), -1);
+	memset(block, 'x', sizeof(block));
+	while (write(fd, block, sizeof(block)) > 0)
+		;
+	ck_assert_int_eq(errno, ENOSPC);
+	close(fd);
+	return dir;
+}
+
+/*
+ * Every write to the log fails (ENOSPC): pfsd starts, serves, grows,
+ * replaces a dead child, restarts on HUP and stops as usual.
+ */
+START_TEST(test_log_on_full_disk)
+{
+	struct hproc		 p;
+	char			 larg[700];
+	const char *const	 av[] = { "--max_servers=2", "--log_level=4",
+				    larg, NULL };
+	const char		*dir = full_disk();
+	struct stat		 st;
+	pid_t			 kids[3];
+
+	snprintf(larg, sizeof(larg), "--log_file=%s/pfsd.log", dir);
+	srv_port = h_serve(&p, "echo", av);
+	echo_ok("one\n");
+	echo_ok("two\n");
+	kill(p.pid, SIGTTIN);
+	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
+	ck_assert_int_eq(h_children(p.pid, kids, 3), 3);
+	kill(kids[1], SIGKILL);
+	/* a dying child may take a connection arriving in that instant
+	 * (the kernel checks the queue before the signal): let it die */
+	while (h_alive(kids[1]))
+		usleep(1000);
+	ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
+	echo_ok("three\n");
+	kill(p.pid, SIGHUP);		/* the new generation says READY=1 */
+	ck_assert_int_eq(h_wait_ready(&p, H_READY_MS), 0);
+	echo_ok("four\n");
+	ck_assert_int_eq(h_wait_no_zombies(p.pid, 5000), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+	ck_assert_int_eq(stat(larg + strlen("--log_file="), &st), 0);
+	ck_assert_int_eq(st.st_size, 0);	/* every write failed */
+	umount2(dir, MNT_DETACH);
+}
+END_TEST
+
+/* The contents of the file that descriptor of pid named path has. */
+static char *
+read_deleted(pid_t pid, const char *path)
+{
+	char		 link[320], target[700], want[700];
+	DIR		*d;
+	struct dirent	*e;
+	ssize_t		 n;
+
+	snprintf(want, sizeof(want), "%s (deleted)", path);
+	snprintf(link, sizeof(link), "/proc/%ld/fd", (long)pid);
+	ck_assert_ptr_nonnull(d = opendir(link));
+	while ((e = readdir(d)) != NULL) {
+		snprintf(link, sizeof(link), "/proc/%ld/fd/%s", (long)pid,
+		    e->d_name);
+		if ((n = readlink(link, target, sizeof(target) - 1)) <= 0)
+			continue;
+		target[n] = '\0';
+		if (strcmp(target, want) == 0)
+			break;
+	}
+	closedir(d);
+	ck_assert_msg(e != NULL, "no descriptor of %ld on %s", (long)pid,
+	    want);
+	return h_read_file(link);
+}
+
+/*
+ * The log's directory vanishes, then USR1 (logrotate): the reopen fails,
+ * that is logged to the old file, which stays in use; serving goes on.
+ * When the directory is back, USR1 opens a new file there.
+ */
+START_TEST(test_log_dir_vanished)
+{
+	struct hproc	 p;
+	char		 dir[512], log[600], larg[640], want[700], *old;
+	const char	*av[] = { "--max_servers=2", "--log_level=3", larg,
+			    NULL };
+	int		 i;
+
+	snprintf(dir, sizeof(dir), "%s", h_path("logs"));
+	snprintf(log, sizeof(log), "%s/pfsd.log", dir);
+	snprintf(larg, sizeof(larg), "--log_file=%s", log);
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	srv_port = h_serve(&p, "echo", av);
+	echo_ok("before\n");
+	ck_assert_int_eq(unlink(log), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+	kill(p.pid, SIGUSR1);
+	snprintf(want, sizeof(want), "error: %s: cannot open log file: No "
+	    "such file or directory; still writing to the old file", log);
+	for (i = 0, old = NULL; i < 500; i++, free(old)) {
+		old = read_deleted(p.pid, log);
+		if (old != NULL && strstr(old, want) != NULL)
+			break;
+		poll(NULL, 0, 10);
+	}
+	ck_assert_msg(i < 500, "no \"%s\" in the old log", want);
+	echo_ok("during\n");
+	free(old);
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	kill(p.pid, SIGUSR1);
+	for (i = 0; i < 500 &&
+	    h_file_count(log, "USR1: log file reopened") == 0; i++)
+		poll(NULL, 0, 10);
+	ck_assert_int_eq(h_file_count(log, "USR1: log file reopened"), 1);
+	echo_ok("after\n");
+	for (i = 0; i < 500 && h_file_count(log, "connection from") == 0; i++)
+		poll(NULL, 0, 10);
+	ck_assert_int_eq(h_file_count(log, "connection from"), 1);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/*
+ * After a USR1 whose reopen failed, the log must not also say it was
+ * reopened (it used to say so whatever log_reopen() did).
+ */
+START_TEST(test_usr1_failure_not_called_success)
+{
+	struct hproc	 p;
+	char		 dir[512], log[600], larg[640], *old;
+	const char	*av[] = { "--max_servers=1", larg, NULL };
+	int		 i;
+
+	snprintf(dir, sizeof(dir), "%s", h_path("logs"));
+	snprintf(log, sizeof(log), "%s/pfsd.log", dir);
+	snprintf(larg, sizeof(larg), "--log_file=%s", log);
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	srv_port = h_serve(&p, "echo", av);
+	ck_assert_int_eq(unlink(log), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+	/*
+	 * USR1's failure first; TTIN only once that is logged.  Sent
+	 * together, both can be pending at once: Linux then sets up a
+	 * handler frame for each before returning to pfsd, and the handler
+	 * set up last (TTIN's, the higher number) runs first, so TTIN's line
+	 * could come before USR1's and prove nothing.  Sent after, TTIN is
+	 * handled after USR1's whole handling, so its line comes after any
+	 * "reopened" line a failed reopen could wrongly log.
+	 */
+	kill(p.pid, SIGUSR1);
+	for (i = 0, old = NULL; i < 500; i++, free(old)) {
+		old = read_deleted(p.pid, log);
+		if (old != NULL && strstr(old, "still writing to the old file")
+		    != NULL)
+			break;
+		poll(NULL, 0, 10);
+	}
+	ck_assert_msg(i < 500, "no USR1 failure logged:\n%s", old);
+	ck_assert_ptr_nonnull(strstr(old, "cannot open log file"));
+	free(old);
+	kill(p.pid, SIGTTIN);
+	for (i = 0, old = NULL; i < 500; i++, free(old)) {
+		old = read_deleted(p.pid, log);
+		if (old != NULL &&
+		    strstr(old, "TTIN: max_servers is now 2") != NULL)
+			break;
+		poll(NULL, 0, 10);
+	}
+	ck_assert_int_lt(i, 500);
+	ck_assert_msg(strstr(old, "USR1: log file reopened") == NULL,
+	    "a failed reopen logged as done:\n%s", old);
+	free(old);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
 Suite	*daemon_suite(void);
 
 Suite *
@@ -1507,6 +1711,9 @@ daemon_suite(void)
 	tcase_add_test(tc, test_chroot_cleanup_and_reopen);
 	tcase_add_test(tc, test_chroot_files_outside);
 	tcase_add_test(tc, test_crash_line_escaped);
+	tcase_add_test(tc, test_log_on_full_disk);
+	tcase_add_test(tc, test_log_dir_vanished);
+	tcase_add_test(tc, test_usr1_failure_not_called_success);
 	suite_add_tcase(s, tc);
 	return s;
 }

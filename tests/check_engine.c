@@ -6,8 +6,15 @@
  * check_parent.c's.
  */
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <check.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,6 +217,139 @@ START_TEST(test_handler_fclose_stdio)
 }
 END_TEST
 
+static pid_t
+only_child(pid_t parent)
+{
+	pid_t	kid;
+
+	ck_assert_int_eq(h_wait_children(parent, 1, 5000), 0);
+	ck_assert_int_eq(h_children(parent, &kid, 1), 1);
+	return kid;
+}
+
+/*
+ * Is pid inside a system call that writes (to its client)?  From
+ * /proc/PID/syscall: the call's number, or "running" in user space.
+ */
+static int
+blocked_writing(pid_t pid, char *what, size_t len)
+{
+	char	path[64], *text;
+	long	nr = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/syscall", (long)pid);
+	if ((text = h_read_file(path)) == NULL)
+		return 0;
+	snprintf(what, len, "%.*s", (int)strcspn(text, " \n"), text);
+	if (isdigit((unsigned char)text[0]))
+		nr = strtol(text, NULL, 10);
+	free(text);
+	return nr == SYS_write || nr == SYS_writev || nr == SYS_sendto ||
+	    nr == SYS_sendmsg;
+}
+
+/* A connection that reads slowly: a small receive window. */
+static int
+connect_small_window(void)
+{
+	struct sockaddr_in	sin;
+	int			fd, sz = 4096;
+
+	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
+	    0);
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz,
+	    sizeof(sz)), 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((unsigned short)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return fd;
+}
+
+/*
+ * Send copies of unit and read nothing, until the child serving us is
+ * blocked writing replies: in the middle of a reply.  The stream stays
+ * whole units.
+ */
+static void
+fill_until_blocked(int fd, pid_t kid, const char *unit)
+{
+	static char	 buf[65536];
+	size_t		 ulen = strlen(unit), len = 0, off = 0;
+	long long	 end = h_now_ms() + 20000;
+	struct pollfd	 pfd = { fd, POLLOUT, 0 };
+	char		 where[128];
+	ssize_t		 n;
+
+	while (len + ulen <= sizeof(buf)) {
+		memcpy(buf + len, unit, ulen);
+		len += ulen;
+	}
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	for (;;) {
+		if (blocked_writing(kid, where, sizeof(where)))
+			return;
+		ck_assert_msg(h_now_ms() < end, "child never blocked writing "
+		    "(in system call %s)", where);
+		if ((n = send(fd, buf + off, len - off, MSG_NOSIGNAL)) > 0)
+			off = (off + (size_t)n) % len;
+		else {
+			ck_assert_int_eq(errno, EAGAIN);
+			poll(&pfd, 1, 10);
+		}
+	}
+}
+
+/*
+ * A client resets the connection (SO_LINGER 0) while the child is
+ * blocked writing a large reply: the write fails (SIGPIPE is ignored),
+ * the same child serves the next client, and the log does not fill with
+ * errors.  Table: a line protocol and pipelined HTTP.
+ */
+static const struct {
+	const char	*handler;
+	const char	*unit;		/* sent over and over */
+	const char	*probe;		/* then a normal request */
+	const char	*expect;	/* in its answer */
+} resets[] = {
+	{ "echo", "0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghij"
+	    "klmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz\n",
+	    "ping\n", "ping\n" },
+	{ "http_hello", "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+	    "GET / HTTP/1.0\r\n\r\n", "Hello, world!" },
+};
+
+START_TEST(test_client_reset_mid_reply)
+{
+	struct hproc		 p;
+	const char *const	 av[] = { "--max_servers=1", "--log_level=4",
+				    NULL };
+	struct linger		 lg = { 1, 0 };
+	char			 buf[1024];
+	pid_t			 kid;
+	int			 fd, lines;
+
+	port = h_serve(&p, resets[_i].handler, av);
+	kid = only_child(p.pid);
+	fd = connect_small_window();
+	fill_until_blocked(fd, kid, resets[_i].unit);
+	lines = h_log_count(&p, "\n");
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg,
+	    sizeof(lg)), 0);
+	close(fd);			/* RST */
+	ck_assert_int_gt(h_talk("127.0.0.1", port, resets[_i].probe, buf,
+	    sizeof(buf)), 0);
+	ck_assert_ptr_nonnull(strstr(buf, resets[_i].expect));
+	ck_assert_int_eq(only_child(p.pid), kid);
+	ck_assert_int_eq(h_log_count(&p, "killed by signal"), 0);
+	/* at most: the probe's "connection from" and a line of the reset */
+	ck_assert_int_le(h_log_count(&p, "\n") - lines, 2);
+	ck_assert_int_eq(h_log_count(&p, "error:"), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
 Suite	*engine_suite(void);
 
 Suite *
@@ -228,6 +368,8 @@ engine_suite(void)
 	tcase_add_test(tc, test_accept_errors_rate_limited);
 	tcase_add_loop_test(tc, test_handler_fclose_stdio, 0,
 	    (int)(sizeof(fcloses) / sizeof(fcloses[0])));
+	tcase_add_loop_test(tc, test_client_reset_mid_reply, 0,
+	    (int)(sizeof(resets) / sizeof(resets[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }

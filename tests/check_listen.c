@@ -1266,6 +1266,225 @@ START_TEST(test_socket_activation)
 }
 END_TEST
 
+static int	srv_port;
+
+/* One echo round trip on a new connection. */
+static void
+echo_ok(const char *line)
+{
+	h_talk_ok(srv_port, line, line);
+}
+
+/*
+ * Garbage in the variables that hand sockets over: PFSD_LISTEN_FDS (from
+ * a HUP's re-exec) and systemd's LISTEN_FDS/LISTEN_PID.  Each error as
+ * logged, after "error: ".
+ */
+#define BAD_ENTRY(e)	"PFSD_LISTEN_FDS: bad entry \"" e "\" (expected FD=NAME)"
+#define NOT_SYSTEMD(p, f) \
+	"LISTEN_PID=" p " LISTEN_FDS=" f ": not a pid and a number of " \
+	"descriptors"
+static const struct {
+	const char	*env[2];	/* NAME=VALUE */
+	const char	*error;
+} fds_garbage[] = {
+	{ { "PFSD_LISTEN_FDS=fds_garbage" }, BAD_ENTRY("fds_garbage") },
+	{ { "PFSD_LISTEN_FDS=3" }, BAD_ENTRY("3") },
+	{ { "PFSD_LISTEN_FDS=3=" }, BAD_ENTRY("3=") },
+	{ { "PFSD_LISTEN_FDS==127.0.0.1:1/tcp" }, BAD_ENTRY("=127.0.0.1:1/tcp") },
+	{ { "PFSD_LISTEN_FDS=-3=127.0.0.1:1/tcp" },
+	    BAD_ENTRY("-3=127.0.0.1:1/tcp") },
+	{ { "PFSD_LISTEN_FDS=3u" }, BAD_ENTRY("3u") },
+	{ { "PFSD_LISTEN_FDS=3x=a" }, BAD_ENTRY("3x=a") },
+	{ { "PFSD_LISTEN_FDS=3=%zz" }, BAD_ENTRY("3=%zz") },
+	{ { "PFSD_LISTEN_FDS=3=%4" }, BAD_ENTRY("3=%4") },
+	{ { "PFSD_LISTEN_FDS=99999999999=a" }, BAD_ENTRY("99999999999=a") },
+	{ { "PFSD_LISTEN_FDS=3=a;4=b;junk" }, BAD_ENTRY("junk") },
+	{ { "LISTEN_PID=abc", "LISTEN_FDS=1" }, NOT_SYSTEMD("abc", "1") },
+	{ { "LISTEN_PID=1", "LISTEN_FDS=-1" }, NOT_SYSTEMD("1", "-1") },
+	{ { "LISTEN_PID=1", "LISTEN_FDS=1x" }, NOT_SYSTEMD("1", "1x") },
+	{ { "LISTEN_PID=1", "LISTEN_FDS=99999999999" },
+	    NOT_SYSTEMD("1", "99999999999") },
+};
+
+/* Start pfsd on srv_port (already chosen) with env (NAME=VALUE) set. */
+static void
+start_inheriting(struct hproc *p, const char *const *env, size_t nenv,
+    const char *const *extra)
+{
+	const char	*av[16];
+	char		 name[64], portarg[64];
+	size_t		 n = 0, i;
+
+	snprintf(portarg, sizeof(portarg), "--port=127.0.0.1:%d", srv_port);
+	av[n++] = portarg;
+	while (extra != NULL && *extra != NULL && n < 15)
+		av[n++] = *extra++;
+	av[n] = NULL;
+	for (i = 0; i < nenv && env[i] != NULL; i++)
+		ck_assert_int_eq(putenv(UNCONST(env[i])), 0);
+	ck_assert_int_eq(h_start(p, av), 0);
+	for (i = 0; i < nenv && env[i] != NULL; i++) {
+		snprintf(name, sizeof(name), "%.*s",
+		    (int)strcspn(env[i], "="), env[i]);
+		unsetenv(name);
+	}
+}
+
+/*
+ * Refused clearly and at once (exit 69, EX_UNAVAILABLE), before binding:
+ * the hooks handler logs post_bind_hook after the bind, and it never ran.
+ */
+START_TEST(test_listen_fds_garbage)
+{
+	struct hproc	 p;
+	char		 hl[600], want[256], *hooks;
+	const char	*av[] = { "--handler=" TPLUGIN("hooks"),
+			    "--max_servers=1", hl, NULL };
+	int		 status;
+
+	snprintf(hl, sizeof(hl), "--hook_log=%s", h_path("hooks.log"));
+	srv_port = h_free_port();
+	start_inheriting(&p, fds_garbage[_i].env, 2, av);
+	status = h_wait_exit(&p, 10000);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 69,
+	    "status %#x; log:\n%s", status, h_log_tail(&p));
+	snprintf(want, sizeof(want), "error: %s", fds_garbage[_i].error);
+	ck_assert_msg(h_log_has(&p, want), "no '%s' in:\n%s", want,
+	    h_log_tail(&p));
+	ck_assert_ptr_nonnull(hooks = h_read_file(h_path("hooks.log")));
+	ck_assert_ptr_nonnull(strstr(hooks, "post_configure_hook"));
+	ck_assert_ptr_null(strstr(hooks, "post_bind_hook"));
+	free(hooks);
+	ck_assert_int_eq(h_connect_tcp("127.0.0.1", srv_port), -1);
+	close(p.notify_fd);
+}
+END_TEST
+
+/* Listening TCP sockets on port in this network namespace. */
+static int
+listeners_on(int lport)
+{
+	static const char *const tables[] = { "/proc/net/tcp",
+					     "/proc/net/tcp6" };
+	char		 line[512];
+	unsigned int	 lp, st;
+	size_t		 i;
+	FILE		*f;
+	int		 n = 0;
+
+	for (i = 0; i < 2; i++) {
+		if ((f = fopen(tables[i], "r")) == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (sscanf(line, " %*d: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x "
+			    "%x", &lp, &st) == 2 && (int)lp == lport &&
+			    st == 0x0A)
+				n++;
+		fclose(f);
+	}
+	return n;
+}
+
+/* A listening socket on 127.0.0.1:lport, at descriptor at. */
+static void
+listener_at(int lport, int at)
+{
+	struct sockaddr_in	sin;
+	int			fd, on = 1;
+
+	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((unsigned short)lport);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	ck_assert_int_eq(dup2(fd, at), at);
+	close(fd);
+}
+
+/*
+ * Entries that look right but name no usable socket (a file, a closed
+ * descriptor, a socket on another srv_port): each a warning; pfsd binds the
+ * srv_port itself, once.
+ */
+START_TEST(test_listen_fds_not_sockets)
+{
+	struct hproc	 p;
+	char		 env[256], want[256];
+	const char	*envs[] = { env };
+	const char	*av[] = { "--handler=echo", "--max_servers=1", NULL };
+	int		 other = h_free_port(), fd, i;
+	static const struct {
+		int		 fd;
+		const char	*why;
+	} bad[] = {
+		{ 50, "not a socket" }, { 77, "not open" },
+		{ 51, "not that socket" },
+	};
+
+	srv_port = h_free_port();
+	ck_assert_int_ge(fd = open("/dev/null", O_RDONLY), 0);
+	ck_assert_int_eq(dup2(fd, 50), 50);
+	close(fd);
+	close(77);
+	listener_at(other, 51);
+	snprintf(env, sizeof(env), "PFSD_LISTEN_FDS=50=127.0.0.1:%d/tcp;"
+	    "77=127.0.0.1:%d/tcp;51=127.0.0.1:%d/tcp", srv_port, srv_port, srv_port);
+	start_inheriting(&p, envs, 1, av);
+	ck_assert_msg(h_wait_ready(&p, H_READY_MS) == 0, "not ready:\n%s",
+	    h_log_tail(&p));
+	for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
+		snprintf(want, sizeof(want), "warning: PFSD_LISTEN_FDS: fd %d "
+		    "(127.0.0.1:%d/tcp): %s; ignored", bad[i].fd, srv_port,
+		    bad[i].why);
+		ck_assert_msg(h_log_has(&p, want), "no '%s' in:\n%s", want,
+		    h_log_tail(&p));
+	}
+	echo_ok("bound\n");
+	ck_assert_int_eq(listeners_on(srv_port), 1);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+	ck_assert_int_eq(listeners_on(srv_port), 0);
+	close(50);
+	close(51);
+}
+END_TEST
+
+/*
+ * A good entry is taken over, not bound again (pfsd would fail with
+ * EADDRINUSE, or make a second listener); the same descriptor listed
+ * twice is a warning.
+ */
+START_TEST(test_listen_fds_inherited_once)
+{
+	struct hproc	 p;
+	char		 env[256], want[256];
+	const char	*envs[] = { env };
+	const char	*av[] = { "--handler=echo", "--max_servers=1",
+			    "--log_level=3", NULL };
+
+	srv_port = h_free_port();
+	listener_at(srv_port, 52);
+	snprintf(env, sizeof(env), "PFSD_LISTEN_FDS=52=127.0.0.1:%d/tcp;"
+	    "52=127.0.0.1:%d/tcp", srv_port, srv_port);
+	start_inheriting(&p, envs, 1, av);
+	close(52);		/* pfsd has its own */
+	ck_assert_msg(h_wait_ready(&p, H_READY_MS) == 0, "not ready:\n%s",
+	    h_log_tail(&p));
+	snprintf(want, sizeof(want), "port 127.0.0.1:%d/tcp: inherited fd 52",
+	    srv_port);
+	ck_assert(h_log_has(&p, want));
+	snprintf(want, sizeof(want), "warning: PFSD_LISTEN_FDS: fd 52 "
+	    "(127.0.0.1:%d/tcp): listed twice; ignored", srv_port);
+	ck_assert(h_log_has(&p, want));
+	echo_ok("inherited\n");
+	ck_assert_int_eq(listeners_on(srv_port), 1);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
 Suite *
 listen_suite(void)
 {
@@ -1322,6 +1541,10 @@ listen_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_socket_activation);
 	tcase_add_test(tc, test_long_port_error_whole);
+	tcase_add_loop_test(tc, test_listen_fds_garbage, 0,
+	    (int)(sizeof(fds_garbage) / sizeof(fds_garbage[0])));
+	tcase_add_test(tc, test_listen_fds_not_sockets);
+	tcase_add_test(tc, test_listen_fds_inherited_once);
 	suite_add_tcase(s, tc);
 	return s;
 }

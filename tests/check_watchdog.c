@@ -5,7 +5,10 @@
  * SIGTERM gets SIGKILL after the grace.  The real pfsd binary, real
  * sockets, real processes.
  */
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <check.h>
 #include <signal.h>
 #include <stdio.h>
@@ -125,6 +128,64 @@ START_TEST(test_request_timeout_grace)
 }
 END_TEST
 
+/* One echo round trip on a new connection. */
+static void
+echo_ok(const char *line)
+{
+	h_talk_ok(port, line, line);
+}
+
+/*
+ * A client that connects and sends nothing holds a child until
+ * request_timeout ends it: SIGTERM after ~1 s, logged with the peer; the
+ * pool serves others meanwhile and replaces the child.
+ */
+START_TEST(test_request_timeout_silent_client_pool_serves)
+{
+	struct hproc		 p;
+	const char *const	 av[] = { "--max_servers=2",
+				    "--request_timeout=1", NULL };
+	struct sockaddr_in	 me;
+	socklen_t		 len = sizeof(me);
+	char			 want[128], buf[64], *log, *at;
+	long long		 t0, took;
+	long			 victim;
+	int			 fd;
+
+	port = h_serve(&p, "echo", av);
+	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
+	t0 = h_now_ms();
+	ck_assert_int_ge(fd = h_connect_tcp("127.0.0.1", port), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&me, &len), 0);
+	echo_ok("the other child serves\n");
+	echo_ok("and again\n");
+	ck_assert_int_eq(h_log_count(&p, "request_timeout"), 0);
+	snprintf(want, sizeof(want), "error: request_timeout: child ");
+	ck_assert_int_eq(h_wait_log(&p, want, 5000), 0);
+	ck_assert_int_eq(h_talk_fd(fd, NULL, buf, sizeof(buf), 5000), 0);
+	took = h_now_ms() - t0;
+	ck_assert_msg(took >= 1000 && took < 4000, "ended after %lld ms",
+	    took);
+	log = h_read_file(p.log);
+	at = strstr(log, want);
+	ck_assert_int_eq(sscanf(at + strlen(want), "%ld", &victim), 1);
+	snprintf(want, sizeof(want), "has served 127.0.0.1 port %d for ",
+	    ntohs(me.sin_port));
+	ck_assert_ptr_nonnull(strstr(at, want));
+	ck_assert_ptr_nonnull(strstr(at, " ms (handler echo); stopping it"));
+	free(log);
+	/* SIGTERM: the client is shut down, the handler returns, the
+	 * child runs child_finish_hook and exits */
+	for (took = 0; took < 500 && h_alive((pid_t)victim); took++)
+		usleep(10000);
+	ck_assert(!h_alive((pid_t)victim));
+	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
+	echo_ok("after\n");
+	ck_assert_int_eq(h_wait_no_zombies(p.pid, 5000), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
 Suite	*watchdog_suite(void);
 
 Suite *
@@ -137,6 +198,7 @@ watchdog_suite(void)
 	tcase_add_test(tc, test_request_timeout);
 	tcase_add_test(tc, test_request_timeout_silent_client);
 	tcase_add_test(tc, test_request_timeout_grace);
+	tcase_add_test(tc, test_request_timeout_silent_client_pool_serves);
 	suite_add_tcase(s, tc);
 	return s;
 }
