@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define STATUS_TIMEOUT_MS	1000
@@ -261,6 +262,65 @@ process_uptime(void)
 	return (long long)(up - (double)start / (double)sysconf(_SC_CLK_TCK));
 }
 
+/* Text that goes to a terminal: controls shown as '?'. */
+static void
+plain_text(FILE *f, const char *s)
+{
+	for (; *s != '\0'; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+}
+
+/*
+ * The reloads since pfsd started (history.c keeps them across HUPs):
+ * how many of each result, and the last one.
+ */
+static void
+write_reloads(FILE *f, int json)
+{
+	const struct reload_event	*e = history_event(0);
+	char				 when[32];
+	time_t				 t;
+	struct tm			 tm;
+
+	if (e != NULL && (e->result < 0 || e->result >= RELOAD__COUNT))
+		e = NULL;
+	if (json) {
+		fprintf(f, "\"reloads\": {\"ok\": %lu, \"refused\": %lu, "
+		    "\"rolled_back\": %lu, \"last\": ",
+		    history_reloads(RELOAD_OK), history_reloads(RELOAD_REFUSED),
+		    history_reloads(RELOAD_ROLLED_BACK));
+		if (e == NULL) {
+			fprintf(f, "null},\n  ");
+			return;
+		}
+		fprintf(f, "{\"generation\": %u, \"time\": %lld, "
+		    "\"result\": \"%s\", \"reason\": ", e->generation,
+		    e->time, history_result_name(e->result));
+		if (e->reason[0] == '\0')
+			fprintf(f, "null}},\n  ");
+		else {
+			fputc('"', f);
+			json_text(f, e->reason);
+			fprintf(f, "\"}},\n  ");
+		}
+		return;
+	}
+	fprintf(f, "reloads ok %lu refused %lu rolled_back %lu",
+	    history_reloads(RELOAD_OK), history_reloads(RELOAD_REFUSED),
+	    history_reloads(RELOAD_ROLLED_BACK));
+	if (e != NULL) {
+		t = (time_t)e->time;
+		if (gmtime_r(&t, &tm) == NULL || strftime(when, sizeof(when),
+		    "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+			snprintf(when, sizeof(when), "%lld", e->time);
+		fprintf(f, "; last %s generation %u at %s%s",
+		    history_result_name(e->result), e->generation, when,
+		    e->reason[0] != '\0' ? ": " : "");
+		plain_text(f, e->reason);
+	}
+	fputc('\n', f);
+}
+
 static void
 write_header(struct pfsd_server *srv, FILE *f, long long now, int json)
 {
@@ -278,7 +338,9 @@ write_header(struct pfsd_server *srv, FILE *f, long long now, int json)
 		    (now - srv->start_ms) / 1000, srv->max_servers,
 		    pool_size(), busy, idle, served);
 		json_text(f, srv->reload_status);
-		fprintf(f, "\",\n  \"slots\": [");
+		fprintf(f, "\",\n  ");
+		write_reloads(f, 1);
+		fprintf(f, "\"slots\": [");
 		return;
 	}
 	fprintf(f, "pfsd %s pid %ld generation %u up %llds (generation %llds) "
@@ -286,6 +348,7 @@ write_header(struct pfsd_server *srv, FILE *f, long long now, int json)
 	    PACKAGE_VERSION, (long)getpid(), srv->generation,
 	    process_uptime(), (now - srv->start_ms) / 1000, srv->max_servers,
 	    pool_size(), busy, idle, served);
+	write_reloads(f, 0);
 	if (srv->reload_status[0] != '\0')
 		fprintf(f, "last reload: %s\n", srv->reload_status);
 	fprintf(f, "%-8s %-10s %8s %3s %16s %s\n", "PID", "STATE", "SERVED",

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -226,6 +227,69 @@ START_TEST(test_status_unix_peer)
 }
 END_TEST
 
+/*
+ * The reloads in `pfsd status`: how many ok, refused and rolled back
+ * (history.c keeps them across the re-exec), and the last one with its
+ * generation, time, result and reason; in the text and in the JSON,
+ * read back by Python's json module.
+ */
+START_TEST(test_status_reload_counts)
+{
+	struct hproc	 p;
+	char		 conf[600], out[8192];
+	const char	*sock = h_path("status.sock");
+	const char	*av[] = { "-c", conf, NULL };
+	const char	*st[] = { "status", "-c", conf, NULL };
+	const char	*js[] = { "status", "--json", "-c", conf, NULL };
+	const char	*json;
+	long long	 t0 = (long long)time(NULL);
+	int		 hport = h_free_port();
+
+#define RELOAD_CONF(extra) h_write("pfsd.conf", "handler echo\n" \
+	    "max_servers 1\nport 127.0.0.1:%d\nstatus_socket %s\n%s", \
+	    hport, sock, extra)
+	snprintf(conf, sizeof(conf), "%s", RELOAD_CONF(""));
+	ck_assert_int_eq(h_start(&p, av), 0);
+	ck_assert_msg(h_wait_ready(&p, H_READY_MS) == 0, "%s",
+	    h_read_file(p.log));
+	h_run_exit(st, 0, out, sizeof(out));
+	ck_assert_msg(strstr(out, "\nreloads ok 0 refused 0 rolled_back 0\n")
+	    != NULL, "%s", out);
+	h_run_exit(js, 0, out, sizeof(out));
+	ck_assert_msg(strstr(out, "\"reloads\": {\"ok\": 0, \"refused\": 0, "
+	    "\"rolled_back\": 0, \"last\": null},") != NULL, "%s", out);
+
+	ck_assert_int_eq(kill(p.pid, SIGHUP), 0);	/* ok */
+	ck_assert_msg(h_wait_log(&p, "serving (generation 1,", H_READY_MS) ==
+	    0, "%s", h_read_file(p.log));
+	h_run_exit(st, 0, out, sizeof(out));
+	ck_assert_msg(strstr(out, "\nreloads ok 1 refused 0 rolled_back 0; "
+	    "last ok generation 1 at ") != NULL, "%s", out);
+	RELOAD_CONF("max_servers many\n");		/* refused */
+	ck_assert_int_eq(kill(p.pid, SIGHUP), 0);
+	ck_assert(h_wait_log(&p, "the new configuration was refused",
+	    H_READY_MS) == 0);
+
+	h_run_exit(st, 0, out, sizeof(out));
+	ck_assert_msg(strstr(out, "\nreloads ok 1 refused 1 rolled_back 0; "
+	    "last refused generation 1 at ") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "pfsd.conf:5: max_servers: ") != NULL, "%s",
+	    out);
+	h_run_exit(js, 0, out, sizeof(out));
+	json = h_write("status.json", "%s", out);
+	ck_assert_int_eq(h_sh(out, sizeof(out), "python3 -c 'import json,sys\n"
+	    "r=json.load(open(sys.argv[1]))[\"reloads\"]\n"
+	    "l=r[\"last\"]\n"
+	    "print(r[\"ok\"], r[\"refused\"], r[\"rolled_back\"], "
+	    "l[\"generation\"], l[\"result\"], "
+	    "%lld <= l[\"time\"] <= %lld, \"max_servers\" in l[\"reason\"])' "
+	    "%s", t0, (long long)time(NULL), json), 0);
+	ck_assert_str_eq(out, "1 1 0 1 refused True True\n");
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+#undef RELOAD_CONF
+}
+END_TEST
+
 Suite	*status_suite(void);
 
 Suite *
@@ -241,6 +305,7 @@ status_suite(void)
 	tcase_add_test(tc, test_status_default_conf_and_json);
 	tcase_add_test(tc, test_status_socket_file_refused);
 	tcase_add_test(tc, test_status_unix_peer);
+	tcase_add_test(tc, test_status_reload_counts);
 	suite_add_tcase(s, tc);
 	return s;
 }
