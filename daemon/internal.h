@@ -571,7 +571,7 @@ enum exit_reason {
 	EXIT_NORMAL,		/* exit 0: recycled, retired, stopped */
 	EXIT_FAILED,		/* another exit status */
 	EXIT_CRASHED,		/* a signal of its own doing (SIGSEGV...) */
-	EXIT_TIMEOUT,		/* ended by the watchdog */
+	EXIT_TIMEOUT,		/* request_timeout, HUP's graceful_timeout */
 	EXIT_KILLED,		/* another signal */
 	EXIT__COUNT
 };

@@ -65,7 +65,7 @@ metrics_exit_reason(const struct pool_entry *c, int status)
 	int	sig;
 
 	if (pool_killed_ms(c) != 0)
-		return EXIT_TIMEOUT;	/* the watchdog ended it */
+		return EXIT_TIMEOUT;	/* request_timeout, graceful_timeout */
 	if (!WIFSIGNALED(status))
 		return WEXITSTATUS(status) == 0 ? EXIT_NORMAL : EXIT_FAILED;
 	sig = WTERMSIG(status);
@@ -209,7 +209,9 @@ metrics_render(const struct pfsd_server *srv, FILE *f)
 	    "pfsd_requests_total{outcome=\"denied\"} %lu\n",
 	    ended - (m.denied < ended ? m.denied : ended), m.denied);
 	head(f, "pfsd_child_exits_total", "counter", "Children that ended, by "
-	    "reason (timeout: ended by request_timeout).");
+	    "reason (timeout: stopped by pfsd for taking too long, a request "
+	    "past request_timeout or an old-generation child past "
+	    "graceful_timeout after a HUP).");
 	for (i = 0; i < EXIT__COUNT; i++)
 		fprintf(f, "pfsd_child_exits_total{reason=\"%s\"} %lu\n",
 		    exit_names[i], m.exits[i]);
