@@ -272,14 +272,14 @@ check-big: check-build
 	cd tests && PFSD_BIG_POOL=4096 CK_RUN_SUITE=serialize ./bin/check_pfsd
 
 # --- soak and valgrind ---------------------------------------------------
-# The faults suite's soak test (make check runs it with 10000 connections)
+# The leaks suite's soak test (make check runs it with 10000 connections)
 # at SOAK_COUNT connections, and its valgrind case alone.
 SOAK_COUNT	?= 100000
 
 soak: deps
 	@$(MAKE) --no-print-directory $(CHECK_DEPS)
 	cd tests && PFSD_TEST_STDERR=show PFSD_SOAK_COUNT=$(SOAK_COUNT) \
-	  CK_RUN_SUITE=faults \
+	  CK_RUN_SUITE=leaks \
 	  CK_RUN_CASE=soak ./bin/check_pfsd
 	cd tests && PFSD_TEST_STDERR=show PFSD_SOAK_COUNT=$(SOAK_COUNT) \
 	  CK_RUN_SUITE=restart CK_RUN_CASE=soak ./bin/check_pfsd
@@ -288,7 +288,7 @@ valgrind: deps
 	@if [ "$(SANITIZE)" = 1 ]; then \
 	  echo "make valgrind: valgrind cannot run an ASan build"; exit 1; fi
 	@$(MAKE) --no-print-directory $(CHECK_DEPS)
-	cd tests && PFSD_TEST_STDERR=show CK_RUN_SUITE=faults \
+	cd tests && PFSD_TEST_STDERR=show CK_RUN_SUITE=leaks \
 	  CK_RUN_CASE=valgrind ./bin/check_pfsd
 	cd tests && PFSD_TEST_STDERR=show CK_RUN_SUITE=tls \
 	  CK_RUN_CASE=valgrind ./bin/check_pfsd

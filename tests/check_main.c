@@ -19,7 +19,7 @@
 #define SUITES(X) \
 	X(conf) X(yaml) X(cmdline) X(listen) X(access) X(plugin) \
 	X(engine) X(parent) X(watchdog) X(status) X(serialize) \
-	X(daemon) X(restart) X(docs) X(faults) X(install) X(compat) \
+	X(daemon) X(restart) X(docs) X(leaks) X(install) X(compat) \
 	X(proxy) X(options) X(metrics) X(http) X(tls) \
 	X(messages) X(statuspage) X(pool)
 

@@ -1012,6 +1012,53 @@ START_TEST(test_jitter_bounded)
 }
 END_TEST
 
+/* One echo round trip on a new connection. */
+static void
+echo_ok(const char *line)
+{
+	h_talk_ok(port, line, line);
+}
+
+
+/*
+ * The parent out of descriptors: a HUP cannot start its check (logged),
+ * the generation goes on serving, a dead child is still replaced (fork
+ * needs no descriptor, the new child frees the parent's own); with
+ * descriptors back, HUP restarts and the parent has as many as before.
+ */
+START_TEST(test_emfile_parent)
+{
+	struct hproc		 p;
+	const char *const	 av[] = { "--max_servers=2", NULL };
+	struct rlimit		 old;
+	pid_t			 kids[2];
+	int			 fds;
+
+	port = h_serve(&p, "echo", av);
+	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
+	echo_ok("warm\n");
+	fds = h_fd_count(p.pid);
+	h_exhaust_fds(p.pid, &old);
+	kill(p.pid, SIGHUP);
+	ck_assert_int_eq(h_wait_log(&p, "warning: HUP: cannot check the "
+	    "configuration: Too many open files", 5000), 0);
+	echo_ok("still\n");
+	ck_assert_int_eq(h_children(p.pid, kids, 2), 2);
+	kill(kids[0], SIGKILL);
+	ck_assert_int_eq(h_wait_log(&p, "killed by signal 9", 5000), 0);
+	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
+	echo_ok("replaced\n");
+	ck_assert_int_eq(h_log_count(&p, "generation 1"), 0);
+	h_nofile_back(p.pid, &old);
+	kill(p.pid, SIGHUP);
+	ck_assert_int_eq(h_wait_log(&p, "serving (generation 1,", 10000), 0);
+	echo_ok("new\n");
+	ck_assert_int_eq(h_fd_count(p.pid), fds);
+	ck_assert_int_eq(h_wait_no_zombies(p.pid, 5000), 0);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
 Suite	*parent_suite(void);
 
 Suite *
@@ -1045,6 +1092,7 @@ parent_suite(void)
 	tcase_add_test(tc, test_graceful_stop_never_resets);
 	tcase_add_test(tc, test_graceful_stop_resumes_outliving_socket);
 	tcase_add_test(tc, test_jitter_bounded);
+	tcase_add_test(tc, test_emfile_parent);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -6,11 +6,13 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <check.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,6 +292,65 @@ START_TEST(test_status_reload_counts)
 }
 END_TEST
 
+/* One echo round trip on a new connection. */
+static void
+echo_ok(const char *line)
+{
+	h_talk_ok(port, line, line);
+}
+
+
+/* utime + stime of pid, in clock ticks. */
+static long
+cpu_ticks(pid_t pid)
+{
+	char		 path[64], *stat, *s;
+	unsigned long	 ut = 0, st = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	ck_assert_ptr_nonnull(stat = h_read_file(path));
+	ck_assert_ptr_nonnull(s = strrchr(stat, ')'));
+	ck_assert_int_eq(sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
+	    "%*u %*u %lu %lu", &ut, &st), 2);
+	free(stat);
+	return (long)(ut + st);
+}
+
+/*
+ * The parent out of descriptors with a status client waiting: it must
+ * not spin on the status socket it cannot accept from, and answers once
+ * descriptors are back (it used to poll the still-readable socket again
+ * at once: ~80% of a CPU until a descriptor freed up).
+ */
+START_TEST(test_emfile_status_no_spin)
+{
+	struct hproc	 p;
+	char		 sarg[600], buf[4096];
+	const char	*av[] = { "--max_servers=1", sarg, NULL };
+	struct rlimit	 old;
+	long		 t0, spent;
+	int		 fd;
+
+	snprintf(sarg, sizeof(sarg), "--status_socket=%s",
+	    h_path("status.sock"));
+	port = h_serve(&p, "echo", av);
+	echo_ok("warm\n");
+	h_exhaust_fds(p.pid, &old);
+	ck_assert_int_ge(fd = h_connect_unix(h_path("status.sock")), 0);
+	ck_assert_int_eq(write(fd, "text\n", 5), 5);
+	t0 = cpu_ticks(p.pid);
+	poll(NULL, 0, 1000);	/* measuring CPU use over a second */
+	spent = cpu_ticks(p.pid) - t0;
+	ck_assert_msg(spent * 10 < sysconf(_SC_CLK_TCK), "the parent used "
+	    "%ld%% of a CPU while out of descriptors", spent * 100 /
+	    sysconf(_SC_CLK_TCK));
+	h_nofile_back(p.pid, &old);
+	ck_assert_int_gt(h_talk_fd(fd, NULL, buf, sizeof(buf), 5000), 0);
+	ck_assert_ptr_nonnull(strstr(buf, "max_servers 1"));
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
 Suite	*status_suite(void);
 
 Suite *
@@ -306,6 +367,7 @@ status_suite(void)
 	tcase_add_test(tc, test_status_socket_file_refused);
 	tcase_add_test(tc, test_status_unix_peer);
 	tcase_add_test(tc, test_status_reload_counts);
+	tcase_add_test(tc, test_emfile_status_no_spin);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1160,3 +1160,48 @@ h_skips_report(FILE *out)
 	unlink(skips_path());
 	return n;
 }
+
+/* The lowest descriptor number free in process pid: what it gets next. */
+static int
+lowest_free_fd(pid_t pid)
+{
+	char		 path[64], used[1024];
+	DIR		*d;
+	struct dirent	*e;
+	long		 fd;
+	int		 i;
+
+	memset(used, 0, sizeof(used));
+	snprintf(path, sizeof(path), "/proc/%ld/fd", (long)pid);
+	ck_assert_ptr_nonnull(d = opendir(path));
+	while ((e = readdir(d)) != NULL)
+		if ((fd = strtol(e->d_name, NULL, 10)) >= 0 && fd < 1024 &&
+		    e->d_name[0] != '.')
+			used[fd] = 1;
+	closedir(d);
+	for (i = 0; i < 1024 && used[i]; i++)
+		;
+	return i;
+}
+
+/*
+ * Take away every descriptor pid could open next: its RLIMIT_NOFILE goes
+ * down to the lowest free number (what it has stays open).  The old
+ * limit goes to *old, for h_nofile_back.
+ */
+void
+h_exhaust_fds(pid_t pid, struct rlimit *old)
+{
+	struct rlimit	rl;
+
+	ck_assert_int_eq(prlimit(pid, RLIMIT_NOFILE, NULL, old), 0);
+	rl.rlim_cur = (rlim_t)lowest_free_fd(pid);
+	rl.rlim_max = old->rlim_max;
+	ck_assert_int_eq(prlimit(pid, RLIMIT_NOFILE, &rl, NULL), 0);
+}
+
+void
+h_nofile_back(pid_t pid, const struct rlimit *old)
+{
+	ck_assert_int_eq(prlimit(pid, RLIMIT_NOFILE, old, NULL), 0);
+}

@@ -15,10 +15,28 @@
 
 #ifndef UNCONST		/* as in daemon/internal.h: argv for execv(3) */
 #define UNCONST(p)	((void *)(uintptr_t)(const void *)(p))
+/*
+ * Take away every descriptor pid could open next: its RLIMIT_NOFILE goes
+ * down to the lowest free number (what it has stays open); the old limit
+ * goes to *old, for h_nofile_back.
+ */
+struct rlimit;
+void	 h_exhaust_fds(pid_t, struct rlimit *old);
+void	 h_nofile_back(pid_t, const struct rlimit *old);
+
 #endif
 
 #ifndef SRCDIR
 #define SRCDIR "."
+/*
+ * Take away every descriptor pid could open next: its RLIMIT_NOFILE goes
+ * down to the lowest free number (what it has stays open); the old limit
+ * goes to *old, for h_nofile_back.
+ */
+struct rlimit;
+void	 h_exhaust_fds(pid_t, struct rlimit *old);
+void	 h_nofile_back(pid_t, const struct rlimit *old);
+
 #endif
 #define PFSD_BIN	SRCDIR "/daemon/pfsd"
 #define PLUGIN(n)	SRCDIR "/plugins/" n ".so"
@@ -173,5 +191,14 @@ int	 h_sh(char *out, size_t len, const char *fmt, ...)
 void	 h_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int	 h_skips_report(FILE *);		/* prints them; how many */
 #define H_SKIP(...)	do { h_skip(__VA_ARGS__); return; } while (0)
+
+/*
+ * Take away every descriptor pid could open next: its RLIMIT_NOFILE goes
+ * down to the lowest free number (what it has stays open); the old limit
+ * goes to *old, for h_nofile_back.
+ */
+struct rlimit;
+void	 h_exhaust_fds(pid_t, struct rlimit *old);
+void	 h_nofile_back(pid_t, const struct rlimit *old);
 
 #endif

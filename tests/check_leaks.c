@@ -1,9 +1,9 @@
 /*
- * check_faults.c - integration tests of pfsd under faults: descriptors
- * running out.  Then a soak (many connections, children recycled, TTIN/TTOU/HUP) whose
- * short version runs here and whose long one is `make soak`, and the
- * parent's whole life under valgrind (`make valgrind`).  The real pfsd
- * binary, real sockets, real processes.  (fork failing: check_parent.c.)
+ * check_leaks.c - nothing grows over a long life: a soak (many
+ * connections, children recycled, TTIN/TTOU/HUP; descriptors, memory and
+ * children back where they were) whose short version runs here and whose
+ * long one is `make soak`, and the parent's whole life under valgrind
+ * (`make valgrind`).  The real pfsd binary, real sockets, real processes.
  */
 #define _GNU_SOURCE
 #include <sys/mount.h>
@@ -42,223 +42,6 @@ echo_ok(const char *line)
 {
 	h_talk_ok(port, line, line);
 }
-
-/* Connect, send a whole request (line, EOF); read the answer later. */
-static int
-send_line(const char *line)
-{
-	int	fd = h_connect_tcp("127.0.0.1", port);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, line, strlen(line)), (ssize_t)strlen(line));
-	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
-	return fd;
-}
-
-static int
-readable(int fd, int ms)
-{
-	struct pollfd	pfd = { fd, POLLIN, 0 };
-
-	return poll(&pfd, 1, ms) == 1;
-}
-
-static pid_t
-only_child(pid_t parent)
-{
-	pid_t	kid;
-
-	ck_assert_int_eq(h_wait_children(parent, 1, 5000), 0);
-	ck_assert_int_eq(h_children(parent, &kid, 1), 1);
-	return kid;
-}
-
-/* The lowest descriptor number free in process pid: what it gets next. */
-static int
-lowest_free_fd(pid_t pid)
-{
-	char		 path[64], used[1024];
-	DIR		*d;
-	struct dirent	*e;
-	long		 fd;
-	int		 i;
-
-	memset(used, 0, sizeof(used));
-	snprintf(path, sizeof(path), "/proc/%ld/fd", (long)pid);
-	ck_assert_ptr_nonnull(d = opendir(path));
-	while ((e = readdir(d)) != NULL)
-		if ((fd = strtol(e->d_name, NULL, 10)) >= 0 && fd < 1024 &&
-		    e->d_name[0] != '.')
-			used[fd] = 1;
-	closedir(d);
-	for (i = 0; i < 1024 && used[i]; i++)
-		;
-	return i;
-}
-
-/*
- * Take away every descriptor pid could open next: its RLIMIT_NOFILE goes
- * down to the lowest free number (what it has stays open).  The old
- * limit goes to *old, for set_nofile_back.
- */
-static void
-exhaust_fds(pid_t pid, struct rlimit *old)
-{
-	struct rlimit	rl;
-
-	ck_assert_int_eq(prlimit(pid, RLIMIT_NOFILE, NULL, old), 0);
-	rl.rlim_cur = (rlim_t)lowest_free_fd(pid);
-	rl.rlim_max = old->rlim_max;
-	ck_assert_int_eq(prlimit(pid, RLIMIT_NOFILE, &rl, NULL), 0);
-}
-
-static void
-set_nofile_back(pid_t pid, const struct rlimit *old)
-{
-	ck_assert_int_eq(prlimit(pid, RLIMIT_NOFILE, old, NULL), 0);
-}
-
-/*
- * A child out of descriptors: accept fails with EMFILE, the child says so
- * at most once a second and retries; the connection waits in the queue
- * and is served once descriptors are back, by the same child.  (A limit
- * set before exec cannot do this: a prefork child holds one connection at
- * a time, so it either always or never has a descriptor to accept into.
- * Lowering the limit of the running child is the same fault as a handler
- * that leaked every free descriptor.)
- */
-START_TEST(test_emfile_child_accept)
-{
-	struct hproc		 p;
-	const char *const	 av[] = { "--max_servers=1", NULL };
-	const char		*emfile = "error: accept: Too many open "
-				    "files; retrying";
-	struct rlimit		 old;
-	char			 buf[64];
-	pid_t			 kid, now;
-	int			 a, b, n;
-
-	port = h_serve(&p, "echo", av);
-	kid = only_child(p.pid);
-	echo_ok("warm\n");
-	exhaust_fds(kid, &old);
-	/* an accept already waiting holds its descriptor: a may be served */
-	a = send_line("a\n");
-	ck_assert_int_eq(h_wait_log(&p, emfile, 5000), 0);
-	b = send_line("b\n");
-	ck_assert_msg(!readable(b, 300), "served with no descriptor left");
-	n = h_log_count(&p, emfile);
-	poll(NULL, 0, 2100);	/* measuring a rate: 40 retries in 2.1 s */
-	n = h_log_count(&p, emfile) - n;
-	ck_assert_msg(n >= 1 && n <= 3, "%d EMFILE lines in 2.1 s; want 1 a "
-	    "second", n);
-	ck_assert(h_alive(kid));
-	set_nofile_back(kid, &old);
-	ck_assert_int_eq(h_talk_fd(a, NULL, buf, sizeof(buf), 5000), 2);
-	ck_assert_str_eq(buf, "a\n");
-	ck_assert_int_eq(h_talk_fd(b, NULL, buf, sizeof(buf), 5000), 2);
-	ck_assert_str_eq(buf, "b\n");
-	echo_ok("c\n");
-	now = only_child(p.pid);
-	ck_assert_int_eq(now, kid);
-	ck_assert_int_eq(h_log_count(&p, "killed by signal"), 0);
-	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
-}
-END_TEST
-
-/*
- * The parent out of descriptors: a HUP cannot start its check (logged),
- * the generation goes on serving, a dead child is still replaced (fork
- * needs no descriptor, the new child frees the parent's own); with
- * descriptors back, HUP restarts and the parent has as many as before.
- */
-START_TEST(test_emfile_parent)
-{
-	struct hproc		 p;
-	const char *const	 av[] = { "--max_servers=2", NULL };
-	struct rlimit		 old;
-	pid_t			 kids[2];
-	int			 fds;
-
-	port = h_serve(&p, "echo", av);
-	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
-	echo_ok("warm\n");
-	fds = h_fd_count(p.pid);
-	exhaust_fds(p.pid, &old);
-	kill(p.pid, SIGHUP);
-	ck_assert_int_eq(h_wait_log(&p, "warning: HUP: cannot check the "
-	    "configuration: Too many open files", 5000), 0);
-	echo_ok("still\n");
-	ck_assert_int_eq(h_children(p.pid, kids, 2), 2);
-	kill(kids[0], SIGKILL);
-	ck_assert_int_eq(h_wait_log(&p, "killed by signal 9", 5000), 0);
-	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
-	echo_ok("replaced\n");
-	ck_assert_int_eq(h_log_count(&p, "generation 1"), 0);
-	set_nofile_back(p.pid, &old);
-	kill(p.pid, SIGHUP);
-	ck_assert_int_eq(h_wait_log(&p, "serving (generation 1,", 10000), 0);
-	echo_ok("new\n");
-	ck_assert_int_eq(h_fd_count(p.pid), fds);
-	ck_assert_int_eq(h_wait_no_zombies(p.pid, 5000), 0);
-	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
-}
-END_TEST
-
-/* utime + stime of pid, in clock ticks. */
-static long
-cpu_ticks(pid_t pid)
-{
-	char		 path[64], *stat, *s;
-	unsigned long	 ut = 0, st = 0;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	ck_assert_ptr_nonnull(stat = h_read_file(path));
-	ck_assert_ptr_nonnull(s = strrchr(stat, ')'));
-	ck_assert_int_eq(sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
-	    "%*u %*u %lu %lu", &ut, &st), 2);
-	free(stat);
-	return (long)(ut + st);
-}
-
-/*
- * The parent out of descriptors with a status client waiting: it must
- * not spin on the status socket it cannot accept from, and answers once
- * descriptors are back (it used to poll the still-readable socket again
- * at once: ~80% of a CPU until a descriptor freed up).
- */
-START_TEST(test_emfile_status_no_spin)
-{
-	struct hproc	 p;
-	char		 sarg[600], buf[4096];
-	const char	*av[] = { "--max_servers=1", sarg, NULL };
-	struct rlimit	 old;
-	long		 t0, spent;
-	int		 fd;
-
-	snprintf(sarg, sizeof(sarg), "--status_socket=%s",
-	    h_path("status.sock"));
-	port = h_serve(&p, "echo", av);
-	echo_ok("warm\n");
-	exhaust_fds(p.pid, &old);
-	ck_assert_int_ge(fd = h_connect_unix(h_path("status.sock")), 0);
-	ck_assert_int_eq(write(fd, "text\n", 5), 5);
-	t0 = cpu_ticks(p.pid);
-	poll(NULL, 0, 1000);	/* measuring CPU use over a second */
-	spent = cpu_ticks(p.pid) - t0;
-	ck_assert_msg(spent * 10 < sysconf(_SC_CLK_TCK), "the parent used "
-	    "%ld%% of a CPU while out of descriptors", spent * 100 /
-	    sysconf(_SC_CLK_TCK));
-	set_nofile_back(p.pid, &old);
-	ck_assert_int_gt(h_talk_fd(fd, NULL, buf, sizeof(buf), 5000), 0);
-	ck_assert_ptr_nonnull(strstr(buf, "max_servers 1"));
-	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
-}
-END_TEST
-
-
-
-
 
 /* Listening TCP sockets on port in this network namespace. */
 static int
@@ -611,19 +394,14 @@ END_TEST
 
 #endif /* !__SANITIZE_ADDRESS__ */
 
-Suite	*faults_suite(void);
+Suite	*leaks_suite(void);
 
 Suite *
-faults_suite(void)
+leaks_suite(void)
 {
-	Suite	*s = suite_create("faults");
-	TCase	*tc = tcase_create("faults"), *soak, *vg;
+	Suite	*s = suite_create("leaks");
+	TCase	*soak, *vg;
 
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_emfile_child_accept);
-	tcase_add_test(tc, test_emfile_parent);
-	tcase_add_test(tc, test_emfile_status_no_spin);
-	suite_add_tcase(s, tc);
 	/* make soak: CK_RUN_CASE=soak PFSD_SOAK_COUNT=100000 */
 	soak = tcase_create("soak");
 	tcase_set_timeout(soak, 60 + (double)soak_count() / 250);
