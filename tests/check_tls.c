@@ -174,37 +174,42 @@ given(const char *const *extra, const char *opt)
  * pfsd with a TLS port and a plain one, extra arguments after; srv.pem
  * and srv.key unless extra names a certificate or a key of its own
  * (several SSL_cert_file are several certificates, not a replacement).
+ * h_serve_opts starts it on the TLS port (proto ssl) and waits for it.
  */
 static void
 start_opts(struct srv *s, const char *handler, const char *const *extra,
     const struct hopts *o, int ready_ms)
 {
 	const char	*av[40];
-	char		 a[4][700];
+	char		 a[3][700];
+	struct hopts	 so;
 	size_t		 n = 0;
 
+	if (o != NULL)
+		so = *o;
+	else
+		memset(&so, 0, sizeof(so));
 	s->tls_port = h_free_port();
 	do
 		s->plain_port = h_free_port();
 	while (s->plain_port == s->tls_port);
-	snprintf(a[0], sizeof(a[0]), "--port=127.0.0.1:%d/ssl", s->tls_port);
-	snprintf(a[1], sizeof(a[1]), "--port=127.0.0.1:%d", s->plain_port);
-	snprintf(a[2], sizeof(a[2]), "--SSL_cert_file=%s", cert("srv.pem"));
-	snprintf(a[3], sizeof(a[3]), "--SSL_key_file=%s", cert("srv.key"));
+	so.proto = "ssl";
+	so.port = s->tls_port;
+	so.ready_ms = ready_ms;
+	snprintf(a[0], sizeof(a[0]), "--port=127.0.0.1:%d", s->plain_port);
+	snprintf(a[1], sizeof(a[1]), "--SSL_cert_file=%s", cert("srv.pem"));
+	snprintf(a[2], sizeof(a[2]), "--SSL_key_file=%s", cert("srv.key"));
 	av[n++] = handler;
 	av[n++] = a[0];
-	av[n++] = a[1];
 	if (!given(extra, "--SSL_cert_file="))
-		av[n++] = a[2];
+		av[n++] = a[1];
 	if (!given(extra, "--SSL_key_file="))
-		av[n++] = a[3];
+		av[n++] = a[2];
 	av[n++] = "--log_level=3";
 	while (extra != NULL && *extra != NULL && n < 38)
 		av[n++] = *extra++;
 	av[n] = NULL;
-	ck_assert_int_eq(h_start_opts(&s->p, av, o), 0);
-	ck_assert_msg(h_wait_ready(&s->p, ready_ms) == 0, "not ready:\n%s",
-	    h_read_file(s->p.log));
+	h_serve_opts(&s->p, NULL, av, &so);
 }
 
 static void
