@@ -28,88 +28,6 @@
 
 #include "harness.h"
 
-static void
-assert_refused(int status, const char *out, const char *want)
-{
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78,
-	    "accepted:\n%s", out);
-	ck_assert_msg(strstr(out, want) != NULL, "no \"%s\" in:\n%s", want,
-	    out);
-}
-
-/* A port entry of 600 characters: the reason is not cut off. */
-START_TEST(test_long_port_error_whole)
-{
-	char		 parg[1024], out[4096];
-	const char	*av[] = { "-t", "--handler=echo", parg, NULL };
-	int		 n;
-
-	n = snprintf(parg, sizeof(parg), "--port=127.0.0.1:");
-	memset(parg + n, '9', 600);
-	parg[n + 600] = '\0';
-	assert_refused(h_run(av, out, sizeof(out)), out, "...\" (610 "
-	    "characters): too long (at most 511 characters)\n");
-	parg[n + 400] = '\0';
-	assert_refused(h_run(av, out, sizeof(out)), out, "...\" (410 "
-	    "characters): port out of range");
-}
-END_TEST
-
-/*
- * handshakes_pending counts the handshakes under way on pfsd's TCP
- * listeners: a listener whose filter drops the client's last ACK keeps
- * the connection in SYN_RECV, where the kernel's socket diagnostics see
- * it -- on that port, and not on another.
- */
-START_TEST(test_handshakes_pending_counts_syn_recv)
-{
-	struct sock_filter	 ack[] = {
-		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),
-		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x10, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, 0),		/* a bare ACK: drop */
-		BPF_STMT(BPF_RET | BPF_K, 0xffffffff)
-	};
-	struct sock_fprog	 prog = { nitems(ack), ack };
-	struct sockaddr_in	 sin;
-	struct listener		 l[2];
-	socklen_t		 len = sizeof(sin);
-	long long		 end;
-	int			 c, n = 0;
-
-	memset(l, 0, sizeof(l));
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_ge(l[0].fd = socket(AF_INET, SOCK_STREAM, 0), 0);
-	ck_assert_int_eq(bind(l[0].fd, (struct sockaddr *)&sin, len), 0);
-	ck_assert_int_eq(listen(l[0].fd, 8), 0);
-	ck_assert_int_eq(getsockname(l[0].fd, (struct sockaddr *)&sin, &len),
-	    0);
-	l[0].proto = PFSD_PROTO_TCP;
-	l[0].family = AF_INET;
-	l[0].port = ntohs(sin.sin_port);
-	l[1] = l[0];
-	l[1].port = h_free_port();
-	ck_assert_int_eq(handshakes_pending(l, 1), 0);
-	ck_assert_int_eq(setsockopt(l[0].fd, SOL_SOCKET, SO_ATTACH_FILTER,
-	    &prog, sizeof(prog)), 0);
-	ck_assert_int_ge(c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0),
-	    0);
-	ck_assert_int_eq(connect(c, (struct sockaddr *)&sin, len), -1);
-	ck_assert_int_eq(errno, EINPROGRESS);
-	/* the client's ACK is sent from softirq context: soon, not now */
-	for (end = h_now_ms() + 2000; h_now_ms() < end; poll(NULL, 0, 5))
-		if ((n = handshakes_pending(l, 1)) != 0)
-			break;
-	ck_assert_int_eq(n, 1);
-	ck_assert_int_eq(handshakes_pending(&l[1], 1), 0);
-	ck_assert_int_eq(handshake_hold(l[0].fd, 0), 0);
-	close(c);
-	close(l[0].fd);
-}
-END_TEST
-
 Suite	*listen_suite(void);
 
 /* ------------------------------------------------------------------ */
@@ -1482,6 +1400,88 @@ START_TEST(test_listen_fds_inherited_once)
 	echo_ok("inherited\n");
 	ck_assert_int_eq(listeners_on(srv_port), 1);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+static void
+assert_refused(int status, const char *out, const char *want)
+{
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78,
+	    "accepted:\n%s", out);
+	ck_assert_msg(strstr(out, want) != NULL, "no \"%s\" in:\n%s", want,
+	    out);
+}
+
+/* A port entry of 600 characters: the reason is not cut off. */
+START_TEST(test_long_port_error_whole)
+{
+	char		 parg[1024], out[4096];
+	const char	*av[] = { "-t", "--handler=echo", parg, NULL };
+	int		 n;
+
+	n = snprintf(parg, sizeof(parg), "--port=127.0.0.1:");
+	memset(parg + n, '9', 600);
+	parg[n + 600] = '\0';
+	assert_refused(h_run(av, out, sizeof(out)), out, "...\" (610 "
+	    "characters): too long (at most 511 characters)\n");
+	parg[n + 400] = '\0';
+	assert_refused(h_run(av, out, sizeof(out)), out, "...\" (410 "
+	    "characters): port out of range");
+}
+END_TEST
+
+/*
+ * handshakes_pending counts the handshakes under way on pfsd's TCP
+ * listeners: a listener whose filter drops the client's last ACK keeps
+ * the connection in SYN_RECV, where the kernel's socket diagnostics see
+ * it -- on that port, and not on another.
+ */
+START_TEST(test_handshakes_pending_counts_syn_recv)
+{
+	struct sock_filter	 ack[] = {
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x10, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0),		/* a bare ACK: drop */
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffff)
+	};
+	struct sock_fprog	 prog = { nitems(ack), ack };
+	struct sockaddr_in	 sin;
+	struct listener		 l[2];
+	socklen_t		 len = sizeof(sin);
+	long long		 end;
+	int			 c, n = 0;
+
+	memset(l, 0, sizeof(l));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ge(l[0].fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(bind(l[0].fd, (struct sockaddr *)&sin, len), 0);
+	ck_assert_int_eq(listen(l[0].fd, 8), 0);
+	ck_assert_int_eq(getsockname(l[0].fd, (struct sockaddr *)&sin, &len),
+	    0);
+	l[0].proto = PFSD_PROTO_TCP;
+	l[0].family = AF_INET;
+	l[0].port = ntohs(sin.sin_port);
+	l[1] = l[0];
+	l[1].port = h_free_port();
+	ck_assert_int_eq(handshakes_pending(l, 1), 0);
+	ck_assert_int_eq(setsockopt(l[0].fd, SOL_SOCKET, SO_ATTACH_FILTER,
+	    &prog, sizeof(prog)), 0);
+	ck_assert_int_ge(c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0),
+	    0);
+	ck_assert_int_eq(connect(c, (struct sockaddr *)&sin, len), -1);
+	ck_assert_int_eq(errno, EINPROGRESS);
+	/* the client's ACK is sent from softirq context: soon, not now */
+	for (end = h_now_ms() + 2000; h_now_ms() < end; poll(NULL, 0, 5))
+		if ((n = handshakes_pending(l, 1)) != 0)
+			break;
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(handshakes_pending(&l[1], 1), 0);
+	ck_assert_int_eq(handshake_hold(l[0].fd, 0), 0);
+	close(c);
+	close(l[0].fd);
 }
 END_TEST
 

@@ -19,128 +19,6 @@
 
 #define T_FILE	"t.yaml"
 
-/* pfsd -t on a file written from len bytes of text; its output. */
-static int
-check_file(const char *name, const char *text, size_t len, char *out,
-    size_t outlen)
-{
-	const char	*av[] = { "-t", "-c", NULL, NULL };
-	char		*path = h_path(name);
-	FILE		*f;
-
-	ck_assert_ptr_nonnull(f = fopen(path, "w"));
-	ck_assert_int_eq(fwrite(text, 1, len, f), len);
-	fclose(f);
-	av[2] = path;
-	return h_run(av, out, outlen);
-}
-
-static void
-assert_refused(int status, const char *out, const char *want)
-{
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78,
-	    "accepted:\n%s", out);
-	ck_assert_msg(strstr(out, want) != NULL, "no \"%s\" in:\n%s", want,
-	    out);
-}
-
-/*
- * YAML "\0" in a value or a key: the C string would end there ("...\0/udp"
- * silently became a TCP port).  Refused, like control characters in the
- * key/value format.
- */
-START_TEST(test_yaml_nul_refused)
-{
-	static const char	 val[] = "handler: echo\n"
-				    "port: \"127.0.0.1:20999\\0/udp\"\n";
-	static const char	 key[] = "handler: echo\n\"port\\0x\": 1\n";
-	char			 out[4096], want[700];
-
-	snprintf(want, sizeof(want), "%s:2: port: contains a control "
-	    "character", h_path("nul.yaml"));
-	assert_refused(check_file("nul.yaml", val, sizeof(val) - 1, out,
-	    sizeof(out)), out, want);
-	snprintf(want, sizeof(want), "%s:2: yaml: a key contains a control "
-	    "character", h_path("key.yaml"));
-	assert_refused(check_file("key.yaml", key, sizeof(key) - 1, out,
-	    sizeof(out)), out, want);
-}
-END_TEST
-
-/*
- * Deep YAML: 80 KB of flow brackets (libyaml took seconds), then deep
- * block nesting: a clear error naming the line.
- */
-START_TEST(test_yaml_depth_refused)
-{
-	char	*text, out[4096], want[700];
-	size_t	 n = 40000, o;
-
-	ck_assert_ptr_nonnull(text = malloc(2 * n + 64));
-	o = (size_t)sprintf(text, "handler: echo\nport: ");
-	memset(text + o, '[', n);
-	memset(text + o + n, ']', n);
-	o += 2 * n;
-	text[o++] = '\n';
-	snprintf(want, sizeof(want), "%s:2: yaml: nested deeper than 32 "
-	    "levels", h_path("deep.yaml"));
-	assert_refused(check_file("deep.yaml", text, o, out, sizeof(out)),
-	    out, want);
-
-	o = (size_t)sprintf(text, "handler: echo\nport:\n");
-	for (n = 0; n < 2000; n++)
-		o += (size_t)sprintf(text + o, "- ");
-	o += (size_t)sprintf(text + o, "x\n");
-	snprintf(want, sizeof(want), "%s:3: yaml: nested deeper than 32 "
-	    "levels", h_path("block.yaml"));
-	assert_refused(check_file("block.yaml", text, o, out, sizeof(out)),
-	    out, want);
-	free(text);
-}
-END_TEST
-
-/* Brackets in quoted values and comments are not nesting. */
-START_TEST(test_yaml_brackets_in_strings_ok)
-{
-	char	text[1024], out[4096], b[41];
-	int	status;
-
-	memset(b, '[', 40);
-	b[40] = '\0';
-	snprintf(text, sizeof(text), "handler: %s\nport: 127.0.0.1:%d\n"
-	    "# %s\nsyslog_ident: \"%s\"\nlog_level: '%s''x' # %s\n",
-	    PLUGIN("echo"), h_free_port(), b, b, b, b);
-	status = check_file("ok.yaml", text, strlen(text), out, sizeof(out));
-	/* log_level is refused for what it is, not for depth */
-	ck_assert_msg(strstr(out, "nested") == NULL, "%s", out);
-	ck_assert_msg(strstr(out, "log_level:") != NULL, "%s", out);
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 78);
-	snprintf(text, sizeof(text), "handler: %s\nport: 127.0.0.1:%d\n"
-	    "# %s\nsyslog_ident: \"%s\"\n", PLUGIN("echo"), h_free_port(),
-	    b, b);
-	status = check_file("ok.yaml", text, strlen(text), out, sizeof(out));
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s",
-	    out);
-}
-END_TEST
-
-/* A YAML file larger than any configuration: refused before parsing. */
-START_TEST(test_yaml_size_refused)
-{
-	size_t	 n = 4 * 1024 * 1024 + 1;
-	char	*text, out[4096], want[700];
-
-	ck_assert_ptr_nonnull(text = malloc(n));
-	memset(text, '#', n);
-	text[n - 1] = '\n';
-	snprintf(want, sizeof(want), "%s: yaml: %zu bytes; a configuration "
-	    "may have at most %d", h_path("big.yaml"), n, 4 * 1024 * 1024);
-	assert_refused(check_file("big.yaml", text, n, out, sizeof(out)),
-	    out, want);
-	free(text);
-}
-END_TEST
-
 Suite	*yaml_suite(void);
 
 static struct conf *
@@ -546,6 +424,128 @@ START_TEST(same_as_kv)
 	free(py);
 	conf_free(ck);
 	conf_free(cy);
+}
+END_TEST
+
+/* pfsd -t on a file written from len bytes of text; its output. */
+static int
+check_file(const char *name, const char *text, size_t len, char *out,
+    size_t outlen)
+{
+	const char	*av[] = { "-t", "-c", NULL, NULL };
+	char		*path = h_path(name);
+	FILE		*f;
+
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	ck_assert_int_eq(fwrite(text, 1, len, f), len);
+	fclose(f);
+	av[2] = path;
+	return h_run(av, out, outlen);
+}
+
+static void
+assert_refused(int status, const char *out, const char *want)
+{
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78,
+	    "accepted:\n%s", out);
+	ck_assert_msg(strstr(out, want) != NULL, "no \"%s\" in:\n%s", want,
+	    out);
+}
+
+/*
+ * YAML "\0" in a value or a key: the C string would end there ("...\0/udp"
+ * silently became a TCP port).  Refused, like control characters in the
+ * key/value format.
+ */
+START_TEST(test_yaml_nul_refused)
+{
+	static const char	 val[] = "handler: echo\n"
+				    "port: \"127.0.0.1:20999\\0/udp\"\n";
+	static const char	 key[] = "handler: echo\n\"port\\0x\": 1\n";
+	char			 out[4096], want[700];
+
+	snprintf(want, sizeof(want), "%s:2: port: contains a control "
+	    "character", h_path("nul.yaml"));
+	assert_refused(check_file("nul.yaml", val, sizeof(val) - 1, out,
+	    sizeof(out)), out, want);
+	snprintf(want, sizeof(want), "%s:2: yaml: a key contains a control "
+	    "character", h_path("key.yaml"));
+	assert_refused(check_file("key.yaml", key, sizeof(key) - 1, out,
+	    sizeof(out)), out, want);
+}
+END_TEST
+
+/*
+ * Deep YAML: 80 KB of flow brackets (libyaml took seconds), then deep
+ * block nesting: a clear error naming the line.
+ */
+START_TEST(test_yaml_depth_refused)
+{
+	char	*text, out[4096], want[700];
+	size_t	 n = 40000, o;
+
+	ck_assert_ptr_nonnull(text = malloc(2 * n + 64));
+	o = (size_t)sprintf(text, "handler: echo\nport: ");
+	memset(text + o, '[', n);
+	memset(text + o + n, ']', n);
+	o += 2 * n;
+	text[o++] = '\n';
+	snprintf(want, sizeof(want), "%s:2: yaml: nested deeper than 32 "
+	    "levels", h_path("deep.yaml"));
+	assert_refused(check_file("deep.yaml", text, o, out, sizeof(out)),
+	    out, want);
+
+	o = (size_t)sprintf(text, "handler: echo\nport:\n");
+	for (n = 0; n < 2000; n++)
+		o += (size_t)sprintf(text + o, "- ");
+	o += (size_t)sprintf(text + o, "x\n");
+	snprintf(want, sizeof(want), "%s:3: yaml: nested deeper than 32 "
+	    "levels", h_path("block.yaml"));
+	assert_refused(check_file("block.yaml", text, o, out, sizeof(out)),
+	    out, want);
+	free(text);
+}
+END_TEST
+
+/* Brackets in quoted values and comments are not nesting. */
+START_TEST(test_yaml_brackets_in_strings_ok)
+{
+	char	text[1024], out[4096], b[41];
+	int	status;
+
+	memset(b, '[', 40);
+	b[40] = '\0';
+	snprintf(text, sizeof(text), "handler: %s\nport: 127.0.0.1:%d\n"
+	    "# %s\nsyslog_ident: \"%s\"\nlog_level: '%s''x' # %s\n",
+	    PLUGIN("echo"), h_free_port(), b, b, b, b);
+	status = check_file("ok.yaml", text, strlen(text), out, sizeof(out));
+	/* log_level is refused for what it is, not for depth */
+	ck_assert_msg(strstr(out, "nested") == NULL, "%s", out);
+	ck_assert_msg(strstr(out, "log_level:") != NULL, "%s", out);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 78);
+	snprintf(text, sizeof(text), "handler: %s\nport: 127.0.0.1:%d\n"
+	    "# %s\nsyslog_ident: \"%s\"\n", PLUGIN("echo"), h_free_port(),
+	    b, b);
+	status = check_file("ok.yaml", text, strlen(text), out, sizeof(out));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s",
+	    out);
+}
+END_TEST
+
+/* A YAML file larger than any configuration: refused before parsing. */
+START_TEST(test_yaml_size_refused)
+{
+	size_t	 n = 4 * 1024 * 1024 + 1;
+	char	*text, out[4096], want[700];
+
+	ck_assert_ptr_nonnull(text = malloc(n));
+	memset(text, '#', n);
+	text[n - 1] = '\n';
+	snprintf(want, sizeof(want), "%s: yaml: %zu bytes; a configuration "
+	    "may have at most %d", h_path("big.yaml"), n, 4 * 1024 * 1024);
+	assert_refused(check_file("big.yaml", text, n, out, sizeof(out)),
+	    out, want);
+	free(text);
 }
 END_TEST
 
