@@ -238,11 +238,22 @@ report_left_dirs(void)
 	fflush(stdout);
 }
 
+/*
+ * Check sends a failure message to the runner through a file and, when
+ * the message is over its limit (4096 bytes by default), calls exit(2)
+ * in the test process instead: the failure then shows only as "(after
+ * this point) Early exit with return value 2" at the failing line, its
+ * text lost, and the test's files too (exit runs remove_dir).  Check
+ * cuts a message it formats at BUFSIZ, so this limit lets all through.
+ */
+#define CHECK_MSG_MAX	(4 * BUFSIZ)
+
 void
 h_global_init(void)
 {
 	char	run[32];
 
+	check_set_max_msg_size(CHECK_MSG_MAX);
 	signal(SIGPIPE, SIG_IGN);
 	mkdir(SRCDIR "/tests/run", 0755);
 	snprintf(run, sizeof(run), "%ld", (long)getpid());
