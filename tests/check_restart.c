@@ -680,6 +680,8 @@ START_TEST(test_gone_with_its_parent_as_nobody)
 	close(fds[1]);
 	ck_assert_int_eq(read(fds[0], &pid, sizeof(pid)), sizeof(pid));
 	ck_assert_int_eq(waitpid(helper, &status, 0), helper);
+	/* the helper's files are in this test's directory, removed with it */
+	ck_assert(h_file_has(h_path("pfsd.stderr"), "serving"));
 	for (i = 0; i < 300 && kill(pid, 0) == 0; i++)
 		usleep(10000);
 	if (kill(pid, 0) == 0)

@@ -30,6 +30,7 @@
 
 static char	dir[256];
 static pid_t	dir_owner;
+static pid_t	runner_pid;	/* Check's, which forks the tests */
 
 long long
 h_now_ms(void)
@@ -86,7 +87,6 @@ remove_test_dirs(void)
 #define FAILED_DIR	SRCDIR "/tests/run/failed"
 #define TAIL_LINES	20
 
-static pid_t	runner_pid;
 static int	in_test;
 static int	saved_stderr = -1;
 
@@ -274,11 +274,18 @@ h_global_cleanup(int failed)
 		remove_test_dirs();
 }
 
-/* Each test runs in its own forked process: the directory is per pid. */
+/*
+ * Each test runs in its own forked process: the directory is per pid.
+ * A process a test forks (a helper that starts a pfsd, then _exits) uses
+ * its test's directory: one of its own would never be removed, and
+ * would be shown after a run with failures as that of a test that did
+ * not pass.
+ */
 const char *
 h_dir(void)
 {
-	if (dir_owner != getpid()) {
+	if (dir_owner != getpid() && (dir[0] == '\0' ||
+	    dir_owner == runner_pid)) {
 		snprintf(dir, sizeof(dir), SRCDIR "/tests/run/t%ld.XXXXXX",
 		    (long)getpid());
 		if (mkdtemp(dir) == NULL) {
