@@ -315,6 +315,9 @@ struct listener {
 	int		 v6only;
 	char		*name;		/* "HOST:PORT/PROTO" or "PATH/unix" */
 	int		 inherited;	/* came from the environment */
+	int		 made;		/* bound by pfsd, not systemd's: it
+					 * does not outlive pfsd (PFSD_LISTEN_FDS
+					 * marks it "u") */
 	int		 unlink_path;	/* unix: remove the file at exit */
 	int		 backlog;	/* listen(2), from the listen key */
 	struct sockaddr_storage	 addr;	/* what is bound */

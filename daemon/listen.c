@@ -409,6 +409,7 @@ lb_one(struct listener *l, char *err, size_t errlen)
 		return -1;
 	if (bind(l->fd, (struct sockaddr *)&l->addr, l->addrlen) == -1)
 		return lb_fail(l, "cannot bind", err, errlen);
+	l->made = 1;
 	if (l->family == AF_UNIX)
 		l->unlink_path = 1;
 	if (type == SOCK_STREAM && listen(l->fd, l->backlog > 0 ?

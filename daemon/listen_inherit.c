@@ -32,7 +32,7 @@ struct li_sock {
 /* One entry of ENV_LISTEN_FDS. */
 struct li_entry {
 	int	 fd;
-	int	 own;		/* "u": the UNIX socket file is ours */
+	int	 own;		/* "u": pfsd bound it (a UNIX file: ours) */
 	char	*name;
 };
 
@@ -41,7 +41,8 @@ struct li_entry {
  *
  *	ENTRY *( ";" ENTRY )		ENTRY = FD [ "u" ] "=" NAME
  *
- * FD in decimal; "u" when the UNIX socket file is ours to remove at exit;
+ * FD in decimal; "u" when pfsd bound the socket (not systemd: it does not
+ * outlive pfsd, and a UNIX socket file is ours to remove at exit);
  * NAME the listener's name with '%', ';' and bytes outside 0x21-0x7e as
  * %XX (a path may hold any byte; names hold ':' and '=', hence ';' and
  * the first '=').  E.g. "3=*:80/tcp;4u=/run/pfsd.sock/unix".
@@ -62,7 +63,7 @@ listen_env(const struct listener *ls, size_t n)
 		if (ls[i].fd < 0)
 			continue;
 		p += sprintf(p, "%s%d%s=", p == s ? "" : ";", ls[i].fd,
-		    ls[i].unlink_path ? "u" : "");
+		    ls[i].made ? "u" : "");
 		for (q = ls[i].name; *q != '\0'; q++) {
 			unsigned char c = (unsigned char)*q;
 
@@ -321,6 +322,7 @@ li_adopt(struct listener *l, int fd, const struct li_sock *si, int own)
 
 	l->fd = fd;
 	l->inherited = 1;
+	l->made = own;
 	l->unlink_path = l->family == AF_UNIX && own;
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if (l->family != AF_UNIX && l->port == 0) {

@@ -495,7 +495,7 @@ drain_queues(struct pfsd_server *srv, int held)
  * any process holds it.  shutdown(SHUT_RD) takes a TCP listener out of
  * the LISTEN state for every holder at once: new clients are refused.
  * The parent keeps its copy, to listen() again before it exits
- * (resume_tcp): a socket that outlives pfsd (systemd's) must listen for
+ * (resume_tcp) if it outlives pfsd: a socket systemd holds must listen for
  * the next start.  Other listeners are closed in the parent now; busy
  * children let go of them when their request ends.  hold_tcp's filter
  * goes as soon as the socket no longer listens: if pfsd were killed
@@ -525,7 +525,8 @@ resume_tcp(struct pfsd_server *srv)
 	size_t	i;
 
 	for (i = 0; i < srv->nls; i++)
-		if (srv->ls[i].fd >= 0 && srv->ls[i].proto == PFSD_PROTO_TCP)
+		if (srv->ls[i].fd >= 0 && srv->ls[i].proto == PFSD_PROTO_TCP &&
+		    !srv->ls[i].made)
 			(void)listen(srv->ls[i].fd, srv->ls[i].backlog);
 }
 
