@@ -324,6 +324,10 @@ li_adopt(struct listener *l, int fd, const struct li_sock *si, int own)
 	l->inherited = 1;
 	l->made = own;
 	l->unlink_path = l->family == AF_UNIX && own;
+	/* a pfsd killed in a graceful stop may have left its SYN filter on
+	 * a socket that outlives it (see handshake.c): take it off */
+	if (l->proto == PFSD_PROTO_TCP && l->family != AF_UNIX)
+		(void)handshake_hold(fd, 0);
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if (l->family != AF_UNIX && l->port == 0) {
 		l->port = li_port(&si->ss);
