@@ -864,17 +864,6 @@ END_TEST
 static int	srv_port;
 static char	srv_portarg[64];
 
-static int
-count(const char *text, const char *s)
-{
-	const char	*at;
-	int		 n = 0;
-
-	for (at = text; at != NULL && (at = strstr(at, s)) != NULL; at++)
-		n++;
-	return n;
-}
-
 /* Every byte of the file is printable ASCII or a line's newline. */
 static void
 assert_printable(const char *path)
@@ -937,7 +926,6 @@ START_TEST(test_std_fds_closed_log_file)
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
-
 
 /* A configuration file: its path. */
 static char *
@@ -1110,10 +1098,10 @@ START_TEST(test_unix_peer_cannot_forge_log)
 		poll(NULL, 0, 20);
 	close(fd);
 	log = h_read_file(h_path("pfsd.log"));
-	ck_assert_msg(count(log, "\nFAKE") == 0, "forged:\n%s", log);
-	ck_assert_msg(count(log, "connection from x\\x0aFAKE: root ok") == 1,
+	ck_assert_msg(h_count(log, "\nFAKE") == 0, "forged:\n%s", log);
+	ck_assert_msg(h_count(log, "connection from x\\x0aFAKE: root ok") == 1,
 	    "%s", log);
-	ck_assert_msg(count(log, "has served x\\x0aFAKE: root ok") == 1,
+	ck_assert_msg(h_count(log, "has served x\\x0aFAKE: root ok") == 1,
 	    "%s", log);
 	free(log);
 	unlink(evil);
@@ -1141,7 +1129,6 @@ START_TEST(test_handler_log_escaped)
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
-
 
 /* The value of a /proc/PID/status field ("Groups:"), trimmed. */
 static char *
@@ -1291,10 +1278,6 @@ START_TEST(test_too_many_groups)
 }
 END_TEST
 
-
-
-
-
 /*
  * chroot with a UNIX socket, pid file, status socket and log file inside
  * the jail: USR1 reopens the log there (its path used to be looked up
@@ -1411,8 +1394,6 @@ START_TEST(test_chroot_files_outside)
 }
 END_TEST
 
-
-
 /* A UNIX client whose own socket is named evil (relative, in h_dir()),
  * connected to path; the descriptor. */
 static int
@@ -1458,9 +1439,9 @@ START_TEST(test_crash_line_escaped)
 		poll(NULL, 0, 10);
 	h_stop(&p, SIGTERM, 5000);
 	log = h_read_file(h_path("pfsd.log"));
-	ck_assert_msg(count(log, "killed by signal") == 1, "%s", log);
-	ck_assert_msg(count(log, "\nFAKE") == 0, "forged:\n%s", log);
-	ck_assert_msg(count(log, "serving y\\x0aFAKE: crash ok") == 1, "%s",
+	ck_assert_msg(h_count(log, "killed by signal") == 1, "%s", log);
+	ck_assert_msg(h_count(log, "\nFAKE") == 0, "forged:\n%s", log);
+	ck_assert_msg(h_count(log, "serving y\\x0aFAKE: crash ok") == 1, "%s",
 	    log);
 	free(log);
 	unlink(evil);

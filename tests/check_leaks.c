@@ -33,7 +33,6 @@
 
 #include "harness.h"
 
-
 static int	port;
 
 /* One echo round trip on a new connection. */
@@ -41,31 +40,6 @@ static void
 echo_ok(const char *line)
 {
 	h_talk_ok(port, line, line);
-}
-
-/* Listening TCP sockets on port in this network namespace. */
-static int
-listeners_on(int lport)
-{
-	static const char *const tables[] = { "/proc/net/tcp",
-					     "/proc/net/tcp6" };
-	char		 line[512];
-	unsigned int	 lp, st;
-	size_t		 i;
-	FILE		*f;
-	int		 n = 0;
-
-	for (i = 0; i < 2; i++) {
-		if ((f = fopen(tables[i], "r")) == NULL)
-			continue;
-		while (fgets(line, sizeof(line), f) != NULL)
-			if (sscanf(line, " %*d: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x "
-			    "%x", &lp, &st) == 2 && (int)lp == lport &&
-			    st == 0x0A)
-				n++;
-		fclose(f);
-	}
-	return n;
 }
 
 /* --- soak ------------------------------------------------------------- */
@@ -243,7 +217,7 @@ START_TEST(test_soak)
 	    "%ld to %ld KiB in one generation", rss0, rss1);
 	ck_assert_msg(rss2 - rss0 <= RSS_SLACK_KIB, "parent RSS grew from "
 	    "%ld to %ld KiB over %u generations", rss0, rss2, gen);
-	ck_assert_int_eq(listeners_on(port), 1);	/* never bound twice */
+	ck_assert_int_eq(h_listeners_on(port), 1);	/* never bound twice */
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 10000), 0);
 }
 END_TEST

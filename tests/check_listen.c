@@ -1280,31 +1280,6 @@ START_TEST(test_listen_fds_garbage)
 }
 END_TEST
 
-/* Listening TCP sockets on port in this network namespace. */
-static int
-listeners_on(int lport)
-{
-	static const char *const tables[] = { "/proc/net/tcp",
-					     "/proc/net/tcp6" };
-	char		 line[512];
-	unsigned int	 lp, st;
-	size_t		 i;
-	FILE		*f;
-	int		 n = 0;
-
-	for (i = 0; i < 2; i++) {
-		if ((f = fopen(tables[i], "r")) == NULL)
-			continue;
-		while (fgets(line, sizeof(line), f) != NULL)
-			if (sscanf(line, " %*d: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x "
-			    "%x", &lp, &st) == 2 && (int)lp == lport &&
-			    st == 0x0A)
-				n++;
-		fclose(f);
-	}
-	return n;
-}
-
 /* A listening socket on 127.0.0.1:lport, at descriptor at. */
 static void
 listener_at(int lport, int at)
@@ -1363,9 +1338,9 @@ START_TEST(test_listen_fds_not_sockets)
 		    h_log_tail(&p));
 	}
 	echo_ok("bound\n");
-	ck_assert_int_eq(listeners_on(srv_port), 1);
+	ck_assert_int_eq(h_listeners_on(srv_port), 1);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
-	ck_assert_int_eq(listeners_on(srv_port), 0);
+	ck_assert_int_eq(h_listeners_on(srv_port), 0);
 	close(50);
 	close(51);
 }
@@ -1399,7 +1374,7 @@ START_TEST(test_listen_fds_inherited_once)
 	    "(127.0.0.1:%d/tcp): listed twice; ignored", srv_port);
 	ck_assert(h_log_has(&p, want));
 	echo_ok("inherited\n");
-	ck_assert_int_eq(listeners_on(srv_port), 1);
+	ck_assert_int_eq(h_listeners_on(srv_port), 1);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST

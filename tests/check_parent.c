@@ -35,17 +35,6 @@
 static int	port;
 static char	portarg[64];
 
-static int
-count(const char *text, const char *s)
-{
-	const char	*at;
-	int		 n = 0;
-
-	for (at = text; at != NULL && (at = strstr(at, s)) != NULL; at++)
-		n++;
-	return n;
-}
-
 START_TEST(test_child_count)
 {
 	struct hproc		 p;
@@ -725,7 +714,7 @@ START_TEST(test_graceful_timeout_zero_idle)
 	ck_assert_msg(!h_log_has(&p, "killing child"), "%s",
 	    h_file_tail(p.log));
 	hooks = h_read_file(h_path("hooks.log"));
-	ck_assert_int_eq(count(hooks, "child_finish_hook "), 2);
+	ck_assert_int_eq(h_count(hooks, "child_finish_hook "), 2);
 	free(hooks);
 }
 END_TEST
@@ -1021,7 +1010,6 @@ echo_ok(const char *line)
 {
 	h_talk_ok(port, line, line);
 }
-
 
 /*
  * The parent out of descriptors: a HUP cannot start its check (logged),

@@ -1092,18 +1092,6 @@ strip_dates(char *s)
 	return n;
 }
 
-static int
-count(const char *s, const char *what)
-{
-	int	n = 0;
-
-	while ((s = strstr(s, what)) != NULL) {
-		s++;
-		n++;
-	}
-	return n;
-}
-
 /* Serve in (then EOF) over a socketpair; what the client read. */
 static char *
 http_run(const struct plugin *p, struct tenv *t, const char *in, size_t len,
@@ -1139,7 +1127,7 @@ START_TEST(test_http)
 	tenv_init(&t, conf_new(), PFSD_PROTO_TCP);
 	out = http_run(&p, &t, https[_i].in, strlen(https[_i].in), 1);
 	/* every answer but a bare HTTP/0.9 body has a Date */
-	ck_assert_int_eq(strip_dates(out), count(https[_i].out, "HTTP/1.1 "));
+	ck_assert_int_eq(strip_dates(out), h_count(https[_i].out, "HTTP/1.1 "));
 	ck_assert_str_eq(out, https[_i].out);
 	free(out);
 	tenv_free(&t, &p);

@@ -740,14 +740,48 @@ h_read_file(const char *path)
 }
 
 int
-h_file_count(const char *path, const char *s)
+h_count(const char *text, const char *s)
 {
-	char	*text = h_read_file(path), *at;
-	int	 n = 0;
+	const char	*at;
+	int		 n = 0;
 
 	for (at = text; at != NULL && (at = strstr(at, s)) != NULL; at++)
 		n++;
+	return n;
+}
+
+int
+h_file_count(const char *path, const char *s)
+{
+	char	*text = h_read_file(path);
+	int	 n = h_count(text, s);
+
 	free(text);
+	return n;
+}
+
+/* Listening TCP sockets on port in this network namespace. */
+int
+h_listeners_on(int port)
+{
+	static const char *const tables[] = { "/proc/net/tcp",
+					     "/proc/net/tcp6" };
+	char		 line[512];
+	unsigned int	 lp, st;
+	size_t		 i;
+	FILE		*f;
+	int		 n = 0;
+
+	for (i = 0; i < 2; i++) {
+		if ((f = fopen(tables[i], "r")) == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (sscanf(line, " %*d: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x "
+			    "%x", &lp, &st) == 2 && (int)lp == port &&
+			    st == 0x0A)
+				n++;
+		fclose(f);
+	}
 	return n;
 }
 

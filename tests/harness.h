@@ -128,6 +128,8 @@ char	*h_read_file(const char *path);		/* malloc'd, NUL-ended */
 int	 h_file_has(const char *path, const char *s);
 int	 h_wait_file(const char *path, const char *s, int ms);
 int	 h_file_count(const char *path, const char *s);	/* occurrences */
+int	 h_count(const char *text, const char *s);	/* occurrences */
+int	 h_listeners_on(int port);	/* TCP sockets listening there */
 const char *h_file_tail(const char *path);	/* as h_log_tail */
 
 /* CLOCK_MONOTONIC, ms: durations a test measures. */
