@@ -344,7 +344,7 @@ FUZZ_TARGETS	= kv yaml port access inherit proxy log
 FUZZ_OBJS	= $(patsubst %,tests/fuzz/obj/%.o,conf conf_kv conf_print \
 		  conf_yaml conf_cmdline \
 		  log listen listen_parse listen_inherit \
-		  access proxy scoreboard util paths)
+		  access proxy scoreboard util paths handshake)
 FUZZ_BINS	= $(patsubst %,tests/fuzz/bin/fuzz_%,$(FUZZ_TARGETS))
 # clang, unlike gcc, warns about vprintf-style calls in functions that
 # take a va_list (log_vmsg, conf_vadd); their callers are checked.
