@@ -104,11 +104,12 @@ const struct option_def conf_options[OPT__COUNT] = {
 	[OPT_CHECK_FOR_DEQUEUE] = { .name = "check_for_dequeue",
 	    .type = OPT_T_INT, .min = 1, .max = INT_MAX,
 	    .help = "seconds between runs of run_dequeue" },
-	/* No default: none with one socket, flock with several (engine). */
+	/* No default: serialize.c reads "unset" as none, for any number of
+	 * sockets (a wake-one epoll wait needs no lock). */
 	[OPT_SERIALIZE] = { .name = "serialize", .type = OPT_T_ENUM,
 	    .choices = conf_serialize_choices,
-	    .help = "accept serialization (default: none with one socket, "
-	    "flock with several)" },
+	    .help = "how idle children wait for a client (default: none, "
+	    "a wake-one wait, with any number of sockets)" },
 	[OPT_LOCK_FILE] = { .name = "lock_file", .type = OPT_T_PATH,
 	    .help = "lock file for flock (default: a private temp file)" },
 	[OPT_GRACEFUL_TIMEOUT] = { .name = "graceful_timeout",

@@ -874,11 +874,11 @@ START_TEST(usage_lists_every_key)
 	ck_assert_ptr_nonnull(strstr(buf, "\n  --port=TEXT             socket "
 	    "to bind: [HOST:]PORT[/PROTO] or PATH/unix; may\n"
 	    "                          be repeated [default: 20203]\n"));
-	ck_assert_ptr_nonnull(strstr(buf, "\n  --serialize=WORD        accept "
-	    "serialization (default: none with one socket,\n"
-	    "                          flock with several); one of flock, "
-	    "semaphore, pipe,\n"
-	    "                          none\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "\n  --serialize=WORD        how idle "
+	    "children wait for a client (default: none, a\n"
+	    "                          wake-one wait, with any number of "
+	    "sockets); one of\n"
+	    "                          flock, semaphore, pipe, none\n"));
 	/* Wrapped to fit a terminal. */
 	for (line = buf; *line != '\0'; line += len + 1) {
 		len = strcspn(line, "\n");

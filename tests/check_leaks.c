@@ -316,6 +316,59 @@ vg_lifecycle(struct hproc *p, int hup)
 }
 
 /*
+ * Which processes valgrind followed (its "==PID==" prefixes) and which
+ * of them printed no summary -- a process that was SIGKILLed or is
+ * still running -- with pfsd's own lines about killing, for the failure
+ * message.
+ */
+static const char *
+vg_unsummarised(const char *log)
+{
+	static char	 buf[1024];
+	char		 want[64], *end;
+	const char	*at, *line, *next;
+	long		 pids[64], pid;
+	size_t		 n = 0, i, len = 0;
+	int		 used;
+
+	for (at = log; (at = strstr(at, "==")) != NULL &&
+	    n < sizeof(pids) / sizeof(pids[0]); at += 2) {
+		if (at[2] < '1' || at[2] > '9' ||
+		    (pid = strtol(at + 2, &end, 10)) <= 0 ||
+		    strncmp(end, "==", 2) != 0)
+			continue;
+		for (i = 0; i < n && pids[i] != pid; i++)
+			;
+		if (i == n)
+			pids[n++] = pid;
+	}
+	buf[0] = '\0';
+	for (i = 0; i < n; i++) {
+		snprintf(want, sizeof(want), "==%ld== ERROR SUMMARY", pids[i]);
+		if (strstr(log, want) != NULL)
+			continue;
+		used = snprintf(buf + len, sizeof(buf) - len, "%s%ld",
+		    len == 0 ? "no summary from pid " : ", ", pids[i]);
+		if (used < 0 || (size_t)used >= sizeof(buf) - len)
+			return buf;
+		len += used;
+	}
+	for (line = log; *line != '\0'; line = next) {
+		i = strcspn(line, "\n");
+		next = line + i + (line[i] != '\0');
+		if (memmem(line, i, "kill", 4) == NULL &&
+		    memmem(line, i, "SIGKILL", 7) == NULL)
+			continue;
+		used = snprintf(buf + len, sizeof(buf) - len, "\n%.*s",
+		    (int)i, line);
+		if (used < 0 || (size_t)used >= sizeof(buf) - len)
+			break;
+		len += used;
+	}
+	return buf;
+}
+
+/*
  * No error in any process: the parent's summary (its last image's) and
  * every other says 0, and no stack trace anywhere.  procs: how many
  * processes must have reported.
@@ -333,7 +386,8 @@ vg_clean(struct hproc *p, pid_t parent, int procs)
 	ck_assert_msg(strstr(log, want) != NULL, "no \"%s\":\n%s", want,
 	    h_log_tail(p));
 	ck_assert_msg(total >= procs, "%d valgrind summaries, want %d or "
-	    "more:\n%s", total, procs, h_log_tail(p));
+	    "more; %s\n%s", total, procs, vg_unsummarised(log),
+	    h_log_tail(p));
 	ck_assert_msg(clean == total && strstr(log, "   at 0x") == NULL,
 	    "valgrind found errors:\n%s", vg_first_error(p));
 	free(log);
