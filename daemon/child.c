@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +198,29 @@ child_proxy_mode(const struct pfsd_server *srv)
 	return i >= 0 && i < (long)nitems(modes) ? modes[i] : 0;
 }
 
+/*
+ * sched_policy batch: a child woken by a client does not preempt the
+ * process running on that CPU (often another child, or the client
+ * itself) but runs when it yields, so a busy pool switches far less and
+ * the pool size stops costing throughput (docs/DESIGN.md, "CPU
+ * scheduling").  Only the normal policy is changed: a real-time or idle
+ * policy set by the operator (chrt, systemd's CPUSchedulingPolicy=) is
+ * theirs.
+ */
+static void
+child_sched(const struct pfsd_server *srv)
+{
+	struct sched_param	sp;
+
+	if (conf_num(srv->conf, OPT_SCHED_POLICY) != 0 ||
+	    sched_getscheduler(0) != SCHED_OTHER)
+		return;
+	memset(&sp, 0, sizeof(sp));
+	if (sched_setscheduler(0, SCHED_BATCH, &sp) == -1)
+		log_msg(PFSD_LOG_INFO, "sched_policy batch: %s; the child "
+		    "keeps the normal policy", strerror(errno));
+}
+
 static void
 child_setup(struct pfsd_server *srv, int slot)
 {
@@ -209,6 +233,7 @@ child_setup(struct pfsd_server *srv, int slot)
 	srv->served = 0;
 	srv->memfd_in = srv->memfd_out = -1;
 	child_signals(srv);
+	child_sched(srv);
 	if (child_resources(srv, err, sizeof(err)) == -1) {
 		log_msg(PFSD_LOG_ERR, "child: %s", err);
 		_exit(CHILD_EXIT_INIT);

@@ -48,6 +48,8 @@ static const char *const conf_ktls_choices[] = { "auto", "off", NULL };
 static const char *const conf_tls_version_choices[] = {
 	"TLSv1.2", "TLSv1.3", NULL
 };
+/* In the order of child.c's sched_policy(): batch is index 0. */
+static const char *const conf_sched_choices[] = { "batch", "inherit", NULL };
 static const char *const conf_ipv_choices[] = { "4", "6", "*", NULL };
 static const char *const conf_format_choices[] = { "text", "json", NULL };
 static const char *const conf_proxy_choices[] = {
@@ -188,6 +190,10 @@ const struct option_def conf_options[OPT__COUNT] = {
 	[OPT_PROCESS_TITLES] = { .name = "process_titles",
 	    .type = OPT_T_FLAG, .def = "1",
 	    .help = "show each process's role and state in ps" },
+	[OPT_SCHED_POLICY] = { .name = "sched_policy", .type = OPT_T_ENUM,
+	    .def = "batch", .choices = conf_sched_choices,
+	    .help = "children under the normal CPU policy run as SCHED_BATCH "
+	    "(batch) or keep the one pfsd started with (inherit)" },
 	[OPT_ACCESS_LOG] = { .name = "access_log", .type = OPT_T_PATH,
 	    .help = "one line per request: a file, syslog, or off (default)" },
 	[OPT_ACCESS_LOG_FORMAT] = { .name = "access_log_format",

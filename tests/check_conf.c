@@ -124,6 +124,7 @@ static const struct {
 	{ OPT_UDP_RECV_FLAGS, "0", 0 },
 	{ OPT_SIG_PASSTHROUGH, NULL, 0 },
 	{ OPT_PROCESS_TITLES, "1", 1 },
+	{ OPT_SCHED_POLICY, "batch", 0 },
 	{ OPT_ACCESS_LOG, NULL, 0 },
 	{ OPT_ACCESS_LOG_FORMAT, "text", 0 },
 	{ OPT_METRICS_LISTEN, NULL, 0 },
@@ -768,6 +769,7 @@ START_TEST(print_effective)
 	    "udp_recv_len 65536\n"
 	    "udp_recv_flags 0\n"
 	    "process_titles 1\n"
+	    "sched_policy batch\n"
 	    "access_log_format text\n"
 	    "metrics_allow loopback\n"
 	    "SSL_verify_mode none\n"

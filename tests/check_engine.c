@@ -5,6 +5,7 @@
  * loopback, real sockets, real processes; the parent's lifecycle is
  * check_parent.c's.
  */
+#define _GNU_SOURCE	/* SCHED_BATCH, SCHED_IDLE */
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -16,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -427,6 +429,51 @@ START_TEST(test_emfile_child_accept)
 }
 END_TEST
 
+/*
+ * sched_policy: by default the children run as SCHED_BATCH, the parent
+ * keeps the normal policy, and a child forked after a request (TTIN)
+ * too; "inherit" leaves the children as pfsd was started; a policy the
+ * operator chose (here SCHED_IDLE through chrt) is never replaced.
+ */
+static const struct {
+	const char	*arg;		/* --sched_policy=..., or NULL */
+	const char	*chrt;		/* chrt's policy flag, or NULL */
+	int		 parent, child;
+} scheds[] = {
+	{ NULL, NULL, SCHED_OTHER, SCHED_BATCH },
+	{ "--sched_policy=inherit", NULL, SCHED_OTHER, SCHED_OTHER },
+	{ "--sched_policy=batch", "-i", SCHED_IDLE, SCHED_IDLE },
+};
+
+START_TEST(test_sched_policy)
+{
+	struct hproc		 p;
+	const char *const	 av[] = { "--max_servers=2", scheds[_i].arg,
+				    NULL };
+	const char *const	 chrt[] = { "chrt", scheds[_i].chrt, "0",
+				    NULL };
+	struct hopts		 o;
+	pid_t			 kids[8];
+	int			 i, n;
+
+	memset(&o, 0, sizeof(o));
+	if (scheds[_i].chrt != NULL)
+		o.wrap = chrt;
+	port = h_serve_opts(&p, "echo", av, &o);
+	h_talk_ok(port, "ping\n", "ping\n");
+	kill(p.pid, SIGTTIN);
+	ck_assert_int_eq(h_wait_children(p.pid, 3, 10000), 0);
+	ck_assert_int_eq(sched_getscheduler(p.pid), scheds[_i].parent);
+	n = h_children(p.pid, kids, 8);
+	ck_assert_int_eq(n, 3);
+	for (i = 0; i < n; i++)
+		ck_assert_msg(sched_getscheduler(kids[i]) == scheds[_i].child,
+		    "child %ld: policy %d, want %d", (long)kids[i],
+		    sched_getscheduler(kids[i]), scheds[_i].child);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
 Suite	*engine_suite(void);
 
 Suite *
@@ -448,6 +495,8 @@ engine_suite(void)
 	tcase_add_loop_test(tc, test_client_reset_mid_reply, 0,
 	    (int)(sizeof(resets) / sizeof(resets[0])));
 	tcase_add_test(tc, test_emfile_child_accept);
+	tcase_add_loop_test(tc, test_sched_policy, 0,
+	    (int)(sizeof(scheds) / sizeof(scheds[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }
