@@ -266,6 +266,19 @@ accept_failed(int err)
 		    strerror(err));
 }
 
+/*
+ * A UNIX listener the parent shut at a graceful stop stays readable (the
+ * kernel reports the shutdown), yet has nothing to accept; a lost race
+ * looks the same to accept(), so ask.  Only on that rare path.
+ */
+static int
+listener_shut(int fd)
+{
+	struct pollfd	pfd = { .fd = fd, .events = POLLRDHUP };
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLRDHUP);
+}
+
 /* Take one connection (or datagram) from listener l into req. */
 static int
 child_take(struct pfsd_server *srv, struct listener *l,
@@ -293,7 +306,11 @@ child_take(struct pfsd_server *srv, struct listener *l,
 		    &req->peerlen, SOCK_CLOEXEC);
 	}
 	if (req->fd == -1) {
-		accept_failed(errno);
+		if (errno == EAGAIN && l->proto == PFSD_PROTO_UNIX &&
+		    listener_shut(l->fd))
+			ch.retire = 1;	/* shut by a graceful stop */
+		else
+			accept_failed(errno);
 		return -1;
 	}
 	if (req->peer.ss_family == AF_UNSPEC || req->peerlen == 0)

@@ -390,14 +390,25 @@ signal_all(int sig)
  * every TCP listener is held.  Some kernels refuse socket filters to a
  * process without CAP_NET_ADMIN (pfsd after "user"): then the queues are
  * emptied and shut at once, and a client in that instant may be reset.
+ *
+ * A UNIX stream listener pfsd made is shut here: from now on connect()
+ * is refused, while what is queued stays for drain_queues.  Closing it
+ * in the parent would not do: a busy child's copy keeps it listening,
+ * and clients queued behind that request would be dropped when the
+ * child lets go.  An idle child sees the shut listener and leaves
+ * (child.c).  A socket systemd passed is left listening: its queue
+ * waits for the next start.
  */
 static int
-hold_tcp(struct pfsd_server *srv)
+hold_new(struct pfsd_server *srv)
 {
 	size_t	i;
 	int	rc = 0;
 
-	for (i = 0; i < srv->nls; i++)
+	for (i = 0; i < srv->nls; i++) {
+		if (srv->ls[i].fd >= 0 && srv->ls[i].made &&
+		    srv->ls[i].proto == PFSD_PROTO_UNIX)
+			(void)shutdown(srv->ls[i].fd, SHUT_RD);
 		if (srv->ls[i].fd >= 0 &&
 		    srv->ls[i].proto == PFSD_PROTO_TCP &&
 		    handshake_hold(srv->ls[i].fd, 1) == -1) {
@@ -408,6 +419,7 @@ hold_tcp(struct pfsd_server *srv)
 				    strerror(errno));
 			rc = -1;
 		}
+	}
 	return rc;
 }
 
@@ -446,7 +458,7 @@ drain_queue(struct pfsd_server *srv, size_t i, size_t *cap)
  * listener (the descriptions are made non-blocking: the children share
  * them, and all are told to go), so that the listeners can be shut at
  * once -- new clients are refused from then on -- and the queued ones
- * served, not reset.  Handshakes under way when hold_tcp ran reach the
+ * served, not reset.  Handshakes under way when hold_new ran reach the
  * queue within a round trip: they are waited for and taken too, for up
  * to DRAIN_LATE_MS (a SYN-ACK unanswered that long is sent again: that
  * client is far away or gone).  Where the kernel will not say whether
@@ -497,7 +509,7 @@ drain_queues(struct pfsd_server *srv, int held)
  * The parent keeps its copy, to listen() again before it exits
  * (resume_tcp) if it outlives pfsd: a socket systemd holds must listen for
  * the next start.  Other listeners are closed in the parent now; busy
- * children let go of them when their request ends.  hold_tcp's filter
+ * children let go of them when their request ends.  hold_new's filter
  * goes as soon as the socket no longer listens: if pfsd were killed
  * now, the socket systemd keeps must not drop what the next pfsd is sent.
  */
@@ -575,7 +587,7 @@ begin_stop(struct pfsd_server *srv, int sig)
 	notify_send("STOPPING=1");
 	restart_cancel(srv, sig_name(sig));
 	if (srv->stopping == SIGQUIT) {
-		held = hold_tcp(srv) == 0;
+		held = hold_new(srv) == 0;
 		drain_queues(srv, held);
 		if (!held)
 			pause_tcp(srv);		/* the sooner the better */

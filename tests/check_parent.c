@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -744,23 +745,35 @@ END_TEST
  * A graceful stop while the only child is busy and two clients wait in
  * the accept queue: new clients are refused at once (while the request
  * still runs), the running request finishes, and the queued clients are
- * served -- not reset when the last listener closes.
+ * served -- not reset when the last listener closes.  On a TCP port and
+ * on a UNIX socket (there the busy child's copy of the listener would
+ * keep queueing clients it never serves: they must be refused too).
  */
+static int
+gs_connect(int on_unix)
+{
+	return on_unix ? h_connect_unix(h_path("gs.sock")) :
+	    h_connect_tcp("127.0.0.1", port);
+}
+
 START_TEST(test_graceful_stop_refuses_and_serves_queue)
 {
-	const char	*av[] = { "--max_servers=1", "--log_level=3", NULL };
+	char		 uarg[PATH_MAX];
+	const char	*av[] = { "--max_servers=1", "--log_level=3", uarg,
+			    NULL };
 	char		 buf[64];
 	struct hproc	 p;
 	struct pollfd	 pfd;
 	long long	 end;
 	int		 busy, q1, q2, probe = 0, refused = 0;
 
+	snprintf(uarg, sizeof(uarg), "--port=%s/unix", h_path("gs.sock"));
 	port = h_serve(&p, TPLUGIN("sleepy"), av);
-	ck_assert_int_ge(busy = h_connect_tcp("127.0.0.1", port), 0);
+	ck_assert_int_ge(busy = gs_connect(_i), 0);
 	ck_assert_int_eq(write(busy, "1500\n", 5), 5);
 	ck_assert_int_eq(h_wait_log(&p, "connection from", 5000), 0);
-	ck_assert_int_ge(q1 = h_connect_tcp("127.0.0.1", port), 0);
-	ck_assert_int_ge(q2 = h_connect_tcp("127.0.0.1", port), 0);
+	ck_assert_int_ge(q1 = gs_connect(_i), 0);
+	ck_assert_int_ge(q2 = gs_connect(_i), 0);
 	ck_assert_int_eq(write(q1, "10\n", 3), 3);
 	ck_assert_int_eq(write(q2, "20\n", 3), 3);
 	kill(p.pid, SIGQUIT);
@@ -768,7 +781,7 @@ START_TEST(test_graceful_stop_refuses_and_serves_queue)
 	/* refused while the busy request runs (it has not answered) */
 	end = h_now_ms() + 1000;
 	while (!refused && h_now_ms() < end) {
-		if ((probe = h_connect_tcp("127.0.0.1", port)) == -1)
+		if ((probe = gs_connect(_i)) == -1)
 			refused = 1;
 		else {
 			close(probe);
@@ -1079,7 +1092,8 @@ parent_suite(void)
 	tcase_add_test(tc, test_parent_killed_children_follow);
 	tcase_add_test(tc, test_graceful_timeout_zero_idle);
 	tcase_add_test(tc, test_graceful_timeout_zero_busy);
-	tcase_add_test(tc, test_graceful_stop_refuses_and_serves_queue);
+	tcase_add_loop_test(tc, test_graceful_stop_refuses_and_serves_queue, 0,
+	    2);
 	tcase_add_test(tc, test_graceful_stop_never_resets);
 	tcase_add_test(tc, test_graceful_stop_resumes_outliving_socket);
 	tcase_add_test(tc, test_jitter_bounded);
