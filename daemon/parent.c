@@ -881,9 +881,10 @@ parent_started(struct pfsd_server *srv)
 	parent_title(srv);	/* what ps shows, before anyone is told */
 	started_summary(srv, summary, sizeof(summary));
 	log_msg(PFSD_LOG_NOTICE, "pfsd %s serving (generation %u, pid %ld, "
-	    "max_servers %ld, serialize %s); %s", PACKAGE_VERSION,
-	    srv->generation, (long)getpid(), srv->max_servers,
-	    ser_name(&srv->ser), summary);
+	    "max_servers %ld, serialize %s, sched_policy %s); %s",
+	    PACKAGE_VERSION, srv->generation, (long)getpid(),
+	    srv->max_servers, ser_name(&srv->ser),
+	    conf_str(srv->conf, OPT_SCHED_POLICY), summary);
 	restart_retire_old(srv);
 	daemon_ready(srv);
 	notify_status(srv, 1);

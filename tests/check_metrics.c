@@ -201,7 +201,8 @@ START_TEST(test_startup_summary)
 	ck_assert_msg(h_wait_ready(&p, READY_MS) == 0, "%s",
 	    h_read_file(p.log));
 	snprintf(want, sizeof(want), "serving (generation 0, pid %ld, "
-	    "max_servers 1, serialize none); sockets 127.0.0.1:%d/tcp "
+	    "max_servers 1, serialize none, sched_policy batch); sockets "
+	    "127.0.0.1:%d/tcp "
 	    "(PROXY), %s/unix (PROXY); handler hooks (ABI 1.", (long)p.pid,
 	    port, sock);
 	ck_assert_msg(h_log_has(&p, want), "no \"%s\" in:\n%s", want,
