@@ -354,16 +354,21 @@ chroot_check_conf(struct pfsd_server *srv)
 struct janitor {
 	char	**paths;
 	int	 *sockets;	/* paths[i] must be a socket */
+	dev_t	 *devs;		/* and that file (0, 0: any) */
+	ino_t	 *inos;
 	size_t	  n;
 	pid_t	  parent;
 	const char *pidfile;
 };
 
 static void
-janitor_add(struct janitor *j, const char *path, int sock)
+janitor_add(struct janitor *j, const char *path, int sock, dev_t dev,
+    ino_t ino)
 {
 	char	**p;
 	int	 *k;
+	dev_t	 *d;
+	ino_t	 *in;
 
 	if (path == NULL || (p = reallocarray(j->paths, j->n + 1,
 	    sizeof(*p))) == NULL)
@@ -372,8 +377,17 @@ janitor_add(struct janitor *j, const char *path, int sock)
 	if ((k = reallocarray(j->sockets, j->n + 1, sizeof(*k))) == NULL)
 		return;
 	j->sockets = k;
-	if ((j->paths[j->n] = strdup(path)) != NULL)
-		j->sockets[j->n++] = sock;
+	if ((d = reallocarray(j->devs, j->n + 1, sizeof(*d))) == NULL)
+		return;
+	j->devs = d;
+	if ((in = reallocarray(j->inos, j->n + 1, sizeof(*in))) == NULL)
+		return;
+	j->inos = in;
+	if ((j->paths[j->n] = strdup(path)) != NULL) {
+		j->sockets[j->n] = sock;
+		j->devs[j->n] = dev;
+		j->inos[j->n++] = ino;
+	}
 }
 
 __attribute__((noreturn)) static void
@@ -389,8 +403,9 @@ janitor_run(struct janitor *j, int fd)
 		if (n == -1 && errno != EINTR)
 			break;
 	for (i = 0; i < j->n; i++)
-		if (lstat(j->paths[i], &st) == 0 && S_ISSOCK(st.st_mode) ==
-		    j->sockets[i])
+		if (j->sockets[i] ? listen_file_is(j->paths[i], j->devs[i],
+		    j->inos[i]) : lstat(j->paths[i], &st) == 0 &&
+		    !S_ISSOCK(st.st_mode))
 			(void)unlink(j->paths[i]);
 	if (j->pidfile != NULL && pidfile_read(j->pidfile, &pid) == 0 &&
 	    pid == (long)j->parent)
@@ -410,9 +425,11 @@ janitor_start(struct pfsd_server *srv)
 	j.parent = getpid();
 	for (i = 0; i < srv->nls; i++)
 		if (srv->ls[i].family == AF_UNIX && srv->ls[i].unlink_path)
-			janitor_add(&j, srv->ls[i].host, 1);
+			janitor_add(&j, srv->ls[i].host, 1,
+			    srv->ls[i].file_dev, srv->ls[i].file_ino);
 	if (srv->status_fd != -1)
-		janitor_add(&j, conf_str(srv->conf, OPT_STATUS_SOCKET), 1);
+		janitor_add(&j, conf_str(srv->conf, OPT_STATUS_SOCKET), 1, 0,
+		    0);
 	if (srv->pidfile_written)
 		j.pidfile = conf_str(srv->conf, OPT_PID_FILE);
 	if ((j.n == 0 && j.pidfile == NULL) || pipe2(p, O_CLOEXEC) == -1)
@@ -444,4 +461,6 @@ out:
 		free(j.paths[i]);
 	free(j.paths);
 	free(j.sockets);
+	free(j.devs);
+	free(j.inos);
 }

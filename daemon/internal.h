@@ -320,6 +320,8 @@ struct listener {
 					 * does not outlive pfsd (PFSD_LISTEN_FDS
 					 * marks it "u") */
 	int		 unlink_path;	/* unix: remove the file at exit */
+	dev_t		 file_dev;	/* unix: the file bound (0: not */
+	ino_t		 file_ino;	/* known), removed only if still it */
 	int		 backlog;	/* listen(2), from the listen key */
 	struct sockaddr_storage	 addr;	/* what is bound */
 	socklen_t	 addrlen;
@@ -332,6 +334,8 @@ int		 listen_configure(struct conf *, struct listener **,
 char		*listen_name(const char *, int, int, int);
 int		 listen_bind_all(struct listener *, size_t, char *, size_t);
 
+void		 listen_note_file(struct listener *);
+int		 listen_file_is(const char *, dev_t, ino_t);
 void		 listen_close_all(struct listener *, size_t, int);
 void		 listen_free(struct listener *, size_t);
 void		 listen_print(const struct listener *, size_t, FILE *);

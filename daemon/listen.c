@@ -351,7 +351,8 @@ lb_unix_clear(const struct listener *l, char *err, size_t errlen)
 	if (saved != ECONNREFUSED || (unlink(l->host) == -1 &&
 	    errno != ENOENT))
 		return lb_fail(l, "cannot bind", err, errlen);
-	log_msg(PFSD_LOG_NOTICE, "%s: removed a stale socket", l->host);
+	log_msg(PFSD_LOG_NOTICE, "%s: removed a socket no one accepts on "
+	    "(stale, or a server's in a graceful stop)", l->host);
 	return 0;
 }
 
@@ -410,8 +411,10 @@ lb_one(struct listener *l, char *err, size_t errlen)
 	if (bind(l->fd, (struct sockaddr *)&l->addr, l->addrlen) == -1)
 		return lb_fail(l, "cannot bind", err, errlen);
 	l->made = 1;
-	if (l->family == AF_UNIX)
+	if (l->family == AF_UNIX) {
 		l->unlink_path = 1;
+		listen_note_file(l);
+	}
 	if (type == SOCK_STREAM && listen(l->fd, l->backlog > 0 ?
 	    l->backlog : SOMAXCONN) == -1)
 		return lb_fail(l, "cannot listen on", err, errlen);
@@ -462,25 +465,60 @@ listen_chown(struct listener *ls, size_t n, uid_t uid, gid_t gid)
 	return rc;
 }
 
+/*
+ * Remember which file a UNIX listener is bound to.  Another server may
+ * take the path over while this one finishes a graceful stop (the shut
+ * socket refuses connections, so it looks stale): at exit pfsd removes
+ * the path only if it still names this file.
+ */
+void
+listen_note_file(struct listener *l)
+{
+	struct stat	 st;
+	const char	*path = paths_here(l->host);
+
+	l->file_dev = 0;
+	l->file_ino = 0;
+	if (path != NULL && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		l->file_dev = st.st_dev;
+		l->file_ino = st.st_ino;
+	}
+}
+
+/* Is path a socket, and the file (dev, ino) if that is known? */
+int
+listen_file_is(const char *path, dev_t dev, ino_t ino)
+{
+	struct stat	st;
+
+	if (lstat(path, &st) == -1 || !S_ISSOCK(st.st_mode))
+		return 0;
+	return (dev == 0 && ino == 0) || (st.st_dev == dev && st.st_ino == ino);
+}
+
 /* Close the sockets; with unlink, remove the UNIX socket files we own. */
 void
 listen_close_all(struct listener *ls, size_t n, int unlink_files)
 {
-	size_t	i;
+	const char	*path;
+	size_t		 i;
 
 	for (i = 0; i < n; i++) {
 		if (ls[i].fd >= 0)
 			close(ls[i].fd);
 		ls[i].fd = -1;
-		if (unlink_files && ls[i].unlink_path) {
-			/* chrooted: the janitor removes those outside */
-			if (paths_here(ls[i].host) != NULL &&
-			    unlink(paths_here(ls[i].host)) == -1 &&
-			    errno != ENOENT)
-				log_warn("%s: cannot remove the socket file",
-				    ls[i].host);
-			ls[i].unlink_path = 0;
-		}
+		if (!unlink_files || !ls[i].unlink_path)
+			continue;
+		ls[i].unlink_path = 0;
+		/* chrooted: the janitor removes those outside */
+		if ((path = paths_here(ls[i].host)) == NULL)
+			continue;
+		if (!listen_file_is(path, ls[i].file_dev, ls[i].file_ino))
+			log_info("%s: left in place: no longer this pfsd's "
+			    "socket", ls[i].host);
+		else if (unlink(path) == -1 && errno != ENOENT)
+			log_warn("%s: cannot remove the socket file",
+			    ls[i].host);
 	}
 }
 

@@ -324,6 +324,8 @@ li_adopt(struct listener *l, int fd, const struct li_sock *si, int own)
 	l->inherited = 1;
 	l->made = own;
 	l->unlink_path = l->family == AF_UNIX && own;
+	if (l->unlink_path)
+		listen_note_file(l);
 	/* a pfsd killed in a graceful stop may have left its SYN filter on
 	 * a socket that outlives it (see handshake.c): take it off */
 	if (l->proto == PFSD_PROTO_TCP && l->family != AF_UNIX)

@@ -1283,11 +1283,15 @@ relay_thread(void)
 	}
 	/*
 	 * One malloc arena for both threads: a second arena costs an idle
-	 * child pages of its own (about 12 KiB measured), and the relay's
-	 * allocations are few (the record buffers, through the per-thread
-	 * cache) while the main thread runs the handler.
+	 * child pages of its own (bench/RESULTS.md).  The relay allocates
+	 * little -- the record buffers, while the handler mostly waits in
+	 * read() -- so the shared arena's lock is rarely contended.  An
+	 * operator's MALLOC_ARENA_MAX (or glibc tunable) is theirs.
 	 */
-	mallopt(M_ARENA_MAX, 1);
+	if (getenv("MALLOC_ARENA_MAX") == NULL &&
+	    (getenv("GLIBC_TUNABLES") == NULL ||
+	    strstr(getenv("GLIBC_TUNABLES"), "arena_max") == NULL))
+		mallopt(M_ARENA_MAX, 1);
 	/* signals stay with the main thread: this one blocks them all */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);

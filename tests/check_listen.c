@@ -691,7 +691,7 @@ START_TEST(test_bind_unix_stale)
 	close(fd);
 	ls = bound(&n, tpath("s.sock"), NULL);
 	assert_accepts(&ls[0], AF_UNIX, NULL);
-	snprintf(want, sizeof(want), "%s: removed a stale socket",
+	snprintf(want, sizeof(want), "%s: removed a socket no one accepts on",
 	    tpath("s.sock"));
 	ck_assert(strstr(read_file(tpath("log")), want) != NULL);
 	listen_close_all(ls, n, 1);

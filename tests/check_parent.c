@@ -805,6 +805,43 @@ START_TEST(test_graceful_stop_refuses_and_serves_queue)
 END_TEST
 
 /*
+ * A UNIX socket refuses connections during a graceful stop, so a new pfsd
+ * started on the same path meanwhile takes it over (a quick switch to a
+ * new version).  The stopping pfsd must then leave the path alone at
+ * exit: it names the new server's socket now.
+ */
+START_TEST(test_graceful_stop_leaves_a_taken_unix_path)
+{
+	char		 uarg[PATH_MAX];
+	const char	*av[] = { "--max_servers=1", "--log_level=3", uarg,
+			    NULL };
+	char		 buf[64];
+	struct hproc	 a, b;
+	int		 busy;
+
+	snprintf(uarg, sizeof(uarg), "--port=%s/unix", h_path("gs.sock"));
+	h_serve(&a, TPLUGIN("sleepy"), av);
+	ck_assert_int_ge(busy = h_connect_unix(h_path("gs.sock")), 0);
+	ck_assert_int_eq(write(busy, "1000\n", 5), 5);
+	ck_assert_int_eq(h_wait_log(&a, "connection from", 5000), 0);
+	kill(a.pid, SIGQUIT);
+	ck_assert_int_eq(h_wait_log(&a, "QUIT: graceful stop", 5000), 0);
+	h_serve(&b, "echo", av);	/* fails the test if it cannot start */
+	ck_assert(h_log_has(&b, "removed a socket no one accepts on"));
+	ck_assert_int_eq(h_talk_fd(busy, "", buf, sizeof(buf), 5000), 11);
+	ck_assert_str_eq(buf, "slept 1000\n");
+	ck_assert_int_eq(h_wait_exit(&a, 5000), 0);
+	ck_assert_msg(h_log_has(&a, "left in place: no longer this pfsd's"),
+	    "%s", h_log_tail(&a));
+	ck_assert_int_eq(h_talk_unix(h_path("gs.sock"), "hi\n", buf,
+	    sizeof(buf)), 3);
+	ck_assert_str_eq(buf, "hi\n");
+	ck_assert_int_eq(h_stop(&b, SIGTERM, 5000), 0);
+	ck_assert_int_eq(access(h_path("gs.sock"), F_OK), -1);
+}
+END_TEST
+
+/*
  * Clients that connect while a graceful stop begins are served or
  * refused, never reset: each of STORM_CLIENTS processes connects, sends
  * a line and reads the echo in a loop, and tells the test of every
@@ -1094,6 +1131,7 @@ parent_suite(void)
 	tcase_add_test(tc, test_graceful_timeout_zero_busy);
 	tcase_add_loop_test(tc, test_graceful_stop_refuses_and_serves_queue, 0,
 	    2);
+	tcase_add_test(tc, test_graceful_stop_leaves_a_taken_unix_path);
 	tcase_add_test(tc, test_graceful_stop_never_resets);
 	tcase_add_test(tc, test_graceful_stop_resumes_outliving_socket);
 	tcase_add_test(tc, test_jitter_bounded);
