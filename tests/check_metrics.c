@@ -642,43 +642,6 @@ END_TEST
 
 /* --- process titles ------------------------------------------------------ */
 
-/* /proc/PID/cmdline (up to its first NUL) or comm, into buf. */
-static const char *
-proc_text(pid_t pid, const char *what, char *buf, size_t len)
-{
-	char	 path[64];
-	FILE	*f;
-	size_t	 n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, what);
-	if ((f = fopen(path, "r")) != NULL) {
-		n = fread(buf, 1, len - 1, f);
-		fclose(f);
-	}
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return buf;
-}
-
-/* A child of parent whose title starts with prefix, within ms; or 0. */
-static pid_t
-child_titled(pid_t parent, const char *prefix, int ms)
-{
-	pid_t	kids[16];
-	char	buf[256];
-	int	i, n, t;
-
-	for (t = 0; t < ms; t += 10) {
-		n = h_children(parent, kids, 16);
-		for (i = 0; i < n && i < 16; i++)
-			if (strncmp(proc_text(kids[i], "cmdline", buf,
-			    sizeof(buf)), prefix, strlen(prefix)) == 0)
-				return kids[i];
-		poll(NULL, 0, 10);
-	}
-	return 0;
-}
-
 /* ps shows each process's role and state: parent, idle, busy (with the
  * peer), the HUP check; process_titles 0 leaves the command line be. */
 START_TEST(test_titles)
@@ -702,26 +665,26 @@ START_TEST(test_titles)
 	ck_assert_int_eq(h_wait_children(p.pid, 2, 5000), 0);
 	snprintf(want, sizeof(want), "pfsd: parent gen 0 2/2 children %s",
 	    conf);
-	ck_assert_str_eq(proc_text(p.pid, "cmdline", buf, sizeof(buf)),
+	ck_assert_str_eq(h_proc_text(p.pid, "cmdline", buf, sizeof(buf)),
 	    want);
-	ck_assert_str_eq(proc_text(p.pid, "comm", buf, sizeof(buf)), "pfsd");
-	ck_assert(child_titled(p.pid, "pfsd: child gen 0 idle", 5000) != 0);
+	ck_assert_str_eq(h_proc_text(p.pid, "comm", buf, sizeof(buf)), "pfsd");
+	ck_assert(h_child_titled(p.pid, "pfsd: child gen 0 idle", 5000) != 0);
 	/* a client that has not finished its request: that child is busy */
 	ck_assert_int_ge(fd = h_connect_tcp("127.0.0.1", port), 0);
 	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&me, &len), 0);
 	snprintf(want, sizeof(want), "pfsd: child gen 0 busy 127.0.0.1:%d",
 	    ntohs(me.sin_port));
-	ck_assert_msg((kid = child_titled(p.pid, want, 5000)) != 0,
+	ck_assert_msg((kid = h_child_titled(p.pid, want, 5000)) != 0,
 	    "no child titled \"%s\"", want);
-	ck_assert_str_eq(proc_text(kid, "comm", buf, sizeof(buf)),
+	ck_assert_str_eq(h_proc_text(kid, "comm", buf, sizeof(buf)),
 	    "pfsd child");
 	close(fd);
-	ck_assert(child_titled(p.pid, "pfsd: child gen 0 idle", 5000) != 0);
+	ck_assert(h_child_titled(p.pid, "pfsd: child gen 0 idle", 5000) != 0);
 	/* a HUP whose check is slow: the checker says what it does */
 	h_write("t.conf", "handler %s\nmax_servers 2\n"
 	    "waiter_configure_ms 3000\n", TPLUGIN("waiter"));
 	ck_assert_int_eq(kill(p.pid, SIGHUP), 0);
-	ck_assert(child_titled(p.pid, "pfsd: checking configuration", 2500)
+	ck_assert(h_child_titled(p.pid, "pfsd: checking configuration", 2500)
 	    != 0);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
@@ -739,7 +702,7 @@ START_TEST(test_titles_off)
 	ck_assert_int_eq(h_start(&p, av), 0);
 	ck_assert_msg(h_wait_ready(&p, READY_MS) == 0, "%s",
 	    h_read_file(p.log));
-	ck_assert_str_eq(proc_text(p.pid, "cmdline", buf, sizeof(buf)),
+	ck_assert_str_eq(h_proc_text(p.pid, "cmdline", buf, sizeof(buf)),
 	    PFSD_BIN);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }

@@ -686,6 +686,67 @@ h_wait_children(pid_t parent, int n, int ms)
 	return -1;
 }
 
+/* /proc/PID/cmdline (up to its first NUL) or comm, into buf. */
+const char *
+h_proc_text(pid_t pid, const char *what, char *buf, size_t len)
+{
+	char	 path[64];
+	FILE	*f;
+	size_t	 n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, what);
+	if ((f = fopen(path, "r")) != NULL) {
+		n = fread(buf, 1, len - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf;
+}
+
+/* How many children of parent have a title starting with prefix. */
+static int
+titled(pid_t parent, const char *prefix, pid_t *one)
+{
+	pid_t	kids[64];
+	char	buf[256];
+	int	i, n, k = 0;
+
+	n = h_children(parent, kids, 64);
+	for (i = 0; i < n && i < 64; i++)
+		if (strncmp(h_proc_text(kids[i], "cmdline", buf, sizeof(buf)),
+		    prefix, strlen(prefix)) == 0) {
+			*one = kids[i];
+			k++;
+		}
+	return k;
+}
+
+pid_t
+h_child_titled(pid_t parent, const char *prefix, int ms)
+{
+	long long	end = h_now_ms() + ms;
+	pid_t		one = 0;
+
+	while (titled(parent, prefix, &one) == 0 && h_now_ms() < end)
+		poll(NULL, 0, 10);
+	return one;
+}
+
+int
+h_wait_titled(pid_t parent, const char *prefix, int n, int ms)
+{
+	long long	end = h_now_ms() + ms;
+	pid_t		one;
+
+	while (titled(parent, prefix, &one) != n) {
+		if (h_now_ms() >= end)
+			return -1;
+		poll(NULL, 0, 10);
+	}
+	return 0;
+}
+
 int
 h_alive(pid_t pid)
 {

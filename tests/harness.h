@@ -111,6 +111,12 @@ int	 h_wait_exit(struct hproc *, int ms);
 /* Children of pid (from /proc); returns count, fills up to max. */
 int	 h_children(pid_t, pid_t *, int max);
 int	 h_wait_children(pid_t, int n, int ms);
+/* /proc/PID/cmdline (to its first NUL) or "comm", into buf */
+const char *h_proc_text(pid_t, const char *what, char *buf, size_t len);
+/* a child whose process title starts with prefix, within ms; or 0 */
+pid_t	 h_child_titled(pid_t parent, const char *prefix, int ms);
+/* until exactly n children have such a title: 0, or -1 after ms */
+int	 h_wait_titled(pid_t parent, const char *prefix, int n, int ms);
 int	 h_alive(pid_t);
 int	 h_zombies(pid_t parent);
 int	 h_wait_no_zombies(pid_t parent, int ms);
