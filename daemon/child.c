@@ -669,6 +669,7 @@ dequeue_main(struct pfsd_server *srv, int slot)
 		proctitle_set("pfsd: dequeue gen %u", srv->generation);
 	}
 	child_signals(srv);
+	child_sched(srv);
 	if (srv->plugin.child_init_hook != NULL &&
 	    srv->plugin.child_init_hook(srv) != 0) {
 		log_msg(PFSD_LOG_ERR, "child_init_hook failed in dequeue "
@@ -707,6 +708,7 @@ drain_main(struct pfsd_server *srv, int slot)
 	srv->memfd_in = srv->memfd_out = -1;
 	srv->max_requests = (unsigned long)-1;
 	child_signals(srv);
+	child_sched(srv);
 	ch.proxy_mode = child_proxy_mode(srv);
 	setvbuf(stdout, NULL, _IOLBF, BUFSIZ);
 	for (i = 0; i < srv->ndrain; i++)	/* the others' are not ours */

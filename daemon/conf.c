@@ -48,7 +48,7 @@ static const char *const conf_ktls_choices[] = { "auto", "off", NULL };
 static const char *const conf_tls_version_choices[] = {
 	"TLSv1.2", "TLSv1.3", NULL
 };
-/* In the order of child.c's sched_policy(): batch is index 0. */
+/* child_sched() in child.c switches to SCHED_BATCH at index 0. */
 static const char *const conf_sched_choices[] = { "batch", "inherit", NULL };
 static const char *const conf_ipv_choices[] = { "4", "6", "*", NULL };
 static const char *const conf_format_choices[] = { "text", "json", NULL };

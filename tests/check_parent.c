@@ -781,9 +781,11 @@ START_TEST(test_graceful_stop_refuses_and_serves_queue)
 	/* refused while the busy request runs (it has not answered) */
 	end = h_now_ms() + 1000;
 	while (!refused && h_now_ms() < end) {
-		if ((probe = gs_connect(_i)) == -1)
+		if ((probe = gs_connect(_i)) == -1) {
+			ck_assert_msg(errno == ECONNREFUSED, "connect: %s",
+			    strerror(errno));
 			refused = 1;
-		else {
+		} else {
 			close(probe);
 			poll(NULL, 0, 5);
 		}
@@ -800,7 +802,9 @@ START_TEST(test_graceful_stop_refuses_and_serves_queue)
 	ck_assert_int_eq(h_talk_fd(busy, "", buf, sizeof(buf), 5000), 11);
 	ck_assert_str_eq(buf, "slept 1500\n");
 	ck_assert_int_eq(h_wait_exit(&p, 5000), 0);
-	ck_assert(h_log_has(&p, "graceful stop: serving 2 queued connections"));
+	/* 2, or 3 if a probe got in before the listener was held */
+	ck_assert(h_log_has(&p, "graceful stop: serving 2 queued connections")
+	    || h_log_has(&p, "graceful stop: serving 3 queued connections"));
 }
 END_TEST
 
