@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -876,15 +877,19 @@ started_summary(const struct pfsd_server *srv, char *buf, size_t len)
 static void
 parent_started(struct pfsd_server *srv)
 {
-	char	summary[1024];
+	char		 summary[1024];
+	/* children switch only from the normal policy (child_sched) */
+	const char	*kept = conf_num(srv->conf, OPT_SCHED_POLICY) == 0 &&
+			    sched_getscheduler(0) != SCHED_OTHER ?
+			    " (the operator's policy kept)" : "";
 
 	parent_title(srv);	/* what ps shows, before anyone is told */
 	started_summary(srv, summary, sizeof(summary));
 	log_msg(PFSD_LOG_NOTICE, "pfsd %s serving (generation %u, pid %ld, "
-	    "max_servers %ld, serialize %s, sched_policy %s); %s",
+	    "max_servers %ld, serialize %s, sched_policy %s%s); %s",
 	    PACKAGE_VERSION, srv->generation, (long)getpid(),
 	    srv->max_servers, ser_name(&srv->ser),
-	    conf_str(srv->conf, OPT_SCHED_POLICY), summary);
+	    conf_str(srv->conf, OPT_SCHED_POLICY), kept, summary);
 	restart_retire_old(srv);
 	daemon_ready(srv);
 	notify_status(srv, 1);

@@ -439,10 +439,13 @@ static const struct {
 	const char	*arg;		/* --sched_policy=..., or NULL */
 	int		 chrt;		/* started under chrt -r 1 */
 	int		 parent, child;
+	const char	*said;		/* in the startup line */
 } scheds[] = {
-	{ NULL, 0, SCHED_OTHER, SCHED_BATCH },
-	{ "--sched_policy=inherit", 0, SCHED_OTHER, SCHED_OTHER },
-	{ "--sched_policy=batch", 1, SCHED_RR, SCHED_RR },
+	{ NULL, 0, SCHED_OTHER, SCHED_BATCH, "sched_policy batch); " },
+	{ "--sched_policy=inherit", 0, SCHED_OTHER, SCHED_OTHER,
+	    "sched_policy inherit); " },
+	{ "--sched_policy=batch", 1, SCHED_RR, SCHED_RR,
+	    "sched_policy batch (the operator's policy kept)); " },
 };
 
 START_TEST(test_sched_policy)
@@ -487,6 +490,9 @@ START_TEST(test_sched_policy)
 	}
 	ck_assert_msg(!h_log_has(&p, "sched_policy batch:"), "%s",
 	    h_log_tail(&p));
+	/* the startup line says which policy the children have */
+	ck_assert_msg(h_log_has(&p, scheds[_i].said), "no \"%s\":\n%s",
+	    scheds[_i].said, h_log_tail(&p));
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
 END_TEST
