@@ -1285,8 +1285,9 @@ relay_thread(void)
 	 * One malloc arena for both threads: a second arena costs an idle
 	 * child pages of its own (bench/RESULTS.md).  The relay allocates
 	 * little -- the record buffers, while the handler mostly waits in
-	 * read() -- so the shared arena's lock is rarely contended.  An
-	 * operator's MALLOC_ARENA_MAX (or glibc tunable) is theirs.
+	 * read() -- so the shared arena's lock is rarely contended.  A
+	 * handler's own threads share it too; an operator's
+	 * MALLOC_ARENA_MAX (or glibc tunable) is theirs and left alone.
 	 */
 	if (getenv("MALLOC_ARENA_MAX") == NULL &&
 	    (getenv("GLIBC_TUNABLES") == NULL ||
