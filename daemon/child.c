@@ -201,11 +201,10 @@ child_proxy_mode(const struct pfsd_server *srv)
 /*
  * sched_policy batch: a child woken by a client does not preempt the
  * process running on that CPU (often another child, or the client
- * itself) but runs when it yields, so a busy pool switches far less and
- * the pool size stops costing throughput (docs/DESIGN.md, "CPU
- * scheduling").  Only the normal policy is changed: a real-time or idle
- * policy set by the operator (chrt, systemd's CPUSchedulingPolicy=) is
- * theirs.
+ * itself) but runs when it yields, so a busy pool switches far less
+ * (docs/DESIGN.md, "CPU scheduling").  Only the normal policy is
+ * changed: a real-time or idle policy set by the operator (chrt,
+ * systemd's CPUSchedulingPolicy=) is theirs.
  */
 static void
 child_sched(const struct pfsd_server *srv)

@@ -493,7 +493,8 @@ listen_file_is(const char *path, dev_t dev, ino_t ino)
 
 	if (lstat(path, &st) == -1 || !S_ISSOCK(st.st_mode))
 		return 0;
-	return (dev == 0 && ino == 0) || (st.st_dev == dev && st.st_ino == ino);
+	return (dev == 0 && ino == 0) ||
+	    (st.st_dev == dev && st.st_ino == ino);
 }
 
 /* Close the sockets; with unlink, remove the UNIX socket files we own. */
