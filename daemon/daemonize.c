@@ -348,52 +348,42 @@ chroot_check_conf(struct pfsd_server *srv)
  * outside holding nothing but the read end of a pipe whose write end
  * every pfsd process holds; when the last one is gone (stop, crash or
  * kill -9) it removes them: the pid file only if it still holds the
- * parent's pid, a socket only if it still is a socket.  The list is
- * fixed before the chroot: the processes in the jail cannot change it.
+ * parent's pid, a socket only if it still is the one pfsd bound (another
+ * server may have taken the path over).  The list is fixed before the
+ * chroot: the processes in the jail cannot change it.
  */
+struct janitor_sock {
+	char	*path;
+	dev_t	 dev;		/* the file bound (0, 0: any socket) */
+	ino_t	 ino;
+};
+
 struct janitor {
-	char	**paths;
-	int	 *sockets;	/* paths[i] must be a socket */
-	dev_t	 *devs;		/* and that file (0, 0: any) */
-	ino_t	 *inos;
-	size_t	  n;
-	pid_t	  parent;
-	const char *pidfile;
+	struct janitor_sock	*socks;
+	size_t			 n;
+	pid_t			 parent;
+	const char		*pidfile;
 };
 
 static void
-janitor_add(struct janitor *j, const char *path, int sock, dev_t dev,
-    ino_t ino)
+janitor_add(struct janitor *j, const char *path, dev_t dev, ino_t ino)
 {
-	char	**p;
-	int	 *k;
-	dev_t	 *d;
-	ino_t	 *in;
+	struct janitor_sock	*s;
 
-	if (path == NULL || (p = reallocarray(j->paths, j->n + 1,
-	    sizeof(*p))) == NULL)
+	if (path == NULL || (s = reallocarray(j->socks, j->n + 1,
+	    sizeof(*s))) == NULL)
 		return;
-	j->paths = p;
-	if ((k = reallocarray(j->sockets, j->n + 1, sizeof(*k))) == NULL)
-		return;
-	j->sockets = k;
-	if ((d = reallocarray(j->devs, j->n + 1, sizeof(*d))) == NULL)
-		return;
-	j->devs = d;
-	if ((in = reallocarray(j->inos, j->n + 1, sizeof(*in))) == NULL)
-		return;
-	j->inos = in;
-	if ((j->paths[j->n] = strdup(path)) != NULL) {
-		j->sockets[j->n] = sock;
-		j->devs[j->n] = dev;
-		j->inos[j->n++] = ino;
-	}
+	j->socks = s;
+	s = &j->socks[j->n];
+	s->dev = dev;
+	s->ino = ino;
+	if ((s->path = strdup(path)) != NULL)
+		j->n++;
 }
 
 __attribute__((noreturn)) static void
 janitor_run(struct janitor *j, int fd)
 {
-	struct stat	st;
 	char		buf[32];
 	ssize_t		n;
 	size_t		i;
@@ -403,10 +393,9 @@ janitor_run(struct janitor *j, int fd)
 		if (n == -1 && errno != EINTR)
 			break;
 	for (i = 0; i < j->n; i++)
-		if (j->sockets[i] ? listen_file_is(j->paths[i], j->devs[i],
-		    j->inos[i]) : lstat(j->paths[i], &st) == 0 &&
-		    !S_ISSOCK(st.st_mode))
-			(void)unlink(j->paths[i]);
+		if (listen_file_is(j->socks[i].path, j->socks[i].dev,
+		    j->socks[i].ino))
+			(void)unlink(j->socks[i].path);
 	if (j->pidfile != NULL && pidfile_read(j->pidfile, &pid) == 0 &&
 	    pid == (long)j->parent)
 		(void)unlink(j->pidfile);
@@ -425,11 +414,10 @@ janitor_start(struct pfsd_server *srv)
 	j.parent = getpid();
 	for (i = 0; i < srv->nls; i++)
 		if (srv->ls[i].family == AF_UNIX && srv->ls[i].unlink_path)
-			janitor_add(&j, srv->ls[i].host, 1,
-			    srv->ls[i].file_dev, srv->ls[i].file_ino);
+			janitor_add(&j, srv->ls[i].host, srv->ls[i].file_dev,
+			    srv->ls[i].file_ino);
 	if (srv->status_fd != -1)
-		janitor_add(&j, conf_str(srv->conf, OPT_STATUS_SOCKET), 1, 0,
-		    0);
+		janitor_add(&j, conf_str(srv->conf, OPT_STATUS_SOCKET), 0, 0);
 	if (srv->pidfile_written)
 		j.pidfile = conf_str(srv->conf, OPT_PID_FILE);
 	if ((j.n == 0 && j.pidfile == NULL) || pipe2(p, O_CLOEXEC) == -1)
@@ -458,9 +446,6 @@ janitor_start(struct pfsd_server *srv)
 	srv->janitor_fd = p[1];
 out:
 	for (i = 0; i < j.n; i++)
-		free(j.paths[i]);
-	free(j.paths);
-	free(j.sockets);
-	free(j.devs);
-	free(j.inos);
+		free(j.socks[i].path);
+	free(j.socks);
 }
