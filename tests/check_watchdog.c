@@ -95,6 +95,7 @@ START_TEST(test_request_timeout_grace)
 				    termarg, NULL };
 	pid_t			 kid;
 	long long		 t0, term, gone;
+	char			 sbuf[512], tbuf[256];
 	int			 fd;
 
 	snprintf(termarg, sizeof(termarg), "--term_file=%s", h_path("term"));
@@ -107,7 +108,10 @@ START_TEST(test_request_timeout_grace)
 	while (h_alive(kid) && h_now_ms() - t0 < 10000)
 		usleep(2000);
 	gone = h_now_ms();
-	ck_assert_msg(!h_alive(kid), "the child outlived SIGTERM for 10 s");
+	ck_assert_msg(!h_alive(kid), "the child outlived SIGTERM for 10 s "
+	    "(/proc/%ld/stat: %s; title: %s)\n%s", (long)kid,
+	    h_proc_text(kid, "stat", sbuf, sizeof(sbuf)),
+	    h_proc_text(kid, "cmdline", tbuf, sizeof(tbuf)), h_log_tail(&p));
 	ck_assert_ptr_nonnull(s = h_read_file(h_path("term")));
 	term = atoll(s);
 	free(s);
