@@ -11,6 +11,8 @@
 #
 # "floor" is bench/floor, the least a prefork server can do (one socket
 # only), for reference: what the pool size costs any prefork server here.
+# "inherit" is the default mode (none) with the children under the normal
+# CPU policy (--sched_policy inherit): what sched_policy batch changes.
 #
 # Environment: BENCH_QUICK=1 (pools 8 and 2048, floor, none and flock, one run:
 # about a minute), BENCH_SIZES, BENCH_MODES, BENCH_SOCKETS, BENCH_RUNS (3),
@@ -29,7 +31,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	RUNS=${BENCH_RUNS:-1}
 else
 	SIZES=${BENCH_SIZES:-"8 64 512 2048 4096"}
-	MODES=${BENCH_MODES:-"floor none flock semaphore pipe"}
+	MODES=${BENCH_MODES:-"floor none inherit flock semaphore pipe"}
 	RUNS=${BENCH_RUNS:-3}
 fi
 SOCKETS=${BENCH_SOCKETS:-"1 2"}
@@ -171,7 +173,7 @@ start_floor() {
 # start MODE N NSOCK: a pool of N on NSOCK ports; ms until all are idle
 # in FIG[start].
 start() {
-	local mode=$1 n=$2 ns=$3 t0 args=()
+	local mode=$1 n=$2 ns=$3 t0 args=() ser=$1
 	next_port
 	PA=$PORT
 	args=(--port "127.0.0.1:$PA")
@@ -185,8 +187,12 @@ start() {
 		start_floor "$n" "$ns" "$t0"
 		return
 	fi
+	if [ "$mode" = inherit ]; then
+		ser=none
+		args+=(--sched_policy inherit)
+	fi
 	setsid "$PFSD" --handler echo "${args[@]}" --max_servers "$n" \
-	    --serialize "$mode" --max_requests 100000000 --log_level 1 \
+	    --serialize "$ser" --max_requests 100000000 --log_level 1 \
 	    --status_socket "$SOCK" </dev/null >"$TMP/pfsd.log" 2>&1 &
 	SRV_PID=$!
 	if ! wait_idle "$n"; then
