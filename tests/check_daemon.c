@@ -1062,6 +1062,25 @@ START_TEST(test_log_file_chowned_only_if_created)
 }
 END_TEST
 
+/* A UNIX client whose own socket is named evil (relative, in h_dir()),
+ * connected to path; the descriptor. */
+static int
+evil_unix_client(const char *evil, const char *path)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	ck_assert_int_eq(chdir(h_dir()), 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", evil);
+	ck_assert_int_ge(fd = socket(AF_UNIX, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	return fd;
+}
+
 /*
  * A UNIX client binds its own socket to a name holding a newline and a
  * fake log line, connects and stays silent.  Neither the connection line
@@ -1074,7 +1093,6 @@ START_TEST(test_unix_peer_cannot_forge_log)
 				    larg, "--log_level=3",
 				    "--request_timeout=1", NULL };
 	const char		*evil = "x\nFAKE: root ok";
-	struct sockaddr_un	 sun;
 	struct hproc		 p;
 	long long		 end;
 	int			 fd;
@@ -1084,14 +1102,7 @@ START_TEST(test_unix_peer_cannot_forge_log)
 	ck_assert_int_eq(h_start(&p, av), 0);
 	ck_assert_int_eq(h_wait_ready(&p, H_READY_MS), 0);
 	/* a relative name, short enough to be kept whole by the scoreboard */
-	ck_assert_int_eq(chdir(h_dir()), 0);
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", evil);
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", h_path("s.sock"));
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	fd = evil_unix_client(evil, h_path("s.sock"));
 	end = h_now_ms() + 10000;
 	while (h_file_count(h_path("pfsd.log"), "request_timeout: child") ==
 	    0 && h_now_ms() < end)
@@ -1393,25 +1404,6 @@ START_TEST(test_chroot_files_outside)
 	ck_assert_int_eq(wait_unlinked(h_path("status.sock"), 5000), 0);
 }
 END_TEST
-
-/* A UNIX client whose own socket is named evil (relative, in h_dir()),
- * connected to path; the descriptor. */
-static int
-evil_unix_client(const char *evil, const char *path)
-{
-	struct sockaddr_un	sun;
-	int			fd;
-
-	ck_assert_int_eq(chdir(h_dir()), 0);
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", evil);
-	ck_assert_int_ge(fd = socket(AF_UNIX, SOCK_STREAM, 0), 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	return fd;
-}
 
 /*
  * The line saying a child crashed names the peer it was serving: a UNIX

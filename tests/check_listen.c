@@ -1379,15 +1379,6 @@ START_TEST(test_listen_fds_inherited_once)
 }
 END_TEST
 
-static void
-assert_refused(int status, const char *out, const char *want)
-{
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78,
-	    "accepted:\n%s", out);
-	ck_assert_msg(strstr(out, want) != NULL, "no \"%s\" in:\n%s", want,
-	    out);
-}
-
 /* A port entry of 600 characters: the reason is not cut off. */
 START_TEST(test_long_port_error_whole)
 {
@@ -1398,10 +1389,10 @@ START_TEST(test_long_port_error_whole)
 	n = snprintf(parg, sizeof(parg), "--port=127.0.0.1:");
 	memset(parg + n, '9', 600);
 	parg[n + 600] = '\0';
-	assert_refused(h_run(av, out, sizeof(out)), out, "...\" (610 "
+	h_assert_refused(h_run(av, out, sizeof(out)), out, "...\" (610 "
 	    "characters): too long (at most 511 characters)\n");
 	parg[n + 400] = '\0';
-	assert_refused(h_run(av, out, sizeof(out)), out, "...\" (410 "
+	h_assert_refused(h_run(av, out, sizeof(out)), out, "...\" (410 "
 	    "characters): port out of range");
 }
 END_TEST

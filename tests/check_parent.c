@@ -1025,15 +1025,6 @@ START_TEST(test_graceful_stop_resumes_outliving_socket)
 }
 END_TEST
 
-static void
-assert_refused(int status, const char *out, const char *want)
-{
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78,
-	    "accepted:\n%s", out);
-	ck_assert_msg(strstr(out, want) != NULL, "no \"%s\" in:\n%s", want,
-	    out);
-}
-
 /*
  * max_requests_jitter near LONG_MAX overflowed (children died at start
  * under UBSan): bounded by the option table, and the bound works.
@@ -1047,7 +1038,7 @@ START_TEST(test_jitter_bounded)
 	char		 out[4096];
 	struct hproc	 p;
 
-	assert_refused(h_run(av, out, sizeof(out)), out,
+	h_assert_refused(h_run(av, out, sizeof(out)), out,
 	    "command line: max_requests_jitter: \"9223372036854775807\" is "
 	    "out of range (at most 2147483647)");
 	port = h_serve(&p, PLUGIN("echo"), ok);

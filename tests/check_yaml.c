@@ -443,15 +443,6 @@ check_file(const char *name, const char *text, size_t len, char *out,
 	return h_run(av, out, outlen);
 }
 
-static void
-assert_refused(int status, const char *out, const char *want)
-{
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78,
-	    "accepted:\n%s", out);
-	ck_assert_msg(strstr(out, want) != NULL, "no \"%s\" in:\n%s", want,
-	    out);
-}
-
 /*
  * YAML "\0" in a value or a key: the C string would end there ("...\0/udp"
  * silently became a TCP port).  Refused, like control characters in the
@@ -466,11 +457,11 @@ START_TEST(test_yaml_nul_refused)
 
 	snprintf(want, sizeof(want), "%s:2: port: contains a control "
 	    "character", h_path("nul.yaml"));
-	assert_refused(check_file("nul.yaml", val, sizeof(val) - 1, out,
+	h_assert_refused(check_file("nul.yaml", val, sizeof(val) - 1, out,
 	    sizeof(out)), out, want);
 	snprintf(want, sizeof(want), "%s:2: yaml: a key contains a control "
 	    "character", h_path("key.yaml"));
-	assert_refused(check_file("key.yaml", key, sizeof(key) - 1, out,
+	h_assert_refused(check_file("key.yaml", key, sizeof(key) - 1, out,
 	    sizeof(out)), out, want);
 }
 END_TEST
@@ -492,7 +483,7 @@ START_TEST(test_yaml_depth_refused)
 	text[o++] = '\n';
 	snprintf(want, sizeof(want), "%s:2: yaml: nested deeper than 32 "
 	    "levels", h_path("deep.yaml"));
-	assert_refused(check_file("deep.yaml", text, o, out, sizeof(out)),
+	h_assert_refused(check_file("deep.yaml", text, o, out, sizeof(out)),
 	    out, want);
 
 	o = (size_t)sprintf(text, "handler: echo\nport:\n");
@@ -501,7 +492,7 @@ START_TEST(test_yaml_depth_refused)
 	o += (size_t)sprintf(text + o, "x\n");
 	snprintf(want, sizeof(want), "%s:3: yaml: nested deeper than 32 "
 	    "levels", h_path("block.yaml"));
-	assert_refused(check_file("block.yaml", text, o, out, sizeof(out)),
+	h_assert_refused(check_file("block.yaml", text, o, out, sizeof(out)),
 	    out, want);
 	free(text);
 }
@@ -543,7 +534,7 @@ START_TEST(test_yaml_size_refused)
 	text[n - 1] = '\n';
 	snprintf(want, sizeof(want), "%s: yaml: %zu bytes; a configuration "
 	    "may have at most %d", h_path("big.yaml"), n, 4 * 1024 * 1024);
-	assert_refused(check_file("big.yaml", text, n, out, sizeof(out)),
+	h_assert_refused(check_file("big.yaml", text, n, out, sizeof(out)),
 	    out, want);
 	free(text);
 }

@@ -747,6 +747,16 @@ h_wait_titled(pid_t parent, const char *prefix, int n, int ms)
 	return 0;
 }
 
+/* A configuration refused: exit 78 (EX_CONFIG), saying want. */
+void
+h_assert_refused(int status, const char *out, const char *want)
+{
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78,
+	    "accepted:\n%s", out);
+	ck_assert_msg(strstr(out, want) != NULL, "no \"%s\" in:\n%s", want,
+	    out);
+}
+
 int
 h_alive(pid_t pid)
 {

@@ -182,6 +182,8 @@ int	 h_run(const char *const *argv, char *out, size_t len);
 void	 h_run_exit(const char *const *argv, int code, char *out, size_t len);
 /* Fail the test unless out contains want (the message shows out's end). */
 void	 h_has(const char *out, const char *want);
+/* status of a pfsd that refused its configuration (78), saying want */
+void	 h_assert_refused(int status, const char *out, const char *want);
 /* Fail the test unless the file still holds text and is still ours: what
  * pfsd refused to use must be left as it was. */
 void	 h_assert_untouched(const char *path, const char *text);
