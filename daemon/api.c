@@ -4,6 +4,8 @@
  */
 #include "internal.h"
 
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -11,6 +13,7 @@
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* pfsd_log is log_msg under the name pfsd.h gives it (log.c). */
 
@@ -87,6 +90,70 @@ int
 pfsd_request_fd(const struct pfsd_request *req)
 {
 	return req->fd;
+}
+
+/*
+ * pfsd_read, pfsd_write, pfsd_shutdown: read(2), write(2) and
+ * shutdown(SHUT_WR) of the connection, the same on plain and TLS ports.
+ * Over TLS they run OpenSSL in the handler's own thread (tls.c), so the
+ * bytes do not pass through the relay.  The limit is the socket's
+ * SO_RCVTIMEO or SO_SNDTIMEO, set only when it changes: one system call
+ * per read or write.  0 ms would mean "none" to the kernel, so it is 1.
+ */
+static int
+io_limit(struct pfsd_request *req, int opt, int *cur, int ms)
+{
+	struct timeval	tv;
+
+	ms = ms < 0 ? 0 : ms == 0 ? 1 : ms;
+	if (ms == *cur)
+		return 0;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	if (setsockopt(req->tls != NULL ? req->net_fd : req->fd, SOL_SOCKET,
+	    opt, &tv, sizeof(tv)) == -1)
+		return -1;
+	*cur = ms;
+	return 0;
+}
+
+static int
+io_stream(const struct pfsd_request *req)
+{
+	if (req->l->proto != PFSD_PROTO_UDP)
+		return 1;
+	errno = EOPNOTSUPP;	/* the datagram: pfsd_request_data() */
+	return 0;
+}
+
+ssize_t
+pfsd_read(struct pfsd_request *req, void *buf, size_t len, int timeout_ms)
+{
+	if (!io_stream(req) ||
+	    io_limit(req, SO_RCVTIMEO, &req->rcv_ms, timeout_ms) == -1)
+		return -1;
+	return req->tls != NULL ? tls_read(req, buf, len) :
+	    read(req->fd, buf, len);
+}
+
+ssize_t
+pfsd_write(struct pfsd_request *req, const void *buf, size_t len,
+    int timeout_ms)
+{
+	if (!io_stream(req) ||
+	    io_limit(req, SO_SNDTIMEO, &req->snd_ms, timeout_ms) == -1)
+		return -1;
+	return req->tls != NULL ? tls_write(req, buf, len) :
+	    write(req->fd, buf, len);
+}
+
+int
+pfsd_shutdown(struct pfsd_request *req)
+{
+	if (!io_stream(req))
+		return -1;
+	return req->tls != NULL ? tls_shutdown(req) :
+	    shutdown(req->fd, SHUT_WR);
 }
 
 enum pfsd_proto

@@ -542,6 +542,7 @@ child_request(struct pfsd_server *srv, struct pfsd_request *req,
 
 	req->have_addr = req->have_host = req->have_local = 0;
 	req->proxylen = 0;
+	req->rcv_ms = req->snd_ms = -1;
 	if (ch.proxy_mode != 0 && req->l->proto != PFSD_PROTO_UDP &&
 	    child_proxy(srv, req) == -1)
 		return;

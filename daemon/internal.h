@@ -752,6 +752,8 @@ struct pfsd_request {
 	int			 allowed;	/* passed allow/deny */
 	struct tls_conn		*tls;		/* ssl: fd is the relay's */
 	int			 net_fd;	/* ssl: the TCP connection */
+	int			 rcv_ms;	/* pfsd_read's limit as set; */
+	int			 snd_ms;	/* -1: not set this request */
 };
 
 /* api.c */
@@ -820,6 +822,9 @@ void		 tls_exec(struct pfsd_server *, int);
 #define TLS_NAME_SNI		2
 #define TLS_NAME_SUBJECT	3
 const char	*tls_name(const struct tls_conn *, int);
+ssize_t		 tls_read(struct pfsd_request *, void *, size_t);
+ssize_t		 tls_write(struct pfsd_request *, const void *, size_t);
+int		 tls_shutdown(struct pfsd_request *);
 
 /* daemonize.c */
 int		 daemon_background(struct pfsd_server *, char *, size_t);

@@ -23,7 +23,7 @@ extern "C" {
 #endif
 
 #define PFSD_ABI_MAJOR	1
-#define PFSD_ABI_MINOR	1
+#define PFSD_ABI_MINOR	2
 
 #if defined(__GNUC__)
 #define PFSD_EXPORT	__attribute__((visibility("default")))
@@ -169,6 +169,28 @@ const char	*pfsd_tls_version(const struct pfsd_request *req);
 const char	*pfsd_tls_cipher(const struct pfsd_request *req);
 const char	*pfsd_tls_sni(const struct pfsd_request *req);
 const char	*pfsd_tls_peer_subject(const struct pfsd_request *req);
+
+/*
+ * The connection's bytes (since ABI 1.2): read(2), write(2) and
+ * shutdown(SHUT_WR) of a stream connection, plain or TLS alike, each
+ * with a time limit in milliseconds (-1: none; 0 is taken as 1;
+ * request_timeout applies regardless).  Over TLS they call OpenSSL in
+ * the handler's own thread, so the bytes skip the relay (no copy, no
+ * thread to wake): the fast way for a handler that keeps connections
+ * alive.  When the limit passes: -1 with errno EAGAIN; a signal: EINTR.
+ * pfsd_write may write less than asked, as write(2) does.  pfsd_shutdown
+ * ends the output (a FIN, or TLS close_notify); input can still be read.
+ * A UDP request: -1 with errno EOPNOTSUPP.  On a TLS port, use these or
+ * stdin/stdout/pfsd_request_fd() for a request, not both: once these
+ * are used, the client's bytes no longer reach stdin, and what is written
+ * to stdout from then on is sent only when the handler returns (what was
+ * written before goes out first).
+ */
+ssize_t	pfsd_read(struct pfsd_request *req, void *buf, size_t len,
+	    int timeout_ms);
+ssize_t	pfsd_write(struct pfsd_request *req, const void *buf, size_t len,
+	    int timeout_ms);
+int	pfsd_shutdown(struct pfsd_request *req);
 
 /*
  * The hooks.  Declared here so that a plugin's definitions are checked

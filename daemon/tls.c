@@ -17,7 +17,9 @@
  * request_timeout (the relay is done before the request ends) see no
  * difference.  When the handler is done and every copy of its end is
  * closed, the main thread takes the connection back, sends what is left,
- * then close_notify.
+ * then close_notify.  A handler that calls pfsd_read, pfsd_write or
+ * pfsd_shutdown takes the connection back at its first call instead and
+ * runs OpenSSL itself from then on (tls_direct): no relay, no copy.
  *
  * The relay thread is made on the child's first TLS connection and kept
  * (a connection costs no clone(), stack or malloc arena of its own); it
@@ -107,6 +109,8 @@ struct tls_conn {
 	int		 net;		/* the TCP connection */
 	int		 app;		/* the relay's end of the socketpair */
 	int		 ktls;		/* kernel TLS both ways: no relay */
+	int		 direct;	/* the handler's pfsd_read/write: */
+	int		 spill;		/* no relay; the relay's leftovers */
 	const char	*version;
 	const char	*cipher;
 	char		 sni[256];
@@ -837,7 +841,7 @@ tls_start_relay(struct pfsd_request *req, struct tls_conn *t)
 		return -1;
 	}
 	fcntl(sp[1], F_SETFL, O_NONBLOCK);
-	t->ktls = 0;
+	t->ktls = t->direct = t->spill = 0;
 	t->net = req->fd;
 	t->app = sp[1];
 	t->in_len = t->out_len = 0;
@@ -967,6 +971,8 @@ tls_end(struct pfsd_request *req)
 	}
 	else {
 		/* the rest is relayed here, the relay thread told to leave it */
+		if (t->direct)
+			fcntl(t->net, F_SETFL, O_NONBLOCK);
 		pthread_mutex_lock(&rl.mu);
 		rl.cur = NULL;
 		relay_watch(t, 1);
@@ -1183,6 +1189,8 @@ relay_close_notify(struct tls_conn *t)
 	long long	deadline = now_ms() + TLS_CLOSE_NOTIFY_MS, left;
 	int		rc, w;
 
+	if (SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN)
+		return;		/* pfsd_shutdown sent it */
 	for (;;) {
 		ERR_clear_error();
 		if ((rc = SSL_shutdown(t->ssl)) >= 0)
@@ -1306,6 +1314,146 @@ relay_thread(void)
 	pthread_detach(thread);
 	rl.started = 1;
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The handler's own I/O: pfsd_read, pfsd_write, pfsd_shutdown.        */
+
+/*
+ * The first call takes the connection from the relay thread for the
+ * rest of the request, as tls_end does.  What the handler wrote to its
+ * end before is sent first; what the relay decrypted before (the
+ * request that came with the handshake) is read back first (spill).
+ * The socket becomes blocking, bounded by SO_RCVTIMEO and SO_SNDTIMEO
+ * (api.c): one system call per read or write, where the relay costs two
+ * wakeups of a thread and two copies.
+ */
+static void
+tls_direct(struct tls_conn *t)
+{
+	pthread_mutex_lock(&rl.mu);
+	rl.cur = NULL;
+	relay_watch(t, 1);
+	pthread_mutex_unlock(&rl.mu);
+	while (!t->dead && !t->app_eof) {
+		t->want = 0;
+		if (relay_out(t))
+			continue;
+		if (!(t->want & (WANT_NET_IN | WANT_NET_OUT)))
+			break;		/* the handler's end is empty */
+		relay_wait(t);
+	}
+	fcntl(t->net, F_SETFL, 0);
+	t->direct = t->spill = 1;
+}
+
+/*
+ * A failed SSL_read (reading), SSL_write or SSL_shutdown, as read(2) or
+ * write(2) would fail; the client's end is 0 for a read.
+ */
+static ssize_t
+tls_io_failed(struct tls_conn *t, int rc, int reading)
+{
+	int	e = errno;
+
+	switch (SSL_get_error(t->ssl, rc)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		/* a blocking socket: its time limit passed, or a signal */
+		errno = e == EINTR ? EINTR : EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		t->net_eof = 1;		/* close_notify, or the bare end */
+		if (reading)
+			return 0;
+		errno = EPIPE;
+		return -1;
+	case SSL_ERROR_SYSCALL:
+		errno = e != 0 ? e : EPIPE;
+		break;
+	default:
+		errno = EPROTO;
+		break;
+	}
+	t->net_eof = t->dead = 1;
+	ERR_clear_error();
+	return -1;
+}
+
+ssize_t
+tls_read(struct pfsd_request *req, void *buf, size_t len)
+{
+	struct tls_conn	*t = req->tls;
+	ssize_t		 n;
+	int		 rc;
+
+	if (t->ktls)
+		return read(req->fd, buf, len);
+	if (!t->direct)
+		tls_direct(t);
+	if (t->spill) {
+		if ((n = recv(req->fd, buf, len, MSG_DONTWAIT)) >= 0)
+			return n;	/* 0: the relay passed on the end */
+		t->spill = 0;
+	}
+	if (t->in_len > 0) {
+		n = (ssize_t)(len < t->in_len ? len : t->in_len);
+		memcpy(buf, t->in + t->in_off, (size_t)n);
+		t->in_off += (size_t)n;
+		t->in_len -= (size_t)n;
+		return n;
+	}
+	if (t->net_eof)
+		return 0;
+	ERR_clear_error();
+	if ((rc = SSL_read(t->ssl, buf, len > INT_MAX ? INT_MAX :
+	    (int)len)) > 0)
+		return rc;
+	return tls_io_failed(t, rc, 1);
+}
+
+ssize_t
+tls_write(struct pfsd_request *req, const void *buf, size_t len)
+{
+	struct tls_conn	*t = req->tls;
+	int		 rc;
+
+	if (t->ktls)
+		return write(req->fd, buf, len);
+	if (!t->direct)
+		tls_direct(t);
+	if (t->dead || (SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN)) {
+		errno = EPIPE;
+		return -1;
+	}
+	if (len == 0)
+		return 0;
+	ERR_clear_error();
+	if ((rc = SSL_write(t->ssl, buf, len > INT_MAX ? INT_MAX :
+	    (int)len)) > 0)
+		return rc;
+	return tls_io_failed(t, rc, 0);
+}
+
+/* close_notify now; the client's bytes can still be read. */
+int
+tls_shutdown(struct pfsd_request *req)
+{
+	struct tls_conn	*t = req->tls;
+	int		 rc;
+
+	if (!t->ktls && !t->direct)
+		tls_direct(t);
+	if (t->dead) {
+		errno = EPIPE;
+		return -1;
+	}
+	if (SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN)
+		return 0;
+	ERR_clear_error();
+	if ((rc = SSL_shutdown(t->ssl)) >= 0)
+		return 0;
+	return (int)tls_io_failed(t, rc, 0);
 }
 
 /* A name of the connection (TLS_NAME_*) for pfsd_tls_*(); NULL if none. */

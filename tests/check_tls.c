@@ -323,7 +323,10 @@ START_TEST(test_relay_python)
 }
 END_TEST
 
-/* curl over TLS to http_hello: two requests on one kept-alive connection. */
+/*
+ * curl over TLS to http_hello (pfsd_read/pfsd_write): two requests on one
+ * kept-alive connection; a bad one answered 400 and closed cleanly.
+ */
 START_TEST(test_curl_http_hello)
 {
 	struct srv	s;
@@ -342,6 +345,86 @@ START_TEST(test_curl_http_hello)
 	    NULL, "not two answers:\n%s", out);
 	ck_assert_msg(strstr(out, "Re-using existing connection") != NULL,
 	    "%s", out);
+	/* a bad request: 400, then http_hello's pfsd_shutdown, close_notify */
+	snprintf(cmd, sizeof(cmd), "timeout 10 curl -sS -v --cacert ca.pem "
+	    "-H 'Host:' --resolve localhost:%d:127.0.0.1 "
+	    "https://localhost:%d/ 2>&1", s.tls_port, s.tls_port);
+	ck_assert_msg(sh(cmd, out, sizeof(out)) == 0, "%s", out);
+	ck_assert_msg(strstr(out, "< HTTP/1.1 400 Bad Request") != NULL &&
+	    strstr(out, "(IN), TLS alert, close notify") != NULL, "%s", out);
+	stop(&s);
+}
+END_TEST
+
+/*
+ * pfsd_read/pfsd_write/pfsd_shutdown (tests/plugins/direct.c) on the TLS
+ * and the plain port alike, with Python's ssl module: "DIR\n" and its
+ * "ok\n" go through stdin and stdout (the relay), then 300 KB are echoed
+ * by the handler's own calls.  More than the relay's socketpair holds
+ * was already decrypted when the handler switched, so what pfsd_read
+ * returns first is what the relay had moved.  Then an idle client: the
+ * time limit ends the read ("timeout").  Each ends with the handler's
+ * shutdown seen as a clean end (a close_notify over TLS: a ragged EOF
+ * raises here) and the client's end seen by the handler.
+ */
+static const char py_direct[] =
+    "python3 - %d %s %s <<'EOF'\n"
+    "import socket, ssl, sys\n"
+    "port, tls, mode = int(sys.argv[1]), sys.argv[2] == 'tls', sys.argv[3]\n"
+    "s = socket.create_connection(('127.0.0.1', port))\n"
+    "if tls:\n"
+    "    ctx = ssl.create_default_context(cafile='ca.pem')\n"
+    "    s = ctx.wrap_socket(s, server_hostname='localhost',\n"
+    "                        suppress_ragged_eofs=False)\n"
+    "data = b''\n"
+    "if mode == 'bulk':\n"
+    "    data = b''.join(b'%%05d' %% i + b'x' * 94 + b'\\n'\n"
+    "                    for i in range(3000)) + b'quit\\n'\n"
+    "s.sendall(b'DIR\\n' + data)\n"
+    "got = b''\n"
+    "while True:\n"
+    "    d = s.recv(65536)\n"
+    "    if not d:\n"
+    "        break\n"
+    "    got += d\n"
+    "want = b'ok\\n' + (data or b'timeout\\n')\n"
+    "print(mode, 'ok' if got == want else\n"
+    "      'got %%d bytes, want %%d: %%r' %% (len(got), len(want), got[:60]))\n"
+    "s.close()\n"
+    "EOF\n";
+
+static void
+direct_cases(struct srv *s, int plain_too, int ms)
+{
+	static const char *const modes[] = { "bulk", "idle" };
+	char	cmd[2048], out[TLS_OUT], want[32];
+	size_t	i, j;
+	int	n = 0;
+
+	for (i = 0; i < (plain_too ? 2u : 1u); i++)
+		for (j = 0; j < NITEMS(modes); j++) {
+			snprintf(cmd, sizeof(cmd), py_direct,
+			    i == 0 ? s->tls_port : s->plain_port,
+			    i == 0 ? "tls" : "plain", modes[j]);
+			ck_assert_msg(sh(cmd, out, sizeof(out)) == 0, "%s",
+			    out);
+			snprintf(want, sizeof(want), "%s ok\n", modes[j]);
+			ck_assert_msg(strcmp(out, want) == 0, "%s %s: %s",
+			    i == 0 ? "TLS" : "plain", modes[j], out);
+			n++;
+		}
+	ck_assert_msg(h_wait_log_count(&s->p, "direct: input ended with EOF",
+	    n, ms) == 0, "the handler did not see each client's end:\n%s",
+	    h_log_tail(&s->p));
+}
+
+START_TEST(test_direct_io)
+{
+	const char *const	 extra[] = { "--max_servers=1", NULL };
+	struct srv		 s;
+
+	start(&s, "--handler=" TPLUGIN("direct"), extra);
+	direct_cases(&s, 1, 5000);
 	stop(&s);
 }
 END_TEST
@@ -801,6 +884,28 @@ static const char *const vg_wrap[] = {
 	"--num-callers=30", NULL
 };
 
+/* QUIT, then no valgrind error in the parent or the child. */
+static void
+vg_quit(struct srv *s)
+{
+	char	*log, *at;
+	int	 status;
+
+	kill(s->p.pid, SIGQUIT);
+	status = h_wait_exit(&s->p, VG_MS);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "exit status %#x (99: valgrind found errors):\n%s", status,
+	    h_log_tail(&s->p));
+	ck_assert_ptr_nonnull(log = h_read_file(s->p.log));
+	at = strstr(log, "   at 0x");
+	ck_assert_msg(h_file_count(s->p.log, "ERROR SUMMARY: ") >= 2 &&
+	    h_file_count(s->p.log, "ERROR SUMMARY: ") ==
+	    h_file_count(s->p.log, "ERROR SUMMARY: 0 errors") && at == NULL,
+	    "valgrind found errors:\n%.1500s", at != NULL && at - log > 300 ?
+	    at - 300 : log);
+	free(log);
+}
+
 /*
  * make valgrind (too slow for make check): the parent and its child,
  * relay thread included, under memcheck: 300 KB echoed both ways, the
@@ -810,12 +915,11 @@ static const char *const vg_wrap[] = {
 START_TEST(test_valgrind_relay)
 {
 	char			 c1[700], k1[700], c2[700], k2[700];
-	char			 out[TLS_OUT], cmd[2048], *log, *at;
+	char			 out[TLS_OUT], cmd[2048];
 	const char *const	 extra[] = { c1, k1, c2, k2, "--max_servers=1",
 				    NULL };
 	struct hopts		 o;
 	struct srv		 s;
-	int			 status;
 
 	ck_assert_msg(system("valgrind --version >/dev/null 2>&1") == 0,
 	    "valgrind is not installed (make deps installs it)");
@@ -843,19 +947,27 @@ START_TEST(test_valgrind_relay)
 	    ">/dev/null 2>&1; "
 	    "exit 0", s.tls_port);
 	ck_assert_int_eq(sh(cmd, out, sizeof(out)), 0);
-	kill(s.p.pid, SIGQUIT);
-	status = h_wait_exit(&s.p, VG_MS);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "exit status %#x (99: valgrind found errors):\n%s", status,
-	    h_log_tail(&s.p));
-	ck_assert_ptr_nonnull(log = h_read_file(s.p.log));
-	at = strstr(log, "   at 0x");
-	ck_assert_msg(h_file_count(s.p.log, "ERROR SUMMARY: ") >= 2 &&
-	    h_file_count(s.p.log, "ERROR SUMMARY: ") ==
-	    h_file_count(s.p.log, "ERROR SUMMARY: 0 errors") && at == NULL,
-	    "valgrind found errors:\n%.1500s", at != NULL && at - log > 300 ?
-	    at - 300 : log);
-	free(log);
+	vg_quit(&s);
+}
+END_TEST
+
+/*
+ * make valgrind: the handler's own TLS calls (test_direct_io's cases on
+ * the TLS port) under memcheck, parent and child; then QUIT.
+ */
+START_TEST(test_valgrind_direct)
+{
+	const char *const	 extra[] = { "--max_servers=1", NULL };
+	struct hopts		 o;
+	struct srv		 s;
+
+	ck_assert_msg(system("valgrind --version >/dev/null 2>&1") == 0,
+	    "valgrind is not installed (make deps installs it)");
+	memset(&o, 0, sizeof(o));
+	o.wrap = vg_wrap;
+	start_opts(&s, "--handler=" TPLUGIN("direct"), extra, &o, VG_MS);
+	direct_cases(&s, 0, VG_MS);
+	vg_quit(&s);
 }
 END_TEST
 
@@ -988,6 +1100,7 @@ tls_suite(void)
 	tcase_add_test(tc, test_versions_and_plain_port);
 	tcase_add_test(tc, test_relay_python);
 	tcase_add_test(tc, test_curl_http_hello);
+	tcase_add_test(tc, test_direct_io);
 	tcase_add_test(tc, test_client_certificates);
 	tcase_add_test(tc, test_resumption_across_children);
 	tcase_add_test(tc, test_resumption_across_rollback);
@@ -1008,6 +1121,7 @@ tls_suite(void)
 		tcase_set_timeout(vg, 240);
 		tcase_add_unchecked_fixture(vg, setup_certs, teardown_certs);
 		tcase_add_test(vg, test_valgrind_relay);
+		tcase_add_test(vg, test_valgrind_direct);
 		suite_add_tcase(s, vg);
 	}
 #else
