@@ -2,12 +2,13 @@
  * http_hello.c - a minimal HTTP/1.0 and HTTP/1.1 server that answers every
  * request with "Hello, world!"; pfsd's benchmark handler (wrk, ab, curl).
  *
- * It reads and writes the socket itself (pfsd_request_fd) instead of using
- * stdio: requests are parsed in place in one input buffer, and the answers
- * to pipelined requests are gathered in one output buffer and sent with a
- * single write(2) before the next read.  stdio would add a copy each way
- * and a flush per response, for nothing on a protocol that is not read
- * line by line.
+ * It reads and writes the connection with pfsd_read and pfsd_write instead
+ * of stdio: requests are parsed in place in one input buffer, and the
+ * answers to pipelined requests are gathered in one output buffer and sent
+ * with a single write before the next read.  stdio would add a copy each
+ * way and a flush per response, for nothing on a protocol that is not read
+ * line by line; and on a TLS port pfsd_read and pfsd_write run OpenSSL in
+ * this thread, where stdio would go through pfsd's relay.
  *
  * Keep-alive: an HTTP/1.1 connection stays open unless the client sends
  * "Connection: close"; HTTP/1.0 closes unless it sends "Connection:
@@ -25,10 +26,7 @@
  * moment, so that closing with unread input does not reset the connection
  * and destroy the answer before the client reads it.
  */
-#include <sys/socket.h>
-#include <sys/time.h>
 
-#include <poll.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -62,7 +60,8 @@ enum http_status {
 };
 
 struct http_conn {
-	int	 fd;
+	struct pfsd_request *req;
+	int	 ms;		/* http_timeout per read or write; -1: none */
 	size_t	 inlen;
 	size_t	 outlen;
 	char	 in[HTTP_INSIZE];
@@ -106,7 +105,7 @@ http_flush(struct http_conn *c)
 	ssize_t	n;
 
 	while (off < c->outlen) {
-		n = write(c->fd, c->out + off, c->outlen - off);
+		n = pfsd_write(c->req, c->out + off, c->outlen - off, c->ms);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -134,10 +133,11 @@ http_fill(struct http_conn *c)
 	ssize_t	n;
 
 	do
-		n = read(c->fd, c->in + c->inlen, sizeof c->in - c->inlen);
+		n = pfsd_read(c->req, c->in + c->inlen,
+		    sizeof c->in - c->inlen, c->ms);
 	while (n == -1 && errno == EINTR);
 	if (n <= 0)
-		return 0;	/* EAGAIN here is SO_RCVTIMEO expiring */
+		return 0;	/* EAGAIN here is http_timeout expiring */
 	c->inlen += (size_t)n;
 	return n;
 }
@@ -439,23 +439,20 @@ static void
 http_linger(struct http_conn *c)
 {
 	struct timespec	 start, now;
-	struct pollfd	 pfd;
 	size_t		 total = 0;
 	ssize_t		 n;
 	long		 left;
 
-	if (http_flush(c) == -1 || shutdown(c->fd, SHUT_WR) == -1)
+	if (http_flush(c) == -1 || pfsd_shutdown(c->req) == -1)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	pfd.fd = c->fd;
-	pfd.events = POLLIN;
 	while (total < HTTP_DRAIN_MAX) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		left = HTTP_DRAIN_MS - ((now.tv_sec - start.tv_sec) * 1000 +
 		    (now.tv_nsec - start.tv_nsec) / 1000000);
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+		if (left <= 0)
 			break;
-		n = read(c->fd, c->in, sizeof c->in);
+		n = pfsd_read(c->req, c->in, sizeof c->in, (int)left);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -555,23 +552,6 @@ http_skip_body(struct http_conn *c, size_t n)
 }
 
 /*
- * Wait at most http_timeout seconds for each read or write: a client that
- * neither sends nor reads must not hold the child for ever.
- */
-static void
-http_set_timeout(int fd)
-{
-	struct timeval	tv;
-
-	if (http_timeout == 0)
-		return;
-	tv.tv_sec = http_timeout;
-	tv.tv_usec = 0;
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-}
-
-/*
  * No complete head yet: is the first line complete and an HTTP/0.9
  * request ("GET /"), which has no head to wait for?
  */
@@ -649,9 +629,10 @@ process_request(struct pfsd_request *req)
 		    "socket, not UDP");
 		return 0;
 	}
-	c.fd = pfsd_request_fd(req);
+	c.req = req;
+	/* a client that neither sends nor reads must not hold the child */
+	c.ms = http_timeout > 0 ? (int)http_timeout * 1000 : -1;
 	c.inlen = c.outlen = 0;
-	http_set_timeout(c.fd);
 	http_serve(&c);
 	(void)http_flush(&c);
 	return 0;
