@@ -147,13 +147,20 @@ pfsd_write(struct pfsd_request *req, const void *buf, size_t len,
 	    write(req->fd, buf, len);
 }
 
+/* Over TLS the alert may wait for room: the write limit, or a second. */
+#define IO_SHUTDOWN_MS	1000
+
 int
 pfsd_shutdown(struct pfsd_request *req)
 {
 	if (!io_stream(req))
 		return -1;
-	return req->tls != NULL ? tls_shutdown(req) :
-	    shutdown(req->fd, SHUT_WR);
+	if (req->tls == NULL)
+		return shutdown(req->fd, SHUT_WR);
+	if (req->snd_ms <= 0 && io_limit(req, SO_SNDTIMEO, &req->snd_ms,
+	    IO_SHUTDOWN_MS) == -1)
+		return -1;
+	return tls_shutdown(req);
 }
 
 enum pfsd_proto

@@ -41,11 +41,12 @@ static struct {
 	volatile sig_atomic_t	 idle;
 	volatile sig_atomic_t	 reopen;
 	volatile int		 req_fd;	/* the client, while served */
+	volatile int		 net_fd;	/* and its TLS socket */
 	int			 null_fd;
 	struct pollfd		*pfds;		/* lock modes: the listeners */
 	char			*dgram;
 	int			 proxy_mode;	/* PROXY_V1|PROXY_V2, or 0 */
-} ch = { .null_fd = -1, .req_fd = -1 };
+} ch = { .null_fd = -1, .req_fd = -1, .net_fd = -1 };
 
 /* Async-signal-safe: make every wait of an idle child return at once. */
 static void
@@ -89,8 +90,11 @@ on_term(int sig)
 	ch.retire = 1;
 	if (ch.idle)
 		wake_up();
-	else if (ch.req_fd != -1)
+	else if (ch.req_fd != -1) {
 		shutdown(ch.req_fd, SHUT_RDWR);
+		if (ch.net_fd != -1)	/* a handler in pfsd_read over TLS */
+			shutdown(ch.net_fd, SHUT_RDWR);
+	}
 	errno = saved;
 }
 
@@ -560,8 +564,10 @@ child_request(struct pfsd_server *srv, struct pfsd_request *req,
 		else
 			srv->max_requests++;	/* too many at once: later */
 	}
-	if (req->l->proto != PFSD_PROTO_UDP)
+	if (req->l->proto != PFSD_PROTO_UDP) {
+		ch.net_fd = req->tls != NULL ? req->net_fd : -1;
 		ch.req_fd = req->fd;
+	}
 	attach_stdio(srv, req);
 	if (p->post_accept_hook != NULL)
 		p->post_accept_hook(req);
@@ -583,8 +589,9 @@ child_request(struct pfsd_server *srv, struct pfsd_request *req,
 		accesslog_request(req, us, allowed, rc);
 	stdio_check(srv);
 	if (req->l->proto != PFSD_PROTO_UDP) {
-		ch.req_fd = -1;
+		ch.req_fd = ch.net_fd = -1;
 		close(req->fd);
+		req->fd = -1;	/* for post_client_connection_hook */
 	}
 	if (req->tls != NULL)
 		tls_end(req);	/* the relay finishes, close_notify */

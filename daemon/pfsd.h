@@ -173,18 +173,18 @@ const char	*pfsd_tls_peer_subject(const struct pfsd_request *req);
 /*
  * The connection's bytes (since ABI 1.2): read(2), write(2) and
  * shutdown(SHUT_WR) of a stream connection, plain or TLS alike, each
- * with a time limit in milliseconds (-1: none; 0 is taken as 1;
+ * wait for the client bounded by timeout_ms (-1: none; 0 is taken as 1;
  * request_timeout applies regardless).  Over TLS they call OpenSSL in
  * the handler's own thread, so the bytes skip the relay (no copy, no
  * thread to wake): the fast way for a handler that keeps connections
  * alive.  When the limit passes: -1 with errno EAGAIN; a signal: EINTR.
- * pfsd_write may write less than asked, as write(2) does.  pfsd_shutdown
- * ends the output (a FIN, or TLS close_notify); input can still be read.
- * A UDP request: -1 with errno EOPNOTSUPP.  On a TLS port, use these or
- * stdin/stdout/pfsd_request_fd() for a request, not both: once these
- * are used, the client's bytes no longer reach stdin, and what is written
- * to stdout from then on is sent only when the handler returns (what was
- * written before goes out first).
+ * pfsd_write may write less than asked, as write(2) does; over TLS, a
+ * write whose limit passed ends the connection (a record is half sent),
+ * and later calls fail with EPIPE.  pfsd_shutdown ends the output (a
+ * FIN, or TLS close_notify); input can still be read.  A UDP request:
+ * -1 with errno EOPNOTSUPP.  Not from two threads at once.  On a TLS
+ * port, use these or stdin/stdout/pfsd_request_fd() for a request, not
+ * both; pfsd-plugin(3) says what happens at the switch.
  */
 ssize_t	pfsd_read(struct pfsd_request *req, void *buf, size_t len,
 	    int timeout_ms);

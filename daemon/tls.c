@@ -111,6 +111,7 @@ struct tls_conn {
 	int		 ktls;		/* kernel TLS both ways: no relay */
 	int		 direct;	/* the handler's pfsd_read/write: */
 	int		 spill;		/* no relay; the relay's leftovers */
+	int		 notified;	/* our close_notify went out */
 	const char	*version;
 	const char	*cipher;
 	char		 sni[256];
@@ -841,7 +842,7 @@ tls_start_relay(struct pfsd_request *req, struct tls_conn *t)
 		return -1;
 	}
 	fcntl(sp[1], F_SETFL, O_NONBLOCK);
-	t->ktls = t->direct = t->spill = 0;
+	t->ktls = 0;
 	t->net = req->fd;
 	t->app = sp[1];
 	t->in_len = t->out_len = 0;
@@ -943,6 +944,7 @@ tls_accept(struct pfsd_server *srv, struct pfsd_request *req)
 		goto fail;
 	}
 	tls_copy_names(t);
+	t->direct = t->spill = t->notified = t->dead = t->net_eof = 0;
 	if (tls_start_ktls(req, t) == 0 || tls_start_relay(req, t) == 0)
 		return 0;
 fail:
@@ -1189,12 +1191,14 @@ relay_close_notify(struct tls_conn *t)
 	long long	deadline = now_ms() + TLS_CLOSE_NOTIFY_MS, left;
 	int		rc, w;
 
-	if (SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN)
+	if (t->notified)
 		return;		/* pfsd_shutdown sent it */
 	for (;;) {
 		ERR_clear_error();
-		if ((rc = SSL_shutdown(t->ssl)) >= 0)
+		if ((rc = SSL_shutdown(t->ssl)) >= 0) {
+			t->notified = 1;
 			return;		/* sent; no need to wait for theirs */
+		}
 		if ((w = ssl_want(t->ssl, rc)) <= 0 ||
 		    (left = deadline - now_ms()) <= 0)
 			return;
@@ -1387,7 +1391,7 @@ tls_read(struct pfsd_request *req, void *buf, size_t len)
 	ssize_t		 n;
 	int		 rc;
 
-	if (t->ktls)
+	if (t->ktls || len == 0)
 		return read(req->fd, buf, len);
 	if (!t->direct)
 		tls_direct(t);
@@ -1418,21 +1422,30 @@ tls_write(struct pfsd_request *req, const void *buf, size_t len)
 	struct tls_conn	*t = req->tls;
 	int		 rc;
 
-	if (t->ktls)
-		return write(req->fd, buf, len);
-	if (!t->direct)
+	if (!t->ktls && !t->direct)
 		tls_direct(t);
-	if (t->dead || (SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN)) {
+	if (t->dead || t->notified) {
 		errno = EPIPE;
 		return -1;
 	}
-	if (len == 0)
-		return 0;
-	ERR_clear_error();
-	if ((rc = SSL_write(t->ssl, buf, len > INT_MAX ? INT_MAX :
-	    (int)len)) > 0)
-		return rc;
-	return tls_io_failed(t, rc, 0);
+	if (t->ktls || len == 0)
+		return write(req->fd, buf, len);
+	for (;;) {
+		ERR_clear_error();
+		if ((rc = SSL_write(t->ssl, buf, len > INT_MAX ? INT_MAX :
+		    (int)len)) > 0)
+			return rc;
+		/* a signal: the same record again, as OpenSSL requires */
+		if (tls_io_failed(t, rc, 0) == -1 && errno != EINTR)
+			break;
+	}
+	/*
+	 * The time limit passed with a record half sent: nothing else can
+	 * follow it on the stream, so the connection ends here.
+	 */
+	if (errno == EAGAIN)
+		t->dead = 1;
+	return -1;
 }
 
 /* close_notify now; the client's bytes can still be read. */
@@ -1448,12 +1461,15 @@ tls_shutdown(struct pfsd_request *req)
 		errno = EPIPE;
 		return -1;
 	}
-	if (SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN)
-		return 0;
-	ERR_clear_error();
-	if ((rc = SSL_shutdown(t->ssl)) >= 0)
-		return 0;
-	return (int)tls_io_failed(t, rc, 0);
+	/* a call after EAGAIN sends the alert OpenSSL kept */
+	while (!t->notified) {
+		ERR_clear_error();
+		if ((rc = SSL_shutdown(t->ssl)) >= 0)
+			t->notified = 1;
+		else if (tls_io_failed(t, rc, 0) == -1 && errno != EINTR)
+			return -1;
+	}
+	return 0;
 }
 
 /* A name of the connection (TLS_NAME_*) for pfsd_tls_*(); NULL if none. */

@@ -108,8 +108,10 @@ http_flush(struct http_conn *c)
 		n = pfsd_write(c->req, c->out + off, c->outlen - off, c->ms);
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n <= 0) {
+			c->outlen = 0;	/* the client is gone: drop the rest */
 			return -1;
+		}
 		off += (size_t)n;
 	}
 	c->outlen = 0;

@@ -429,6 +429,99 @@ START_TEST(test_direct_io)
 }
 END_TEST
 
+/*
+ * request_timeout (and so a fast stop) ends a handler blocked in
+ * pfsd_read over TLS: SIGTERM shuts the TCP socket too, not only the
+ * relay's socketpair, so http_hello's read returns and the child ends by
+ * itself instead of by the watchdog's SIGKILL a second later.
+ */
+static const char py_idle[] =
+    "timeout 10 python3 - %d <<'EOF'\n"
+    "import socket, ssl, sys\n"
+    "ctx = ssl.create_default_context(cafile='ca.pem')\n"
+    "s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))\n"
+    "t = ctx.wrap_socket(s, server_hostname='localhost')\n"
+    "try:\n"
+    "    print('read', len(t.recv(100)))\n"
+    "except OSError as e:\n"
+    "    print('read', e)\n"
+    "EOF\n";
+
+START_TEST(test_direct_io_term)
+{
+	const char *const	 extra[] = { "--max_servers=1",
+				    "--request_timeout=1", NULL };
+	struct srv		 s;
+	char			 cmd[1024], out[TLS_OUT];
+	pid_t			 kid;
+	long long		 t0;
+
+	start(&s, "--handler=http_hello", extra);
+	ck_assert_int_eq(h_wait_children(s.p.pid, 1, 5000), 0);
+	ck_assert_int_eq(h_children(s.p.pid, &kid, 1), 1);
+	snprintf(cmd, sizeof(cmd), py_idle, s.tls_port);
+	ck_assert_msg(sh(cmd, out, sizeof(out)) == 0, "%s", out);
+	ck_assert_int_eq(h_wait_log(&s.p, "request_timeout: child", 3000), 0);
+	t0 = h_now_ms();
+	while (h_alive(kid) && h_now_ms() - t0 < 5000)
+		usleep(2000);
+	ck_assert_msg(!h_alive(kid), "child %ld still there",
+	    (long)kid);
+	ck_assert_msg(!h_log_has(&s.p, "ignored SIGTERM"), "the handler "
+	    "went on reading after SIGTERM:\n%s", h_log_tail(&s.p));
+	stop(&s);
+}
+END_TEST
+
+/*
+ * A client that does not read: pfsd_write's limit passes.  Over TLS a
+ * record is then half sent, so the connection is over: the next write
+ * and pfsd_shutdown fail with EPIPE (not OpenSSL's "bad write retry", and
+ * not a close_notify that never goes out).  On the plain port the socket
+ * goes on as write(2) does.  The client holds still until the handler
+ * logged, then closes.
+ */
+static const char py_big[] =
+    "cd '%s' && exec timeout 20 python3 -c '"
+    "import socket, ssl, sys\n"
+    "s = socket.create_connection((\"127.0.0.1\", int(sys.argv[1])))\n"
+    "if sys.argv[2] == \"tls\":\n"
+    "    s = ssl.create_default_context(cafile=\"ca.pem\").wrap_socket(s,\n"
+    "        server_hostname=\"localhost\")\n"
+    "s.sendall(b\"BIG\\n\")\n"
+    "sys.stdin.readline()\n"
+    "' %d %s";
+
+START_TEST(test_direct_io_write_timeout)
+{
+	const char *const	 extra[] = { "--max_servers=1", NULL };
+	static const char *const want[] = {
+		"direct: write: Resource temporarily unavailable; then write: "
+		"Broken pipe; shutdown: Broken pipe",
+		"direct: write: Resource temporarily unavailable; then write: "
+		"Resource temporarily unavailable; shutdown: ok",
+	};
+	struct srv		 s;
+	char			 cmd[2048];
+	FILE			*py;
+	int			 i, rc;
+
+	start(&s, "--handler=" TPLUGIN("direct"), extra);
+	for (i = 0; i < 2; i++) {
+		snprintf(cmd, sizeof(cmd), py_big, certdir, i == 0 ?
+		    s.tls_port : s.plain_port, i == 0 ? "tls" : "plain");
+		ck_assert_ptr_nonnull(py = popen(cmd, "w"));
+		rc = h_wait_log_count(&s.p, "direct: write: ", i + 1, 10000);
+		fputs("\n", py);
+		pclose(py);
+		ck_assert_msg(rc == 0 && h_log_has(&s.p, want[i]), "%s: want "
+		    "\"%s\" in\n%s", i == 0 ? "TLS" : "plain", want[i],
+		    h_log_tail(&s.p));
+	}
+	stop(&s);
+}
+END_TEST
+
 /* SSL_verify_mode require, then peer: subject only when verified. */
 START_TEST(test_client_certificates)
 {
@@ -1101,6 +1194,8 @@ tls_suite(void)
 	tcase_add_test(tc, test_relay_python);
 	tcase_add_test(tc, test_curl_http_hello);
 	tcase_add_test(tc, test_direct_io);
+	tcase_add_test(tc, test_direct_io_term);
+	tcase_add_test(tc, test_direct_io_write_timeout);
 	tcase_add_test(tc, test_client_certificates);
 	tcase_add_test(tc, test_resumption_across_children);
 	tcase_add_test(tc, test_resumption_across_rollback);

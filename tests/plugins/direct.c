@@ -9,11 +9,16 @@
  * with pfsd_read/pfsd_write until the input ends with "quit\n", or
  * "timeout\n" is sent when nothing came for half a second.  Then
  * pfsd_shutdown, and the client's bytes are read until its end, which is
- * logged: "direct: input ended with EOF".  Any other first line: the
+ * logged: "direct: input ended with EOF".
+ *
+ * "BIG\n" instead: 16 KB writes with a 200 ms limit until one fails (the
+ * client does not read), then a short write and pfsd_shutdown; how each
+ * ended is logged ("direct: write: ...").  Any other first line: the
  * connection is closed.
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,6 +28,29 @@
 #define DIRECT_MAX	(1024 * 1024)
 
 PFSD_PLUGIN("direct");
+
+static const char *
+how(ssize_t n)
+{
+	return n >= 0 ? "ok" : strerror(errno);
+}
+
+/* A client that does not read: what each call says once the limit hit. */
+static void
+big(struct pfsd_request *req)
+{
+	static char	chunk[16384];
+	char		first[64], then[64];
+
+	memset(chunk, 'b', sizeof(chunk));
+	while (pfsd_write(req, chunk, sizeof(chunk), 200) > 0)
+		;
+	snprintf(first, sizeof(first), "%s", how(-1));
+	snprintf(then, sizeof(then), "%s", how(pfsd_write(req, "END\n", 4,
+	    200)));
+	pfsd_log(PFSD_LOG_NOTICE, "direct: write: %s; then write: %s; "
+	    "shutdown: %s", first, then, how(pfsd_shutdown(req)));
+}
 
 static int
 send_all(struct pfsd_request *req, const char *p, size_t len)
@@ -50,6 +78,10 @@ process_request(struct pfsd_request *req)
 
 	while (got < 4 && (n = read(STDIN_FILENO, all + got, 4 - got)) > 0)
 		got += (size_t)n;
+	if (got == 4 && memcmp(all, "BIG\n", 4) == 0) {
+		big(req);
+		return 0;
+	}
 	if (got < 4 || memcmp(all, "DIR\n", 4) != 0 ||
 	    write(STDOUT_FILENO, "ok\n", 3) != 3)
 		return 0;
