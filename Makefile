@@ -313,7 +313,7 @@ bench/tlsload: bench/tlsload.c .build-flags config.mak.autogen
 bench/%: bench/%.c .build-flags config.mak.autogen
 	$(CC) -std=gnu11 -O2 -g $(WARNINGS) -o $@ $< -lm
 
-bench: deps all $(BENCH_BINS)
+bench: deps all $(BENCH_BINS) tests/plugins/http_stdio.so
 	bench/run.sh
 	bench/scale.sh
 	bench/proxy.sh

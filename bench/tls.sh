@@ -8,7 +8,10 @@
 #   new          bench/tlsload: a full TLS 1.3 handshake per connection,
 #                "GET /", read to the end, close
 #   resumed      the same, resuming the thread's last session (tickets)
-#   keep-alive   wrk over TLS, 2 threads, 32 connections (pfsd, nginx)
+#   keep-alive   wrk over TLS, 2 threads, 32 connections (pfsd, nginx);
+#                "pfsd-stdio" is tests/plugins/http_stdio.so, which uses
+#                stdin/stdout, so its bytes pass through pfsd's relay
+#                (http_hello uses pfsd_read/pfsd_write: no relay)
 # Servers: pfsd (http_hello, port /ssl, 8 children; 32 for keep-alive, one
 # per connection), nginx-light (return 200, 2 workers),
 # Net::Server::PreFork proto ssl (8 children).  Server
@@ -77,6 +80,13 @@ setsid daemon/pfsd --handler=http_hello --port="127.0.0.1:$P_PFSD32/ssl" \
     --max_servers=32 --max_requests=1000000 --log_level=1 \
     >"$TMP/pfsd32.log" 2>&1 &
 PIDS+=($!)
+P_STDIO=$(free_port)
+setsid daemon/pfsd --handler="$PWD/tests/plugins/http_stdio.so" \
+    --port="127.0.0.1:$P_STDIO/ssl" \
+    --SSL_cert_file="$TMP/cert.pem" --SSL_key_file="$TMP/key.pem" \
+    --max_servers=32 --max_requests=1000000 --log_level=1 \
+    >"$TMP/pfsd-stdio.log" 2>&1 &
+PIDS+=($!)
 cat >"$TMP/nginx.conf" <<NGX
 worker_processes 2;
 daemon off;
@@ -100,7 +110,8 @@ PIDS+=($!); PID_NGINX=$!
 setsid perl bench/netserver_tls.pl "$P_NS" "$TMP/cert.pem" "$TMP/key.pem" 8 \
     >"$TMP/ns.log" 2>&1 &
 PIDS+=($!); PID_NS=$!
-wait_port "$P_PFSD"; wait_port "$P_PFSD32"; wait_port "$P_NGINX"
+wait_port "$P_PFSD"; wait_port "$P_PFSD32"; wait_port "$P_STDIO"
+wait_port "$P_NGINX"
 wait_port "$P_NS"
 sleep 1		# Net::Server forks its children after it listens
 
@@ -128,6 +139,7 @@ for r in $(seq "$RUNS"); do
 		measure netserver "$PID_NS" "$P_NS" "$mode"
 	done
 	keepalive pfsd "$P_PFSD32"
+	keepalive pfsd-stdio "$P_STDIO"
 	keepalive nginx "$P_NGINX"
 done
 
@@ -143,10 +155,11 @@ med() { tr ' ' '\n' | grep . | median; }
 printf '\nTLS (%s runs of %s s, 32 clients; medians)\n' "$RUNS" "$SECS"
 printf '%-10s %12s %14s %12s %14s %14s\n' server "new hs/s" "CPU us/new" \
     "resumed/s" "CPU us/resumed" "keep-alive r/s"
-for s in pfsd nginx netserver; do
+m() { [ -n "${1:-}" ] && med <<<"$1" || echo -; }
+for s in pfsd pfsd-stdio nginx netserver; do
 	printf '%-10s %12s %14s %12s %14s %14s\n' "$s" \
-	    "$(med <<<"${RATE[$s]}")" "$(med <<<"${CPUC[$s]}")" \
-	    "$(med <<<"${RATE[$s-r]}")" "$(med <<<"${CPUC[$s-r]}")" \
-	    "$( [ -n "${WRK[$s]:-}" ] && med <<<"${WRK[$s]}" || echo -)"
+	    "$(m "${RATE[$s]:-}")" "$(m "${CPUC[$s]:-}")" \
+	    "$(m "${RATE[$s-r]:-}")" "$(m "${CPUC[$s-r]:-}")" \
+	    "$(m "${WRK[$s]:-}")"
 done
 printf 'idle pfsd child after TLS: %s KiB private\n' "${MEM:-?}"
