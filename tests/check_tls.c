@@ -323,6 +323,23 @@ START_TEST(test_relay_python)
 }
 END_TEST
 
+static const char py_bad_request[] =
+    "timeout 10 python3 - %d <<'EOF'\n"
+    "import socket, ssl, sys\n"
+    "ctx = ssl.create_default_context(cafile='ca.pem')\n"
+    "s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))\n"
+    "t = ctx.wrap_socket(s, server_hostname='localhost',\n"
+    "                    suppress_ragged_eofs=False)\n"
+    "t.sendall(b'GET / HTTP/1.1\\r\\n\\r\\n')\n"
+    "got = b''\n"
+    "while True:\n"
+    "    d = t.recv(4096)\n"
+    "    if not d:\n"
+    "        break\n"
+    "    got += d\n"
+    "sys.stdout.write(got.decode())\n"
+    "EOF\n";
+
 /*
  * curl over TLS to http_hello (pfsd_read/pfsd_write): two requests on one
  * kept-alive connection; a bad one answered 400 and closed cleanly.
@@ -345,13 +362,15 @@ START_TEST(test_curl_http_hello)
 	    NULL, "not two answers:\n%s", out);
 	ck_assert_msg(strstr(out, "Re-using existing connection") != NULL,
 	    "%s", out);
-	/* a bad request: 400, then http_hello's pfsd_shutdown, close_notify */
-	snprintf(cmd, sizeof(cmd), "timeout 10 curl -sS -v --cacert ca.pem "
-	    "-H 'Host:' --resolve localhost:%d:127.0.0.1 "
-	    "https://localhost:%d/ 2>&1", s.tls_port, s.tls_port);
+	/*
+	 * A bad request: 400, then http_hello's pfsd_shutdown.  Python reads
+	 * to the end, which must be a close_notify (a ragged EOF raises;
+	 * curl closes on Content-Length without waiting for it).
+	 */
+	snprintf(cmd, sizeof(cmd), py_bad_request, s.tls_port);
 	ck_assert_msg(sh(cmd, out, sizeof(out)) == 0, "%s", out);
-	ck_assert_msg(strstr(out, "< HTTP/1.1 400 Bad Request") != NULL &&
-	    strstr(out, "(IN), TLS alert, close notify") != NULL, "%s", out);
+	ck_assert_msg(strncmp(out, "HTTP/1.1 400 Bad Request\r\n", 26) == 0,
+	    "%s", out);
 	stop(&s);
 }
 END_TEST
