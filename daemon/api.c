@@ -92,6 +92,13 @@ pfsd_request_fd(const struct pfsd_request *req)
 	return req->fd;
 }
 
+/* The TCP connection: under TLS, req->fd is the relay's socketpair. */
+static int
+req_socket(const struct pfsd_request *req)
+{
+	return req->tls != NULL ? req->net_fd : req->fd;
+}
+
 /*
  * pfsd_read, pfsd_write, pfsd_shutdown: read(2), write(2) and
  * shutdown(SHUT_WR) of the connection, the same on plain and TLS ports.
@@ -110,8 +117,8 @@ io_limit(struct pfsd_request *req, int opt, int *cur, int ms)
 		return 0;
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
-	if (setsockopt(req->tls != NULL ? req->net_fd : req->fd, SOL_SOCKET,
-	    opt, &tv, sizeof(tv)) == -1)
+	if (setsockopt(req_socket(req), SOL_SOCKET, opt, &tv,
+	    sizeof(tv)) == -1)
 		return -1;
 	*cur = ms;
 	return 0;
@@ -284,8 +291,8 @@ need_local(const struct pfsd_request *creq)
 		return;
 	req->have_local = 1;
 	if (req->l->proto == PFSD_PROTO_UDP ||
-	    getsockname(req->tls != NULL ? req->net_fd : req->fd,
-	    (struct sockaddr *)&ss, &len) == -1) {
+	    getsockname(req_socket(req), (struct sockaddr *)&ss,
+	    &len) == -1) {
 		memcpy(&ss, &req->l->addr, sizeof(ss));
 	}
 	addr_format((struct sockaddr *)&ss, req->local_addr,

@@ -846,7 +846,6 @@ tls_start_relay(struct pfsd_request *req, struct tls_conn *t)
 	t->net = req->fd;
 	t->app = sp[1];
 	t->in_len = t->out_len = 0;
-	t->net_eof = t->app_eof = t->dead = 0;
 	t->ev_net = t->ev_app = -1;
 	relay_step(t);
 	pthread_mutex_lock(&rl.mu);
@@ -944,7 +943,8 @@ tls_accept(struct pfsd_server *srv, struct pfsd_request *req)
 		goto fail;
 	}
 	tls_copy_names(t);
-	t->direct = t->spill = t->notified = t->dead = t->net_eof = 0;
+	t->net_eof = t->app_eof = t->dead = 0;
+	t->direct = t->spill = t->notified = 0;
 	if (tls_start_ktls(req, t) == 0 || tls_start_relay(req, t) == 0)
 		return 0;
 fail:
