@@ -97,7 +97,7 @@ DAEMON_LIB_SRCS	= daemon/conf.c daemon/conf_kv.c daemon/conf_print.c \
 		  daemon/proxy.c \
 		  daemon/plugin.c \
 		  daemon/api.c daemon/scoreboard.c daemon/pool.c \
-		  daemon/serialize.c daemon/parent.c daemon/child.c daemon/daemonize.c \
+		  daemon/serialize.c daemon/standby.c daemon/parent.c daemon/child.c daemon/daemonize.c \
 		  daemon/pidfile.c daemon/notify.c \
 		  daemon/status.c daemon/restart.c daemon/watchdog.c \
 		  daemon/compat.c daemon/hooks.c daemon/metrics.c \

@@ -53,6 +53,7 @@ static void
 wake_up(void)
 {
 	ser_interrupt(&ch.srv->ser, ch.srv->ls, ch.srv->nls, ch.null_fd);
+	standby_interrupt(ch.srv);
 }
 
 /* HUP/QUIT: told to go (the slot says so, unless a request runs). */
@@ -165,7 +166,7 @@ child_resources(struct pfsd_server *srv, char *err, size_t errlen)
 		snprintf(err, errlen, "datagram buffers: %s", strerror(errno));
 		return -1;
 	}
-	if (!ser_wakes_one(&srv->ser) &&
+	if ((!ser_wakes_one(&srv->ser) || standby_on(srv)) &&
 	    (ch.pfds = calloc(srv->nls, sizeof(*ch.pfds))) == NULL) {
 		snprintf(err, errlen, "calloc: %s", strerror(errno));
 		return -1;
@@ -316,6 +317,7 @@ child_take(struct pfsd_server *srv, struct listener *l,
 			accept_failed(errno);
 		return -1;
 	}
+	standby_taken(srv);
 	if (req->peer.ss_family == AF_UNSPEC || req->peerlen == 0)
 		req->peer.ss_family = (sa_family_t)l->family;
 	/* a UNIX peer's path may fill sun_path without a NUL */
@@ -357,8 +359,16 @@ child_wait(struct pfsd_server *srv, struct pfsd_request *req)
 			ch.retire = 1;	/* the generation's lock is gone */
 		return -1;
 	}
+	/* none: stand by while another idle child waits on the sockets */
+	rc = standby_enter(srv, ch.pfds, &i, &ch.retire);
 	ch.slot->state = SLOT_ACCEPTING;
-	rc = ser_wait(&srv->ser, ch.pfds, srv->nls, &i);
+	if (rc == 1)
+		rc = 0;		/* a client was queued */
+	else if (rc == 0) {
+		standby_wait_begin(srv, ch.slot);
+		rc = ser_wait(&srv->ser, ch.pfds, srv->nls, &i);
+		standby_wait_end(srv, ch.slot);
+	}
 	if (rc == 0)
 		rc = child_take(srv, &srv->ls[i], req);
 	else if (ch.retire)

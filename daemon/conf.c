@@ -114,6 +114,11 @@ const struct option_def conf_options[OPT__COUNT] = {
 	    "a wake-one wait, with any number of sockets)" },
 	[OPT_LOCK_FILE] = { .name = "lock_file", .type = OPT_T_PATH,
 	    .help = "lock file for flock (default: a private temp file)" },
+	[OPT_STANDBY_MS] = { .name = "standby_ms", .type = OPT_T_INT,
+	    .def = "2", .min = 0, .max = 1000,
+	    .help = "serialize none: idle children the load does not need "
+	    "stand by, woken when a connection waits this many ms "
+	    "(0: all wait on the sockets)" },
 	[OPT_GRACEFUL_TIMEOUT] = { .name = "graceful_timeout",
 	    .type = OPT_T_INT, .def = "30", .min = 0, .max = INT_MAX,
 	    .help = "seconds busy children may take to finish after a graceful "

@@ -64,6 +64,7 @@ enum opt_id {
 	OPT_CHECK_FOR_DEQUEUE,
 	OPT_SERIALIZE,
 	OPT_LOCK_FILE,
+	OPT_STANDBY_MS,
 	OPT_GRACEFUL_TIMEOUT,
 	OPT_REQUEST_TIMEOUT,
 	OPT_HUP_CHECK_TIMEOUT,
@@ -470,6 +471,7 @@ struct slot {
 	volatile int		 state;		/* enum slot_state */
 	volatile int		 token;		/* TOKEN_*: the pipe token */
 	volatile int		 last;		/* serving its last request */
+	volatile int		 waiting;	/* counted in standby's waiting */
 	unsigned int		 generation;
 	char			 handler[32];	/* its name, for the log */
 	volatile unsigned long	 served;
@@ -484,11 +486,24 @@ struct slot {
 #define TOKEN_WAITING	1	/* in read() on the token pipe */
 #define TOKEN_HELD	2
 
+/*
+ * standby.c: serialize none's count of the idle children, in the
+ * scoreboard, so shared by every generation and kept across a HUP.
+ */
+struct standby_board {
+	volatile int		 waiting;	/* in epoll_wait on the sockets */
+	volatile int		 standby;	/* standing by (a futex wait) */
+	volatile unsigned int	 seq;		/* the standby futex word */
+	volatile int		 watch;		/* the parent looks at the queues */
+	volatile unsigned long	 taken;		/* connections taken, in all */
+};
+
 struct scoreboard {
 	int		 fd;		/* the memfd, handed over on HUP */
 	struct slot	*slots;
 	size_t		 nslots;
 	volatile int	*retiring;	/* children on their last request */
+	struct standby_board *board;
 	unsigned long	*last;		/* a bit per slot: see scoreboard.c */
 	size_t		 next;		/* parent: where scoreboard_alloc looks */
 };
@@ -533,11 +548,25 @@ struct pollfd;
 int		 ser_child_init(struct serializer *, const struct listener *,
 		    size_t, char *, size_t);
 int		 ser_wait(struct serializer *, struct pollfd *, size_t, int *);
+void		 ser_detach(struct serializer *, const struct listener *,
+		    size_t);
+int		 ser_attach(struct serializer *, const struct listener *,
+		    size_t);
 int		 ser_acquire(struct serializer *, volatile int *);
 void		 ser_release(struct serializer *, volatile int *);
 void		 ser_audit_token(struct serializer *, int);
 void		 ser_cleanup(struct serializer *);
 const char	*ser_name(const struct serializer *);
+
+int		 standby_on(const struct pfsd_server *);
+int		 standby_enter(struct pfsd_server *, struct pollfd *, int *,
+		    const volatile sig_atomic_t *);
+void		 standby_wait_begin(struct pfsd_server *, struct slot *);
+void		 standby_wait_end(struct pfsd_server *, struct slot *);
+void		 standby_taken(struct pfsd_server *);
+void		 standby_interrupt(struct pfsd_server *);
+long long	 standby_due(const struct pfsd_server *);
+void		 standby_tick(struct pfsd_server *);
 
 /* A graceful stop: a connection the parent took from the accept queue. */
 struct drained {
@@ -700,6 +729,15 @@ struct pfsd_server {
 	long long		 backoff_ms;	/* current respawn delay */
 	long long		 next_spawn_ms;
 	long long		 token_audit_ms;	/* pipe: check at */
+	struct standby_watch {		/* standby.c, the parent's side */
+		int		 on;		/* looking every standby_ms */
+		long long	 next_ms;
+		long		 queued;	/* at the last look */
+		unsigned long	 taken;
+		int		 unwatched;	/* looks with no child waiting */
+		long		 burst;		/* children woken at the last look */
+		int		 quiet;		/* looks with nothing to do */
+	} standby;
 	long long		 last_dead_check_ms;
 	long long		 last_dequeue_ms;
 	pid_t			 checker;	/* HUP check in flight */

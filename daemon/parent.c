@@ -55,12 +55,23 @@ static const struct {
 	{ SIGCHLD, "CHLD", NULL, 1 },
 };
 
+/*
+ * A child (or a process a hook started) may have exited since the last
+ * reap.  waitpid() looks at every child the kernel knows, so the loop
+ * calls it only then, not on every wake-up (standby.c's looks come every
+ * few ms under load).  Set first, so that an image started by a HUP
+ * reaps what exited across the execve().
+ */
+static volatile sig_atomic_t	chld_seen = 1;
+
 static void
 on_signal(int sig)
 {
 	unsigned char	b = (unsigned char)sig;
 	int		saved = errno;
 
+	if (sig == SIGCHLD)
+		chld_seen = 1;
 	(void)!write(psrv->sigpipe[1], &b, 1);
 	errno = saved;
 }
@@ -202,15 +213,19 @@ fill_pool(struct pfsd_server *srv)
 /*
  * TTOU: pick the child least likely to be busy.  A walk, but it stops at
  * the first child waiting for a client, which in a pool being shrunk is
- * near the start.
+ * near the start.  With standby (standby.c) that is a child standing by
+ * (idle), not the one on the sockets (accepting).
  */
 static struct pool_entry *
-pick_idle(void)
+pick_idle(struct pfsd_server *srv)
 {
-	static const int	 pref[] = { SLOT_ACCEPTING, SLOT_IDLE,
+	static const int	 lock[] = { SLOT_ACCEPTING, SLOT_IDLE,
 				     SLOT_STARTING, SLOT_BUSY };
+	static const int	 sb[] = { SLOT_IDLE, SLOT_ACCEPTING,
+				     SLOT_STARTING, SLOT_BUSY };
+	const int		*pref = standby_on(srv) ? sb : lock;
 	struct pool_entry	*e, *best = NULL;
-	size_t			 it = 0, j, rank = nitems(pref);
+	size_t			 it = 0, j, rank = nitems(lock);
 	int			 st;
 
 	while (rank > 0 && (e = pool_next(&it)) != NULL) {
@@ -232,7 +247,7 @@ shrink_pool(struct pfsd_server *srv)
 	struct pool_entry	*e;
 
 	while (pool_count(CHILD_WORKER, 1) > (size_t)srv->max_servers &&
-	    (e = pick_idle()) != NULL)
+	    (e = pick_idle(srv)) != NULL)
 		pool_retire(e);
 }
 
@@ -769,6 +784,7 @@ parent_timeout(struct pfsd_server *srv)
 		due = min_due(due, srv->status_pause_ms);
 	if (srv->token_audit_ms > 0)
 		due = min_due(due, srv->token_audit_ms);
+	due = min_due(due, standby_due(srv));
 	if (due < 0)
 		return -1;
 	return due <= now ? 0 : (int)(due - now);
@@ -913,11 +929,15 @@ parent_main(struct pfsd_server *srv)
 		parent_wait(srv);
 		drain_signals(srv);
 		pool_note_last();	/* before a reap frees slots */
-		reap(srv);
+		if (chld_seen) {
+			chld_seen = 0;
+			reap(srv);
+		}
 		fill_pool(srv);
 		run_dequeue_children(srv);
 		check_dead(srv);
 		audit_token(srv);
+		standby_tick(srv);
 		watchdog(srv);
 		restart_timer(srv);
 		stop_deadline(srv);

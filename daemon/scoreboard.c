@@ -26,6 +26,7 @@
 
 struct sb_tail {
 	int		retiring;	/* children on their last request */
+	struct standby_board board;
 	unsigned int	magic;
 	unsigned int	slot_size;
 	unsigned int	nslots;
@@ -90,6 +91,7 @@ scoreboard_init(struct scoreboard *sb, size_t n, int inherited)
 	tail->slot_size = sizeof(struct slot);
 	tail->nslots = (unsigned int)n;
 	sb->retiring = &tail->retiring;
+	sb->board = &tail->board;
 	sb->last = tail->last;
 	return 0;
 }
@@ -122,6 +124,10 @@ scoreboard_release(struct scoreboard *sb, int i)
 		return;
 	if (sb->slots[i].last)
 		__atomic_sub_fetch(sb->retiring, 1, __ATOMIC_RELAXED);
+	if (sb->slots[i].waiting) {	/* killed while counted: standby.c */
+		__atomic_sub_fetch(&sb->board->waiting, 1, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&sb->board->watch, 1, __ATOMIC_SEQ_CST);
+	}
 	memset(&sb->slots[i], 0, sizeof(sb->slots[i]));
 }
 

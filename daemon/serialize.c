@@ -280,6 +280,39 @@ ser_child_init(struct serializer *ser, const struct listener *ls,
 }
 
 /*
+ * none, a child that stands by (standby.c): off the listeners' wait
+ * queues, and back on.  The kernel looks for a child to wake from the
+ * head of a listener's queue, calling each child's epoll set on the way
+ * until one has a waiter: two thousand children standing by there would
+ * cost a walk of them per connection.  Back on, a child is at the tail.
+ */
+void
+ser_detach(struct serializer *ser, const struct listener *ls, size_t nls)
+{
+	size_t	i;
+
+	for (i = 0; i < nls; i++)
+		epoll_ctl(ser->ep_fd, EPOLL_CTL_DEL, ls[i].fd, NULL);
+}
+
+int
+ser_attach(struct serializer *ser, const struct listener *ls, size_t nls)
+{
+	struct epoll_event	ev;
+	size_t			i;
+
+	for (i = 0; i < nls; i++) {
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+		ev.data.u32 = (uint32_t)i;
+		if (epoll_ctl(ser->ep_fd, EPOLL_CTL_ADD, ls[i].fd, &ev) == -1 &&
+		    errno != EEXIST)
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * Child: wait until listener *which may have a client; 0, or -1 when a
  * signal (or a retirement) interrupted the wait.  For the lock modes the
  * caller holds the lock; pfds are the listeners, polled.

@@ -96,6 +96,7 @@ static const struct {
 	{ OPT_CHECK_FOR_DEQUEUE, NULL, 0 },
 	{ OPT_SERIALIZE, NULL, 0 },
 	{ OPT_LOCK_FILE, NULL, 0 },
+	{ OPT_STANDBY_MS, "2", 2 },
 	{ OPT_GRACEFUL_TIMEOUT, "30", 30 },
 	{ OPT_REQUEST_TIMEOUT, "0", 0 },
 	{ OPT_HUP_CHECK_TIMEOUT, "30", 30 },
@@ -750,6 +751,7 @@ START_TEST(print_effective)
 	    "max_requests_jitter 0\n"
 	    "check_for_dead 30\n"
 	    "serialize flock\n"
+	    "standby_ms 2\n"
 	    "graceful_timeout 30\n"
 	    "request_timeout 0\n"
 	    "hup_check_timeout 30\n"

@@ -17,7 +17,17 @@
 
 #include "harness.h"
 
-static const char *const modes[] = { "none", "flock", "semaphore", "pipe" };
+/* The last is none without standby (every idle child on the sockets). */
+static const char *const modes[] = { "none", "flock", "semaphore", "pipe",
+				    "none" };
+#define NMODES	5
+
+/* --standby_ms for mode i. */
+static const char *
+standby_arg(int i)
+{
+	return i == 4 ? "--standby_ms=0" : "--standby_ms=2";
+}
 
 /* count connections to port, conc at a time: all of them answered. */
 static void
@@ -62,13 +72,13 @@ blocked_in(pid_t pid)
 static int
 children_in(pid_t parent, int n, long nr)
 {
-	pid_t	kids[16];
-	long	was[16], now;
+	pid_t	kids[64];
+	long	was[64], now;
 	int	i, same = 0, in_accept = -1, tries;
 
 	for (tries = 0; tries < 1000 && same < 20; tries++) {
 		usleep(2000);
-		if (h_children(parent, kids, 16) != n) {
+		if (h_children(parent, kids, 64) != n) {
 			same = 0;
 			continue;
 		}
@@ -90,17 +100,40 @@ children_in(pid_t parent, int n, long nr)
 static long
 wait_nr(int mode)
 {
-	return mode == 0 ? SYS_epoll_wait : SYS_poll;
+	return mode == 0 || mode == 4 ? SYS_epoll_wait : SYS_poll;
+}
+
+/*
+ * The pool of n idle children of mode i has the right number waiting
+ * for a client: one lock holder in a lock mode, all of them in none
+ * without standby; with standby at least one and at most max (1 once a
+ * client came and went; 2 when two started at the same instant), the
+ * others standing by in a futex wait.
+ */
+static void
+assert_waiting(pid_t pid, int n, int i, int max)
+{
+	int	on = children_in(pid, n, wait_nr(i)), by;
+
+	if (i != 0) {
+		ck_assert_msg(on == (i == 4 ? n : 1), "serialize %s: %d of %d "
+		    "children waiting for a client", modes[i], on, n);
+		return;
+	}
+	by = children_in(pid, n, SYS_futex);
+	ck_assert_msg(on >= 1 && on <= max && on + by == n,
+	    "serialize none, standby: %d of %d children on the sockets, %d "
+	    "standing by", on, n, by);
 }
 
 static void
-start_mode(struct hproc *p, int *port, const char *mode, const char *extra)
+start_mode(struct hproc *p, int *port, int i, const char *extra)
 {
 	char		 ser[64];
-	const char	*av[] = { ser, "--max_servers=4", "--log_level=1", extra,
-			    NULL };
+	const char	*av[] = { ser, "--max_servers=4", "--log_level=1",
+			    standby_arg(i), extra, NULL };
 
-	snprintf(ser, sizeof(ser), "--serialize=%s", mode);
+	snprintf(ser, sizeof(ser), "--serialize=%s", modes[i]);
 	*port = h_serve(p, "echo", av);
 	ck_assert_int_eq(h_wait_children(p->pid, 4, 5000), 0);
 }
@@ -110,11 +143,12 @@ START_TEST(test_mode_under_load)
 	struct hproc	p;
 	int		port;
 
-	start_mode(&p, &port, modes[_i], "--max_requests=200");
+	start_mode(&p, &port, _i, "--max_requests=200");
 	loadgen(port, "16", "4000");
 	/* after the lock changed hands 4000 times, it still excludes */
 	ck_assert_int_eq(h_wait_children(p.pid, 4, 5000), 0);
-	ck_assert_int_eq(children_in(p.pid, 4, wait_nr(_i)), _i == 0 ? 4 : 1);
+	/* standby: the parent may have woken several under the load */
+	assert_waiting(p.pid, 4, _i, 4);
 	ck_assert_int_eq(h_wait_no_zombies(p.pid, 5000), 0);
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
@@ -131,7 +165,7 @@ START_TEST(test_mode_quit_prompt)
 	char		buf[64];
 	int		port, status;
 
-	start_mode(&p, &port, modes[_i], "--graceful_timeout=20");
+	start_mode(&p, &port, _i, "--graceful_timeout=20");
 	ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", buf, sizeof(buf)),
 	    2);
 	kill(p.pid, SIGQUIT);
@@ -146,8 +180,9 @@ END_TEST
 /*
  * What serialization is for: of the idle children, exactly one polls the
  * listeners (the others wait for the lock, the semaphore or the token);
- * with none, all of them wait in epoll_wait, where the kernel wakes one
- * per connection.  Checked at rest and after each of a few clients, so
+ * with none, one waits in epoll_wait, where the kernel wakes one child
+ * per connection, and the others stand by (all wait in epoll_wait with
+ * standby_ms 0).  Checked at rest and after each of a few clients, so
  * that the lock is also seen to pass on.
  */
 START_TEST(test_mode_excludes)
@@ -156,12 +191,9 @@ START_TEST(test_mode_excludes)
 	char		buf[64];
 	int		port, i;
 
-	start_mode(&p, &port, modes[_i], NULL);
+	start_mode(&p, &port, _i, NULL);
 	for (i = 0; i < 4; i++) {
-		ck_assert_msg(children_in(p.pid, 4, wait_nr(_i)) ==
-		    (_i == 0 ? 4 : 1), "serialize %s: %d children waiting "
-		    "for a client", modes[_i],
-		    children_in(p.pid, 4, wait_nr(_i)));
+		assert_waiting(p.pid, 4, _i, i == 0 ? 2 : 1);
 		ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", buf,
 		    sizeof(buf)), 2);
 	}
@@ -178,7 +210,7 @@ START_TEST(test_mode_survives_sigkill)
 	pid_t		kids[8];
 	int		port, round, i, n;
 
-	start_mode(&p, &port, modes[_i], NULL);
+	start_mode(&p, &port, _i, NULL);
 	for (round = 0; round < 3; round++) {
 		n = h_children(p.pid, kids, 8);
 		for (i = 0; i < n; i++) {
@@ -201,8 +233,9 @@ START_TEST(test_mode_survives_sigkill)
 }
 END_TEST
 
-/* The default is none (wake-one epoll) for any number of sockets: every
- * idle child waits in epoll_wait on both. */
+/* The default is none (wake-one epoll) with standby for any number of
+ * sockets: one idle child waits in epoll_wait on both (two if two started
+ * in the same instant), the others stand by. */
 START_TEST(test_default_mode)
 {
 	struct hproc	 p;
@@ -220,7 +253,7 @@ START_TEST(test_default_mode)
 		ck_assert_int_eq(h_wait_ready(&p, 10000), 0);
 		ck_assert_int_eq(h_wait_log(&p, "serialize none", 5000), 0);
 		ck_assert_int_eq(h_wait_children(p.pid, 3, 5000), 0);
-		ck_assert_int_eq(children_in(p.pid, 3, SYS_epoll_wait), 3);
+		assert_waiting(p.pid, 3, 0, 2);
 		ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 	}
 }
@@ -316,7 +349,8 @@ START_TEST(test_two_sockets_never_stall)
 	struct hproc	 p;
 	char		 a1[64], a2[64], ser[64], buf[64];
 	const char	*av[] = { "--handler=echo", a1, a2, ser,
-			    "--max_servers=2", "--log_level=1", NULL };
+			    "--max_servers=2", "--log_level=1", standby_arg(_i),
+			    NULL };
 	int		 pa = h_free_port(), pb = h_free_port(), rep, fd;
 
 	snprintf(a1, sizeof(a1), "--port=127.0.0.1:%d", pa);
@@ -335,6 +369,47 @@ START_TEST(test_two_sockets_never_stall)
 		    "unanswered while a child is busy on A (try %d)",
 		    modes[_i], rep + 1);
 		close(fd);
+	}
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
+/*
+ * standby: a burst of slow requests is served at once, not one after
+ * another by the one child waiting on the socket.  24 clients whose
+ * requests take 400 ms each: all answered within 4 s (one child would
+ * take 9.6 s), so the parent woke standby children for them; then the
+ * pool is back to one child on the socket.  Twice: the second burst
+ * finds the children standing by again.
+ */
+START_TEST(test_standby_slow_burst)
+{
+	struct hproc	 p;
+	const char	*av[] = { "--handler=" TPLUGIN("sleepy"),
+			    "--max_servers=32", "--log_level=1", NULL };
+	char		 buf[64];
+	long long	 end;
+	int		 fd[24], port, i, round, left;
+
+	port = h_serve(&p, NULL, av);
+	ck_assert_int_eq(h_wait_children(p.pid, 32, 5000), 0);
+	for (round = 0; round < 2; round++) {
+		assert_waiting(p.pid, 32, 0, 2);
+		for (i = 0; i < 24; i++) {
+			ck_assert_int_ne(fd[i] = h_connect_tcp("127.0.0.1",
+			    port), -1);
+			ck_assert_int_eq(write(fd[i], "400\n", 4), 4);
+		}
+		end = h_now_ms() + 4000;
+		for (i = 0; i < 24; i++) {
+			left = (int)(end - h_now_ms());
+			ck_assert_msg(h_talk_fd(fd[i], NULL, buf, sizeof(buf),
+			    left > 0 ? left : 0) == 10 &&
+			    strcmp(buf, "slept 400\n") == 0, "burst %d: "
+			    "client %d unanswered 4 s after 24 requests of "
+			    "400 ms to 32 children; log:\n%s", round + 1,
+			    i + 1, h_read_file(p.log));
+		}
 	}
 	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
 }
@@ -431,7 +506,7 @@ START_TEST(test_listeners_nonblocking)
 	struct hproc	 p;
 	char		 a1[64], a2[64], ser[64], buf[64];
 	const char	*av[] = { "--handler=echo", a1, a2, ser,
-			    "--max_servers=2", NULL };
+			    "--max_servers=2", standby_arg(_i), NULL };
 	int		 ports[2] = { h_free_port(), h_free_port() }, fd;
 
 	snprintf(a1, sizeof(a1), "--port=127.0.0.1:%d", ports[0]);
@@ -640,18 +715,19 @@ serialize_suite(void)
 	TCase	*tc = tcase_create("serialize");
 
 	tcase_set_timeout(tc, 120);
-	tcase_add_loop_test(tc, test_mode_under_load, 0, 4);
-	tcase_add_loop_test(tc, test_mode_excludes, 0, 4);
-	tcase_add_loop_test(tc, test_mode_quit_prompt, 0, 4);
-	tcase_add_loop_test(tc, test_mode_survives_sigkill, 0, 4);
+	tcase_add_loop_test(tc, test_mode_under_load, 0, NMODES);
+	tcase_add_loop_test(tc, test_mode_excludes, 0, NMODES);
+	tcase_add_loop_test(tc, test_mode_quit_prompt, 0, NMODES);
+	tcase_add_loop_test(tc, test_mode_survives_sigkill, 0, NMODES);
 	tcase_add_test(tc, test_default_mode);
 	tcase_add_test(tc, test_lock_file_private_and_removed);
 	tcase_add_test(tc, test_lock_file_hardlink_refused);
-	tcase_add_loop_test(tc, test_two_sockets_never_stall, 0, 4);
-	tcase_add_loop_test(tc, test_listeners_nonblocking, 0, 4);
+	tcase_add_loop_test(tc, test_two_sockets_never_stall, 0, NMODES);
+	tcase_add_loop_test(tc, test_listeners_nonblocking, 0, NMODES);
 	tcase_add_test(tc, test_flock_leaves_no_file);
 	tcase_add_test(tc, test_lock_file_deleted);
 	tcase_add_test(tc, test_flock_chroot);
+	tcase_add_test(tc, test_standby_slow_burst);
 	tcase_add_test(tc, test_big_pool);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,0 +1,278 @@
+/*
+ * standby.c - serialize none: only as many idle children wait on the
+ * sockets as the load needs; the others stand by.
+ *
+ * With EPOLLEXCLUSIVE the kernel wakes one idle child per connection.
+ * When the pool is larger than the load (2048 children, 32 clients),
+ * there is always an idle child, so every connection costs a sleep and
+ * a wakeup, and a woken child that waits for a CPU lets the next
+ * connection wake another: 44 us of CPU per connection where a pool
+ * just big enough, whose children find the next client already queued
+ * when they finish, spends 30 (bench/RESULTS.md).
+ *
+ * So a child that finds nothing queued waits on the sockets only when
+ * no other child does; else it stands by, in a futex wait on the
+ * board's seq.  One idle child waiting is enough while the others come
+ * back quickly: a connection that arrives while it serves waits in the
+ * queue for the first child to finish.  When they do not come back (slow
+ * requests), the parent wakes standby children: while the pool is busy
+ * it looks at the listen queues every standby_ms, and a connection that
+ * was queued at one look and is not taken by the next wakes a child for
+ * it.  A connection therefore waits at most about two standby_ms for a
+ * child while any child stands by.
+ *
+ * The parent looks only while the pool is busy: the child that leaves
+ * the sockets last while others stand by rings (SIGUSR2, as a child on
+ * its last request does), and the parent stops looking once it has seen
+ * a child waiting and nothing queued for QUIET_LOOKS looks in a row.  An
+ * idle pfsd does not wake up.
+ *
+ * The counts are shared by every generation (the board is in the
+ * scoreboard, handed across a HUP).  They err on the safe side: a child
+ * killed while counted as waiting is taken off by the parent when it
+ * reaps it (slot->waiting); one killed while standing by stays counted,
+ * which only makes the parent wake a child that is not there.  The
+ * parent's check does not trust the counts at all: it looks at the
+ * queues themselves.
+ */
+#include "internal.h"
+
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <linux/futex.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <limits.h>
+#include <signal.h>
+#include <unistd.h>
+
+#define QUIET_LOOKS	50	/* then the parent stops looking */
+
+/* Is standby on: serialize none, standby_ms > 0, a board to count on. */
+int
+standby_on(const struct pfsd_server *srv)
+{
+	return ser_wakes_one(&srv->ser) && srv->sb.board != NULL &&
+	    conf_num(srv->conf, OPT_STANDBY_MS) > 0;
+}
+
+static long
+futex(volatile unsigned int *word, int op, unsigned int val)
+{
+	return syscall(SYS_futex, word, op, val, NULL, NULL, 0);
+}
+
+/*
+ * Child, idle, before it waits on the sockets: 1 with *which set when a
+ * client is queued on that listener; 0 to wait on the sockets (no other
+ * child does, or the parent woke this one); -1 when *stop was set.
+ * pfds are the listeners: poll() asks each socket itself, where the
+ * child's epoll set knows only of the clients the kernel woke it for.
+ */
+int
+standby_enter(struct pfsd_server *srv, struct pollfd *pfds, int *which,
+    const volatile sig_atomic_t *stop)
+{
+	static size_t		 next;	/* fairness among ready listeners */
+	struct standby_board	*b = srv->sb.board;
+	unsigned int		 seq;
+	size_t			 i, k;
+	int			 n;
+
+	if (!standby_on(srv) ||
+	    __atomic_load_n(&b->waiting, __ATOMIC_SEQ_CST) <= 0)
+		return 0;
+	if ((n = poll(pfds, srv->nls, 0)) > 0)
+		for (k = 0; k < srv->nls; k++) {
+			i = (next + k) % srv->nls;
+			if (pfds[i].revents != 0) {
+				next = i + 1;
+				*which = (int)i;
+				return 1;
+			}
+		}
+	if (n == -1)
+		return -1;
+	/* standby_interrupt() changes seq: read it before looking at *stop */
+	seq = __atomic_load_n(&b->seq, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&b->standby, 1, __ATOMIC_SEQ_CST);
+	/* the waiting child may have taken a client since: then wait */
+	if (!*stop && __atomic_load_n(&b->waiting, __ATOMIC_SEQ_CST) > 0) {
+		ser_detach(&srv->ser, srv->ls, srv->nls);
+		futex(&b->seq, FUTEX_WAIT, seq);
+		/* a retiring child's set is /dev/null by now: nothing to do */
+		if (ser_attach(&srv->ser, srv->ls, srv->nls) == -1 && !*stop)
+			log_warn("standby: epoll_ctl");
+	}
+	__atomic_sub_fetch(&b->standby, 1, __ATOMIC_SEQ_CST);
+	return *stop ? -1 : 0;
+}
+
+/* Child: about to wait on the sockets (epoll_wait, no time limit). */
+void
+standby_wait_begin(struct pfsd_server *srv, struct slot *s)
+{
+	if (!standby_on(srv))
+		return;
+	s->waiting = 1;
+	__atomic_add_fetch(&srv->sb.board->waiting, 1, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * Child: back from the sockets.  The last child to leave while others
+ * stand by asks the parent to watch the queues, unless it does already.
+ */
+void
+standby_wait_end(struct pfsd_server *srv, struct slot *s)
+{
+	struct standby_board	*b = srv->sb.board;
+
+	if (!s->waiting)
+		return;
+	if (__atomic_sub_fetch(&b->waiting, 1, __ATOMIC_SEQ_CST) <= 0 &&
+	    __atomic_load_n(&b->standby, __ATOMIC_SEQ_CST) > 0 &&
+	    __atomic_load_n(&b->watch, __ATOMIC_SEQ_CST) == 0 &&
+	    __atomic_exchange_n(&b->watch, 1, __ATOMIC_SEQ_CST) == 0)
+		kill(srv->ppid, SIGUSR2);
+	s->waiting = 0;
+}
+
+/* Child: it took a connection (or a datagram). */
+void
+standby_taken(struct pfsd_server *srv)
+{
+	if (srv->sb.board != NULL)
+		__atomic_add_fetch(&srv->sb.board->taken, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Async-signal-safe, in a child told to go: a standby wait returns (the
+ * futex word changed: a wait begun after this fails at once, one under
+ * way is restarted after the handler and fails too).  The other standby
+ * children do not wake: nobody calls FUTEX_WAKE.
+ */
+void
+standby_interrupt(struct pfsd_server *srv)
+{
+	if (srv->sb.board != NULL)
+		__atomic_add_fetch(&srv->sb.board->seq, 1, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * Parent: connections queued on the listeners.  A TCP listener says how
+ * many (TCP_INFO: tcpi_unacked is the accept queue's length); for a UNIX
+ * or UDP socket, 1 when it has something.
+ */
+static long
+queued(const struct pfsd_server *srv)
+{
+	struct tcp_info	ti;
+	struct pollfd	pfd;
+	socklen_t	len;
+	size_t		i;
+	long		n = 0;
+
+	for (i = 0; i < srv->nls; i++) {
+		len = sizeof(ti);
+		if (srv->ls[i].proto == PFSD_PROTO_TCP &&
+		    getsockopt(srv->ls[i].fd, IPPROTO_TCP, TCP_INFO, &ti,
+		    &len) == 0 && len >= offsetof(struct tcp_info,
+		    tcpi_unacked) + sizeof(ti.tcpi_unacked)) {
+			n += ti.tcpi_unacked;
+			continue;
+		}
+		pfd.fd = srv->ls[i].fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		n += poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN);
+	}
+	return n;
+}
+
+static void
+wake(struct standby_board *b, long n)
+{
+	int	k = __atomic_load_n(&b->standby, __ATOMIC_SEQ_CST);
+
+	if (k <= 0)
+		return;
+	if (n > k)
+		n = k;
+	__atomic_add_fetch(&b->seq, 1, __ATOMIC_SEQ_CST);
+	futex(&b->seq, FUTEX_WAKE, (unsigned int)n);
+	log_debug("standby: woke %ld of %d children", n, k);
+}
+
+/* Parent: when the next look is due, or -1. */
+long long
+standby_due(const struct pfsd_server *srv)
+{
+	return srv->standby.on && !srv->stopping ? srv->standby.next_ms : -1;
+}
+
+/*
+ * Parent, every turn of its loop: start watching when a child rang, look
+ * when it is time, stop when the pool is quiet.
+ */
+void
+standby_tick(struct pfsd_server *srv)
+{
+	struct standby_watch	*w = &srv->standby;
+	struct standby_board	*b = srv->sb.board;
+	long long		 now;
+	unsigned long		 taken, moved;
+	long			 q;
+	int			 nobody;
+
+	if (!standby_on(srv) || srv->stopping)
+		return;
+	now = now_ms();
+	if (!w->on) {
+		if (__atomic_load_n(&b->watch, __ATOMIC_SEQ_CST) == 0)
+			return;
+		w->on = 1;
+		w->quiet = w->unwatched = 0;
+		w->burst = 0;
+		w->queued = queued(srv);
+		w->taken = __atomic_load_n(&b->taken, __ATOMIC_RELAXED);
+		w->next_ms = now + conf_num(srv->conf, OPT_STANDBY_MS);
+		return;
+	}
+	if (now < w->next_ms)
+		return;
+	w->next_ms = now + conf_num(srv->conf, OPT_STANDBY_MS);
+	q = queued(srv);
+	taken = __atomic_load_n(&b->taken, __ATOMIC_RELAXED);
+	moved = taken - w->taken;
+	nobody = __atomic_load_n(&b->waiting, __ATOMIC_SEQ_CST) <= 0;
+	if (w->queued > 0 && q > 0 && moved < (unsigned long)w->queued) {
+		/*
+		 * Clients queued a look ago are still there: wake children
+		 * for them, one at first, twice as many at each look that
+		 * finds clients left again.  Busy children that are slow
+		 * only because the CPUs are (a burst of quick requests) then
+		 * do not bring in children that would not help.
+		 */
+		w->burst = w->burst > 0 ? w->burst * 2 : 1;
+		wake(b, w->burst < w->queued - (long)moved ? w->burst :
+		    w->queued - (long)moved);
+	} else if (q == 0 && nobody && ++w->unwatched >= 2)
+		/* nobody on the sockets (they retired): bring one back */
+		wake(b, 1);
+	if (w->queued == 0 || q == 0 || moved >= (unsigned long)w->queued)
+		w->burst = 0;
+	if (!nobody)
+		w->unwatched = 0;
+	w->quiet = q == 0 && !nobody ? w->quiet + 1 : 0;
+	w->queued = q;
+	w->taken = taken;
+	if (w->quiet < QUIET_LOOKS)
+		return;
+	/* quiet: stop, unless the last waiting child left meanwhile */
+	__atomic_store_n(&b->watch, 0, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&b->waiting, __ATOMIC_SEQ_CST) <= 0)
+		__atomic_store_n(&b->watch, 1, __ATOMIC_SEQ_CST);
+	else
+		w->on = 0;
+}
