@@ -13,6 +13,8 @@
 # only), for reference: what the pool size costs any prefork server here.
 # "inherit" is the default mode (none) with the children under the normal
 # CPU policy (--sched_policy inherit): what sched_policy batch changes.
+# "nostandby" is the default mode with --standby_ms 0 (every idle child
+# waits on the sockets): what standby changes.
 #
 # Environment: BENCH_QUICK=1 (pools 8 and 2048, floor, none and flock, one run:
 # about a minute), BENCH_SIZES, BENCH_MODES, BENCH_SOCKETS, BENCH_RUNS (3),
@@ -31,7 +33,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	RUNS=${BENCH_RUNS:-1}
 else
 	SIZES=${BENCH_SIZES:-"8 64 512 2048 4096"}
-	MODES=${BENCH_MODES:-"floor none inherit flock semaphore pipe"}
+	MODES=${BENCH_MODES:-"floor none nostandby inherit flock semaphore pipe"}
 	RUNS=${BENCH_RUNS:-3}
 fi
 SOCKETS=${BENCH_SOCKETS:-"1 2"}
@@ -190,6 +192,10 @@ start() {
 	if [ "$mode" = inherit ]; then
 		ser=none
 		args+=(--sched_policy inherit)
+	fi
+	if [ "$mode" = nostandby ]; then
+		ser=none
+		args+=(--standby_ms 0)
 	fi
 	setsid "$PFSD" --handler echo "${args[@]}" --max_servers "$n" \
 	    --serialize "$ser" --max_requests 100000000 --log_level 1 \

@@ -257,9 +257,11 @@ standby_tick(struct pfsd_server *srv)
 		w->burst = w->burst > 0 ? w->burst * 2 : 1;
 		wake(b, w->burst < w->queued - (long)moved ? w->burst :
 		    w->queued - (long)moved);
-	} else if (q == 0 && nobody && ++w->unwatched >= 2)
+	} else if (q == 0 && nobody && ++w->unwatched >= 2) {
 		/* nobody on the sockets (they retired): bring one back */
 		wake(b, 1);
+		w->unwatched = 0;
+	}
 	if (w->queued == 0 || q == 0 || moved >= (unsigned long)w->queued)
 		w->burst = 0;
 	if (!nobody)
