@@ -415,6 +415,41 @@ START_TEST(test_standby_slow_burst)
 }
 END_TEST
 
+/*
+ * standby: the one child on the sockets is killed.  It cannot take
+ * itself off the count of children waiting there; the parent does, when
+ * it reaps it.  Else its replacement would stand by too, leaving nobody
+ * on the sockets once the parent stopped looking.
+ */
+START_TEST(test_standby_waiter_killed)
+{
+	struct hproc	p;
+	char		buf[64];
+	pid_t		kids[4], on = -1;
+	int		port, i, n, round;
+
+	start_mode(&p, &port, 0, NULL);
+	for (round = 0; round < 3; round++) {
+		ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", buf,
+		    sizeof(buf)), 2);
+		assert_waiting(p.pid, 4, 0, 1);
+		n = h_children(p.pid, kids, 4);
+		for (i = 0; i < n; i++)
+			if (blocked_in(kids[i]) == SYS_epoll_wait)
+				on = kids[i];
+		ck_assert_int_ne(on, -1);
+		kill(on, SIGKILL);
+		while (h_alive(on))
+			usleep(1000);
+		ck_assert_int_eq(h_wait_children(p.pid, 4, 5000), 0);
+		assert_waiting(p.pid, 4, 0, 2);
+	}
+	ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", buf, sizeof(buf)),
+	    2);
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
 /* The inode of the socket listening on 127.0.0.1:port; 0 if none. */
 static unsigned long
 listener_inode(int port)
@@ -728,6 +763,7 @@ serialize_suite(void)
 	tcase_add_test(tc, test_lock_file_deleted);
 	tcase_add_test(tc, test_flock_chroot);
 	tcase_add_test(tc, test_standby_slow_burst);
+	tcase_add_test(tc, test_standby_waiter_killed);
 	tcase_add_test(tc, test_big_pool);
 	suite_add_tcase(s, tc);
 	return s;
