@@ -495,6 +495,8 @@ struct standby_board {
 	volatile int		 standby;	/* standing by (a futex wait) */
 	volatile unsigned int	 seq;		/* the standby futex word */
 	volatile int		 watch;		/* the parent looks at the queues */
+	volatile int		 away;		/* no parent to wake them: a HUP's
+						 * exec; nobody stands by */
 	volatile unsigned long	 taken;		/* connections taken, in all */
 };
 
@@ -560,13 +562,15 @@ const char	*ser_name(const struct serializer *);
 
 int		 standby_on(const struct pfsd_server *);
 int		 standby_enter(struct pfsd_server *, struct pollfd *, int *,
-		    const volatile sig_atomic_t *);
+		    volatile sig_atomic_t *);
 void		 standby_wait_begin(struct pfsd_server *, struct slot *);
 void		 standby_wait_end(struct pfsd_server *, struct slot *);
 void		 standby_taken(struct pfsd_server *);
 void		 standby_interrupt(struct pfsd_server *);
 long long	 standby_due(const struct pfsd_server *);
 void		 standby_tick(struct pfsd_server *);
+void		 standby_release(struct pfsd_server *);
+void		 standby_resume(struct pfsd_server *);
 
 /* A graceful stop: a connection the parent took from the accept queue. */
 struct drained {
@@ -732,7 +736,8 @@ struct pfsd_server {
 	struct standby_watch {		/* standby.c, the parent's side */
 		int		 on;		/* looking every standby_ms */
 		long long	 next_ms;
-		long		 queued;	/* at the last look */
+		long		 queued;	/* at the last look (TCP) */
+		int		 other;		/* a UNIX or UDP socket had some */
 		unsigned long	 taken;
 		int		 unwatched;	/* looks with no child waiting */
 		long		 burst;		/* children woken at the last look */

@@ -733,6 +733,7 @@ check_dead(struct pfsd_server *srv)
 	if (now_ms() - srv->last_dead_check_ms < period)
 		return;
 	srv->last_dead_check_ms = now_ms();
+	chld_seen = 1;	/* a SIGCHLD lost (a hook's own handler): reap */
 	pool_check_dead(srv);
 }
 
@@ -922,6 +923,7 @@ parent_main(struct pfsd_server *srv)
 	srv->start_ms = srv->last_dead_check_ms = srv->last_dequeue_ms =
 	    now_ms();
 	restart_commit(srv);
+	standby_resume(srv);	/* this loop wakes standing-by children */
 	fill_pool(srv);
 	parent_started(srv);
 	while (!srv->stopping || pool_size() > 0 || srv->checker > 0) {

@@ -639,6 +639,7 @@ exec_failed(struct pfsd_server *srv, sigset_t *old, int conf_fd)
 	tls_exec(srv, 0);
 	if (ser_setup(&srv->ser, srv->conf, srv->nls, err, sizeof(err)) == -1)
 		fatalx("HUP: %s", err);
+	standby_resume(srv);
 	while ((c = pool_next(&it)) != NULL)
 		pool_retire(c);
 	sigprocmask(SIG_SETMASK, old, NULL);
@@ -685,6 +686,7 @@ restart_exec(struct pfsd_server *srv)
 	set_inheritable(history_fd(), 1);
 	tls_exec(srv, 1);		/* sessions resume across the HUP */
 	ser_cleanup(&srv->ser);		/* the new generation makes its own */
+	standby_release(srv);		/* nobody to wake them until it runs */
 	if (chdir(srv->cwd) == 0)
 		execv(srv->exe, srv->argv);
 	exec_failed(srv, &old, conf_fd);
@@ -783,6 +785,7 @@ restart_rollback(struct pfsd_server *srv, const char *step,
 	    why, rs.saved_gen);
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
+	standby_release(srv);
 	undo_image(srv);
 	if (srv->cwd != NULL && chdir(srv->cwd) == -1)
 		log_warn("HUP: rollback: chdir %s", srv->cwd);

@@ -18,8 +18,11 @@
  * requests), the parent wakes standby children: while the pool is busy
  * it looks at the listen queues every standby_ms, and a connection that
  * was queued at one look and is not taken by the next wakes a child for
- * it.  A connection therefore waits at most about two standby_ms for a
- * child while any child stands by.
+ * it (on a UNIX or UDP socket, which cannot say how many wait: something
+ * queued at both looks).  A connection therefore waits about one to two
+ * standby_ms for the first child woken, while the parent's loop runs.
+ * It does not while a HUP's new image starts (from the execve() until
+ * its loop runs): then no child stands by (the board's away).
  *
  * The parent looks only while the pool is busy: the child that leaves
  * the sockets last while others stand by rings (SIGUSR2, as a child on
@@ -31,9 +34,11 @@
  * scoreboard, handed across a HUP).  They err on the safe side: a child
  * killed while counted as waiting is taken off by the parent when it
  * reaps it (slot->waiting); one killed while standing by stays counted,
- * which only makes the parent wake a child that is not there.  The
- * parent's check does not trust the counts at all: it looks at the
- * queues themselves.
+ * which only makes the parent wake a child that is not there.  A count
+ * of waiting children that stayed too high would let every idle child
+ * stand by with nobody on the sockets, and keep the parent from
+ * bringing one back; queued clients would still wake children (that
+ * check looks at the queues, not at the counts), but each one late.
  */
 #include "internal.h"
 
@@ -57,10 +62,30 @@ standby_on(const struct pfsd_server *srv)
 	    conf_num(srv->conf, OPT_STANDBY_MS) > 0;
 }
 
-static long
-futex(volatile unsigned int *word, int op, unsigned int val)
+/*
+ * A child waits on the board's seq with its own bit (its slot's, modulo
+ * 32): the parent wakes any of them (all bits), a child's signal handler
+ * wakes the waits of its bit, its own among them, whichever thread the
+ * signal was delivered to.
+ */
+static unsigned int
+own_bit(const struct pfsd_server *srv)
 {
-	return syscall(SYS_futex, word, op, val, NULL, NULL, 0);
+	return 1U << (srv->slot % 32);
+}
+
+static void
+futex_wait(volatile unsigned int *word, unsigned int val, unsigned int bit)
+{
+	(void)syscall(SYS_futex, word, FUTEX_WAIT_BITSET, val, NULL, NULL,
+	    bit);
+}
+
+static void
+futex_wake(volatile unsigned int *word, int n, unsigned int bits)
+{
+	(void)syscall(SYS_futex, word, FUTEX_WAKE_BITSET, n, NULL, NULL,
+	    bits);
 }
 
 /*
@@ -72,7 +97,7 @@ futex(volatile unsigned int *word, int op, unsigned int val)
  */
 int
 standby_enter(struct pfsd_server *srv, struct pollfd *pfds, int *which,
-    const volatile sig_atomic_t *stop)
+    volatile sig_atomic_t *stop)
 {
 	static size_t		 next;	/* fairness among ready listeners */
 	struct standby_board	*b = srv->sb.board;
@@ -81,7 +106,8 @@ standby_enter(struct pfsd_server *srv, struct pollfd *pfds, int *which,
 	int			 n;
 
 	if (!standby_on(srv) ||
-	    __atomic_load_n(&b->waiting, __ATOMIC_SEQ_CST) <= 0)
+	    __atomic_load_n(&b->waiting, __ATOMIC_SEQ_CST) <= 0 ||
+	    __atomic_load_n(&b->away, __ATOMIC_SEQ_CST))
 		return 0;
 	if ((n = poll(pfds, srv->nls, 0)) > 0)
 		for (k = 0; k < srv->nls; k++) {
@@ -100,10 +126,16 @@ standby_enter(struct pfsd_server *srv, struct pollfd *pfds, int *which,
 	/* the waiting child may have taken a client since: then wait */
 	if (!*stop && __atomic_load_n(&b->waiting, __ATOMIC_SEQ_CST) > 0) {
 		ser_detach(&srv->ser, srv->ls, srv->nls);
-		futex(&b->seq, FUTEX_WAIT, seq);
-		/* a retiring child's set is /dev/null by now: nothing to do */
-		if (ser_attach(&srv->ser, srv->ls, srv->nls) == -1 && !*stop)
-			log_warn("standby: epoll_ctl");
+		futex_wait(&b->seq, seq, own_bit(srv));
+		/*
+		 * A retiring child's set is /dev/null by now: nothing to do.
+		 * Else a child whose set lacks a listener must not wait as
+		 * if it watched them all: it goes, and is replaced.
+		 */
+		if (ser_attach(&srv->ser, srv->ls, srv->nls) == -1 && !*stop) {
+			log_warn("standby: epoll_ctl; the child exits");
+			*stop = 1;
+		}
 	}
 	__atomic_sub_fetch(&b->standby, 1, __ATOMIC_SEQ_CST);
 	return *stop ? -1 : 0;
@@ -147,25 +179,29 @@ standby_taken(struct pfsd_server *srv)
 }
 
 /*
- * Async-signal-safe, in a child told to go: a standby wait returns (the
- * futex word changed: a wait begun after this fails at once, one under
- * way is restarted after the handler and fails too).  The other standby
- * children do not wake: nobody calls FUTEX_WAKE.
+ * Async-signal-safe, in a child told to go: a standby wait returns.  The
+ * futex word changed, so a wait begun after this fails at once, and one
+ * under way is restarted after the handler and fails too, or, when
+ * another thread of the child took the signal, is woken by its bit (with
+ * the few other children that share it: they find nothing changed for
+ * them, and wait on the sockets or stand by again).
  */
 void
 standby_interrupt(struct pfsd_server *srv)
 {
-	if (srv->sb.board != NULL)
-		__atomic_add_fetch(&srv->sb.board->seq, 1, __ATOMIC_SEQ_CST);
+	if (srv->sb.board == NULL)
+		return;
+	__atomic_add_fetch(&srv->sb.board->seq, 1, __ATOMIC_SEQ_CST);
+	futex_wake(&srv->sb.board->seq, INT_MAX, own_bit(srv));
 }
 
 /*
- * Parent: connections queued on the listeners.  A TCP listener says how
- * many (TCP_INFO: tcpi_unacked is the accept queue's length); for a UNIX
- * or UDP socket, 1 when it has something.
+ * Parent: connections queued on the TCP listeners (TCP_INFO: tcpi_unacked
+ * is a listener's accept queue length); *other: whether a UNIX or UDP
+ * socket, which cannot say how many, has something.
  */
 static long
-queued(const struct pfsd_server *srv)
+queued(const struct pfsd_server *srv, int *other)
 {
 	struct tcp_info	ti;
 	struct pollfd	pfd;
@@ -173,6 +209,7 @@ queued(const struct pfsd_server *srv)
 	size_t		i;
 	long		n = 0;
 
+	*other = 0;
 	for (i = 0; i < srv->nls; i++) {
 		len = sizeof(ti);
 		if (srv->ls[i].proto == PFSD_PROTO_TCP &&
@@ -185,7 +222,8 @@ queued(const struct pfsd_server *srv)
 		pfd.fd = srv->ls[i].fd;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		n += poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN);
+		if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN))
+			*other = 1;
 	}
 	return n;
 }
@@ -200,8 +238,33 @@ wake(struct standby_board *b, long n)
 	if (n > k)
 		n = k;
 	__atomic_add_fetch(&b->seq, 1, __ATOMIC_SEQ_CST);
-	futex(&b->seq, FUTEX_WAKE, (unsigned int)n);
+	futex_wake(&b->seq, (int)n, FUTEX_BITSET_MATCH_ANY);
 	log_debug("standby: woke %ld of %d children", n, k);
+}
+
+/*
+ * Parent, before a HUP's execve(): until the new image runs its loop
+ * (configuration, handler, hooks, binding: seconds, maybe) nobody would
+ * wake a standing-by child, so none stands by meanwhile.
+ */
+void
+standby_release(struct pfsd_server *srv)
+{
+	struct standby_board	*b = srv->sb.board;
+
+	if (b == NULL)
+		return;
+	__atomic_store_n(&b->away, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&b->seq, 1, __ATOMIC_SEQ_CST);
+	futex_wake(&b->seq, INT_MAX, FUTEX_BITSET_MATCH_ANY);
+}
+
+/* Parent, when its loop runs (again): children may stand by. */
+void
+standby_resume(struct pfsd_server *srv)
+{
+	if (srv->sb.board != NULL)
+		__atomic_store_n(&srv->sb.board->away, 0, __ATOMIC_SEQ_CST);
 }
 
 /* Parent: when the next look is due, or -1. */
@@ -222,8 +285,8 @@ standby_tick(struct pfsd_server *srv)
 	struct standby_board	*b = srv->sb.board;
 	long long		 now;
 	unsigned long		 taken, moved;
-	long			 q;
-	int			 nobody;
+	long			 q, need;
+	int			 nobody, other;
 
 	if (!standby_on(srv) || srv->stopping)
 		return;
@@ -234,7 +297,7 @@ standby_tick(struct pfsd_server *srv)
 		w->on = 1;
 		w->quiet = w->unwatched = 0;
 		w->burst = 0;
-		w->queued = queued(srv);
+		w->queued = queued(srv, &w->other);
 		w->taken = __atomic_load_n(&b->taken, __ATOMIC_RELAXED);
 		w->next_ms = now + conf_num(srv->conf, OPT_STANDBY_MS);
 		return;
@@ -242,32 +305,43 @@ standby_tick(struct pfsd_server *srv)
 	if (now < w->next_ms)
 		return;
 	w->next_ms = now + conf_num(srv->conf, OPT_STANDBY_MS);
-	q = queued(srv);
+	q = queued(srv, &other);
 	taken = __atomic_load_n(&b->taken, __ATOMIC_RELAXED);
 	moved = taken - w->taken;
 	nobody = __atomic_load_n(&b->waiting, __ATOMIC_SEQ_CST) <= 0;
-	if (w->queued > 0 && q > 0 && moved < (unsigned long)w->queued) {
+	/*
+	 * Clients queued on a TCP socket a look ago and still there; or a
+	 * UNIX or UDP socket with something at both looks (how many, and
+	 * whether the same, it cannot say).
+	 */
+	need = w->queued > 0 && q > 0 && moved < (unsigned long)w->queued ?
+	    w->queued - (long)moved : 0;
+	if (w->other && other && need == 0)
+		need = LONG_MAX;
+	if (need > 0) {
 		/*
-		 * Clients queued a look ago are still there: wake children
-		 * for them, one at first, twice as many at each look that
-		 * finds clients left again.  Busy children that are slow
-		 * only because the CPUs are (a burst of quick requests) then
-		 * do not bring in children that would not help.
+		 * Wake children for them: one at first, twice as many at
+		 * each look that finds clients left again.  Busy children
+		 * that are slow only because the CPUs are (a burst of quick
+		 * requests) then do not bring in children that would not
+		 * help.
 		 */
-		w->burst = w->burst > 0 ? w->burst * 2 : 1;
-		wake(b, w->burst < w->queued - (long)moved ? w->burst :
-		    w->queued - (long)moved);
-	} else if (q == 0 && nobody && ++w->unwatched >= 2) {
-		/* nobody on the sockets (they retired): bring one back */
-		wake(b, 1);
-		w->unwatched = 0;
-	}
-	if (w->queued == 0 || q == 0 || moved >= (unsigned long)w->queued)
+		w->burst = w->burst <= 0 ? 1 : w->burst < INT_MAX / 2 ?
+		    w->burst * 2 : w->burst;
+		wake(b, w->burst < need ? w->burst : need);
+	} else {
 		w->burst = 0;
+		if (q == 0 && !other && nobody && ++w->unwatched >= 2) {
+			/* nobody on the sockets (they retired): one back */
+			wake(b, 1);
+			w->unwatched = 0;
+		}
+	}
 	if (!nobody)
 		w->unwatched = 0;
-	w->quiet = q == 0 && !nobody ? w->quiet + 1 : 0;
+	w->quiet = q == 0 && !other && !nobody ? w->quiet + 1 : 0;
 	w->queued = q;
+	w->other = other;
 	w->taken = taken;
 	if (w->quiet < QUIET_LOOKS)
 		return;
