@@ -233,6 +233,18 @@ set_nonblock(int fd)
 	return (fl & O_NONBLOCK) ? 0 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+/* none: listener i into the child's epoll set, the kernel to wake one. */
+static int
+ep_add(struct serializer *ser, const struct listener *ls, size_t i)
+{
+	struct epoll_event	ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	ev.data.u32 = (uint32_t)i;
+	return epoll_ctl(ser->ep_fd, EPOLL_CTL_ADD, ls[i].fd, &ev);
+}
+
 /*
  * Child: make every listener non-blocking (idempotent: the flag is the
  * open file's) and, for none, its own epoll set of them.
@@ -241,10 +253,8 @@ int
 ser_child_init(struct serializer *ser, const struct listener *ls,
     size_t nls, char *err, size_t errlen)
 {
-	struct epoll_event	ev;
-	size_t			i;
-
-	int			p[2];
+	size_t	i;
+	int	p[2];
 
 	for (i = 0; i < nls; i++)
 		if (set_nonblock(ls[i].fd) == -1) {
@@ -266,16 +276,12 @@ ser_child_init(struct serializer *ser, const struct listener *ls,
 		snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
 		return -1;
 	}
-	for (i = 0; i < nls; i++) {
-		memset(&ev, 0, sizeof(ev));
-		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
-		ev.data.u32 = (uint32_t)i;
-		if (epoll_ctl(ser->ep_fd, EPOLL_CTL_ADD, ls[i].fd, &ev) == -1) {
+	for (i = 0; i < nls; i++)
+		if (ep_add(ser, ls, i) == -1) {
 			snprintf(err, errlen, "epoll_ctl %s: %s", ls[i].name,
 			    strerror(errno));
 			return -1;
 		}
-	}
 	return 0;
 }
 
@@ -298,17 +304,11 @@ ser_detach(struct serializer *ser, const struct listener *ls, size_t nls)
 int
 ser_attach(struct serializer *ser, const struct listener *ls, size_t nls)
 {
-	struct epoll_event	ev;
-	size_t			i;
+	size_t	i;
 
-	for (i = 0; i < nls; i++) {
-		memset(&ev, 0, sizeof(ev));
-		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
-		ev.data.u32 = (uint32_t)i;
-		if (epoll_ctl(ser->ep_fd, EPOLL_CTL_ADD, ls[i].fd, &ev) == -1 &&
-		    errno != EEXIST)
+	for (i = 0; i < nls; i++)
+		if (ep_add(ser, ls, i) == -1 && errno != EEXIST)
 			return -1;
-	}
 	return 0;
 }
 
