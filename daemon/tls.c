@@ -820,6 +820,7 @@ tls_copy_names(struct tls_conn *t)
 static int	 relay_thread(void);
 static int	 relay_step(struct tls_conn *);
 static void	 relay_watch(struct tls_conn *, int);
+static void	 relay_take(struct tls_conn *);
 static void	 relay_wait(struct tls_conn *);
 static void	 relay_close_notify(struct tls_conn *);
 
@@ -967,18 +968,13 @@ tls_end(struct pfsd_request *req)
 
 	if (t == NULL)
 		return;
-	if (t->ktls) {
-		fcntl(t->net, F_SETFL, O_NONBLOCK);	/* bounded wait */
+	if (t->ktls || t->direct)	/* blocking so far: bounded waits */
+		fcntl(t->net, F_SETFL, O_NONBLOCK);
+	if (t->ktls)
 		relay_close_notify(t);
-	}
 	else {
 		/* the rest is relayed here, the relay thread told to leave it */
-		if (t->direct)
-			fcntl(t->net, F_SETFL, O_NONBLOCK);
-		pthread_mutex_lock(&rl.mu);
-		rl.cur = NULL;
-		relay_watch(t, 1);
-		pthread_mutex_unlock(&rl.mu);
+		relay_take(t);
 		while (!relay_step(t))
 			relay_wait(t);
 		if (!t->dead)
@@ -1163,6 +1159,20 @@ relay_watch(struct tls_conn *t, int off)
 		t->dead = 1;
 }
 
+/*
+ * The main thread takes the connection from the relay thread (tls_end,
+ * tls_direct): out of the epoll set, under the mutex, so that the relay
+ * thread is not in the middle of a step.
+ */
+static void
+relay_take(struct tls_conn *t)
+{
+	pthread_mutex_lock(&rl.mu);
+	rl.cur = NULL;
+	relay_watch(t, 1);
+	pthread_mutex_unlock(&rl.mu);
+}
+
 /* tls_end: block until t->want can move. */
 static void
 relay_wait(struct tls_conn *t)
@@ -1335,10 +1345,7 @@ relay_thread(void)
 static void
 tls_direct(struct tls_conn *t)
 {
-	pthread_mutex_lock(&rl.mu);
-	rl.cur = NULL;
-	relay_watch(t, 1);
-	pthread_mutex_unlock(&rl.mu);
+	relay_take(t);
 	while (!t->dead && !t->app_eof) {
 		t->want = 0;
 		if (relay_out(t))
