@@ -550,6 +550,7 @@ struct pollfd;
 int		 ser_child_init(struct serializer *, const struct listener *,
 		    size_t, char *, size_t);
 int		 ser_wait(struct serializer *, struct pollfd *, size_t, int *);
+int		 ser_poll(struct pollfd *, size_t, int, int *);
 void		 ser_detach(struct serializer *, const struct listener *,
 		    size_t);
 int		 ser_attach(struct serializer *, const struct listener *,

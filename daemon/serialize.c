@@ -320,9 +320,7 @@ ser_attach(struct serializer *ser, const struct listener *ls, size_t nls)
 int
 ser_wait(struct serializer *ser, struct pollfd *pfds, size_t nls, int *which)
 {
-	static size_t		next;	/* fairness among ready listeners */
 	struct epoll_event	ev;
-	size_t			i, k;
 
 	if (ser->mode == SER_NONE) {
 		/* one event: the kernel hands the rest to other children */
@@ -331,17 +329,34 @@ ser_wait(struct serializer *ser, struct pollfd *pfds, size_t nls, int *which)
 		*which = (int)ev.data.u32;
 		return 0;
 	}
-	if (poll(pfds, nls, -1) <= 0)
-		return -1;
+	return ser_poll(pfds, nls, -1, which) == 1 ? 0 : -1;
+}
+
+/*
+ * Child: poll the listeners pfds for up to ms (-1: no limit).  1 with
+ * *which one that has a client, in turn among those that do (fairness);
+ * 0 if none has; -1 on an error or a signal.  poll() asks each socket,
+ * where an epoll set of EPOLLEXCLUSIVE entries knows only of the clients
+ * the kernel woke its child for.
+ */
+int
+ser_poll(struct pollfd *pfds, size_t nls, int ms, int *which)
+{
+	static size_t	next;
+	size_t		i, k;
+	int		n;
+
+	if ((n = poll(pfds, nls, ms)) <= 0)
+		return n == 0 ? 0 : -1;
 	for (k = 0; k < nls; k++) {
 		i = (next + k) % nls;
 		if (pfds[i].revents != 0) {
 			next = i + 1;
 			*which = (int)i;
-			return 0;
+			return 1;
 		}
 	}
-	return -1;
+	return 0;
 }
 
 /*

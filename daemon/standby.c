@@ -90,36 +90,24 @@ futex_wake(volatile unsigned int *word, int n, unsigned int bits)
 
 /*
  * Child, idle, before it waits on the sockets: 1 with *which set when a
- * client is queued on that listener; 0 to wait on the sockets (no other
- * child does, or the parent woke this one); -1 when *stop was set.
- * pfds are the listeners: poll() asks each socket itself, where the
- * child's epoll set knows only of the clients the kernel woke it for.
+ * client is queued on that listener (pfds, polled); 0 to wait on the
+ * sockets (no other child does, or the parent woke this one); -1 when
+ * *stop was set.
  */
 int
 standby_enter(struct pfsd_server *srv, struct pollfd *pfds, int *which,
     volatile sig_atomic_t *stop)
 {
-	static size_t		 next;	/* fairness among ready listeners */
 	struct standby_board	*b = srv->sb.board;
 	unsigned int		 seq;
-	size_t			 i, k;
 	int			 n;
 
 	if (!standby_on(srv) ||
 	    __atomic_load_n(&b->waiting, __ATOMIC_SEQ_CST) <= 0 ||
 	    __atomic_load_n(&b->away, __ATOMIC_SEQ_CST))
 		return 0;
-	if ((n = poll(pfds, srv->nls, 0)) > 0)
-		for (k = 0; k < srv->nls; k++) {
-			i = (next + k) % srv->nls;
-			if (pfds[i].revents != 0) {
-				next = i + 1;
-				*which = (int)i;
-				return 1;
-			}
-		}
-	if (n == -1)
-		return -1;
+	if ((n = ser_poll(pfds, srv->nls, 0, which)) != 0)
+		return n;
 	/* standby_interrupt() changes seq: read it before looking at *stop */
 	seq = __atomic_load_n(&b->seq, __ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&b->standby, 1, __ATOMIC_SEQ_CST);
