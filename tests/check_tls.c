@@ -412,26 +412,39 @@ static const char py_direct[] =
     "s.close()\n"
     "EOF\n";
 
+/*
+ * Whether the relay still holds part of a record when the handler
+ * switches depends on where the records fell when the socketpair filled
+ * (about 2 runs in 3 it does): the TLS bulk case runs 5 times, so that a
+ * pfsd that loses that part fails here.
+ */
+#define DIRECT_BULK_RUNS	5
+
+/* One client of py_direct: tls or the plain port, mode bulk or idle. */
+static void
+direct_case(struct srv *s, int tls, const char *mode)
+{
+	char	cmd[2048], out[TLS_OUT], want[32];
+
+	snprintf(cmd, sizeof(cmd), py_direct, tls ? s->tls_port :
+	    s->plain_port, tls ? "tls" : "plain", mode);
+	ck_assert_msg(sh(cmd, out, sizeof(out)) == 0, "%s", out);
+	snprintf(want, sizeof(want), "%s ok\n", mode);
+	ck_assert_msg(strcmp(out, want) == 0, "%s %s: %s", tls ? "TLS" :
+	    "plain", mode, out);
+}
+
 static void
 direct_cases(struct srv *s, int plain_too, int ms)
 {
-	static const char *const modes[] = { "bulk", "idle" };
-	char	cmd[2048], out[TLS_OUT], want[32];
-	size_t	i, j;
-	int	n = 0;
+	int	i, r, n = 0;
 
-	for (i = 0; i < (plain_too ? 2u : 1u); i++)
-		for (j = 0; j < NITEMS(modes); j++) {
-			snprintf(cmd, sizeof(cmd), py_direct,
-			    i == 0 ? s->tls_port : s->plain_port,
-			    i == 0 ? "tls" : "plain", modes[j]);
-			ck_assert_msg(sh(cmd, out, sizeof(out)) == 0, "%s",
-			    out);
-			snprintf(want, sizeof(want), "%s ok\n", modes[j]);
-			ck_assert_msg(strcmp(out, want) == 0, "%s %s: %s",
-			    i == 0 ? "TLS" : "plain", modes[j], out);
-			n++;
-		}
+	for (i = 0; i < (plain_too ? 2 : 1); i++) {
+		for (r = 0; r < (i == 0 ? DIRECT_BULK_RUNS : 1); r++, n++)
+			direct_case(s, i == 0, "bulk");
+		direct_case(s, i == 0, "idle");
+		n++;
+	}
 	ck_assert_msg(h_wait_log_count(&s->p, "direct: input ended with EOF",
 	    n, ms) == 0, "the handler did not see each client's end:\n%s",
 	    h_log_tail(&s->p));
