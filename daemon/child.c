@@ -21,6 +21,7 @@
 #include <sys/un.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdio_ext.h>
@@ -344,6 +345,22 @@ child_take_last(struct pfsd_server *srv, struct pfsd_request *req)
 	return -1;
 }
 
+/*
+ * Idle for CHILD_TRIM_MS since its last request (standby_enter and
+ * child_wait wait that long first): give back what the request left
+ * behind, the deep part of the stack and the free pages of the heap, so
+ * an idle child costs about what a fresh one does.  Once per idle spell:
+ * a busy child never pays for it.  Only the lock modes' waits for the
+ * lock itself (fcntl, semop, a pipe's read) go without.
+ */
+void
+child_trim(struct pfsd_server *srv)
+{
+	malloc_trim(0);
+	stack_trim();
+	srv->trim_due = 0;
+}
+
 /* Serialize, wait for a client, unserialize.  0 with req filled. */
 static int
 child_wait(struct pfsd_server *srv, struct pfsd_request *req)
@@ -366,7 +383,12 @@ child_wait(struct pfsd_server *srv, struct pfsd_request *req)
 		rc = 0;		/* a client was queued */
 	else if (rc == 0) {
 		standby_wait_begin(srv, ch.slot);
-		rc = ser_wait(&srv->ser, ch.pfds, srv->nls, &i);
+		rc = ser_wait(&srv->ser, ch.pfds, srv->nls,
+		    srv->trim_due ? CHILD_TRIM_MS : -1, &i);
+		if (rc == 1) {
+			child_trim(srv);
+			rc = ser_wait(&srv->ser, ch.pfds, srv->nls, -1, &i);
+		}
 		standby_wait_end(srv, ch.slot);
 	}
 	if (rc == 0)
@@ -629,6 +651,7 @@ child_serve(struct pfsd_server *srv, struct pfsd_request *req)
 	t0 = now_us();
 	ch.slot->req_start_ms = t0 / 1000;
 	child_request(srv, req, t0);
+	srv->trim_due = 1;
 	proctitle_idle();
 	ch.slot->req_start_ms = 0;
 	sigprocmask(SIG_UNBLOCK, &ch.lifecycle, NULL);	/* what came, acts */

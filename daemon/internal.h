@@ -254,6 +254,7 @@ long long	 now_us(void);
 int		 addr_unmap(unsigned char *);
 void		 addr_format(const struct sockaddr *, char *, size_t, int *);
 int		 all_digits(const char *, size_t);
+void		 stack_trim(void);
 
 /* paths.c (built twice: for the build tree and for the installed tree) */
 const char	*paths_plugin_dir(void);
@@ -549,7 +550,8 @@ int		 ser_setup(struct serializer *, const struct conf *, size_t,
 struct pollfd;
 int		 ser_child_init(struct serializer *, const struct listener *,
 		    size_t, char *, size_t);
-int		 ser_wait(struct serializer *, struct pollfd *, size_t, int *);
+int		 ser_wait(struct serializer *, struct pollfd *, size_t, int,
+		    int *);
 int		 ser_poll(struct pollfd *, size_t, int, int *);
 void		 ser_detach(struct serializer *, const struct listener *,
 		    size_t);
@@ -763,6 +765,7 @@ struct pfsd_server {
 	int			 is_child;
 	int			 slot;
 	unsigned long		 served;
+	int			 trim_due;	/* served since child_trim */
 	unsigned long		 max_requests;	/* this child's, with jitter */
 	int			 done;		/* pfsd_done() */
 	pid_t			 ppid;
@@ -847,6 +850,8 @@ void		 status_default_conf(struct conf *);
 
 /* child.c */
 #define CHILD_EXIT_INIT		3	/* could not start: see parent.c */
+#define CHILD_TRIM_MS		1000	/* idle this long after a request */
+void		 child_trim(struct pfsd_server *);
 __attribute__((noreturn))
 void		 child_main(struct pfsd_server *, int);
 __attribute__((noreturn))

@@ -313,23 +313,27 @@ ser_attach(struct serializer *ser, const struct listener *ls, size_t nls)
 }
 
 /*
- * Child: wait until listener *which may have a client; 0, or -1 when a
- * signal (or a retirement) interrupted the wait.  For the lock modes the
- * caller holds the lock; pfds are the listeners, polled.
+ * Child: wait up to ms (-1: no limit) until listener *which may have a
+ * client; 0, 1 when ms passed without one, or -1 when a signal (or a
+ * retirement) interrupted the wait.  For the lock modes the caller holds
+ * the lock; pfds are the listeners, polled.
  */
 int
-ser_wait(struct serializer *ser, struct pollfd *pfds, size_t nls, int *which)
+ser_wait(struct serializer *ser, struct pollfd *pfds, size_t nls, int ms,
+    int *which)
 {
 	struct epoll_event	ev;
+	int			n;
 
 	if (ser->mode == SER_NONE) {
 		/* one event: the kernel hands the rest to other children */
-		if (epoll_wait(ser->ep_fd, &ev, 1, -1) != 1)
-			return -1;
+		if ((n = epoll_wait(ser->ep_fd, &ev, 1, ms)) != 1)
+			return n == 0 ? 1 : -1;
 		*which = (int)ev.data.u32;
 		return 0;
 	}
-	return ser_poll(pfds, nls, -1, which) == 1 ? 0 : -1;
+	n = ser_poll(pfds, nls, ms, which);
+	return n == 1 ? 0 : n == 0 ? 1 : -1;
 }
 
 /*

@@ -47,9 +47,11 @@
 #include <linux/futex.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <errno.h>
 #include <poll.h>
 #include <limits.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #define QUIET_LOOKS	50	/* then the parent stops looking */
@@ -74,11 +76,24 @@ own_bit(const struct pfsd_server *srv)
 	return 1U << (srv->slot % 32);
 }
 
-static void
-futex_wait(volatile unsigned int *word, unsigned int val, unsigned int bit)
+/* 1 when ms (-1: no limit) passed first */
+static int
+futex_wait(volatile unsigned int *word, unsigned int val, unsigned int bit,
+    int ms)
 {
-	(void)syscall(SYS_futex, word, FUTEX_WAIT_BITSET, val, NULL, NULL,
-	    bit);
+	struct timespec	ts;
+
+	if (ms >= 0) {		/* FUTEX_WAIT_BITSET: an absolute time */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += ms / 1000;
+		ts.tv_nsec += (long)(ms % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+	}
+	return syscall(SYS_futex, word, FUTEX_WAIT_BITSET, val,
+	    ms >= 0 ? &ts : NULL, NULL, bit) == -1 && errno == ETIMEDOUT;
 }
 
 static void
@@ -114,7 +129,11 @@ standby_enter(struct pfsd_server *srv, struct pollfd *pfds, int *which,
 	/* the waiting child may have taken a client since: then wait */
 	if (!*stop && __atomic_load_n(&b->waiting, __ATOMIC_SEQ_CST) > 0) {
 		ser_detach(&srv->ser, srv->ls, srv->nls);
-		futex_wait(&b->seq, seq, own_bit(srv));
+		if (futex_wait(&b->seq, seq, own_bit(srv),
+		    srv->trim_due ? CHILD_TRIM_MS : -1)) {
+			child_trim(srv);
+			futex_wait(&b->seq, seq, own_bit(srv), -1);
+		}
 		/*
 		 * A retiring child's set is /dev/null by now: nothing to do.
 		 * Else a child whose set lacks a listener must not wait as

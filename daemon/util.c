@@ -1,17 +1,25 @@
 /*
  * util.c - small helpers several modules need the same way: the monotonic
- * clock, socket addresses as text, IPv4-mapped IPv6 addresses, digits.
+ * clock, socket addresses as text, IPv4-mapped IPv6 addresses, digits,
+ * the stack's unused pages.
  */
 #include "internal.h"
 
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+/* Below stack_zap()'s frame: its call of madvise(), never given back. */
+#define STACK_TRIM_MARGIN	256
 
 long long
 now_us(void)
@@ -91,4 +99,46 @@ all_digits(const char *s, size_t len)
 		if (!isdigit((unsigned char)s[i]))
 			return 0;
 	return len > 0;
+}
+
+/*
+ * The pages from low up to this frame, less the margin: a function of
+ * its own, with no locals to place, so that its frame is the lowest
+ * live one in any build (sanitizers give stack_trim's a size of theirs).
+ */
+__attribute__((noinline)) static void
+stack_zap(uintptr_t low, uintptr_t pg)
+{
+	uintptr_t	top;
+
+	top = ((uintptr_t)__builtin_frame_address(0) - STACK_TRIM_MARGIN) &
+	    ~(pg - 1);
+	if (top > low)		/* the part never mapped: ENOMEM */
+		(void)madvise((void *)low, top - low, MADV_DONTNEED);
+}
+
+/*
+ * Give back the pages of the calling thread's stack below this frame: a
+ * request that went deep (an OpenSSL handshake writes some 12 KiB of
+ * stack) leaves them private to the process, and they hold nothing once
+ * it has returned.  Touched again, they come back zeroed.  The bounds
+ * are the thread's own (pthread_getattr_np reads /proc/self/maps for the
+ * main thread, so this is for a process about to idle, not for every
+ * request).  Nothing may call this with a live frame below its own.
+ */
+__attribute__((noinline)) void
+stack_trim(void)
+{
+	pthread_attr_t	 attr;
+	void		*base;
+	size_t		 size;
+	uintptr_t	 pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+
+	if (pthread_getattr_np(pthread_self(), &attr) != 0)
+		return;
+	if (pthread_attr_getstack(&attr, &base, &size) != 0)
+		size = 0;
+	pthread_attr_destroy(&attr);
+	if (size > 0)
+		stack_zap(((uintptr_t)base + pg - 1) & ~(pg - 1), pg);
 }

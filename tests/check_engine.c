@@ -220,6 +220,66 @@ START_TEST(test_handler_fclose_stdio)
 }
 END_TEST
 
+/* Private KiB of pid's main stack ([stack] in /proc/PID/smaps), or -1. */
+static long
+stack_private_kib(pid_t pid)
+{
+	char	path[64], *text, *s, *v;
+	long	kib = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/smaps", (long)pid);
+	if ((text = h_read_file(path)) == NULL)
+		return -1;
+	if ((s = strstr(text, "[stack]\n")) != NULL &&
+	    (v = strstr(s, "\nPrivate_Dirty:")) != NULL)
+		kib = strtol(v + strlen("\nPrivate_Dirty:"), NULL, 10);
+	free(text);
+	return kib;
+}
+
+/*
+ * A request that went 512 KiB deep leaves as much stack written in its
+ * child.  Idle for a second, the child gives it back (child_trim), and
+ * serves deep requests on as before.  0: two children; the request
+ * lasts 300 ms, so the parent puts the other child on the sockets
+ * meanwhile and the one that served stands by (a futex wait); 1: the
+ * only child, back on the sockets (epoll_wait); 2: standby off.
+ */
+static const struct {
+	const char	*opts[3];
+	const char	*req;
+} trims[] = {
+	{ { "--max_servers=2", NULL }, "deep 512 300\n" },
+	{ { "--max_servers=1", NULL }, "deep 512\n" },
+	{ { "--max_servers=2", "--standby_ms=0", NULL }, "deep 512\n" },
+};
+
+START_TEST(test_idle_child_trims_stack)
+{
+	struct hproc	 p;
+	char		 buf[64];
+	long		 pid, kib;
+	long long	 deadline;
+	int		 round;
+
+	port = h_serve(&p, TPLUGIN("hostile"), trims[_i].opts);
+	for (round = 0; round < 3; round++) {
+		ck_assert_int_gt(h_talk("127.0.0.1", port, trims[_i].req, buf,
+		    sizeof(buf)), 0);
+		ck_assert_int_eq(sscanf(buf, "deep %ld", &pid), 1);
+		deadline = h_now_ms() + 10000;
+		while ((kib = stack_private_kib(pid)) >= 64 &&
+		    h_now_ms() < deadline)
+			usleep(50 * 1000);
+		ck_assert_msg(kib >= 0 && kib < 64,
+		    "round %d: idle child %ld keeps %ld KiB of stack", round,
+		    pid, kib);
+	}
+	ck_assert_msg(!h_log_has(&p, "killed by signal"), "%s", h_log_tail(&p));
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
 static pid_t
 only_child(pid_t parent)
 {
@@ -513,6 +573,8 @@ engine_suite(void)
 	tcase_add_test(tc, test_pfsd_done_ends_child);
 	tcase_add_loop_test(tc, test_udp_request_data, 0, 2);
 	tcase_add_test(tc, test_accept_errors_rate_limited);
+	tcase_add_loop_test(tc, test_idle_child_trims_stack, 0,
+	    (int)(sizeof(trims) / sizeof(trims[0])));
 	tcase_add_loop_test(tc, test_handler_fclose_stdio, 0,
 	    (int)(sizeof(fcloses) / sizeof(fcloses[0])));
 	tcase_add_loop_test(tc, test_client_reset_mid_reply, 0,

@@ -6,6 +6,8 @@
  *	fclose stdout	answer "bye", then fclose(stdout)
  *	fclose stdin	answer "bye", then fclose(stdin)
  *	log TEXT	pfsd_log(TEXT as a %s argument), answer "logged"
+ *	deep N [MS]	write N KiB of stack (up to 1024), sleep MS ms (0),
+ *			answer "deep PID"
  *	anything else	echoed back
  * A UDP request (with or without no_client_stdout) is answered with
  * sendto(): "data=" and the bytes pfsd_request_data() gives.
@@ -13,6 +15,7 @@
 #include <sys/socket.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -33,6 +36,18 @@ unlisten(void)
 			dup2(null, fd);
 	}
 	close(null);
+}
+
+/* A frame of kib KiB, every byte written: the stack a deep handler uses. */
+__attribute__((noinline)) static int
+deep(size_t kib)
+{
+	volatile char	frame[1024 * 1024];
+	size_t		i;
+
+	for (i = 0; i < kib * 1024 && i < sizeof(frame); i++)
+		frame[sizeof(frame) - 1 - i] = (char)i;
+	return frame[sizeof(frame) - 1];
 }
 
 static int
@@ -56,7 +71,7 @@ datagram(struct pfsd_request *req)
 int
 process_request(struct pfsd_request *req)
 {
-	char	line[1024];
+	char	line[1024], *end;
 
 	if (pfsd_request_proto(req) == PFSD_PROTO_UDP)
 		return datagram(req);
@@ -76,6 +91,10 @@ process_request(struct pfsd_request *req)
 		line[strcspn(line, "\n")] = '\0';
 		pfsd_log(PFSD_LOG_NOTICE, "hostile: %s", line + 4);
 		printf("logged\n");
+	} else if (strncmp(line, "deep ", 5) == 0) {
+		deep(strtoul(line + 5, &end, 10));
+		usleep((useconds_t)strtoul(end, NULL, 10) * 1000);
+		printf("deep %ld\n", (long)getpid());
 	} else
 		printf("%s", line);
 	return 0;
