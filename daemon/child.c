@@ -348,14 +348,16 @@ child_take_last(struct pfsd_server *srv, struct pfsd_request *req)
 /*
  * Idle for CHILD_TRIM_MS since its last request (standby_enter and
  * child_wait wait that long first): give back what the request left
- * behind, the deep part of the stack and the free pages of the heap, so
- * an idle child costs about what a fresh one does.  Once per idle spell:
- * a busy child never pays for it.  Only the lock modes' waits for the
- * lock itself (fcntl, semop, a pipe's read) go without.
+ * behind -- the TLS relay thread, the deep part of the stack, the free
+ * pages of the heap -- so an idle child costs about what a fresh one
+ * does.  Once per idle spell: a busy child never pays for it.  Only the
+ * lock modes' waits for the lock itself (fcntl, semop, a pipe's read)
+ * go without.
  */
 void
 child_trim(struct pfsd_server *srv)
 {
+	tls_trim();
 	malloc_trim(0);
 	stack_trim();
 	srv->trim_due = 0;

@@ -874,6 +874,7 @@ const char	*tls_name(const struct tls_conn *, int);
 ssize_t		 tls_read(struct pfsd_request *, void *, size_t);
 ssize_t		 tls_write(struct pfsd_request *, const void *, size_t);
 int		 tls_shutdown(struct pfsd_request *);
+void		 tls_trim(void);
 
 /* daemonize.c */
 int		 daemon_background(struct pfsd_server *, char *, size_t);

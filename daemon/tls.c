@@ -28,7 +28,9 @@
  * wakes no one (see relay_main).  After a second without TLS it frees
  * the connection's buffers and gives the child's free heap back
  * (malloc_trim), so an idle child holds only what it needs; under load
- * it never does.
+ * it never does.  When the child idles (child_trim), the thread ends
+ * and its stack is unmapped (tls_trim); the next TLS connection makes
+ * another.
  */
 #include "internal.h"
 
@@ -64,6 +66,7 @@
 #define TLS_BUF			16384	/* one TLS record of plaintext */
 #define TLS_CLOSE_NOTIFY_MS	1000	/* for close_notify to go out */
 #define TLS_TRIM_MS		1000	/* idle this long: give the heap back */
+#define RELAY_STACK		(512 * 1024)	/* reserved; a few pages used */
 /* Forward secrecy and AEAD only; TLS 1.3 suites are OpenSSL's own. */
 #define TLS_DEFAULT_CIPHERS	"ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:" \
 				"DHE+CHACHA20"
@@ -145,7 +148,11 @@ static struct {
 	int		 asleep;	/* waiting with no timeout: trimmed */
 	int		 inuse;		/* the main thread has conn */
 	unsigned long	 conns;		/* connections handed over */
-} rl = { PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP, NULL, -1, -1, 0, 1, 0, 0 };
+	int		 quit;		/* tls_trim: the thread must end */
+	pthread_t	 thread;
+	void		*stack;		/* its stack, guard page first */
+} rl = { .mu = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP, .ep = -1, .efd = -1,
+	.asleep = 1 };
 
 /* ------------------------------------------------------------------ */
 /* Configuration (parent, and -t).                                     */
@@ -1253,6 +1260,10 @@ relay_main(void *arg)
 		for (i = 0; i < n; i++)
 			if (ev[i].data.fd == rl.efd)
 				(void)!read(rl.efd, &v, sizeof(v));
+		if (rl.quit) {
+			pthread_mutex_unlock(&rl.mu);
+			break;
+		}
 		if (n > 0 && rl.cur != NULL && !relay_step(rl.cur)) {
 			relay_watch(rl.cur, 0);
 			if (rl.cur->dead)
@@ -1273,13 +1284,19 @@ relay_main(void *arg)
 	return arg;
 }
 
-/* The relay thread and its epoll set, once per child. */
+/*
+ * The relay thread and its epoll set: once per child, and again after
+ * tls_trim.  Its stack is pfsd's own mapping, so that tls_trim can give
+ * all of it back (a stack glibc made would stay cached with its pages).
+ */
 static int
 relay_thread(void)
 {
 	struct epoll_event	ev;
-	pthread_t		thread;
+	pthread_attr_t		attr;
 	sigset_t		all, old;
+	size_t			pg = (size_t)sysconf(_SC_PAGESIZE);
+	void			*stack;
 	int			rc;
 
 	if (rl.started)
@@ -1315,19 +1332,59 @@ relay_thread(void)
 	    (getenv("GLIBC_TUNABLES") == NULL ||
 	    strstr(getenv("GLIBC_TUNABLES"), "arena_max") == NULL))
 		mallopt(M_ARENA_MAX, 1);
+	stack = mmap(NULL, pg + RELAY_STACK, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED) {
+		log_warn("TLS relay: mmap");
+		return -1;
+	}
+	(void)mprotect(stack, pg, PROT_NONE);	/* the guard */
+	pthread_attr_init(&attr);
+	pthread_attr_setstack(&attr, (char *)stack + pg, RELAY_STACK);
 	/* signals stay with the main thread: this one blocks them all */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&thread, NULL, relay_main, NULL);
+	rc = pthread_create(&rl.thread, &attr, relay_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
 	if (rc != 0) {
 		log_msg(PFSD_LOG_ERR, "TLS relay: pthread_create: %s",
 		    strerror(rc));
+		munmap(stack, pg + RELAY_STACK);
 		return -1;
 	}
-	pthread_detach(thread);
+	rl.stack = stack;
 	rl.started = 1;
 	return 0;
+}
+
+/*
+ * Child, idle (child_trim): the relay thread ends, and with it its stack
+ * and what OpenSSL kept for the thread (its error state); the buffers
+ * are freed.  The next TLS connection starts a new thread.
+ */
+void
+tls_trim(void)
+{
+	uint64_t	one = 1;
+
+	if (!rl.started)
+		return;
+	pthread_mutex_lock(&rl.mu);
+	if (rl.cur != NULL || rl.inuse ||	/* not idle after all */
+	    write(rl.efd, &one, sizeof(one)) == -1) {
+		pthread_mutex_unlock(&rl.mu);
+		return;
+	}
+	rl.quit = 1;
+	free(conn);
+	conn = NULL;
+	pthread_mutex_unlock(&rl.mu);
+	pthread_join(rl.thread, NULL);
+	munmap(rl.stack, (size_t)sysconf(_SC_PAGESIZE) + RELAY_STACK);
+	rl.stack = NULL;
+	rl.started = rl.quit = 0;
+	rl.asleep = 1;		/* as at the start: the hand-over wakes it */
 }
 
 /* ------------------------------------------------------------------ */

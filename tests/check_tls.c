@@ -16,6 +16,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -319,6 +320,59 @@ START_TEST(test_relay_python)
 	ck_assert_int_eq(h_talk("127.0.0.1", s.plain_port, "hi\nquit\n", cmd,
 	    sizeof(cmd)), 3);
 	ck_assert_str_eq(cmd, "hi\n");
+	stop(&s);
+}
+END_TEST
+
+/* How many threads pid has (/proc/PID/task), or -1. */
+static int
+threads(pid_t pid)
+{
+	char		 path[64];
+	DIR		*d;
+	struct dirent	*e;
+	int		 n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task", (long)pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/*
+ * An idle child ends its relay thread (tls_trim, a second after the
+ * request) and starts another for the next TLS client: three rounds of
+ * the Python echo through the one child, which each time goes back to
+ * one thread, and never crashes.
+ */
+START_TEST(test_relay_ends_when_idle)
+{
+	const char *const	 extra[] = { "--max_servers=1", NULL };
+	struct srv		 s;
+	char			 cmd[2048], out[TLS_OUT];
+	pid_t			 kid, again;
+	long long		 deadline;
+	int			 round, n;
+
+	start(&s, "--handler=echo", extra);
+	ck_assert_int_eq(h_children(s.p.pid, &kid, 1), 1);
+	for (round = 0; round < 3; round++) {
+		snprintf(cmd, sizeof(cmd), py_echo, s.tls_port);
+		ck_assert_msg(sh(cmd, out, sizeof(out)) == 0, "%s", out);
+		ck_assert_str_eq(out, "TLSv1.3 300000 True\n");
+		deadline = h_now_ms() + 10000;
+		while ((n = threads(kid)) != 1 && h_now_ms() < deadline)
+			usleep(50 * 1000);
+		ck_assert_msg(n == 1, "round %d: child %ld has %d threads",
+		    round, (long)kid, n);
+	}
+	ck_assert_int_eq(h_children(s.p.pid, &again, 1), 1);
+	ck_assert_int_eq(again, kid);
+	ck_assert_msg(!h_log_has(&s.p, "killed by signal"), "%s",
+	    h_log_tail(&s.p));
 	stop(&s);
 }
 END_TEST
@@ -1224,6 +1278,7 @@ tls_suite(void)
 	tcase_add_unchecked_fixture(tc, setup_certs, teardown_certs);
 	tcase_add_test(tc, test_versions_and_plain_port);
 	tcase_add_test(tc, test_relay_python);
+	tcase_add_test(tc, test_relay_ends_when_idle);
 	tcase_add_test(tc, test_curl_http_hello);
 	tcase_add_test(tc, test_direct_io);
 	tcase_add_test(tc, test_direct_io_term);
