@@ -359,7 +359,7 @@ child_trim(struct pfsd_server *srv)
 {
 	tls_trim();
 	malloc_trim(0);
-	stack_trim();
+	stack_trim();		/* last: what the others wrote goes too */
 	srv->trim_due = 0;
 }
 

@@ -92,8 +92,16 @@ futex_wait(volatile unsigned int *word, unsigned int val, unsigned int bit,
 			ts.tv_nsec -= 1000000000;
 		}
 	}
-	return syscall(SYS_futex, word, FUTEX_WAIT_BITSET, val,
-	    ms >= 0 ? &ts : NULL, NULL, bit) == -1 && errno == ETIMEDOUT;
+	/*
+	 * A timed wait is not restarted after a signal handler (SIGUSR1's,
+	 * a passed-on signal's): wait on to the same time.  A signal that
+	 * ends the wait changed *word (standby_interrupt): EAGAIN.
+	 */
+	while (syscall(SYS_futex, word, FUTEX_WAIT_BITSET, val,
+	    ms >= 0 ? &ts : NULL, NULL, bit) == -1)
+		if (errno != EINTR)
+			return errno == ETIMEDOUT;
+	return 0;
 }
 
 static void

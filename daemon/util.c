@@ -11,7 +11,6 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +19,8 @@
 
 /* Below stack_zap()'s frame: its call of madvise(), never given back. */
 #define STACK_TRIM_MARGIN	256
+#define STACK_TRIM_STEP		(64 * 1024)	/* mincore's first stride */
+#define STACK_TRIM_MAX		(256 * 1024 * 1024)	/* never deeper */
 
 long long
 now_us(void)
@@ -113,32 +114,36 @@ stack_zap(uintptr_t low, uintptr_t pg)
 
 	top = ((uintptr_t)__builtin_frame_address(0) - STACK_TRIM_MARGIN) &
 	    ~(pg - 1);
-	if (top > low)		/* the part never mapped: ENOMEM */
+	if (top > low)
 		(void)madvise((void *)low, top - low, MADV_DONTNEED);
 }
 
 /*
- * Give back the pages of the calling thread's stack below this frame: a
+ * Give back the pages of the main thread's stack below this frame: a
  * request that went deep (an OpenSSL handshake writes some 12 KiB of
  * stack) leaves them private to the process, and they hold nothing once
- * it has returned.  Touched again, they come back zeroed.  The bounds
- * are the thread's own (pthread_getattr_np reads /proc/self/maps for the
- * main thread, so this is for a process about to idle, not for every
- * request).  Nothing may call this with a live frame below its own.
+ * it has returned.  Touched again, they come back zeroed.  How deep the
+ * stack's mapping goes, mincore() tells (ENOMEM where nothing is
+ * mapped): no /proc needed (a chroot has none), and nothing below the
+ * mapping is ever touched -- the kernel keeps other mappings a guard gap
+ * away from a stack.  Not for threads: a thread's guard page is a
+ * mapping, and another's stack may lie below it.  Nothing may call this
+ * with a live frame below its own; it is for a process about to idle.
  */
 __attribute__((noinline)) void
 stack_trim(void)
 {
-	pthread_attr_t	 attr;
-	void		*base;
-	size_t		 size;
-	uintptr_t	 pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	unsigned char	vec[STACK_TRIM_STEP / 4096];
+	uintptr_t	pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t	low, step;
+	size_t		seen = 0;
 
-	if (pthread_getattr_np(pthread_self(), &attr) != 0)
-		return;
-	if (pthread_attr_getstack(&attr, &base, &size) != 0)
-		size = 0;
-	pthread_attr_destroy(&attr);
-	if (size > 0)
-		stack_zap(((uintptr_t)base + pg - 1) & ~(pg - 1), pg);
+	low = (uintptr_t)__builtin_frame_address(0) & ~(pg - 1);
+	for (step = STACK_TRIM_STEP; step >= pg; step /= 2)
+		while (low > step && seen + step <= STACK_TRIM_MAX &&
+		    mincore((void *)(low - step), step, vec) == 0) {
+			low -= step;
+			seen += step;
+		}
+	stack_zap(low, pg);
 }

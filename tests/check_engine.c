@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <sys/stat.h>
 #include <check.h>
 #include <ctype.h>
 #include <errno.h>
@@ -243,26 +244,39 @@ stack_private_kib(pid_t pid)
  * serves deep requests on as before.  0: two children; the request
  * lasts 300 ms, so the parent puts the other child on the sockets
  * meanwhile and the one that served stands by (a futex wait); 1: the
- * only child, back on the sockets (epoll_wait); 2: standby off.
+ * only child, back on the sockets (epoll_wait); 2: standby off; 3: in
+ * a chroot with no /proc (root only).
  */
 static const struct {
 	const char	*opts[3];
 	const char	*req;
+	int		 jail;
 } trims[] = {
-	{ { "--max_servers=2", NULL }, "deep 512 300\n" },
-	{ { "--max_servers=1", NULL }, "deep 512\n" },
-	{ { "--max_servers=2", "--standby_ms=0", NULL }, "deep 512\n" },
+	{ { "--max_servers=2", NULL }, "deep 512 300\n", 0 },
+	{ { "--max_servers=1", NULL }, "deep 512\n", 0 },
+	{ { "--max_servers=2", "--standby_ms=0", NULL }, "deep 512\n", 0 },
+	{ { "--max_servers=1", NULL }, "deep 512\n", 1 },
 };
 
 START_TEST(test_idle_child_trims_stack)
 {
 	struct hproc	 p;
-	char		 buf[64];
+	char		 buf[64], root[512], rootarg[600];
+	const char	*av[4] = { trims[_i].opts[0], trims[_i].opts[1] };
 	long		 pid, kib;
 	long long	 deadline;
 	int		 round;
 
-	port = h_serve(&p, TPLUGIN("hostile"), trims[_i].opts);
+	if (trims[_i].jail) {
+		ck_assert_msg(geteuid() == 0, "this test runs as root (CI does)");
+		snprintf(root, sizeof(root), "%s", h_path("trimjail"));
+		ck_assert_int_eq(mkdir(root, 0755), 0);
+		snprintf(rootarg, sizeof(rootarg), "--chroot=%s", root);
+		av[1] = rootarg;
+		/* LeakSanitizer (SANITIZE=1 builds) needs /proc */
+		setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
+	}
+	port = h_serve(&p, TPLUGIN("hostile"), av);
 	for (round = 0; round < 3; round++) {
 		ck_assert_int_gt(h_talk("127.0.0.1", port, trims[_i].req, buf,
 		    sizeof(buf)), 0);

@@ -342,20 +342,38 @@ threads(pid_t pid)
 	return n;
 }
 
+/* How many mappings pid has (lines of /proc/PID/maps), or -1. */
+static int
+mappings(pid_t pid)
+{
+	char	path[64], *text;
+	int	n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/maps", (long)pid);
+	if ((text = h_read_file(path)) == NULL)
+		return -1;
+	n = h_count(text, "\n");
+	free(text);
+	return n;
+}
+
 /*
  * An idle child ends its relay thread (tls_trim, a second after the
  * request) and starts another for the next TLS client: three rounds of
  * the Python echo through the one child, which each time goes back to
- * one thread, and never crashes.
+ * one thread and to as many mappings as after the first round (the
+ * thread's stack is unmapped), and never crashes.  Kernel TLS off: with
+ * it, no relay would run.
  */
 START_TEST(test_relay_ends_when_idle)
 {
-	const char *const	 extra[] = { "--max_servers=1", NULL };
+	const char *const	 extra[] = { "--max_servers=1",
+	    "--ssl_ktls=off", NULL };
 	struct srv		 s;
 	char			 cmd[2048], out[TLS_OUT];
 	pid_t			 kid, again;
 	long long		 deadline;
-	int			 round, n;
+	int			 round, n, maps = -1;
 
 	start(&s, "--handler=echo", extra);
 	ck_assert_int_eq(h_children(s.p.pid, &kid, 1), 1);
@@ -368,6 +386,9 @@ START_TEST(test_relay_ends_when_idle)
 			usleep(50 * 1000);
 		ck_assert_msg(n == 1, "round %d: child %ld has %d threads",
 		    round, (long)kid, n);
+		if (maps == -1)
+			maps = mappings(kid);
+		ck_assert_int_eq(mappings(kid), maps);
 	}
 	ck_assert_int_eq(h_children(s.p.pid, &again, 1), 1);
 	ck_assert_int_eq(again, kid);
