@@ -233,6 +233,43 @@ START_TEST(test_mode_survives_sigkill)
 }
 END_TEST
 
+/*
+ * The child holding the lock (flock, semaphore) or the pipe's token is
+ * killed while it waits for a client, three times: the pool serves on.
+ * The kernel gives a lock back, SEM_UNDO the semaphore, and the parent
+ * puts a token lost with its holder back into the pipe (audit_token).
+ * The holder is found by its system call: it polls the listeners, the
+ * others wait for the lock.  (test_mode_survives_sigkill kills every
+ * child, but the holder may be a replacement it does not know of.)
+ */
+START_TEST(test_lock_holder_killed)
+{
+	struct hproc	p;
+	char		buf[64];
+	pid_t		kids[8], holder;
+	int		port, round, i, n, mode = _i + 1;
+
+	start_mode(&p, &port, mode, NULL);
+	for (round = 0; round < 3; round++) {
+		ck_assert_int_eq(children_in(p.pid, 4, SYS_poll), 1);
+		n = h_children(p.pid, kids, 8);
+		for (i = 0, holder = -1; i < n; i++)
+			if (blocked_in(kids[i]) == SYS_poll)
+				holder = kids[i];
+		ck_assert_int_ne(holder, -1);
+		kill(holder, SIGKILL);
+		while (h_alive(holder))
+			usleep(1000);
+		ck_assert_msg(h_talk("127.0.0.1", port, "x\n", buf,
+		    sizeof(buf)) == 2, "serialize %s stalled after SIGKILL of "
+		    "the holder %d; log:\n%s", modes[mode], (int)holder,
+		    h_read_file(p.log));
+		ck_assert_int_eq(h_wait_children(p.pid, 4, 5000), 0);
+	}
+	ck_assert_int_eq(h_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
 /* The default is none (wake-one epoll) with standby for any number of
  * sockets: one idle child waits in epoll_wait on both (two if two started
  * in the same instant), the others stand by. */
@@ -822,6 +859,7 @@ serialize_suite(void)
 	tcase_add_loop_test(tc, test_mode_excludes, 0, NMODES);
 	tcase_add_loop_test(tc, test_mode_quit_prompt, 0, NMODES);
 	tcase_add_loop_test(tc, test_mode_survives_sigkill, 0, NMODES);
+	tcase_add_loop_test(tc, test_lock_holder_killed, 0, 3);	/* lock modes */
 	tcase_add_test(tc, test_default_mode);
 	tcase_add_test(tc, test_lock_file_private_and_removed);
 	tcase_add_test(tc, test_lock_file_hardlink_refused);
