@@ -233,6 +233,23 @@ START_TEST(test_mode_survives_sigkill)
 }
 END_TEST
 
+/* SIGKILL the child of parent in system call nr, once it is dead: its pid. */
+static pid_t
+kill_child_in(pid_t parent, long nr)
+{
+	pid_t	kids[64], victim = -1;
+	int	i, n = h_children(parent, kids, 64);
+
+	for (i = 0; i < n; i++)
+		if (blocked_in(kids[i]) == nr)
+			victim = kids[i];
+	ck_assert_int_ne(victim, -1);
+	kill(victim, SIGKILL);
+	while (h_alive(victim))
+		usleep(1000);
+	return victim;
+}
+
 /*
  * The child holding the lock (flock, semaphore) or the pipe's token is
  * killed while it waits for a client, three times: the pool serves on.
@@ -246,20 +263,13 @@ START_TEST(test_lock_holder_killed)
 {
 	struct hproc	p;
 	char		buf[64];
-	pid_t		kids[8], holder;
-	int		port, round, i, n, mode = _i + 1;
+	pid_t		holder;
+	int		port, round, mode = _i + 1;
 
 	start_mode(&p, &port, mode, NULL);
 	for (round = 0; round < 3; round++) {
 		ck_assert_int_eq(children_in(p.pid, 4, SYS_poll), 1);
-		n = h_children(p.pid, kids, 8);
-		for (i = 0, holder = -1; i < n; i++)
-			if (blocked_in(kids[i]) == SYS_poll)
-				holder = kids[i];
-		ck_assert_int_ne(holder, -1);
-		kill(holder, SIGKILL);
-		while (h_alive(holder))
-			usleep(1000);
+		holder = kill_child_in(p.pid, SYS_poll);
 		ck_assert_msg(h_talk("127.0.0.1", port, "x\n", buf,
 		    sizeof(buf)) == 2, "serialize %s stalled after SIGKILL of "
 		    "the holder %d; log:\n%s", modes[mode], (int)holder,
@@ -496,22 +506,14 @@ START_TEST(test_standby_waiter_killed)
 {
 	struct hproc	p;
 	char		buf[64];
-	pid_t		kids[4], on = -1;
-	int		port, i, n, round;
+	int		port, round;
 
 	start_mode(&p, &port, 0, NULL);
 	for (round = 0; round < 3; round++) {
 		ck_assert_int_eq(h_talk("127.0.0.1", port, "x\n", buf,
 		    sizeof(buf)), 2);
 		assert_waiting(p.pid, 4, 0, 1);
-		n = h_children(p.pid, kids, 4);
-		for (i = 0; i < n; i++)
-			if (blocked_in(kids[i]) == SYS_epoll_wait)
-				on = kids[i];
-		ck_assert_int_ne(on, -1);
-		kill(on, SIGKILL);
-		while (h_alive(on))
-			usleep(1000);
+		kill_child_in(p.pid, SYS_epoll_wait);
 		ck_assert_int_eq(h_wait_children(p.pid, 4, 5000), 0);
 		assert_waiting(p.pid, 4, 0, 2);
 	}

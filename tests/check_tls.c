@@ -16,7 +16,6 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -324,24 +323,6 @@ START_TEST(test_relay_python)
 }
 END_TEST
 
-/* How many threads pid has (/proc/PID/task), or -1. */
-static int
-threads(pid_t pid)
-{
-	char		 path[64];
-	DIR		*d;
-	struct dirent	*e;
-	int		 n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%ld/task", (long)pid);
-	if ((d = opendir(path)) == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 /* How many mappings pid has (lines of /proc/PID/maps), or -1. */
 static int
 mappings(pid_t pid)
@@ -382,7 +363,8 @@ START_TEST(test_relay_ends_when_idle)
 		ck_assert_msg(sh(cmd, out, sizeof(out)) == 0, "%s", out);
 		ck_assert_str_eq(out, "TLSv1.3 300000 True\n");
 		deadline = h_now_ms() + 10000;
-		while ((n = threads(kid)) != 1 && h_now_ms() < deadline)
+		while ((n = h_proc_count(kid, "task")) != 1 &&
+		    h_now_ms() < deadline)
 			usleep(50 * 1000);
 		ck_assert_msg(n == 1, "round %d: child %ld has %d threads",
 		    round, (long)kid, n);

@@ -769,12 +769,19 @@ h_alive(pid_t pid)
 int
 h_fd_count(pid_t pid)
 {
+	return h_proc_count(pid, "fd");
+}
+
+/* How many entries /proc/PID/WHAT has (fd: descriptors, task: threads). */
+int
+h_proc_count(pid_t pid, const char *what)
+{
 	char		 path[64];
 	DIR		*d;
 	struct dirent	*e;
 	int		 n = 0;
 
-	snprintf(path, sizeof(path), "/proc/%ld/fd", (long)pid);
+	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, what);
 	if ((d = opendir(path)) == NULL)
 		return -1;
 	while ((e = readdir(d)) != NULL)

@@ -121,6 +121,7 @@ int	 h_alive(pid_t);
 int	 h_zombies(pid_t parent);
 int	 h_wait_no_zombies(pid_t parent, int ms);
 int	 h_fd_count(pid_t);
+int	 h_proc_count(pid_t, const char *what);	/* /proc/PID/WHAT entries */
 
 /* The log (stderr) of pfsd: does it contain s?  wait up to ms for it. */
 int	 h_log_has(struct hproc *, const char *s);
